@@ -1,0 +1,232 @@
+//! Condition operators: parsing an operator name, compiling its values, and testing them against the
+//! request context.
+//!
+//! The rules come from the IAM User Guide: "IAM JSON policy elements: Condition operators"
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>)
+//! and "Single-valued vs. multivalued context keys"
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>):
+//! - several values for one key match if *any* matches (OR); several keys, or several operators, must
+//!   *all* hold (AND);
+//! - when the key is absent, a positive operator is false and a negated one (`…Not…`) is true;
+//!   `…IfExists` is true; `ForAllValues:` is true (also for an empty set); `ForAnyValue:` is false;
+//! - a negated operator holds when the key's value matches *none* of the policy's values;
+//! - `ForAllValues:` holds when every value of the key matches, `ForAnyValue:` when at least one does.
+//!
+//! Context values that cannot be read as the operator's type (a number, a date, an IP address) match
+//! no policy value.
+
+mod values;
+
+use crate::context::Context;
+use crate::pattern::{MatchResult, Pattern};
+use crate::variables::Vars;
+pub use values::ParsedValue;
+use values::{Cidr, Cmp};
+
+/// The family of an operator, with negation factored out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    String,
+    StringIgnoreCase,
+    StringLike,
+    Numeric(Cmp),
+    Date(Cmp),
+    Bool,
+    Binary,
+    IpAddress,
+    Arn,
+    Null,
+}
+
+/// `ForAnyValue:` / `ForAllValues:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    None,
+    ForAnyValue,
+    ForAllValues,
+}
+
+/// A parsed operator name such as `ForAllValues:StringNotEqualsIfExists`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operator {
+    pub family: Family,
+    pub negated: bool,
+    pub if_exists: bool,
+    pub set: SetOp,
+}
+
+impl Operator {
+    /// Parses an operator name (case-sensitive, as AWS validates them); `None` if unknown.
+    pub fn parse(name: &str) -> Option<Operator> {
+        let (set, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
+            (SetOp::ForAnyValue, r)
+        } else if let Some(r) = name.strip_prefix("ForAllValues:") {
+            (SetOp::ForAllValues, r)
+        } else {
+            (SetOp::None, name)
+        };
+        let (base, if_exists) = match rest.strip_suffix("IfExists") {
+            Some(b) => (b, true),
+            None => (rest, false),
+        };
+        use Family::*;
+        let (family, negated) = match base {
+            "StringEquals" => (String, false),
+            "StringNotEquals" => (String, true),
+            "StringEqualsIgnoreCase" => (StringIgnoreCase, false),
+            "StringNotEqualsIgnoreCase" => (StringIgnoreCase, true),
+            "StringLike" => (StringLike, false),
+            "StringNotLike" => (StringLike, true),
+            "NumericEquals" => (Numeric(Cmp::Eq), false),
+            "NumericNotEquals" => (Numeric(Cmp::Eq), true),
+            "NumericLessThan" => (Numeric(Cmp::Lt), false),
+            "NumericLessThanEquals" => (Numeric(Cmp::Le), false),
+            "NumericGreaterThan" => (Numeric(Cmp::Gt), false),
+            "NumericGreaterThanEquals" => (Numeric(Cmp::Ge), false),
+            "DateEquals" => (Date(Cmp::Eq), false),
+            "DateNotEquals" => (Date(Cmp::Eq), true),
+            "DateLessThan" => (Date(Cmp::Lt), false),
+            "DateLessThanEquals" => (Date(Cmp::Le), false),
+            "DateGreaterThan" => (Date(Cmp::Gt), false),
+            "DateGreaterThanEquals" => (Date(Cmp::Ge), false),
+            "Bool" => (Bool, false),
+            "BinaryEquals" => (Binary, false),
+            "IpAddress" => (IpAddress, false),
+            "NotIpAddress" => (IpAddress, true),
+            "ArnEquals" | "ArnLike" => (Arn, false),
+            "ArnNotEquals" | "ArnNotLike" => (Arn, true),
+            "Null" => (Null, false),
+            _ => return None,
+        };
+        if family == Null && (if_exists || set != SetOp::None) {
+            return None;
+        }
+        Some(Operator { family, negated, if_exists, set })
+    }
+}
+
+/// One compiled policy value.
+#[derive(Debug, Clone, PartialEq)]
+enum Compiled {
+    Text(Pattern),
+    /// ARN components (up to six), each a pattern.
+    Arn(Vec<Pattern>),
+    Number(f64),
+    Date(i64),
+    Bool(bool),
+    Binary(Vec<u8>),
+    Cidr(Cidr),
+    Null(bool),
+}
+
+/// One `"Operator": {"key": values}` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// The operator as written.
+    pub operator_name: Box<str>,
+    pub operator: Operator,
+    /// The context key as written.
+    pub key: Box<str>,
+    key_lower: Box<str>,
+    values: Vec<Compiled>,
+}
+
+impl Condition {
+    /// Compiles a condition. `values` are the policy's values as text; `Err` says what was expected of
+    /// the value at that index.
+    pub fn new(
+        operator_name: &str,
+        operator: Operator,
+        key: &str,
+        values: &[ParsedValue],
+        variables: bool,
+    ) -> Result<Condition, (usize, String)> {
+        let compiled = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| values::compile(operator.family, v, variables).map_err(|e| (i, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Condition {
+            operator_name: operator_name.into(),
+            operator,
+            key: key.into(),
+            key_lower: key.to_ascii_lowercase().into(),
+            values: compiled,
+        })
+    }
+
+    /// Whether the condition holds for `ctx`.
+    pub fn holds(&self, ctx: &Context) -> bool {
+        let op = self.operator;
+        let present = ctx.get(&self.key_lower);
+        if op.family == Family::Null {
+            return self.values.iter().any(|v| matches!(v, Compiled::Null(want_absent) if *want_absent == present.is_none()));
+        }
+        // An unresolved policy variable makes the condition behave as if its key were absent.
+        let unresolved = self.values.iter().any(|v| value_unresolved(v, ctx));
+        let value = if unresolved { None } else { present };
+        let Some(value) = value else {
+            return absent_result(op);
+        };
+        match op.set {
+            SetOp::None | SetOp::ForAnyValue if value.values().len() == 0 => {
+                // An empty set: nothing can match. ForAnyValue is false; a plain negated operator
+                // holds (no value equals any policy value).
+                op.set == SetOp::None && op.negated
+            }
+            SetOp::ForAllValues => value.values().all(|v| self.one_value_holds(v, ctx)),
+            SetOp::ForAnyValue => value.values().any(|v| self.one_value_holds(v, ctx)),
+            SetOp::None => {
+                if op.negated {
+                    // A negated operator holds when no value of the key matches any policy value.
+                    value.values().all(|v| !self.any_policy_value_matches(v, ctx))
+                } else {
+                    value.values().any(|v| self.any_policy_value_matches(v, ctx))
+                }
+            }
+        }
+    }
+
+    /// For set operators, a single context value "holds" when it matches some policy value (positive)
+    /// or matches none (negated).
+    fn one_value_holds(&self, v: &str, ctx: &Context) -> bool {
+        self.any_policy_value_matches(v, ctx) != self.operator.negated
+    }
+
+    fn any_policy_value_matches(&self, v: &str, ctx: &Context) -> bool {
+        let family = self.operator.family;
+        let parsed = values::ContextScalar::parse(family, v);
+        self.values.iter().any(|pv| values::matches(family, pv, &parsed, v, ctx))
+    }
+
+    /// The context values this condition would need, for explanations.
+    pub fn values_text(&self) -> Vec<String> {
+        self.values.iter().map(values::describe).collect()
+    }
+
+    /// The lower-cased key.
+    pub fn key_lower(&self) -> &str {
+        &self.key_lower
+    }
+}
+
+fn value_unresolved(v: &Compiled, vars: &dyn Vars) -> bool {
+    let unresolved = |p: &Pattern| p.has_variables() && p.matches("", vars) == MatchResult::Unresolved;
+    match v {
+        Compiled::Text(p) => unresolved(p),
+        Compiled::Arn(parts) => parts.iter().any(unresolved),
+        _ => false,
+    }
+}
+
+/// The documented result when the key is absent from the request context.
+fn absent_result(op: Operator) -> bool {
+    if op.if_exists {
+        return true;
+    }
+    match op.set {
+        SetOp::ForAllValues => true,
+        SetOp::ForAnyValue => false,
+        SetOp::None => op.negated,
+    }
+}

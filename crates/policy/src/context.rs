@@ -1,0 +1,105 @@
+//! The request context: the key/value facts a condition can test.
+//!
+//! Key names are case-insensitive (IAM User Guide, "Condition element": "Condition key names are not
+//! case-sensitive"), so keys are stored lower-cased; values keep their case. Every value is kept as
+//! text, as AWS compares them: a JSON `true` is `"true"`, a number its decimal text. A key given as a
+//! JSON array is multi-valued (IAM User Guide, "Single-valued vs. multivalued context keys").
+
+use crate::variables::Vars;
+
+/// The values of one context key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextValue {
+    values: Vec<Box<str>>,
+    multi: bool,
+}
+
+impl ContextValue {
+    /// A single-valued key.
+    pub fn single(value: impl Into<Box<str>>) -> ContextValue {
+        ContextValue { values: vec![value.into()], multi: false }
+    }
+
+    /// A multi-valued key (possibly empty).
+    pub fn multi<I, S>(values: I) -> ContextValue
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Box<str>>,
+    {
+        ContextValue { values: values.into_iter().map(Into::into).collect(), multi: true }
+    }
+
+    /// The values.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.values.iter().map(|v| v.as_ref())
+    }
+
+    /// True when the key was given as a set of values.
+    pub fn is_multi(&self) -> bool {
+        self.multi
+    }
+
+    /// The value of a single-valued key.
+    pub fn as_single(&self) -> Option<&str> {
+        match (self.multi, self.values.as_slice()) {
+            (false, [v]) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The context of one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// (lower-cased key, key as given, values)
+    entries: Vec<(Box<str>, Box<str>, ContextValue)>,
+}
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// The values of `key` (any case).
+    pub fn get(&self, key: &str) -> Option<&ContextValue> {
+        self.entries.iter().find(|(k, _, _)| k.eq_ignore_ascii_case(key)).map(|(_, _, v)| v)
+    }
+
+    /// Sets `key`, replacing any value it had.
+    pub fn set(&mut self, key: &str, value: ContextValue) {
+        let lower = key.to_ascii_lowercase();
+        match self.entries.iter_mut().find(|(k, _, _)| **k == *lower) {
+            Some(entry) => entry.2 = value,
+            None => self.entries.push((lower.into(), key.into(), value)),
+        }
+    }
+
+    /// Sets `key` only when it has no value yet (derived keys never override what the caller gave).
+    pub fn set_default(&mut self, key: &str, value: ContextValue) {
+        if self.get(key).is_none() {
+            self.set(key, value);
+        }
+    }
+
+    /// All entries, keys as given.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.entries.iter().map(|(_, k, v)| (k.as_ref(), v))
+    }
+
+    /// The KMS encryption context: every `kms:EncryptionContext:<key>` entry, `<key>` in the case it
+    /// was given (encryption context keys are case-sensitive in KMS, unlike context key names).
+    pub fn encryption_context(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        const PREFIX: &str = "kms:encryptioncontext:";
+        self.entries
+            .iter()
+            .filter(|(lower, _, _)| lower.starts_with(PREFIX) && lower.len() > PREFIX.len())
+            .map(|(_, given, v)| (&given[PREFIX.len()..], v))
+    }
+}
+
+impl Vars for Context {
+    fn lookup(&self, key_lower: &str) -> Option<&str> {
+        self.entries.iter().find(|(k, _, _)| **k == *key_lower).and_then(|(_, _, v)| v.as_single())
+    }
+}
