@@ -131,7 +131,9 @@ impl Case {
     /// Parses a case file's JSON.
     pub fn from_json(value: &Value) -> Result<Case, ParseError> {
         let top = JsonPath::default();
-        let obj = value.as_object().ok_or_else(|| ParseError::new(&top, "a case (a JSON object with a `request`)", Some(value)))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| ParseError::new(&top, "a case (a JSON object with a `request`)", Some(value)))?;
         let request = parse_request(obj, &top)?;
         let policies = |name: &str| -> Result<Vec<Policy>, ParseError> {
             let path = top.key(name);
@@ -152,7 +154,11 @@ impl Case {
             let path = top.key(name);
             let Some(v) = present(obj, name) else { return Ok(None) };
             let levels = v.as_array().ok_or_else(|| {
-                ParseError::new(&path, "an array with one array of policies per level of the organization path, root first", Some(v))
+                ParseError::new(
+                    &path,
+                    "an array with one array of policies per level of the organization path, root first",
+                    Some(v),
+                )
             })?;
             levels
                 .iter()
@@ -196,7 +202,12 @@ fn present<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     obj.get(name).filter(|v| !v.is_null())
 }
 
-fn string_field<'a>(obj: &'a Map<String, Value>, name: &str, path: &JsonPath, what: &str) -> Result<Option<&'a str>, ParseError> {
+fn string_field<'a>(
+    obj: &'a Map<String, Value>,
+    name: &str,
+    path: &JsonPath,
+    what: &str,
+) -> Result<Option<&'a str>, ParseError> {
     match present(obj, name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -219,7 +230,11 @@ fn parse_request(obj: &Map<String, Value>, top: &JsonPath) -> Result<Request, Pa
     let resource = required("resource", "a resource ARN, or `*`")?;
     let resource_account = string_field(req, "resource_account", &path, "a 12-digit account id")?;
     if let Some(a) = resource_account.filter(|a| !is_account_id(a)) {
-        return Err(ParseError::new(&path.key("resource_account"), "a 12-digit account id", Some(&Value::String(a.into()))));
+        return Err(ParseError::new(
+            &path.key("resource_account"),
+            "a 12-digit account id",
+            Some(&Value::String(a.into())),
+        ));
     }
     let context = match present(req, "context") {
         None => Context::new(),
@@ -227,9 +242,8 @@ fn parse_request(obj: &Map<String, Value>, top: &JsonPath) -> Result<Request, Pa
         Some(v) => return Err(ParseError::new(&path.key("context"), "an object of context keys and values", Some(v))),
     };
     let grant_id = string_field(req, "grant_id", &path, "a grant id")?;
-    let mut request = Request::new(principal, action, resource, resource_account, context).map_err(|(field, expected)| {
-        ParseError::new(&path.key(field), expected, req.get(field))
-    })?;
+    let mut request = Request::new(principal, action, resource, resource_account, context)
+        .map_err(|(field, expected)| ParseError::new(&path.key(field), expected, req.get(field)))?;
     request.grant_id = grant_id.map(Into::into);
     Ok(request)
 }
@@ -297,7 +311,13 @@ fn parse_grant(value: &Value, path: &JsonPath, key_account: Option<&str>) -> Res
     let grant_id = string_field(obj, "grant_id", path, "a string")?.map(Into::into);
     let issuing_account = match string_field(obj, "issuing_account", path, "a 12-digit account id")? {
         Some(a) if is_account_id(a) => Some(a.into()),
-        Some(a) => return Err(ParseError::new(&path.key("issuing_account"), "a 12-digit account id", Some(&Value::String(a.into())))),
+        Some(a) => {
+            return Err(ParseError::new(
+                &path.key("issuing_account"),
+                "a 12-digit account id",
+                Some(&Value::String(a.into())),
+            ))
+        }
         None => key_account.map(Into::into),
     };
     Ok(Grant { grant_id, grantee, operations, constraints, retiring, issuing_account })

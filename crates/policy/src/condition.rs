@@ -160,7 +160,10 @@ impl Condition {
         let op = self.operator;
         let present = ctx.get(&self.key_lower);
         if op.family == Family::Null {
-            return self.values.iter().any(|v| matches!(v, Compiled::Null(want_absent) if *want_absent == present.is_none()));
+            return self
+                .values
+                .iter()
+                .any(|v| matches!(v, Compiled::Null(want_absent) if *want_absent == present.is_none()));
         }
         // An unresolved policy variable makes the condition behave as if its key were absent.
         let unresolved = self.values.iter().any(|v| value_unresolved(v, ctx));

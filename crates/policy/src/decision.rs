@@ -129,6 +129,23 @@ pub enum Note {
     CrossAccount,
 }
 
+/// Why an Allow statement that covers the request's action and resource did not allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissReason {
+    /// Its Principal does not name the caller (nor its account).
+    Principal,
+    /// This condition (index into the statement's conditions, in document order) does not hold.
+    Condition(usize),
+}
+
+/// An Allow statement that came close: the first thing to change to make the request pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NearMiss {
+    pub policy: PolicyRef,
+    pub statement: usize,
+    pub reason: MissReason,
+}
+
 /// The full outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -137,11 +154,20 @@ pub struct Decision {
     pub denied_by: Vec<Hit>,
     pub gate: Option<Gate>,
     pub notes: Vec<Note>,
+    /// For an implicit deny: the failed gate's Allow statements that nearly applied.
+    pub near_misses: Vec<NearMiss>,
 }
 
 impl Decision {
     pub(crate) fn allowed(allowed_by: Vec<Hit>, notes: Vec<Note>) -> Decision {
-        Decision { kind: DecisionKind::Allowed, allowed_by, denied_by: Vec::new(), gate: None, notes }
+        Decision {
+            kind: DecisionKind::Allowed,
+            allowed_by,
+            denied_by: Vec::new(),
+            gate: None,
+            notes,
+            near_misses: Vec::new(),
+        }
     }
 
     pub(crate) fn implicit(kind: GateKind, level: Option<usize>, notes: Vec<Note>) -> Decision {
@@ -151,6 +177,7 @@ impl Decision {
             denied_by: Vec::new(),
             gate: Some(Gate { kind, level }),
             notes,
+            near_misses: Vec::new(),
         }
     }
 }

@@ -17,7 +17,7 @@
 
 use crate::case::{Case, Request};
 use crate::decision::{Decision, DecisionKind, GateKind, Hit, Note, PolicyRef};
-use crate::document::{Effect, Policy, PrincipalSpec, Spec};
+use crate::document::{Effect, Policy, PrincipalSpec, Spec, Statement};
 use crate::kms::GrantMiss;
 use crate::pattern::MatchResult;
 use crate::principal::{not_principal_excludes, Caller, PrincipalMatch, PrincipalPattern};
@@ -26,18 +26,81 @@ use crate::principal::{not_principal_excludes, Caller, PrincipalMatch, Principal
 /// <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#rcp-supported-services>).
 /// EC2 is not among them.
 const RCP_SERVICES: &[&str] = &[
-    "aoss", "appconfig", "appstream", "autoscaling", "autoscaling-plans", "budgets", "clouddirectory",
-    "cloudfront", "cloudsearch", "cloudtrail-data", "codeartifact", "codebuild", "codecommit", "codepipeline",
-    "cognito-identity", "cognito-idp", "comprehend", "comprehendmedical", "compute-optimizer",
-    "cost-optimization-hub", "dax", "dsql", "dynamodb", "ecr", "ecr-public", "events", "firehose", "fis", "fms",
-    "gamelift", "health", "inspector-scan", "kendra", "kinesisvideo", "kms", "logs", "memorydb", "networkmonitor",
-    "notifications", "opensearch", "pca-connector-ad", "personalize", "polly", "pricing", "resource-groups",
-    "rolesanywhere", "s3", "secretsmanager", "servicediscovery", "signin", "sqs", "sts", "support", "swf",
-    "textract", "timestream-influxdb", "transcribe", "transfer", "translate", "wafv2", "workspaces", "xray",
+    "aoss",
+    "appconfig",
+    "appstream",
+    "autoscaling",
+    "autoscaling-plans",
+    "budgets",
+    "clouddirectory",
+    "cloudfront",
+    "cloudsearch",
+    "cloudtrail-data",
+    "codeartifact",
+    "codebuild",
+    "codecommit",
+    "codepipeline",
+    "cognito-identity",
+    "cognito-idp",
+    "comprehend",
+    "comprehendmedical",
+    "compute-optimizer",
+    "cost-optimization-hub",
+    "dax",
+    "dsql",
+    "dynamodb",
+    "ecr",
+    "ecr-public",
+    "events",
+    "firehose",
+    "fis",
+    "fms",
+    "gamelift",
+    "health",
+    "inspector-scan",
+    "kendra",
+    "kinesisvideo",
+    "kms",
+    "logs",
+    "memorydb",
+    "networkmonitor",
+    "notifications",
+    "opensearch",
+    "pca-connector-ad",
+    "personalize",
+    "polly",
+    "pricing",
+    "resource-groups",
+    "rolesanywhere",
+    "s3",
+    "secretsmanager",
+    "servicediscovery",
+    "signin",
+    "sqs",
+    "sts",
+    "support",
+    "swf",
+    "textract",
+    "timestream-influxdb",
+    "transcribe",
+    "transfer",
+    "translate",
+    "wafv2",
+    "workspaces",
+    "xray",
 ];
 
-/// Evaluates a case.
+/// Evaluates a case. For an implicit deny, the decision also lists the near misses: Allow statements
+/// of the failed gate's policies that cover the action and resource but not this caller or context.
 pub fn evaluate(case: &Case) -> Decision {
+    let mut decision = decide(case);
+    if let Some(gate) = decision.gate {
+        decision.near_misses = crate::nearmiss::near_misses(case, gate);
+    }
+    decision
+}
+
+fn decide(case: &Case) -> Decision {
     let req = &case.request;
     let caller = &req.caller;
     let mut allows: Vec<Hit> = Vec::new();
@@ -87,7 +150,14 @@ pub fn evaluate(case: &Case) -> Decision {
     }
 
     if !denies.is_empty() {
-        return Decision { kind: DecisionKind::ExplicitDeny, allowed_by: Vec::new(), denied_by: denies, gate: None, notes };
+        return Decision {
+            kind: DecisionKind::ExplicitDeny,
+            allowed_by: Vec::new(),
+            denied_by: denies,
+            gate: None,
+            notes,
+            near_misses: Vec::new(),
+        };
     }
     if let (true, Some(levels)) = (rcps_apply, &case.rcps) {
         if let Some(level) = first_level_without_allow(levels.len(), &allows, |r| matches!(r, PolicyRef::Rcp(..))) {
@@ -281,7 +351,8 @@ fn retire_grant(case: &Case, allows: &[Hit], notes: Vec<Note>) -> Decision {
     }
     let id = IdentitySide::of(case, allows);
     let in_issuing_account = grant.issuing_account.as_deref().is_some_and(|a| caller.account() == Some(a));
-    let retiring_account = matches!(&grant.retiring, Some(PrincipalPattern::Account(a)) if caller.account() == Some(&**a));
+    let retiring_account =
+        matches!(&grant.retiring, Some(PrincipalPattern::Account(a)) if caller.account() == Some(&**a));
     if (in_issuing_account || retiring_account) && id.ok() {
         let mut by = vec![by_grant];
         by.extend(allows.iter().copied().filter(|h| matches!(h.policy, PolicyRef::Identity(_))));
@@ -329,39 +400,44 @@ fn scan(policy: &Policy, at: PolicyRef, req: &Request, allows: &mut Vec<Hit>, de
 }
 
 /// `Some(how the principal matched)` when the statement applies to the request.
-pub(crate) fn statement_applies(stmt: &crate::document::Statement, req: &Request) -> Option<Option<PrincipalMatch>> {
+pub(crate) fn statement_applies(stmt: &Statement, req: &Request) -> Option<Option<PrincipalMatch>> {
+    if !covers(stmt, req) {
+        return None;
+    }
+    let via = principal_via(stmt, req)?;
+    if !stmt.conditions.iter().all(|c| c.holds(&req.context)) {
+        return None;
+    }
+    Some(via)
+}
+
+/// Whether the statement's Action and Resource cover the request.
+pub(crate) fn covers(stmt: &Statement, req: &Request) -> bool {
     let ctx = &req.context;
     let action_ok = match &stmt.action {
         Spec::Any => true,
         Spec::Only(ps) => ps.iter().any(|p| p.matches(&req.action, ctx) == MatchResult::Match),
         Spec::Not(ps) => ps.iter().all(|p| p.matches(&req.action, ctx) == MatchResult::NoMatch),
     };
-    if !action_ok {
-        return None;
-    }
-    let resource_ok = match &stmt.resource {
-        Spec::Any => true,
-        Spec::Only(ps) => ps.iter().any(|p| p.matches(&req.resource, ctx) == MatchResult::Match),
-        // An unresolved variable matches nothing, so it cannot prove the resource is *not* listed.
-        Spec::Not(ps) => ps.iter().all(|p| p.matches(&req.resource, ctx) == MatchResult::NoMatch),
-    };
-    if !resource_ok {
-        return None;
-    }
-    let via = match &stmt.principal {
-        PrincipalSpec::Absent => None,
-        PrincipalSpec::Principal(list) => Some(best_match(list.iter().filter_map(|p| p.matches(&req.caller)))?),
-        PrincipalSpec::NotPrincipal(list) => {
-            if not_principal_excludes(list, &req.caller) {
-                return None;
-            }
-            Some(PrincipalMatch::Everyone)
+    action_ok
+        && match &stmt.resource {
+            Spec::Any => true,
+            Spec::Only(ps) => ps.iter().any(|p| p.matches(&req.resource, ctx) == MatchResult::Match),
+            // An unresolved variable matches nothing, so it cannot prove the resource is *not* listed.
+            Spec::Not(ps) => ps.iter().all(|p| p.matches(&req.resource, ctx) == MatchResult::NoMatch),
         }
-    };
-    if !stmt.conditions.iter().all(|c| c.holds(ctx)) {
-        return None;
+}
+
+/// How the statement's Principal/NotPrincipal names the caller: `None` when it does not,
+/// `Some(None)` when the statement has no principal element.
+pub(crate) fn principal_via(stmt: &Statement, req: &Request) -> Option<Option<PrincipalMatch>> {
+    match &stmt.principal {
+        PrincipalSpec::Absent => Some(None),
+        PrincipalSpec::Principal(list) => Some(Some(best_match(list.iter().filter_map(|p| p.matches(&req.caller)))?)),
+        PrincipalSpec::NotPrincipal(list) => {
+            (!not_principal_excludes(list, &req.caller)).then_some(Some(PrincipalMatch::Everyone))
+        }
     }
-    Some(via)
 }
 
 /// The most specific way a principal list names the caller.

@@ -1,7 +1,7 @@
 //! Words for a [`Decision`]: the `custody authz` JSON result and the sentences a person acts on.
 
 use crate::case::Case;
-use crate::decision::{Decision, DecisionKind, GateKind, Hit, Note, PolicyRef};
+use crate::decision::{Decision, DecisionKind, GateKind, Hit, MissReason, NearMiss, Note, PolicyRef};
 use crate::document::Policy;
 use serde::Serialize;
 
@@ -22,6 +22,31 @@ pub struct GateReport {
     pub message: String,
 }
 
+/// A condition that did not hold, with what the policy wants and what the request has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConditionReport {
+    pub operator: String,
+    pub key: String,
+    pub values: Vec<String>,
+    /// The request's values for the key; `null` when the request does not have the key.
+    pub request_values: Option<Vec<String>>,
+}
+
+/// An Allow statement that nearly applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NearMissReport {
+    pub policy: String,
+    pub statement: usize,
+    pub sid: Option<String>,
+    /// `principal` or `condition`.
+    pub reason: &'static str,
+    /// For `condition`: the first condition that does not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<ConditionReport>,
+    /// One sentence.
+    pub message: String,
+}
+
 /// The `--json` result of `custody authz` (docs/authz-case-format.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
@@ -31,6 +56,9 @@ pub struct Explanation {
     pub denied_by: Vec<StatementRef>,
     pub gate: Option<GateReport>,
     pub notes: Vec<String>,
+    /// For an implicit deny: the failed gate's Allow statements that cover the action and resource
+    /// but not this caller or context, each with the first thing that stopped it.
+    pub near_misses: Vec<NearMissReport>,
 }
 
 /// Explains `decision`, which [`crate::evaluate`] made for `case`.
@@ -38,7 +66,11 @@ pub fn explain(case: &Case, decision: &Decision) -> Explanation {
     let refs = |hits: &[Hit]| hits.iter().map(|h| statement_ref(case, h)).collect::<Vec<_>>();
     let allowed_by = refs(&decision.allowed_by);
     let denied_by = refs(&decision.denied_by);
-    let gate = decision.gate.map(|g| GateReport { kind: g.kind.as_str(), level: g.level, message: gate_message(case, g.kind, g.level) });
+    let gate = decision.gate.map(|g| GateReport {
+        kind: g.kind.as_str(),
+        level: g.level,
+        message: gate_message(case, g.kind, g.level),
+    });
     let req = &case.request;
     let what = format!("{} on {}", req.action, req.resource);
     let summary = match decision.kind {
@@ -56,6 +88,57 @@ pub fn explain(case: &Case, decision: &Decision) -> Explanation {
         denied_by,
         gate,
         notes: decision.notes.iter().map(|n| note_message(case, *n)).collect(),
+        near_misses: decision.near_misses.iter().filter_map(|m| near_miss_report(case, m)).collect(),
+    }
+}
+
+fn near_miss_report(case: &Case, m: &NearMiss) -> Option<NearMissReport> {
+    let stmt = policy_of(case, m.policy)?.statements.iter().find(|s| s.index == m.statement)?;
+    let at = StatementRef {
+        policy: m.policy.to_string(),
+        statement: Some(m.statement),
+        sid: stmt.sid.as_deref().map(str::to_string),
+    };
+    let (reason, condition, why) = match m.reason {
+        MissReason::Principal => {
+            ("principal", None, format!("its Principal does not name {} or its account", case.request.principal))
+        }
+        MissReason::Condition(i) => {
+            let c = stmt.conditions.get(i)?;
+            let request_values =
+                case.request.context.get(c.key_lower()).map(|v| v.values().map(str::to_string).collect::<Vec<_>>());
+            let values = c.values_text();
+            let has = match &request_values {
+                None => "the request has no such key".to_string(),
+                Some(v) => format!("the request has {}", quoted(v)),
+            };
+            let why =
+                format!("its condition `{}` on `{}` wants {}, but {has}", c.operator_name, c.key, quoted(&values));
+            let report = ConditionReport {
+                operator: c.operator_name.to_string(),
+                key: c.key.to_string(),
+                values,
+                request_values,
+            };
+            ("condition", Some(report), why)
+        }
+    };
+    Some(NearMissReport {
+        message: format!("{} would allow {}: {why}", describe_ref(&at), case.request.action),
+        policy: at.policy,
+        statement: m.statement,
+        sid: at.sid,
+        reason,
+        condition,
+    })
+}
+
+fn quoted(values: &[String]) -> String {
+    let v: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+    match v.len() {
+        0 => "an empty set".into(),
+        1 => v[0].clone(),
+        _ => format!("one of {}", v.join(", ")),
     }
 }
 
@@ -72,7 +155,7 @@ pub fn describe_ref(r: &StatementRef) -> String {
     }
 }
 
-fn policy_of<'a>(case: &'a Case, at: PolicyRef) -> Option<&'a Policy> {
+fn policy_of(case: &Case, at: PolicyRef) -> Option<&Policy> {
     match at {
         PolicyRef::Identity(i) => case.identity_policies.get(i),
         PolicyRef::Boundary => case.permissions_boundary.as_ref(),

@@ -46,13 +46,16 @@ const EC_OPERATIONS: &[&str] = &[
     "GenerateDataKeyPairWithoutPlaintext",
 ];
 
+/// Encryption-context pairs (key, value), as given.
+pub type ContextPairs = Vec<(Box<str>, Box<str>)>;
+
 /// A grant constraint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Constraint {
     /// Every pair must be in the request's encryption context; it may hold more.
-    Subset(Vec<(Box<str>, Box<str>)>),
+    Subset(ContextPairs),
     /// The request's encryption context must be exactly these pairs.
-    Equals(Vec<(Box<str>, Box<str>)>),
+    Equals(ContextPairs),
 }
 
 /// A grant on a key.
@@ -101,9 +104,10 @@ impl Grant {
     /// Whether the grant itself names `caller` as able to retire it: the retiring principal (not an
     /// account, which delegates to IAM), or the grantee when the grant lists RetireGrant.
     pub fn retirable_by_name(&self, caller: &Caller) -> bool {
-        let retiring = self.retiring.as_ref().is_some_and(|r| {
-            matches!(r.matches(caller), Some(m) if m != crate::principal::PrincipalMatch::Account)
-        });
+        let retiring = self
+            .retiring
+            .as_ref()
+            .is_some_and(|r| matches!(r.matches(caller), Some(m) if m != crate::principal::PrincipalMatch::Account));
         let grantee = self.operations.iter().any(|op| &**op == "RetireGrant") && self.grantee.matches(caller).is_some();
         retiring || grantee
     }
@@ -121,7 +125,7 @@ fn constraint_holds(c: &Constraint, ctx: &Context) -> bool {
 
 /// Parses `{"encryption_context_subset": {…}}` or `{"encryption_context_equals": {…}}`.
 pub(crate) fn parse_constraints(obj: &Map<String, Value>, path: &JsonPath) -> Result<Option<Constraint>, ParseError> {
-    let pairs = |name: &str, v: &Value| -> Result<Vec<(Box<str>, Box<str>)>, ParseError> {
+    let pairs = |name: &str, v: &Value| -> Result<ContextPairs, ParseError> {
         let p = path.key(name);
         let map = v.as_object().ok_or_else(|| ParseError::new(&p, "an object of encryption context pairs", Some(v)))?;
         map.iter()

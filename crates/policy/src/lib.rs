@@ -29,16 +29,17 @@ pub mod error;
 mod evaluate;
 mod explain;
 pub mod kms;
+mod nearmiss;
 pub mod pattern;
 pub mod principal;
 pub mod variables;
 
 pub use case::{Case, Request};
-pub use decision::{Decision, DecisionKind, Gate, GateKind, Hit, Note, PolicyRef};
+pub use decision::{Decision, DecisionKind, Gate, GateKind, Hit, MissReason, NearMiss, Note, PolicyRef};
 pub use document::{parse_policy, Policy, PolicyKind};
 pub use error::ParseError;
 pub use evaluate::evaluate;
-pub use explain::{describe_ref, explain, Explanation, GateReport, StatementRef};
+pub use explain::{describe_ref, explain, ConditionReport, Explanation, GateReport, NearMissReport, StatementRef};
 
 /// Parses a case from JSON text (serde_json's default nesting limit of 128 keeps hostile input from
 /// exhausting the stack).

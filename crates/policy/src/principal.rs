@@ -38,7 +38,9 @@ impl Caller {
             if is_service_principal(text) {
                 return Ok(Caller::Service(text.into()));
             }
-            return Err("an IAM or STS principal ARN, a service principal such as `ec2.amazonaws.com`, or `anonymous`".into());
+            return Err(
+                "an IAM or STS principal ARN, a service principal such as `ec2.amazonaws.com`, or `anonymous`".into()
+            );
         }
         let parts: Vec<&str> = text.splitn(6, ':').collect();
         let [_, partition, service, region, account, resource] = parts.as_slice() else {
@@ -61,7 +63,13 @@ impl Caller {
             ("sts", Some(("assumed-role", rest))) => match rest.split_once('/') {
                 Some((role, session)) if !role.is_empty() && !session.is_empty() => {
                     let role_arn = format!("arn:{partition}:iam::{account}:role/{role}").into();
-                    Ok(Caller::Session { partition, account, role: role.into(), session: Some(session.into()), role_arn })
+                    Ok(Caller::Session {
+                        partition,
+                        account,
+                        role: role.into(),
+                        session: Some(session.into()),
+                        role_arn,
+                    })
                 }
                 _ => Err("an assumed-role ARN `arn:aws:sts::<account>:assumed-role/<role>/<session>`".into()),
             },
@@ -212,7 +220,6 @@ impl PrincipalPattern {
             _ => None,
         }
     }
-
 }
 
 /// True when a `NotPrincipal` list excludes `caller`, i.e. the statement does not apply to it.
@@ -232,15 +239,17 @@ pub fn not_principal_excludes(listed: &[PrincipalPattern], caller: &Caller) -> b
     };
     match caller {
         Caller::Anonymous => false,
-        Caller::Service(s) => listed.iter().any(|p| matches!(p, PrincipalPattern::Service(l) if l.eq_ignore_ascii_case(s))),
+        Caller::Service(s) => {
+            listed.iter().any(|p| matches!(p, PrincipalPattern::Service(l) if l.eq_ignore_ascii_case(s)))
+        }
         Caller::Root { account, .. } => account_listed(account),
         Caller::User { account, .. } | Caller::FederatedUser { account, .. } => {
             account_listed(account) && arn_listed(caller.arn())
         }
         Caller::Session { account, role, session, .. } => {
-            let role_listed = listed.iter().any(
-                |p| matches!(p, PrincipalPattern::Role { account: a, name, .. } if a == account && name == role),
-            );
+            let role_listed = listed
+                .iter()
+                .any(|p| matches!(p, PrincipalPattern::Role { account: a, name, .. } if a == account && name == role));
             account_listed(account) && role_listed && (session.is_none() || arn_listed(caller.arn()))
         }
     }
@@ -248,9 +257,7 @@ pub fn not_principal_excludes(listed: &[PrincipalPattern], caller: &Caller) -> b
 
 /// `"ec2.amazonaws.com"`-like text.
 pub fn is_service_principal(text: &str) -> bool {
-    !text.is_empty()
-        && text.contains('.')
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+    !text.is_empty() && text.contains('.') && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
 }
 
 /// A 12-digit AWS account id.
@@ -289,14 +296,18 @@ mod tests {
 
     #[test]
     fn bad_principals_are_refused() {
-        for text in ["", "arn:aws:iam::1234:root", "arn:aws:s3:::bucket", "alice", "arn:aws:sts::111111111111:assumed-role/x"] {
+        for text in
+            ["", "arn:aws:iam::1234:root", "arn:aws:s3:::bucket", "alice", "arn:aws:sts::111111111111:assumed-role/x"]
+        {
             assert!(Caller::parse(text).is_err(), "{text}");
         }
     }
 
     #[test]
     fn service_linked_roles_are_recognised() {
-        let slr = caller("arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling");
+        let slr = caller(
+            "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+        );
         assert!(slr.is_service_linked_role());
         assert!(!caller("arn:aws:sts::111111111111:assumed-role/R/s").is_service_linked_role());
     }

@@ -26,46 +26,47 @@ pub enum Token {
 
 /// Parses the `${…}` token at the start of `text`; returns it and its byte length, or `None` when the
 /// text there is not a well-formed token (it is then literal text).
+///
+/// Grammar: `${*}`, `${?}`, `${$}`, `${key}` or `${key, 'default'}`, with optional whitespace around
+/// the key, the comma and the default; the key holds no whitespace, `{`, `}`, `$`, `,` or `'`; the
+/// default is one single-quoted string (it may hold `}`).
+///
+/// Robustness fix: this used to look for the closing `}` across the whole rest of the text before
+/// validating anything, so a pattern holding many `${` without a valid token (`${${${…`, `${a,${a,…`)
+/// took quadratic time (a 32 KB Resource string: seconds; a 10 MB one: a hang). It now reads the token
+/// left to right and gives up at the first character that cannot belong to it, so the cost of one call
+/// is bounded by the token's own length (a key never holds `$`, so key scans never overlap).
+/// The only inputs read differently are ones no policy uses: a key holding `'`, or a default made of
+/// several quoted pieces (`${k, 'a'x'b'}`), which are now literal text.
 pub fn parse_token(text: &str) -> Option<(Token, usize)> {
-    let body_start = 2;
-    let rest = text.get(body_start..)?;
-    // A default may contain `}` inside its quotes, so find the end with the quotes in mind.
-    let mut in_quote = false;
-    let mut end = None;
-    for (i, c) in rest.char_indices() {
-        match c {
-            '\'' => in_quote = !in_quote,
-            '}' if !in_quote => {
-                end = Some(i);
-                break;
-            }
-            _ => {}
+    let rest = text.strip_prefix("${")?;
+    for (body, ch) in [("*}", '*'), ("?}", '?'), ("$}", '$')] {
+        if rest.starts_with(body) {
+            return Some((Token::Literal(ch), 4));
         }
     }
-    let end = end?;
-    let body = &rest[..end];
-    let len = body_start + end + 1;
-    match body {
-        "*" => return Some((Token::Literal('*'), len)),
-        "?" => return Some((Token::Literal('?'), len)),
-        "$" => return Some((Token::Literal('$'), len)),
-        _ => {}
-    }
-    let (key, default) = match body.split_once(',') {
-        Some((key, default)) => {
-            let default = default.trim();
-            let inner = default.strip_prefix('\'')?.strip_suffix('\'')?;
-            (key.trim(), Some(inner))
-        }
-        None => (body.trim(), None),
-    };
-    if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c == '{' || c == '$') {
+    // Key, with optional whitespace around it.
+    let after_ws = rest.trim_start();
+    let key_len = after_ws
+        .find(|c: char| c.is_whitespace() || matches!(c, '{' | '}' | '$' | ',' | '\''))
+        .unwrap_or(after_ws.len());
+    if key_len == 0 {
         return None;
     }
-    Some((
-        Token::Var(VarRef { key: key.to_ascii_lowercase().into(), default: default.map(Into::into) }),
-        len,
-    ))
+    let key = &after_ws[..key_len];
+    let after_key = after_ws[key_len..].trim_start();
+    let (default, after) = match after_key.chars().next()? {
+        '}' => (None, after_key),
+        ',' => {
+            let quoted = after_key[1..].trim_start().strip_prefix('\'')?;
+            let close = quoted.find('\'')?;
+            (Some(&quoted[..close]), quoted[close + 1..].trim_start())
+        }
+        _ => return None,
+    };
+    let after_close = after.strip_prefix('}')?;
+    let len = text.len() - after_close.len();
+    Some((Token::Var(VarRef { key: key.to_ascii_lowercase().into(), default: default.map(Into::into) }), len))
 }
 
 /// Where variable values come from (the request context).
@@ -98,10 +99,7 @@ mod tests {
         assert_eq!(parse_token("${$}"), Some((Token::Literal('$'), 4)));
         let (tok, len) = parse_token("${aws:PrincipalTag/team, 'none'}/rest").unwrap_or((Token::Literal(' '), 0));
         assert_eq!(len, "${aws:PrincipalTag/team, 'none'}".len());
-        assert_eq!(
-            tok,
-            Token::Var(VarRef { key: "aws:principaltag/team".into(), default: Some("none".into()) })
-        );
+        assert_eq!(tok, Token::Var(VarRef { key: "aws:principaltag/team".into(), default: Some("none".into()) }));
         assert_eq!(parse_token("${aws:username"), None);
         assert_eq!(parse_token("${}"), None);
         assert_eq!(parse_token("${a, nodefaultquotes}"), None);

@@ -74,7 +74,9 @@ pub(super) fn compile(family: Family, value: &ParsedValue, variables: bool) -> R
         Family::String => Compiled::Text(Pattern::new(text, syntax(false, false))),
         Family::StringIgnoreCase => Compiled::Text(Pattern::new(text, syntax(false, true))),
         Family::StringLike => Compiled::Text(Pattern::new(text, syntax(true, false))),
-        Family::Arn => Compiled::Arn(text.splitn(6, ':').map(|part| Pattern::new(part, syntax(true, false))).collect()),
+        Family::Arn => {
+            Compiled::Arn(arn_components(text, variables).map(|part| Pattern::new(part, syntax(true, false))).collect())
+        }
         Family::Numeric(_) => Compiled::Number(parse_number(text).ok_or("a number, such as `10` or `2.5`")?),
         Family::Date(_) => Compiled::Date(
             parse_date(text).ok_or("a date: ISO 8601 (`2026-01-31T12:00:00Z`) or seconds since the epoch")?,
@@ -84,8 +86,37 @@ pub(super) fn compile(family: Family, value: &ParsedValue, variables: bool) -> R
         Family::IpAddress => {
             Compiled::Cidr(Cidr::parse(text).ok_or("an IPv4 or IPv6 address or CIDR range, such as `203.0.113.0/24`")?)
         }
-        Family::Null => Compiled::Null(parse_bool(text).ok_or("`true` (the key is absent) or `false` (it is present)")?),
+        Family::Null => {
+            Compiled::Null(parse_bool(text).ok_or("`true` (the key is absent) or `false` (it is present)")?)
+        }
     })
+}
+
+/// A policy ARN's (up to six) colon-separated components.
+///
+/// Fix: this used to be `text.splitn(6, ':')`, which also split inside policy variables, whose keys
+/// hold a colon: `arn:aws:iam::${aws:PrincipalAccount}:role/x` became the components `${aws` and
+/// `PrincipalAccount}:role/x`, so the variable was never resolved and the condition never matched.
+/// A colon inside a well-formed `${…}` token (when variables apply) no longer separates components.
+fn arn_components(text: &str, variables: bool) -> impl Iterator<Item = &str> {
+    let mut parts = Vec::with_capacity(6);
+    let (mut start, mut i) = (0, 0);
+    while i < text.len() && parts.len() < 5 {
+        let rest = &text[i..];
+        if variables && rest.starts_with("${") {
+            if let Some((_, len)) = crate::variables::parse_token(rest) {
+                i += len;
+                continue;
+            }
+        }
+        if rest.starts_with(':') {
+            parts.push(&text[start..i]);
+            start = i + 1;
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    parts.push(&text[start..]);
+    parts.into_iter()
 }
 
 /// A context value read as the operator's type.

@@ -24,12 +24,16 @@ pub fn parse_policy(value: &Value, kind: PolicyKind, path: &JsonPath) -> Result<
         }
         v => v,
     };
-    let obj = value
-        .as_object()
-        .ok_or_else(|| ParseError::new(path, "a policy document (a JSON object, or a string holding one)", Some(value)))?;
+    let obj = value.as_object().ok_or_else(|| {
+        ParseError::new(path, "a policy document (a JSON object, or a string holding one)", Some(value))
+    })?;
     for key in obj.keys() {
         if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
-            return Err(ParseError::new(&path.key(key), "no such element: a policy has Version, Id and Statement", None));
+            return Err(ParseError::new(
+                &path.key(key),
+                "no such element: a policy has Version, Id and Statement",
+                None,
+            ));
         }
     }
     let version = match obj.get("Version") {
@@ -68,10 +72,22 @@ fn parse_statement(
     for key in obj.keys() {
         let known = matches!(
             key.as_str(),
-            "Sid" | "Effect" | "Principal" | "NotPrincipal" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition"
+            "Sid"
+                | "Effect"
+                | "Principal"
+                | "NotPrincipal"
+                | "Action"
+                | "NotAction"
+                | "Resource"
+                | "NotResource"
+                | "Condition"
         );
         if !known {
-            return Err(ParseError::new(&path.key(key), format!("no such element: a statement has {STATEMENT_KEYS}"), None));
+            return Err(ParseError::new(
+                &path.key(key),
+                format!("no such element: a statement has {STATEMENT_KEYS}"),
+                None,
+            ));
         }
     }
     let sid = match obj.get("Sid") {
@@ -108,11 +124,9 @@ fn parse_statement(
 /// `Action`/`NotAction` or `Resource`/`NotResource`: at most one of the pair.
 fn pair(obj: &Map<String, Value>, path: &JsonPath, yes: &str, not: &str, syntax: Syntax) -> Result<Spec, ParseError> {
     match (obj.get(yes), obj.get(not)) {
-        (Some(_), Some(_)) => Err(ParseError::new(
-            &path.key(not),
-            format!("either `{yes}` or `{not}` in a statement, not both"),
-            None,
-        )),
+        (Some(_), Some(_)) => {
+            Err(ParseError::new(&path.key(not), format!("either `{yes}` or `{not}` in a statement, not both"), None))
+        }
         (Some(v), None) => Ok(Spec::Only(patterns(v, &path.key(yes), syntax)?)),
         (None, Some(v)) => Ok(Spec::Not(patterns(v, &path.key(not), syntax)?)),
         (None, None) => Ok(Spec::Any),
@@ -140,19 +154,25 @@ fn strings<'a>(value: &'a Value, path: &JsonPath) -> Result<Vec<(&'a str, JsonPa
     }
 }
 
-fn parse_principal_spec(obj: &Map<String, Value>, path: &JsonPath, kind: PolicyKind) -> Result<PrincipalSpec, ParseError> {
+fn parse_principal_spec(
+    obj: &Map<String, Value>,
+    path: &JsonPath,
+    kind: PolicyKind,
+) -> Result<PrincipalSpec, ParseError> {
     let given = match (obj.get("Principal"), obj.get("NotPrincipal")) {
         (Some(_), Some(_)) => {
-            return Err(ParseError::new(&path.key("NotPrincipal"), "either `Principal` or `NotPrincipal`, not both", None))
+            return Err(ParseError::new(
+                &path.key("NotPrincipal"),
+                "either `Principal` or `NotPrincipal`, not both",
+                None,
+            ))
         }
         (Some(v), None) => Some(("Principal", v)),
         (None, Some(v)) => Some(("NotPrincipal", v)),
         (None, None) => None,
     };
-    let principal_forbidden = matches!(
-        kind,
-        PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Session | PolicyKind::Scp
-    );
+    let principal_forbidden =
+        matches!(kind, PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Session | PolicyKind::Scp);
     match given {
         Some((name, _)) if principal_forbidden => Err(ParseError::new(
             &path.key(name),
@@ -180,15 +200,24 @@ fn parse_principals(value: &Value, path: &JsonPath) -> Result<Vec<PrincipalPatte
                 let kpath = path.key(kind);
                 for (text, epath) in strings(entries, &kpath)? {
                     out.push(match kind.as_str() {
-                        "AWS" => PrincipalPattern::parse_aws(text).map_err(|e| ParseError::new(&epath, e, Some(&Value::String(text.into()))))?,
+                        "AWS" => PrincipalPattern::parse_aws(text)
+                            .map_err(|e| ParseError::new(&epath, e, Some(&Value::String(text.into()))))?,
                         "Service" if text == "*" => PrincipalPattern::Everyone,
                         "Service" if is_service_principal(text) => PrincipalPattern::Service(text.into()),
                         "Service" => {
-                            return Err(ParseError::new(&epath, "a service principal such as `ec2.amazonaws.com`", Some(&Value::String(text.into()))))
+                            return Err(ParseError::new(
+                                &epath,
+                                "a service principal such as `ec2.amazonaws.com`",
+                                Some(&Value::String(text.into())),
+                            ))
                         }
                         "Federated" | "CanonicalUser" => PrincipalPattern::Other(text.into()),
                         _ => {
-                            return Err(ParseError::new(&kpath, "a principal type: `AWS`, `Service`, `Federated` or `CanonicalUser`", None))
+                            return Err(ParseError::new(
+                                &kpath,
+                                "a principal type: `AWS`, `Service`, `Federated` or `CanonicalUser`",
+                                None,
+                            ))
                         }
                     });
                 }
@@ -204,9 +233,9 @@ fn parse_principals(value: &Value, path: &JsonPath) -> Result<Vec<PrincipalPatte
 }
 
 fn parse_conditions(value: &Value, version: Version, path: &JsonPath) -> Result<Vec<Condition>, ParseError> {
-    let ops = value
-        .as_object()
-        .ok_or_else(|| ParseError::new(path, "an object of condition operators, such as `{\"StringEquals\": {…}}`", Some(value)))?;
+    let ops = value.as_object().ok_or_else(|| {
+        ParseError::new(path, "an object of condition operators, such as `{\"StringEquals\": {…}}`", Some(value))
+    })?;
     let mut out = Vec::new();
     for (op_name, block) in ops {
         let opath = path.key(op_name);
@@ -222,10 +251,12 @@ fn parse_conditions(value: &Value, version: Version, path: &JsonPath) -> Result<
         for (key, raw) in keys {
             let kpath = opath.key(key);
             let values = condition_values(raw, &kpath)?;
-            let condition = Condition::new(op_name, operator, key, &values, version == Version::V2012).map_err(|(i, expected)| {
-                let vpath = if raw.is_array() { kpath.index(i) } else { kpath.clone() };
-                ParseError::new(&vpath, expected, Some(&Value::String(values[i].0.clone())))
-            })?;
+            let condition = Condition::new(op_name, operator, key, &values, version == Version::V2012).map_err(
+                |(i, expected)| {
+                    let vpath = if raw.is_array() { kpath.index(i) } else { kpath.clone() };
+                    ParseError::new(&vpath, expected, Some(&Value::String(values[i].0.clone())))
+                },
+            )?;
             out.push(condition);
         }
     }
