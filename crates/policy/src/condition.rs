@@ -233,3 +233,153 @@ fn absent_result(op: Operator) -> bool {
         SetOp::None => op.negated,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ContextValue;
+
+    /// (operator, policy values, context value: None = absent, Some(vec) with multi flag) → holds.
+    fn holds(op: &str, values: &[&str], ctx: Option<(&[&str], bool)>) -> bool {
+        let operator = Operator::parse(op).unwrap_or_else(|| panic!("operator {op}"));
+        let values: Vec<ParsedValue> = values.iter().map(|v| ParsedValue(v.to_string())).collect();
+        let cond = Condition::new(op, operator, "k", &values, true).unwrap_or_else(|e| panic!("{op}: {e:?}"));
+        let mut context = Context::new();
+        if let Some((vals, multi)) = ctx {
+            let v = if multi { ContextValue::multi(vals.iter().copied()) } else { ContextValue::single(vals[0]) };
+            context.set("K", v);
+        }
+        cond.holds(&context)
+    }
+
+    fn one(v: &str) -> Option<(&[&str], bool)> {
+        Some((std::slice::from_ref(Box::leak(Box::new(v))), false))
+    }
+
+    #[test]
+    fn each_operator_on_a_present_single_value() {
+        let table: &[(&str, &[&str], &str, bool)] = &[
+            ("StringEquals", &["abc"], "abc", true),
+            ("StringEquals", &["abc"], "ABC", false),
+            ("StringEquals", &["a*"], "abc", false),
+            ("StringNotEquals", &["abc", "def"], "xyz", true),
+            ("StringNotEquals", &["abc", "def"], "def", false),
+            ("StringEqualsIgnoreCase", &["abc"], "AbC", true),
+            ("StringNotEqualsIgnoreCase", &["abc"], "ABC", false),
+            ("StringLike", &["a*c?"], "abbcd", true),
+            ("StringLike", &["a*c?"], "abbc", false),
+            ("StringNotLike", &["a*"], "ba", true),
+            ("NumericEquals", &["10"], "10.0", true),
+            ("NumericNotEquals", &["10"], "11", true),
+            ("NumericLessThan", &["10"], "9.5", true),
+            ("NumericLessThanEquals", &["10"], "10", true),
+            ("NumericGreaterThan", &["10"], "10", false),
+            ("NumericGreaterThanEquals", &["10"], "10", true),
+            ("NumericEquals", &["10"], "ten", false),
+            ("DateEquals", &["2026-01-01T00:00:00Z"], "1767225600", true),
+            ("DateLessThan", &["2026-01-01"], "2025-12-31T23:59:59Z", true),
+            ("DateGreaterThan", &["2026-01-01T00:00:00+01:00"], "2025-12-31T23:30:00Z", true),
+            ("DateNotEquals", &["2026-01-01T00:00:00Z"], "2026-01-01T00:00:01Z", true),
+            ("DateLessThanEquals", &["2026-01-01T00:00:00Z"], "2026-01-01T00:00:00.000Z", true),
+            ("DateGreaterThanEquals", &["2026-01-01T00:00:00Z"], "not a date", false),
+            ("Bool", &["true"], "TRUE", true),
+            ("Bool", &["false"], "true", false),
+            ("BinaryEquals", &["QmluYXJ5"], "QmluYXJ5", true),
+            ("BinaryEquals", &["QmluYXJ5"], "QmluYXJ6", false),
+            ("IpAddress", &["203.0.113.0/24"], "203.0.113.77", true),
+            ("IpAddress", &["203.0.113.0/24"], "203.0.114.1", false),
+            ("IpAddress", &["2001:db8::/32"], "2001:db8:1::5", true),
+            ("IpAddress", &["2001:db8::/32"], "203.0.113.1", false),
+            ("NotIpAddress", &["10.0.0.0/8"], "192.0.2.1", true),
+            ("IpAddress", &["192.0.2.1"], "192.0.2.1", true),
+            ("ArnLike", &["arn:aws:iam::*:role/Custody*"], "arn:aws:iam::111111111111:role/CustodyResponse", true),
+            ("ArnLike", &["arn:aws:iam::*"], "arn:aws:iam::111111111111:role/x", false),
+            ("ArnEquals", &["arn:aws:s3:::b/*"], "arn:aws:s3:::b/k:with:colons", true),
+            ("ArnNotLike", &["arn:aws:ec2:*:*:instance/*"], "arn:aws:ec2:eu-west-3:111111111111:volume/v", true),
+            ("ArnLike", &["arn:aws:s3:::b"], "not-an-arn", false),
+        ];
+        for (op, values, ctx, want) in table {
+            assert_eq!(holds(op, values, one(ctx)), *want, "{op} {values:?} vs {ctx}");
+        }
+    }
+
+    #[test]
+    fn absent_keys_follow_the_documented_results() {
+        // Condition operators page: a missing key makes positive operators false and negated ones true;
+        // IfExists is true; ForAllValues is true; ForAnyValue is false.
+        let table: &[(&str, bool)] = &[
+            ("StringEquals", false),
+            ("StringNotEquals", true),
+            ("StringEqualsIfExists", true),
+            ("StringNotLike", true),
+            ("NumericLessThan", false),
+            ("NotIpAddress", true),
+            ("ArnNotEquals", true),
+            ("ForAllValues:StringEquals", true),
+            ("ForAnyValue:StringEquals", false),
+            ("ForAnyValue:StringNotEquals", false),
+            ("ForAnyValue:StringEqualsIfExists", true),
+        ];
+        for (op, want) in table {
+            let value = match op {
+                o if o.starts_with("Numeric") => "1",
+                o if o.contains("IpAddress") => "10.0.0.0/8",
+                o if o.starts_with("Arn") => "arn:aws:s3:::b",
+                _ => "x",
+            };
+            assert_eq!(holds(op, &[value], None), *want, "{op}");
+        }
+    }
+
+    #[test]
+    fn set_operators_on_multi_valued_keys() {
+        let tags: &[&str] = &["team", "env"];
+        assert!(holds("ForAllValues:StringEquals", &["team", "env", "owner"], Some((tags, true))));
+        assert!(!holds("ForAllValues:StringEquals", &["team"], Some((tags, true))));
+        assert!(holds("ForAnyValue:StringEquals", &["env"], Some((tags, true))));
+        assert!(!holds("ForAnyValue:StringEquals", &["owner"], Some((tags, true))));
+        assert!(holds("ForAllValues:StringNotEquals", &["owner"], Some((tags, true))));
+        assert!(holds("ForAnyValue:StringNotEquals", &["team"], Some((tags, true))));
+        let empty: &[&str] = &[];
+        assert!(holds("ForAllValues:StringEquals", &["team"], Some((empty, true))));
+        assert!(!holds("ForAnyValue:StringEquals", &["team"], Some((empty, true))));
+    }
+
+    #[test]
+    fn null_tests_presence() {
+        assert!(holds("Null", &["true"], None));
+        assert!(!holds("Null", &["false"], None));
+        assert!(holds("Null", &["false"], one("v")));
+        assert!(Operator::parse("NullIfExists").is_none());
+        assert!(Operator::parse("ForAnyValue:Null").is_none());
+    }
+
+    #[test]
+    fn bad_policy_values_are_refused_with_what_was_expected() {
+        for (op, value) in [
+            ("NumericEquals", "ten"),
+            ("DateEquals", "tomorrow"),
+            ("Bool", "yes"),
+            ("IpAddress", "10.0.0.0/33"),
+            ("BinaryEquals", "***"),
+        ] {
+            let operator = Operator::parse(op).unwrap_or_else(|| panic!("{op}"));
+            let err = Condition::new(op, operator, "k", &[ParsedValue(value.into())], true).err();
+            assert!(matches!(err, Some((0, _))), "{op} {value}");
+        }
+        assert!(Operator::parse("StringEqualz").is_none());
+        assert!(Operator::parse("stringequals").is_none());
+    }
+
+    #[test]
+    fn an_unresolved_variable_makes_the_condition_see_an_absent_key() {
+        let values = [ParsedValue("${aws:username}".into())];
+        for (op, want) in [("StringEquals", false), ("StringNotEquals", true), ("StringEqualsIfExists", true)] {
+            let operator = Operator::parse(op).unwrap_or_else(|| panic!("{op}"));
+            let cond = Condition::new(op, operator, "k", &values, true).unwrap_or_else(|e| panic!("{e:?}"));
+            let mut ctx = Context::new();
+            ctx.set("k", ContextValue::single("alice"));
+            assert_eq!(cond.holds(&ctx), want, "{op}");
+        }
+    }
+}

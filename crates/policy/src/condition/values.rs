@@ -164,6 +164,13 @@ pub(super) fn matches(family: Family, policy: &Compiled, ctx: &ContextScalar, ra
 /// never spans a `:` between components (the resource part, the sixth, may itself contain colons).
 fn arn_matches(parts: &[Pattern], raw: &str, vars: &dyn Vars) -> bool {
     let n = parts.len();
+    if n == 1 && parts[0].is_match_all() {
+        return true;
+    }
+    // Component-wise: a pattern with fewer components than the ARN cannot match it.
+    if n != raw.splitn(6, ':').count() {
+        return false;
+    }
     let mut rest = raw;
     for (i, part) in parts.iter().enumerate() {
         let piece = if i + 1 == n {
