@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Profiling driver: with `CUSTODY_BENCH_LOOPS=<n>` set, the binary skips criterion and evaluates
-//! the mix `n` times (`CUSTODY_BENCH_MODE=explain` adds `explain`), for perf, callgrind or dhat:
+//! the mix `n` times (`CUSTODY_BENCH_MODE=explain` adds `explain`; `CUSTODY_BENCH_ONLY=<text>` keeps
+//! the cases whose file name contains it), for perf, callgrind or valgrind's allocation count:
 //!
 //! ```console
 //! $ CUSTODY_BENCH_LOOPS=0    valgrind target/release/deps/decisions-<hash>   # allocations of setup
@@ -67,7 +68,10 @@ criterion_group! {
 
 /// Evaluates the mix `loops` times without criterion (for profilers and allocation counts).
 fn driver(loops: u64) {
-    let cases = load_checked();
+    let mut cases = load_checked();
+    if let Ok(only) = std::env::var("CUSTODY_BENCH_ONLY") {
+        cases.retain(|c| c.name.contains(&only));
+    }
     let explain = std::env::var("CUSTODY_BENCH_MODE").is_ok_and(|m| m == "explain");
     let mut allowed = 0u64;
     for _ in 0..loops {

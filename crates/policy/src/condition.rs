@@ -18,7 +18,7 @@
 mod values;
 
 use crate::context::Context;
-use crate::pattern::{MatchResult, Pattern};
+use crate::pattern::Pattern;
 use crate::variables::Vars;
 pub use values::ParsedValue;
 use values::{Cidr, Cmp};
@@ -158,7 +158,7 @@ impl Condition {
     /// Whether the condition holds for `ctx`.
     pub fn holds(&self, ctx: &Context) -> bool {
         let op = self.operator;
-        let present = ctx.get(&self.key_lower);
+        let present = ctx.get_lower(&self.key_lower);
         if op.family == Family::Null {
             return self
                 .values
@@ -214,10 +214,9 @@ impl Condition {
 }
 
 fn value_unresolved(v: &Compiled, vars: &dyn Vars) -> bool {
-    let unresolved = |p: &Pattern| p.has_variables() && p.matches("", vars) == MatchResult::Unresolved;
     match v {
-        Compiled::Text(p) => unresolved(p),
-        Compiled::Arn(parts) => parts.iter().any(unresolved),
+        Compiled::Text(p) => p.is_unresolved(vars),
+        Compiled::Arn(parts) => parts.iter().any(|p| p.is_unresolved(vars)),
         _ => false,
     }
 }

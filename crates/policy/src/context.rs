@@ -77,6 +77,11 @@ impl Context {
         i.and_then(|&i| self.entries.get(i)).map(|(_, _, v)| v)
     }
 
+    /// The values of `key_lower`, a key already lower-cased (as compiled conditions hold them).
+    pub fn get_lower(&self, key_lower: &str) -> Option<&ContextValue> {
+        self.index.get(key_lower).and_then(|&i| self.entries.get(i)).map(|(_, _, v)| v)
+    }
+
     /// Sets `key`, replacing any value it had.
     pub fn set(&mut self, key: &str, value: ContextValue) {
         let lower: Box<str> = key.to_ascii_lowercase().into();

@@ -154,20 +154,11 @@ pub struct Decision {
     pub denied_by: Vec<Hit>,
     pub gate: Option<Gate>,
     pub notes: Vec<Note>,
-    /// For an implicit deny: the failed gate's Allow statements that nearly applied.
-    pub near_misses: Vec<NearMiss>,
 }
 
 impl Decision {
     pub(crate) fn allowed(allowed_by: Vec<Hit>, notes: Vec<Note>) -> Decision {
-        Decision {
-            kind: DecisionKind::Allowed,
-            allowed_by,
-            denied_by: Vec::new(),
-            gate: None,
-            notes,
-            near_misses: Vec::new(),
-        }
+        Decision { kind: DecisionKind::Allowed, allowed_by, denied_by: Vec::new(), gate: None, notes }
     }
 
     pub(crate) fn implicit(kind: GateKind, level: Option<usize>, notes: Vec<Note>) -> Decision {
@@ -177,7 +168,6 @@ impl Decision {
             denied_by: Vec::new(),
             gate: Some(Gate { kind, level }),
             notes,
-            near_misses: Vec::new(),
         }
     }
 }

@@ -90,17 +90,9 @@ const RCP_SERVICES: &[&str] = &[
     "xray",
 ];
 
-/// Evaluates a case. For an implicit deny, the decision also lists the near misses: Allow statements
-/// of the failed gate's policies that cover the action and resource but not this caller or context.
+/// Evaluates a case. ([`crate::near_misses`] says, for an implicit deny, which statements came close;
+/// it is computed on demand so that evaluation stays cheap.)
 pub fn evaluate(case: &Case) -> Decision {
-    let mut decision = decide(case);
-    if let Some(gate) = decision.gate {
-        decision.near_misses = crate::nearmiss::near_misses(case, gate);
-    }
-    decision
-}
-
-fn decide(case: &Case) -> Decision {
     let req = &case.request;
     let caller = &req.caller;
     let mut allows: Vec<Hit> = Vec::new();
@@ -156,7 +148,6 @@ fn decide(case: &Case) -> Decision {
             denied_by: denies,
             gate: None,
             notes,
-            near_misses: Vec::new(),
         };
     }
     if let (true, Some(levels)) = (rcps_apply, &case.rcps) {

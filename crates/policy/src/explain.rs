@@ -88,7 +88,10 @@ pub fn explain(case: &Case, decision: &Decision) -> Explanation {
         denied_by,
         gate,
         notes: decision.notes.iter().map(|n| note_message(case, *n)).collect(),
-        near_misses: decision.near_misses.iter().filter_map(|m| near_miss_report(case, m)).collect(),
+        near_misses: crate::nearmiss::near_misses(case, decision)
+            .iter()
+            .filter_map(|m| near_miss_report(case, m))
+            .collect(),
     }
 }
 

@@ -30,6 +30,7 @@ mod evaluate;
 mod explain;
 pub mod kms;
 mod nearmiss;
+pub use nearmiss::near_misses;
 pub mod pattern;
 pub mod principal;
 pub mod variables;

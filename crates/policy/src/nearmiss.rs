@@ -4,12 +4,14 @@
 //! principal the key policy names instead of yours.
 
 use crate::case::Case;
-use crate::decision::{Gate, GateKind, MissReason, NearMiss, PolicyRef};
+use crate::decision::{Decision, Gate, GateKind, MissReason, NearMiss, PolicyRef};
 use crate::document::{Effect, Policy};
 use crate::evaluate::{covers, principal_via};
 
-/// The near misses for a failed gate, in policy and statement order.
-pub(crate) fn near_misses(case: &Case, gate: Gate) -> Vec<NearMiss> {
+/// For an implicit deny, the near misses of the failed gate, in policy and statement order; none for
+/// other decisions.
+pub fn near_misses(case: &Case, decision: &Decision) -> Vec<NearMiss> {
+    let Some(gate) = decision.gate else { return Vec::new() };
     let mut out = Vec::new();
     for (at, policy) in gate_policies(case, gate) {
         for stmt in &policy.statements {

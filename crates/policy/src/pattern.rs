@@ -125,6 +125,11 @@ impl Pattern {
         self.segments.iter().flatten().any(|a| matches!(a, Atom::Var(_)))
     }
 
+    /// True when a variable of the pattern has no value in `vars` (and no default).
+    pub fn is_unresolved(&self, vars: &dyn Vars) -> bool {
+        self.segments.iter().flatten().any(|a| matches!(a, Atom::Var(v) if vars.resolve(v).is_none()))
+    }
+
     /// Matches `text`, resolving variables from `vars`.
     pub fn matches(&self, text: &str, vars: &dyn Vars) -> MatchResult {
         if self.plain {
@@ -136,12 +141,8 @@ impl Pattern {
             return if eq { MatchResult::Match } else { MatchResult::NoMatch };
         }
         // Resolve variables first: an unresolved one decides the outcome whatever the text.
-        for atom in self.segments.iter().flatten() {
-            if let Atom::Var(v) = atom {
-                if vars.resolve(v).is_none() {
-                    return MatchResult::Unresolved;
-                }
-            }
+        if self.is_unresolved(vars) {
+            return MatchResult::Unresolved;
         }
         if self.glob(text, vars) {
             MatchResult::Match
@@ -171,6 +172,11 @@ impl Pattern {
             return true;
         }
         let tail = &text[pos..];
+        // A literal last segment (the common `prefix*suffix`): its length is known, so test the end.
+        if let [Atom::Lit(l)] = last.as_slice() {
+            let Some(start) = tail.len().checked_sub(l.len()) else { return false };
+            return tail.is_char_boundary(start) && prefix_len(l, &tail[start..], ci).is_some();
+        }
         tail.char_indices()
             .map(|(i, _)| i)
             .chain(std::iter::once(tail.len()))

@@ -120,23 +120,34 @@ fn arn_components(text: &str, variables: bool) -> impl Iterator<Item = &str> {
 }
 
 /// A context value read as the operator's type.
-pub(super) enum ContextScalar {
+pub(super) enum ContextScalar<'a> {
     Text,
     Number(Option<f64>),
     Date(Option<i64>),
     Bool(Option<bool>),
     Binary(Option<Vec<u8>>),
     Ip(Option<IpAddr>),
+    /// The ARN's colon-separated components (the sixth keeps its colons) and their count.
+    Arn([&'a str; 6], usize),
 }
 
-impl ContextScalar {
-    pub(super) fn parse(family: Family, text: &str) -> ContextScalar {
+impl<'a> ContextScalar<'a> {
+    pub(super) fn parse(family: Family, text: &'a str) -> ContextScalar<'a> {
         match family {
             Family::Numeric(_) => ContextScalar::Number(parse_number(text)),
             Family::Date(_) => ContextScalar::Date(parse_date(text)),
             Family::Bool => ContextScalar::Bool(parse_bool(text)),
             Family::Binary => ContextScalar::Binary(decode_base64(text)),
             Family::IpAddress => ContextScalar::Ip(text.parse().ok()),
+            Family::Arn => {
+                let mut parts = [""; 6];
+                let mut n = 0;
+                for (slot, part) in parts.iter_mut().zip(text.splitn(6, ':')) {
+                    *slot = part;
+                    n += 1;
+                }
+                ContextScalar::Arn(parts, n)
+            }
             _ => ContextScalar::Text,
         }
     }
@@ -150,7 +161,7 @@ pub(super) fn matches(family: Family, policy: &Compiled, ctx: &ContextScalar, ra
     };
     match (policy, ctx) {
         (Compiled::Text(p), _) => p.matches(raw, vars) == MatchResult::Match,
-        (Compiled::Arn(parts), _) => arn_matches(parts, raw, vars),
+        (Compiled::Arn(parts), ContextScalar::Arn(pieces, n)) => arn_matches(parts, &pieces[..*n], vars),
         (Compiled::Number(p), ContextScalar::Number(Some(r))) => cmp.holds(*r, *p),
         (Compiled::Date(p), ContextScalar::Date(Some(r))) => cmp.holds(*r, *p),
         (Compiled::Bool(p), ContextScalar::Bool(Some(r))) => p == r,
@@ -162,33 +173,15 @@ pub(super) fn matches(family: Family, policy: &Compiled, ctx: &ContextScalar, ra
 
 /// ArnEquals / ArnLike: each of the six colon-separated components is matched on its own, so a `*`
 /// never spans a `:` between components (the resource part, the sixth, may itself contain colons).
-fn arn_matches(parts: &[Pattern], raw: &str, vars: &dyn Vars) -> bool {
-    let n = parts.len();
-    if n == 1 && parts[0].is_match_all() {
-        return true;
-    }
-    // Component-wise: a pattern with fewer components than the ARN cannot match it.
-    if n != raw.splitn(6, ':').count() {
-        return false;
-    }
-    let mut rest = raw;
-    for (i, part) in parts.iter().enumerate() {
-        let piece = if i + 1 == n {
-            std::mem::take(&mut rest)
-        } else {
-            match rest.split_once(':') {
-                Some((head, tail)) => {
-                    rest = tail;
-                    head
-                }
-                None => return false,
-            }
-        };
-        if part.matches(piece, vars) != MatchResult::Match {
-            return false;
+/// A lone `*` matches any value; otherwise the pattern needs as many components as the ARN.
+fn arn_matches(parts: &[Pattern], pieces: &[&str], vars: &dyn Vars) -> bool {
+    if let [only] = parts {
+        if only.is_match_all() {
+            return true;
         }
     }
-    true
+    parts.len() == pieces.len()
+        && parts.iter().zip(pieces).all(|(p, piece)| p.matches(piece, vars) == MatchResult::Match)
 }
 
 /// For explanations.
