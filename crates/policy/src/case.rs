@@ -27,6 +27,10 @@ pub struct Request {
     pub context: Context,
     /// For `kms:RetireGrant`: the grant retired.
     pub grant_id: Option<Box<str>>,
+    /// Where the action's name starts (after `service:`), found once.
+    name_start: usize,
+    /// The resource is a KMS key, found once.
+    kms_key: bool,
 }
 
 impl Request {
@@ -47,7 +51,9 @@ impl Request {
             return Err(("resource", "a resource ARN, or `*`".into()));
         }
         let resource_account = resource_account.map(Into::into).or_else(|| arn_account(resource).map(Into::into));
+        let name_start = service.len() + 1;
         let service: Box<str> = service.to_ascii_lowercase().into();
+        let kms_key = &*service == "kms" && resource.split(':').nth(5).is_some_and(|r| r.starts_with("key/"));
         derive_context(&mut context, &caller, &service, resource_account.as_deref());
         Ok(Request {
             caller,
@@ -58,17 +64,19 @@ impl Request {
             resource_account,
             context,
             grant_id: None,
+            name_start,
+            kms_key,
         })
     }
 
     /// The action's name after `service:`.
     pub fn action_name(&self) -> &str {
-        self.action.split_once(':').map(|(_, n)| n).unwrap_or(&self.action)
+        self.action.get(self.name_start..).unwrap_or(&self.action)
     }
 
     /// True when the resource is a KMS key (its key policy is the resource policy).
     pub fn is_kms_key(&self) -> bool {
-        &*self.service == "kms" && self.resource.split(':').nth(5).is_some_and(|r| r.starts_with("key/"))
+        self.kms_key
     }
 }
 

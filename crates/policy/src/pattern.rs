@@ -34,6 +34,8 @@ pub struct Pattern {
     source: Box<str>,
     /// True when the pattern holds no wildcard and no variable (equality test).
     plain: bool,
+    /// True when the pattern holds a variable (found once, at compile time).
+    vars: bool,
 }
 
 /// What matching says when a variable has no value.
@@ -107,7 +109,8 @@ impl Pattern {
             rest = &rest[c.len_utf8()..];
         }
         flush(&mut lit, &mut segments);
-        Pattern { segments, case_insensitive: syntax.case_insensitive, source: text.into(), plain }
+        let vars = segments.iter().flatten().any(|a| matches!(a, Atom::Var(_)));
+        Pattern { segments, case_insensitive: syntax.case_insensitive, source: text.into(), plain, vars }
     }
 
     /// The text the pattern was compiled from.
@@ -122,12 +125,12 @@ impl Pattern {
 
     /// True when the pattern has variables.
     pub fn has_variables(&self) -> bool {
-        self.segments.iter().flatten().any(|a| matches!(a, Atom::Var(_)))
+        self.vars
     }
 
     /// True when a variable of the pattern has no value in `vars` (and no default).
     pub fn is_unresolved(&self, vars: &dyn Vars) -> bool {
-        self.segments.iter().flatten().any(|a| matches!(a, Atom::Var(v) if vars.resolve(v).is_none()))
+        self.vars && self.segments.iter().flatten().any(|a| matches!(a, Atom::Var(v) if vars.resolve(v).is_none()))
     }
 
     /// Matches `text`, resolving variables from `vars`.
@@ -160,6 +163,14 @@ impl Pattern {
         let first = &self.segments[0];
         let Some(mut pos) = match_at(first, text, ci, vars) else { return false };
         for seg in &self.segments[1..n - 1] {
+            // A literal middle segment is found with the standard library's substring search.
+            if let (false, [Atom::Lit(l)]) = (ci, seg.as_slice()) {
+                match text[pos..].find(&**l) {
+                    Some(start) => pos += start + l.len(),
+                    None => return false,
+                }
+                continue;
+            }
             match find(seg, &text[pos..], ci, vars) {
                 Some((start, len)) => pos += start + len,
                 None => return false,
