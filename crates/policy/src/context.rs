@@ -115,6 +115,19 @@ impl Context {
             .filter(|(lower, _, _)| lower.starts_with(PREFIX) && lower.len() > PREFIX.len())
             .map(|(_, given, v)| (&given[PREFIX.len()..], v))
     }
+
+    /// The value of the encryption context key `key` (compared case-sensitively, as KMS does), in
+    /// O(log n): a grant constraint used to scan the whole context for each of its pairs, O(n·m)
+    /// (8,000 pairs against 8,000 keys: 1.6 s; 100,000 of each would hang).
+    pub fn encryption_context_value(&self, key: &str) -> Option<&ContextValue> {
+        const PREFIX: &str = "kms:encryptioncontext:";
+        if key.is_empty() {
+            return None;
+        }
+        let lower = format!("{PREFIX}{}", key.to_ascii_lowercase());
+        let (_, given, v) = self.entries.get(*self.index.get(lower.as_str())?)?;
+        (given.get(PREFIX.len()..) == Some(key)).then_some(v)
+    }
 }
 
 impl Vars for Context {

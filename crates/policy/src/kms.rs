@@ -114,7 +114,8 @@ impl Grant {
 }
 
 fn constraint_holds(c: &Constraint, ctx: &Context) -> bool {
-    let has = |k: &str, v: &str| ctx.encryption_context().any(|(ck, cv)| ck == k && cv.as_single() == Some(v));
+    // One indexed lookup per pair (this used to scan the whole context for each pair: O(pairs × keys)).
+    let has = |k: &str, v: &str| ctx.encryption_context_value(k).and_then(|cv| cv.as_single()) == Some(v);
     match c {
         Constraint::Subset(pairs) => pairs.iter().all(|(k, v)| has(k, v)),
         Constraint::Equals(pairs) => {
