@@ -8,6 +8,9 @@
 use crate::variables::Vars;
 use std::collections::BTreeMap;
 
+/// The lower-cased prefix of the context keys that carry a KMS request's encryption context.
+const ENCRYPTION_CONTEXT_PREFIX: &str = "kms:encryptioncontext:";
+
 /// The values of one context key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextValue {
@@ -69,12 +72,11 @@ impl Context {
 
     /// The values of `key` (any case).
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
-        let i = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.index.get(key.to_ascii_lowercase().as_str())
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.get_lower(&key.to_ascii_lowercase())
         } else {
-            self.index.get(key)
-        };
-        i.and_then(|&i| self.entries.get(i)).map(|(_, _, v)| v)
+            self.get_lower(key)
+        }
     }
 
     /// The values of `key_lower`, a key already lower-cased (as compiled conditions hold them).
@@ -109,29 +111,29 @@ impl Context {
     /// The KMS encryption context: every `kms:EncryptionContext:<key>` entry, `<key>` in the case it
     /// was given (encryption context keys are case-sensitive in KMS, unlike context key names).
     pub fn encryption_context(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        const PREFIX: &str = "kms:encryptioncontext:";
         self.entries
             .iter()
-            .filter(|(lower, _, _)| lower.starts_with(PREFIX) && lower.len() > PREFIX.len())
-            .map(|(_, given, v)| (&given[PREFIX.len()..], v))
+            .filter(|(lower, _, _)| {
+                lower.starts_with(ENCRYPTION_CONTEXT_PREFIX) && lower.len() > ENCRYPTION_CONTEXT_PREFIX.len()
+            })
+            .map(|(_, given, v)| (&given[ENCRYPTION_CONTEXT_PREFIX.len()..], v))
     }
 
     /// The value of the encryption context key `key` (compared case-sensitively, as KMS does), in
     /// O(log n): a grant constraint used to scan the whole context for each of its pairs, O(n·m)
     /// (8,000 pairs against 8,000 keys: 1.6 s; 100,000 of each would hang).
     pub fn encryption_context_value(&self, key: &str) -> Option<&ContextValue> {
-        const PREFIX: &str = "kms:encryptioncontext:";
         if key.is_empty() {
             return None;
         }
-        let lower = format!("{PREFIX}{}", key.to_ascii_lowercase());
+        let lower = format!("{ENCRYPTION_CONTEXT_PREFIX}{}", key.to_ascii_lowercase());
         let (_, given, v) = self.entries.get(*self.index.get(lower.as_str())?)?;
-        (given.get(PREFIX.len()..) == Some(key)).then_some(v)
+        (given.get(ENCRYPTION_CONTEXT_PREFIX.len()..) == Some(key)).then_some(v)
     }
 }
 
 impl Vars for Context {
     fn lookup(&self, key_lower: &str) -> Option<&str> {
-        self.index.get(key_lower).and_then(|&i| self.entries.get(i)).and_then(|(_, _, v)| v.as_single())
+        self.get_lower(key_lower).and_then(ContextValue::as_single)
     }
 }
