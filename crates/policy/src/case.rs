@@ -4,7 +4,7 @@
 //! memory: the crate does no I/O. Unknown fields are ignored so that a case can carry notes.
 
 use crate::context::{Context, ContextValue};
-use crate::document::{parse_policy, Policy, PolicyKind};
+use crate::document::{parse_policy, Policy, PolicyKind, ServiceMask};
 use crate::error::{JsonPath, ParseError};
 use crate::kms::{Grant, GRANT_OPERATIONS};
 use crate::principal::{is_account_id, Caller, PrincipalPattern};
@@ -31,6 +31,8 @@ pub struct Request {
     name_start: usize,
     /// The resource is a KMS key, found once.
     kms_key: bool,
+    /// The service's bit, tested against each statement's [`ServiceMask`].
+    service_mask: ServiceMask,
 }
 
 impl Request {
@@ -55,6 +57,7 @@ impl Request {
         let service: Box<str> = service.to_ascii_lowercase().into();
         let kms_key = &*service == "kms" && resource.split(':').nth(5).is_some_and(|r| r.starts_with("key/"));
         derive_context(&mut context, &caller, &service, resource_account.as_deref());
+        let service_mask = ServiceMask::of_service(&service);
         Ok(Request {
             caller,
             principal: principal.into(),
@@ -66,12 +69,18 @@ impl Request {
             grant_id: None,
             name_start,
             kms_key,
+            service_mask,
         })
     }
 
     /// The action's name after `service:`.
     pub fn action_name(&self) -> &str {
         self.action.get(self.name_start..).unwrap_or(&self.action)
+    }
+
+    /// The bit of the request's service in a statement's [`ServiceMask`].
+    pub fn service_mask(&self) -> ServiceMask {
+        self.service_mask
     }
 
     /// True when the resource is a KMS key (its key policy is the resource policy).

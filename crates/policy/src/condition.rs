@@ -17,7 +17,7 @@
 
 mod values;
 
-use crate::context::Context;
+use crate::context::{key_hash, Context, Value};
 use crate::pattern::Pattern;
 use crate::variables::Vars;
 pub use values::ParsedValue;
@@ -128,6 +128,8 @@ pub struct Condition {
     /// The context key as written.
     pub key: Box<str>,
     key_lower: Box<str>,
+    /// [`key_hash`] of `key_lower`, for the context lookup.
+    key_hash: u64,
     values: Vec<Compiled>,
 }
 
@@ -150,6 +152,7 @@ impl Condition {
             operator_name: operator_name.into(),
             operator,
             key: key.into(),
+            key_hash: key_hash(&key.to_ascii_lowercase()),
             key_lower: key.to_ascii_lowercase().into(),
             values: compiled,
         })
@@ -158,7 +161,7 @@ impl Condition {
     /// Whether the condition holds for `ctx`.
     pub fn holds(&self, ctx: &Context) -> bool {
         let op = self.operator;
-        let present = ctx.get_lower(&self.key_lower);
+        let present = ctx.get_hashed(&self.key_lower, self.key_hash);
         if op.family == Family::Null {
             return self
                 .values
@@ -177,14 +180,14 @@ impl Condition {
                 // holds (no value equals any policy value).
                 op.set == SetOp::None && op.negated
             }
-            SetOp::ForAllValues => value.values().all(|v| self.one_value_holds(v, ctx)),
-            SetOp::ForAnyValue => value.values().any(|v| self.one_value_holds(v, ctx)),
+            SetOp::ForAllValues => value.items().all(|v| self.one_value_holds(v, ctx)),
+            SetOp::ForAnyValue => value.items().any(|v| self.one_value_holds(v, ctx)),
             SetOp::None => {
                 if op.negated {
                     // A negated operator holds when no value of the key matches any policy value.
-                    value.values().all(|v| !self.any_policy_value_matches(v, ctx))
+                    value.items().all(|v| !self.any_policy_value_matches(v, ctx))
                 } else {
-                    value.values().any(|v| self.any_policy_value_matches(v, ctx))
+                    value.items().any(|v| self.any_policy_value_matches(v, ctx))
                 }
             }
         }
@@ -192,14 +195,14 @@ impl Condition {
 
     /// For set operators, a single context value "holds" when it matches some policy value (positive)
     /// or matches none (negated).
-    fn one_value_holds(&self, v: &str, ctx: &Context) -> bool {
+    fn one_value_holds(&self, v: Value<'_>, ctx: &Context) -> bool {
         self.any_policy_value_matches(v, ctx) != self.operator.negated
     }
 
-    fn any_policy_value_matches(&self, v: &str, ctx: &Context) -> bool {
+    fn any_policy_value_matches(&self, v: Value<'_>, ctx: &Context) -> bool {
         let family = self.operator.family;
         let parsed = values::ContextScalar::parse(family, v);
-        self.values.iter().any(|pv| values::matches(family, pv, &parsed, v, ctx))
+        self.values.iter().any(|pv| values::matches(family, pv, &parsed, v.text(), ctx))
     }
 
     /// The context values this condition would need, for explanations.

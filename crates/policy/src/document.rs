@@ -82,6 +82,56 @@ pub struct Statement {
     pub resource: Spec,
     /// Every condition must hold.
     pub conditions: Vec<Condition>,
+    /// The services `action` can name, found at parse time so that evaluation skips a statement
+    /// about another service with one AND instead of matching each of its action patterns.
+    pub services: ServiceMask,
+}
+
+/// A 64-bit Bloom filter over lower-cased service prefixes (`kms`, `ec2`, …).
+///
+/// A statement's mask has the bit of every service its `Action` patterns start with; a pattern whose
+/// service part holds a wildcard or a variable, `NotAction`, or an absent `Action` sets every bit.
+/// Two different services can share a bit, so a shared bit means "match the patterns", never
+/// "matches"; a clear bit proves no pattern can match, since every action is `service:name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceMask(u64);
+
+impl ServiceMask {
+    /// Every service.
+    pub const ALL: ServiceMask = ServiceMask(u64::MAX);
+
+    /// The bit of one service, given lower-cased.
+    pub fn of_service(service_lower: &str) -> ServiceMask {
+        // FNV-1a: cheap, and spreads short ASCII names well enough over 64 bits.
+        let hash = service_lower
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+        ServiceMask(1 << (hash % 64))
+    }
+
+    /// The services an `Action`/`NotAction` element can name.
+    pub fn of_action(spec: &Spec) -> ServiceMask {
+        match spec {
+            Spec::Any | Spec::Not(_) => ServiceMask::ALL,
+            Spec::Only(patterns) => {
+                patterns.iter().fold(ServiceMask(0), |mask, p| ServiceMask(mask.0 | Self::of_pattern(p.as_str()).0))
+            }
+        }
+    }
+
+    fn of_pattern(source: &str) -> ServiceMask {
+        match source.split_once(':') {
+            Some((service, _)) if !service.contains(['*', '?', '$']) => {
+                ServiceMask::of_service(&service.to_ascii_lowercase())
+            }
+            _ => ServiceMask::ALL,
+        }
+    }
+
+    /// True when a request for a service with mask `service` may match.
+    pub fn admits(self, service: ServiceMask) -> bool {
+        self.0 & service.0 != 0
+    }
 }
 
 /// A parsed policy document.
@@ -91,4 +141,31 @@ pub struct Policy {
     pub id: Option<Box<str>>,
     pub statements: Vec<Statement>,
     pub kind: PolicyKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::Syntax;
+
+    fn action(patterns: &[&str]) -> Spec {
+        let syntax = Syntax { wildcards: true, variables: true, case_insensitive: true };
+        Spec::Only(patterns.iter().map(|p| Pattern::new(p, syntax)).collect())
+    }
+
+    #[test]
+    fn service_mask_admits_exactly_what_the_patterns_can_name() {
+        let kms = ServiceMask::of_service("kms");
+        let ec2 = ServiceMask::of_service("ec2");
+        assert_ne!(kms, ec2, "the bench's two services must not share a bit");
+        // Action names are case-insensitive, the service prefix included.
+        assert!(ServiceMask::of_action(&action(&["KMS:Decrypt"])).admits(kms));
+        assert!(!ServiceMask::of_action(&action(&["kms:Decrypt", "kms:ReEncrypt*"])).admits(ec2));
+        // A wildcard or a variable in the service part, `*`, NotAction and no Action admit everything.
+        for wide in [action(&["*"]), action(&["k*:Decrypt"]), action(&["km?:Decrypt"]), action(&["${aws:x}:Get"])] {
+            assert_eq!(ServiceMask::of_action(&wide), ServiceMask::ALL);
+        }
+        assert_eq!(ServiceMask::of_action(&Spec::Not(Vec::new())), ServiceMask::ALL);
+        assert_eq!(ServiceMask::of_action(&Spec::Any), ServiceMask::ALL);
+    }
 }

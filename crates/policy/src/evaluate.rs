@@ -404,6 +404,9 @@ pub(crate) fn statement_applies(stmt: &Statement, req: &Request) -> Option<Optio
 
 /// Whether the statement's Action and Resource cover the request.
 pub(crate) fn covers(stmt: &Statement, req: &Request) -> bool {
+    if !stmt.services.admits(req.service_mask()) {
+        return false;
+    }
     let ctx = &req.context;
     let action_ok = match &stmt.action {
         Spec::Any => true,

@@ -36,6 +36,8 @@ pub struct Pattern {
     plain: bool,
     /// True when the pattern holds a variable (found once, at compile time).
     vars: bool,
+    /// `literal*` without variables (`kms:ReEncrypt*`, `ec2:Describe*`): a prefix test.
+    prefix_only: bool,
 }
 
 /// What matching says when a variable has no value.
@@ -110,7 +112,8 @@ impl Pattern {
         }
         flush(&mut lit, &mut segments);
         let vars = segments.iter().flatten().any(|a| matches!(a, Atom::Var(_)));
-        Pattern { segments, case_insensitive: syntax.case_insensitive, source: text.into(), plain, vars }
+        let prefix_only = matches!(segments.as_slice(), [first, last] if last.is_empty() && matches!(first.as_slice(), [Atom::Lit(_)]));
+        Pattern { segments, case_insensitive: syntax.case_insensitive, source: text.into(), plain, vars, prefix_only }
     }
 
     /// The text the pattern was compiled from.
@@ -143,6 +146,12 @@ impl Pattern {
             let eq = if self.case_insensitive { lit.eq_ignore_ascii_case(text) } else { lit == text };
             return if eq { MatchResult::Match } else { MatchResult::NoMatch };
         }
+        if self.prefix_only {
+            if let Some([Atom::Lit(l)]) = self.segments.first().map(Vec::as_slice) {
+                let eq = prefix_len(l, text, self.case_insensitive).is_some();
+                return if eq { MatchResult::Match } else { MatchResult::NoMatch };
+            }
+        }
         // Resolve variables first: an unresolved one decides the outcome whatever the text.
         if self.is_unresolved(vars) {
             return MatchResult::Unresolved;
@@ -165,7 +174,7 @@ impl Pattern {
         for seg in &self.segments[1..n - 1] {
             // A literal middle segment is found with the standard library's substring search.
             if let (false, [Atom::Lit(l)]) = (ci, seg.as_slice()) {
-                match text[pos..].find(&**l) {
+                match find_literal(&text[pos..], l) {
                     Some(start) => pos += start + l.len(),
                     None => return false,
                 }
@@ -214,6 +223,23 @@ fn prefix_len(lit: &str, text: &str, ci: bool) -> Option<usize> {
     let head = text.get(..lit.len())?;
     let eq = if ci { head.eq_ignore_ascii_case(lit) } else { head == lit };
     eq.then_some(lit.len())
+}
+
+/// Haystacks up to this many bytes are searched byte by byte: the standard library's two-way
+/// searcher costs more to set up than a whole naive scan of a short ARN. Above it, the two-way
+/// searcher keeps the search linear whatever the input.
+const SHORT_HAYSTACK: usize = 256;
+
+/// The leftmost byte offset of `needle` in `hay`. A match of a UTF-8 needle in UTF-8 text always
+/// starts on a character boundary, so the offset can slice `hay`.
+fn find_literal(hay: &str, needle: &str) -> Option<usize> {
+    if hay.len() > SHORT_HAYSTACK {
+        return hay.find(needle);
+    }
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else { return Some(0) };
+    let last_start = h.len().checked_sub(n.len())?;
+    (0..=last_start).find(|&i| h[i] == first && h[i..].starts_with(n))
 }
 
 /// Finds the leftmost position where `seg` matches inside `text`: (start, length).
@@ -266,10 +292,30 @@ mod tests {
             ("ab*?", "abc", true),
             ("*é?", "xxéy", true),
             ("**", "x", true),
+            // Middle literal segments, searched naively in short text and with the two-way searcher
+            // in long text.
+            ("a*bc*d", "xxabcbcd", false),
+            ("a*bc*d", "abxbcd", true),
+            ("*é*", "aéb", true),
+            ("*:key/*", "arn:aws:kms:eu-west-3:111122223333:key/k", true),
+            ("*:key/*", "arn:aws:kms:eu-west-3:111122223333:alias/k", false),
+            // `literal*`, the prefix fast path.
+            ("kms:*", "kms:", true),
+            ("kms:*", "km", false),
         ];
         for (p, t, want) in cases {
             assert_eq!(m(p, t), *want, "pattern {p:?} text {t:?}");
         }
+    }
+
+    #[test]
+    fn middle_literal_in_long_text() {
+        let long = format!("{}needle{}", "x".repeat(SHORT_HAYSTACK * 2), "y");
+        assert!(m("*needle*", &long));
+        assert!(!m("*needles*", &long));
+        assert_eq!(find_literal(&long, "needle"), Some(SHORT_HAYSTACK * 2));
+        assert_eq!(find_literal("abc", ""), Some(0));
+        assert_eq!(find_literal("ab", "abc"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Typed condition values: numbers, dates, booleans, base64 binaries, IP ranges, ARNs and text.
 
 use super::{Compiled, Family};
+use crate::context::Value;
 use crate::pattern::{MatchResult, Pattern, Syntax};
 use crate::variables::Vars;
 use std::net::IpAddr;
@@ -132,7 +133,8 @@ pub(super) enum ContextScalar<'a> {
 }
 
 impl<'a> ContextScalar<'a> {
-    pub(super) fn parse(family: Family, text: &'a str) -> ContextScalar<'a> {
+    pub(super) fn parse(family: Family, value: Value<'a>) -> ContextScalar<'a> {
+        let text = value.text();
         match family {
             Family::Numeric(_) => ContextScalar::Number(parse_number(text)),
             Family::Date(_) => ContextScalar::Date(parse_date(text)),
@@ -140,12 +142,7 @@ impl<'a> ContextScalar<'a> {
             Family::Binary => ContextScalar::Binary(decode_base64(text)),
             Family::IpAddress => ContextScalar::Ip(text.parse().ok()),
             Family::Arn => {
-                let mut parts = [""; 6];
-                let mut n = 0;
-                for (slot, part) in parts.iter_mut().zip(text.splitn(6, ':')) {
-                    *slot = part;
-                    n += 1;
-                }
+                let (parts, n) = value.arn_components();
                 ContextScalar::Arn(parts, n)
             }
             _ => ContextScalar::Text,

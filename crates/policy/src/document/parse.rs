@@ -1,6 +1,6 @@
 //! JSON → [`Policy`], with a JSON path on every error.
 
-use super::{Effect, Policy, PolicyKind, PrincipalSpec, Spec, Statement, Version};
+use super::{Effect, Policy, PolicyKind, PrincipalSpec, ServiceMask, Spec, Statement, Version};
 use crate::condition::{Condition, Operator, ParsedValue};
 use crate::error::{JsonPath, ParseError};
 use crate::pattern::{Pattern, Syntax};
@@ -118,7 +118,8 @@ fn parse_statement(
         None => Vec::new(),
         Some(v) => parse_conditions(v, version, &path.key("Condition"))?,
     };
-    Ok(Statement { sid, index, effect, principal, action, resource, conditions })
+    let services = ServiceMask::of_action(&action);
+    Ok(Statement { sid, index, effect, principal, action, resource, conditions, services })
 }
 
 /// `Action`/`NotAction` or `Resource`/`NotResource`: at most one of the pair.
