@@ -26,11 +26,25 @@ enum Command {
     /// (docs/authz-case-format.md). Exit status 0 whenever the request was evaluated, whatever the
     /// decision; 2 on bad input.
     Authz(commands::authz::AuthzArgs),
+    /// Lay out an acquisition: the path of each volume, the ordered steps, their AWS calls and the
+    /// authorization requests AWS evaluates for each call.
+    Plan(commands::plan::PlanArgs),
+    /// Preflight: evaluate every authorization request of the plan offline and say, for each one
+    /// that would fail, the minimal fix. Exit status 0 all pass, 1 a step would fail or is unknown,
+    /// 2 bad input.
+    Check(commands::check::CheckArgs),
+    /// Write least-privilege policies: the role policies for the features you use, or the key-policy
+    /// statements and `create-grant` command for a key.
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Authz(args) => commands::authz::run(&args),
+        Command::Plan(args) => commands::plan::run(&args),
+        Command::Check(args) => commands::check::run(&args),
+        Command::Policy(command) => commands::policy::run(&command),
     }
 }

@@ -1,3 +1,6 @@
 //! One module per subcommand.
 
 pub mod authz;
+pub mod check;
+pub mod plan;
+pub mod policy;

@@ -1,0 +1,187 @@
+//! What custody knows about the accounts an acquisition touches: the inventory document.
+//!
+//! Format: `docs/inventory-format.md` (version [`INVENTORY_VERSION`]). Policies are kept as the JSON
+//! they were read as (a JSON object, or a string holding one, as IAM returns them); they are checked
+//! with the engine's parser when the inventory is loaded, so a bad policy is refused with its JSON
+//! path, and the preflight builds `custody authz` cases from them unchanged.
+//!
+//! Unknowns: what `custody collect` could not read is listed in the object's `unknown` array
+//! (`"identity_policies"`, `"key_policy"`, `"grants"`, …), and the preflight reports any request that
+//! depends on it as unknown, never as allowed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The `version` an inventory must carry.
+pub const INVENTORY_VERSION: &str = "custody-inventory/1";
+
+/// The default prefix of temporary key aliases (`alias/<prefix>-<case>-<volume>`).
+pub const DEFAULT_ALIAS_PREFIX: &str = "custody";
+
+/// An inventory document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Always [`INVENTORY_VERSION`].
+    pub version: String,
+    pub config: Config,
+    #[serde(default)]
+    pub principals: Vec<Principal>,
+    #[serde(default)]
+    pub keys: Vec<Key>,
+    #[serde(default)]
+    pub instances: Vec<Instance>,
+    /// Per account id: the organization's SCPs on the account's path, one array per level, root first.
+    /// An account not listed is taken as outside any organization (no SCPs), unless listed in
+    /// `unknown` as `scps:<account>`.
+    #[serde(default)]
+    pub scps: BTreeMap<String, Vec<Vec<Value>>>,
+    /// Likewise for RCPs.
+    #[serde(default)]
+    pub rcps: BTreeMap<String, Vec<Vec<Value>>>,
+    /// Top-level facts that could not be read: `scps:<account>`, `rcps:<account>`.
+    #[serde(default)]
+    pub unknown: Vec<String>,
+}
+
+/// custody's own configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The account evidence ends up in.
+    pub forensic_account: String,
+    /// The Region custody runs in, where evidence copies are made.
+    pub forensic_region: String,
+    /// The role custody runs as in the forensic account.
+    pub forensic_role_arn: String,
+    /// The role custody assumes in each source account, by account id (the seeds' cross-account role).
+    #[serde(default)]
+    pub source_role_arns: BTreeMap<String, String>,
+    /// The customer managed key evidence copies are encrypted under, by Region of the forensic account.
+    #[serde(default)]
+    pub forensic_key_arns: BTreeMap<String, String>,
+    /// Prefix of temporary key aliases; default [`DEFAULT_ALIAS_PREFIX`].
+    #[serde(default = "default_alias_prefix")]
+    pub alias_prefix: String,
+    /// The tag an instance must carry for triage through SSM (seed 004).
+    #[serde(default)]
+    pub ssm_tag: Option<Tag>,
+}
+
+fn default_alias_prefix() -> String {
+    DEFAULT_ALIAS_PREFIX.to_string()
+}
+
+/// A tag `key=value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// An IAM principal custody acts as (the forensic role, a source-account role) or that a key names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    /// Role or user ARN.
+    pub arn: String,
+    /// Identity-based policies (inline and attached), each a policy document.
+    #[serde(default)]
+    pub identity_policies: Vec<Value>,
+    #[serde(default)]
+    pub permissions_boundary: Option<Value>,
+    /// For a role: its trust policy.
+    #[serde(default)]
+    pub trust_policy: Option<Value>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Fields that could not be read: `identity_policies`, `permissions_boundary`, `trust_policy`, `tags`.
+    #[serde(default)]
+    pub unknown: Vec<String>,
+}
+
+/// Who manages a KMS key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum KeyManager {
+    /// An AWS managed key (`aws/ebs`): its key policy cannot be changed, its snapshots cannot be shared.
+    Aws,
+    /// A customer managed key.
+    Customer,
+}
+
+/// A KMS key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    /// `arn:aws:kms:<region>:<account>:key/<id>` (Region and account are read from it).
+    pub arn: String,
+    pub manager: KeyManager,
+    /// Alias names, `alias/…`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The key policy; absent only when listed in `unknown`.
+    #[serde(default)]
+    pub policy: Option<Value>,
+    /// Grants on the key, in the `custody authz` case format's grant form.
+    #[serde(default)]
+    pub grants: Vec<Value>,
+    /// Fields that could not be read: `policy`, `grants`, `aliases`.
+    #[serde(default)]
+    pub unknown: Vec<String>,
+}
+
+/// An EC2 instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// `i-…`.
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    /// `linux` or `windows`.
+    #[serde(default = "default_platform")]
+    pub platform: String,
+    /// `running`, `stopped`, …
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub volumes: Vec<Volume>,
+    /// Fields that could not be read: `tags`, `volumes`.
+    #[serde(default)]
+    pub unknown: Vec<String>,
+}
+
+fn default_platform() -> String {
+    "linux".to_string()
+}
+
+/// An EBS volume attached to an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volume {
+    /// `vol-…`.
+    pub id: String,
+    pub size_gib: u64,
+    pub encrypted: bool,
+    /// The key the volume is encrypted under (required when `encrypted`).
+    #[serde(default)]
+    pub kms_key_arn: Option<String>,
+    /// `/dev/xvda`, …
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+/// Parses and validates an inventory (every policy is parsed with the engine, so errors carry the
+/// JSON path, e.g. `keys[1].policy.Statement[0].Condition`).
+pub fn parse_inventory(text: &str) -> Result<Inventory, custody_policy::ParseError> {
+    serde_json::from_str(text).map_err(|e| custody_policy::ParseError {
+        path: format!("line {} column {}", e.line(), e.column()),
+        expected: "an inventory document (docs/inventory-format.md)".into(),
+        found: Some(e.to_string()),
+    })
+}
