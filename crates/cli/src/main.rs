@@ -37,6 +37,8 @@ enum Command {
     /// statements and `create-grant` command for a key.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
+    /// Build an inventory from live AWS with read-only calls (what cannot be read is marked unknown).
+    Collect(commands::collect::CollectArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +48,6 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Policy(command) => commands::policy::run(&command),
+        Command::Collect(args) => commands::collect::run(&args),
     }
 }

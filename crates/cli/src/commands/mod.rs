@@ -2,5 +2,6 @@
 
 pub mod authz;
 pub mod check;
+pub mod collect;
 pub mod plan;
 pub mod policy;
