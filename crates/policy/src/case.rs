@@ -288,8 +288,41 @@ fn parse_context(map: &Map<String, Value>, path: &JsonPath) -> Result<Context, P
     Ok(ctx)
 }
 
+/// Parses one grant in the case format's grant form (docs/authz-case-format.md), for documents that
+/// embed grants (the inventory): errors name `path` and what was expected there. `key_account` is the
+/// account of the key, the default `issuing_account`. Fields the grant form does not define are refused.
+pub fn parse_grant_value(value: &Value, path: &JsonPath, key_account: Option<&str>) -> Result<Grant, ParseError> {
+    parse_grant(value, path, key_account)
+}
+
+/// The fields of a grant in the case format.
+const GRANT_FIELDS: &[&str] =
+    &["grant_id", "grantee_principal", "retiring_principal", "operations", "constraints", "issuing_account"];
+
+/// Refuses a field of `obj` that is not in `known`, naming it and the fields that are.
+pub(crate) fn reject_unknown_fields(
+    obj: &Map<String, Value>,
+    path: &JsonPath,
+    known: &[&str],
+) -> Result<(), ParseError> {
+    match obj.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(ParseError::new(
+            &path.key(k),
+            format!(
+                "no field `{k}` here; the fields are {}",
+                known.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            ),
+            None,
+        )),
+    }
+}
+
 fn parse_grant(value: &Value, path: &JsonPath, key_account: Option<&str>) -> Result<Grant, ParseError> {
     let obj = value.as_object().ok_or_else(|| ParseError::new(path, "a grant object", Some(value)))?;
+    // An unknown field is refused, never skipped: a constraint written under another name (AWS's own
+    // `Constraints.EncryptionContextSubset`, say) would otherwise vanish and make the grant broader.
+    reject_unknown_fields(obj, path, GRANT_FIELDS)?;
     let principal = |name: &str| -> Result<Option<PrincipalPattern>, ParseError> {
         let what = "a principal ARN (account root, IAM user or role, assumed-role session) or a service principal";
         let Some(text) = string_field(obj, name, path, what)? else { return Ok(None) };

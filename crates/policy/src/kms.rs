@@ -96,6 +96,10 @@ impl Grant {
             // A grant with constraints can pass CreateGrant on only with constraints at least as
             // strict; KMS checks that against the new grant, which this request does not describe.
             Some(_) if operation == "CreateGrant" => Ok(()),
+            // "Grants with grant constraints can include the DescribeKey and RetireGrant operations,
+            // but the constraint doesn't apply to these operations" (KMS API reference, CreateGrant,
+            // `Constraints`: <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>).
+            Some(_) if operation == "DescribeKey" || operation == "RetireGrant" => Ok(()),
             Some(c) if EC_OPERATIONS.contains(&operation) && constraint_holds(c, ctx) => Ok(()),
             Some(_) => Err(GrantMiss::Constraint),
         }
@@ -136,6 +140,7 @@ pub(crate) fn parse_constraints(obj: &Map<String, Value>, path: &JsonPath) -> Re
             })
             .collect()
     };
+    crate::case::reject_unknown_fields(obj, path, &["encryption_context_subset", "encryption_context_equals"])?;
     let subset = obj.get("encryption_context_subset").filter(|v| !v.is_null());
     let equals = obj.get("encryption_context_equals").filter(|v| !v.is_null());
     match (subset, equals) {
