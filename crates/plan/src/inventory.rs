@@ -6,8 +6,23 @@
 //! path, and the preflight builds `custody authz` cases from them unchanged.
 //!
 //! Unknowns: what `custody collect` could not read is listed in the object's `unknown` array
-//! (`"identity_policies"`, `"key_policy"`, `"grants"`, …), and the preflight reports any request that
-//! depends on it as unknown, never as allowed.
+//! (`"identity_policies"`, `"policy"`, `"grants"`, …), and the preflight reports any request that
+//! depends on it as unknown, never as allowed. [`Inventory::is_unknown`] answers for any fact, and a
+//! principal, key or instance that the inventory does not list at all is unknown in every respect.
+//!
+//! Loading ([`parse_inventory`]) is strict: unknown fields, malformed ARNs and ids, duplicates,
+//! encrypted volumes without a key, keys that are not listed, and contradictions (a field both given
+//! and listed as unknown) are refused, each with the JSON path of the offending element
+//! (`instances[0].volumes[2].kms_key_arn`) and what was expected there. The checks are in the
+//! `parse` submodule and the identifier formats in [`arn`]; the lookups the planner and the preflight
+//! use (by instance id, key ARN or alias, principal or role session ARN, custody's roles and keys per
+//! account and Region, SCPs/RCPs, unknowns) are methods of [`Inventory`], in the `lookup` submodule.
+
+pub mod arn;
+mod lookup;
+mod parse;
+
+pub use lookup::{Fact, OrgPolicies};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,6 +40,9 @@ pub const DEFAULT_ALIAS_PREFIX: &str = "custody";
 pub struct Inventory {
     /// Always [`INVENTORY_VERSION`].
     pub version: String,
+    /// Free text: what the inventory is for (the bundled examples say which acquisition path they show).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub config: Config,
     #[serde(default)]
     pub principals: Vec<Principal>,
@@ -176,12 +194,138 @@ pub struct Volume {
     pub device: Option<String>,
 }
 
+/// A field of a [`Principal`] that can be listed in its `unknown` array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalField {
+    IdentityPolicies,
+    PermissionsBoundary,
+    TrustPolicy,
+    Tags,
+}
+
+/// A field of a [`Key`] that can be listed in its `unknown` array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyField {
+    Policy,
+    Grants,
+    Aliases,
+}
+
+/// A field of an [`Instance`] that can be listed in its `unknown` array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InstanceField {
+    Tags,
+    Volumes,
+}
+
+macro_rules! field_names {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every field that can be unknown.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+            /// The names `unknown` may hold, in the document's spelling.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The field's name in the document.
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),+ }
+            }
+        }
+    };
+}
+field_names!(PrincipalField {
+    IdentityPolicies => "identity_policies",
+    PermissionsBoundary => "permissions_boundary",
+    TrustPolicy => "trust_policy",
+    Tags => "tags",
+});
+field_names!(KeyField { Policy => "policy", Grants => "grants", Aliases => "aliases" });
+field_names!(InstanceField { Tags => "tags", Volumes => "volumes" });
+
+impl Principal {
+    /// The principal's account (from its ARN).
+    pub fn account(&self) -> Option<&str> {
+        arn::Identity::parse(&self.arn).map(|i| i.account)
+    }
+
+    /// The role or user name, without its path.
+    pub fn name(&self) -> Option<&str> {
+        arn::Identity::parse(&self.arn).map(|i| i.name)
+    }
+
+    /// True for an IAM role (false for a user).
+    pub fn is_role(&self) -> bool {
+        arn::Identity::parse(&self.arn).is_some_and(|i| i.kind == arn::IdentityKind::Role)
+    }
+
+    /// True for a service-linked role (path `/aws-service-role/…/`): SCPs and RCPs do not restrict it
+    /// (AWS Organizations User Guide, "Service control policies",
+    /// <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html>).
+    pub fn is_service_linked_role(&self) -> bool {
+        self.is_role() && self.arn.contains(":role/aws-service-role/")
+    }
+
+    /// Whether `field` could not be read.
+    pub fn is_unknown(&self, field: PrincipalField) -> bool {
+        self.unknown.iter().any(|u| u == field.as_str())
+    }
+}
+
+impl Key {
+    /// The key's Region, read from its ARN.
+    pub fn region(&self) -> Option<&str> {
+        arn::KeyArn::parse(&self.arn).map(|k| k.region)
+    }
+
+    /// The key's account, read from its ARN.
+    pub fn account(&self) -> Option<&str> {
+        arn::KeyArn::parse(&self.arn).map(|k| k.account)
+    }
+
+    /// The key id (`1a2b3c4d-…` or `mrk-…`), read from its ARN.
+    pub fn key_id(&self) -> Option<&str> {
+        arn::KeyArn::parse(&self.arn).map(|k| k.id)
+    }
+
+    /// The partition (`aws`, `aws-cn`, …), read from its ARN.
+    pub fn partition(&self) -> Option<&str> {
+        arn::KeyArn::parse(&self.arn).map(|k| k.partition)
+    }
+
+    /// True for an AWS managed key such as `aws/ebs`.
+    pub fn is_aws_managed(&self) -> bool {
+        self.manager == KeyManager::Aws
+    }
+
+    /// The ARN of one of the key's aliases: `arn:<p>:kms:<region>:<account>:alias/<name>`.
+    pub fn alias_arn(&self, alias: &str) -> Option<String> {
+        let k = arn::KeyArn::parse(&self.arn)?;
+        Some(format!("arn:{}:kms:{}:{}:{alias}", k.partition, k.region, k.account))
+    }
+
+    /// Whether `field` could not be read.
+    pub fn is_unknown(&self, field: KeyField) -> bool {
+        self.unknown.iter().any(|u| u == field.as_str())
+    }
+}
+
+impl Instance {
+    /// One of the instance's volumes.
+    pub fn volume(&self, id: &str) -> Option<&Volume> {
+        self.volumes.iter().find(|v| v.id == id)
+    }
+
+    /// Whether `field` could not be read.
+    pub fn is_unknown(&self, field: InstanceField) -> bool {
+        self.unknown.iter().any(|u| u == field.as_str())
+    }
+}
+
 /// Parses and validates an inventory (every policy is parsed with the engine, so errors carry the
 /// JSON path, e.g. `keys[1].policy.Statement[0].Condition`).
+///
+/// Never panics, whatever the input; serde_json's nesting limit (128) keeps hostile input from
+/// exhausting the stack.
 pub fn parse_inventory(text: &str) -> Result<Inventory, custody_policy::ParseError> {
-    serde_json::from_str(text).map_err(|e| custody_policy::ParseError {
-        path: format!("line {} column {}", e.line(), e.column()),
-        expected: "an inventory document (docs/inventory-format.md)".into(),
-        found: Some(e.to_string()),
-    })
+    parse::parse(text)
 }
