@@ -1,8 +1,58 @@
 //! The acquisition plan: a path per volume, then the ordered steps, each with its AWS API calls and,
 //! for every call, the authorization requests AWS evaluates (`docs/aws-authorization-map.md`).
+//!
+//! [`plan()`] works in three stages, one submodule each:
+//! - `select`: the path of each volume (issue 3, "Paths"), from the volume's key, the accounts and
+//!   Regions involved, the grants on the key and, for a cross-account customer key, a probe of its
+//!   key policy with the `custody-policy` engine;
+//! - `steps` and `transfer`: the ordered steps (discover, the crash-consistent snapshot, triage, the
+//!   path's transfer or read steps per volume, cleanup), each with its calls;
+//! - `requests` (EC2, STS, EBS, SSM) and `kms`: one builder per AWS call, listing every authorization
+//!   request AWS evaluates for it, the KMS calls EC2 makes as the caller included, each with `why`
+//!   and the AWS page (`source`). Where the map says the documentation is SILENT, the builder follows
+//!   the map's "planner recommendation" and says so in `why`.
+//!
+//! For the preflight: a request is evaluated for its `principal`, whose role is the call's `signer`;
+//! [`AuthzRequest::scope`] says when only one side of the policies is meant (the two evaluations of
+//! `sts:AssumeRole`; `ec2:CopySnapshot` of a snapshot shared with the caller, where the share stands
+//! in for a resource policy; `kms:TagResource` at key creation, an IAM-only check on `key/*`).
+//! Requests on a key listed in a step's `creates_keys` use that key's policy, in that step and later;
+//! grants in `creates_grants` exist from the step after the one that creates them.
+//!
+//! Placeholders: what does not exist yet is named so that policies written for the real thing match
+//! it. Snapshots custody will create are `snap-source-…`, `snap-temp-…`, `snap-evidence-…` (so
+//! `snapshot/snap-*` matches); the request that *creates* a snapshot is evaluated on
+//! `arn:aws:ec2:<r>::snapshot/*` (the ID is not known then, map §3.1, §5.1). The temporary key is
+//! `arn:aws:kms:<r>:<acct>:key/custody-temp-<volume>` and a grant custody creates is
+//! `custody-grant-<volume>`. [`VolumePlan::snapshots`] lists the snapshot placeholders so the
+//! executor can map them to the real IDs.
 
+mod error;
+mod kms;
+mod names;
+mod requests;
+mod select;
+mod steps;
+mod transfer;
+
+pub use error::PlanError;
+pub use kms::COPY_GRANT_OPERATIONS;
+
+use crate::inventory::Inventory;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// The tag custody puts on every snapshot it creates: the case id.
+pub const TAG_CASE: &str = "CustodyCase";
+/// The tag custody puts on every snapshot it creates: the instance acquired.
+pub const TAG_INSTANCE: &str = "CustodyInstance";
+/// The tag custody puts on the per-volume copies: the source volume.
+pub const TAG_VOLUME: &str = "CustodyVolume";
+/// The waiting period custody asks for when it schedules the temporary key for deletion (the
+/// minimum KMS accepts, <https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html>).
+pub const TEMP_KEY_DELETION_DAYS: u32 = 7;
 
 /// The ways a volume can reach the forensic account (issue 3, "Paths").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -32,6 +82,44 @@ pub enum Path {
     DirectRead,
 }
 
+impl Path {
+    /// The path's number (1–9), as the issue and the report number them.
+    pub fn number(self) -> u8 {
+        match self {
+            Path::Unencrypted => 1,
+            Path::AwsManagedSameAccount => 2,
+            Path::CustomerKeySameAccount => 3,
+            Path::CrossRegion => 4,
+            Path::CrossAccountGrantOnly => 5,
+            Path::CrossAccountDirect => 6,
+            Path::CrossAccountOwnerGrants => 7,
+            Path::CrossAccountAwsManagedKey => 8,
+            Path::DirectRead => 9,
+        }
+    }
+
+    /// The kebab-case name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Path::Unencrypted => "unencrypted",
+            Path::AwsManagedSameAccount => "aws-managed-same-account",
+            Path::CustomerKeySameAccount => "customer-key-same-account",
+            Path::CrossRegion => "cross-region",
+            Path::CrossAccountGrantOnly => "cross-account-grant-only",
+            Path::CrossAccountDirect => "cross-account-direct",
+            Path::CrossAccountOwnerGrants => "cross-account-owner-grants",
+            Path::CrossAccountAwsManagedKey => "cross-account-aws-managed-key",
+            Path::DirectRead => "direct-read",
+        }
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.number(), self.as_str())
+    }
+}
+
 /// What `--mode` can force (the planner otherwise chooses per volume).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -41,6 +129,38 @@ pub enum Mode {
     Direct,
     OwnerGrants,
     DirectRead,
+}
+
+impl Mode {
+    /// The kebab-case name, as `--mode` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::GrantOnly => "grant-only",
+            Mode::Direct => "direct",
+            Mode::OwnerGrants => "owner-grants",
+            Mode::DirectRead => "direct-read",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mode, String> {
+        [Mode::Auto, Mode::GrantOnly, Mode::Direct, Mode::OwnerGrants, Mode::DirectRead]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                format!("`{s}` is not a mode: expected auto, grant-only, direct, owner-grants or direct-read")
+            })
+    }
 }
 
 /// What the plan is asked to do.
@@ -57,6 +177,21 @@ pub struct PlanRequest {
     pub case_id: String,
 }
 
+impl PlanRequest {
+    /// A request for `instance_id` with the defaults: the forensic account and Region, `Mode::Auto`,
+    /// no triage, case `CASE`.
+    pub fn new(instance_id: impl Into<String>) -> PlanRequest {
+        PlanRequest {
+            instance_id: instance_id.into(),
+            to_account: None,
+            to_region: None,
+            mode: Mode::Auto,
+            triage: false,
+            case_id: "CASE".to_string(),
+        }
+    }
+}
+
 /// A plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
@@ -69,6 +204,9 @@ pub struct Plan {
     /// The path chosen for each volume, and why.
     pub volumes: Vec<VolumePlan>,
     pub steps: Vec<Step>,
+    /// What the plan leaves out or assumes (e.g. triage output stays inline), in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The path of one volume.
@@ -78,6 +216,32 @@ pub struct VolumePlan {
     pub path: Path,
     /// Why this path (in words, for the report).
     pub reason: String,
+    /// The key the volume is encrypted under (`None`: not encrypted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_arn: Option<String>,
+    /// The snapshots the plan creates for this volume, in order; the last one is the evidence, the
+    /// others are deleted in the cleanup phase.
+    pub snapshots: Vec<PlannedSnapshot>,
+}
+
+/// A snapshot the plan creates (its ID is a placeholder until the call returns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedSnapshot {
+    /// `snap-source-…`, `snap-temp-…` or `snap-evidence-…`.
+    pub id: String,
+    /// The account that owns it.
+    pub account: String,
+    pub region: String,
+    /// The key its data is encrypted under (`None`: not encrypted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_arn: Option<String>,
+    /// The `aws:ebs:id` of its encryption context: the volume ID for a CreateSnapshots product, its
+    /// own ID for a CopySnapshot product (KMS Developer Guide, "Amazon EBS encryption context",
+    /// <https://docs.aws.amazon.com/kms/latest/developerguide/services-ebs.html#ebs-encryption-context>).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ebs_id: Option<String>,
+    /// True for the snapshot that holds the evidence at the end (kept); false for intermediates.
+    pub evidence: bool,
 }
 
 /// When a step runs.
@@ -90,6 +254,20 @@ pub enum Phase {
     Read,
     Triage,
     Cleanup,
+}
+
+impl Phase {
+    /// The kebab-case name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Discover => "discover",
+            Phase::Snapshot => "snapshot",
+            Phase::Transfer => "transfer",
+            Phase::Read => "read",
+            Phase::Triage => "triage",
+            Phase::Cleanup => "cleanup",
+        }
+    }
 }
 
 /// One step of the plan.
@@ -144,9 +322,36 @@ pub struct AuthzRequest {
     /// For `kms:RetireGrant`: the grant retired (a grant created earlier in the plan).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// Which of the policies that bear on the request this evaluation is about (default: all).
+    #[serde(skip_serializing_if = "PolicyScope::is_all")]
+    pub scope: PolicyScope,
     /// Why AWS evaluates this request, with the documentation page (for the report and the tests).
     pub why: String,
     pub source: String,
+}
+
+/// Which policies an evaluation is about. AWS evaluates some calls twice, against different
+/// policies, with the same request (`sts:AssumeRole`: the caller's identity policy, then the role's
+/// trust policy); and some cross-account requests have no resource policy at all because an
+/// attribute stands in for it (`ec2:CopySnapshot` of a snapshot shared with the caller's account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyScope {
+    /// Every policy that bears on the request (identity, boundary, session, SCPs, RCPs, the resource
+    /// or key policy, grants), as the engine evaluates a whole case.
+    #[default]
+    All,
+    /// The caller's side only: identity policies, permissions boundary, session policy, SCPs.
+    Identity,
+    /// The resource's side only: the resource-based policy (the role's trust policy), and RCPs.
+    Resource,
+}
+
+impl PolicyScope {
+    /// True for [`PolicyScope::All`] (the default, not serialized).
+    pub fn is_all(&self) -> bool {
+        *self == PolicyScope::All
+    }
 }
 
 /// A context value: one string, or a set.
@@ -174,4 +379,79 @@ pub struct PlannedKey {
     pub aliases: Vec<String>,
     /// The key policy custody puts on it.
     pub policy: serde_json::Value,
+}
+
+/// Plans the acquisition of `request.instance_id`: a path per volume, then the ordered steps.
+///
+/// Errors: the instance is not in the inventory, custody has no role for an account it must act in,
+/// the forensic account has no key in the destination Region when a copy must be encrypted there,
+/// a volume's key is unknown, or `request.mode` is impossible for a volume.
+pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanError> {
+    let ctx = names::Ctx::new(inventory, request)?;
+    let mut volumes = Vec::new();
+    let mut transfers = Vec::new();
+    let mut cleanups = Vec::new();
+    for volume in &ctx.instance.volumes {
+        let choice = select::choose(&ctx, volume, request.mode)?;
+        let laid_out = transfer::volume_steps(&ctx, volume, &choice)?;
+        transfers.extend(laid_out.transfer);
+        cleanups.extend(laid_out.cleanup);
+        volumes.push(VolumePlan {
+            volume_id: volume.id.clone(),
+            path: choice.path,
+            reason: choice.reason,
+            key_arn: volume.kms_key_arn.clone(),
+            snapshots: laid_out.snapshots,
+        });
+    }
+    let mut notes = Vec::new();
+    let signs = |role: &str| transfers.iter().chain(&cleanups).flat_map(|s| &s.calls).any(|c| c.signer == role);
+    let dest = ctx.dest.as_ref().ok().filter(|d| signs(&d.role_arn));
+    let mut all = steps::discover(&ctx, dest);
+    all.push(steps::create_snapshots(&ctx));
+    if request.triage {
+        all.push(steps::triage(&ctx, &mut notes));
+    }
+    all.extend(transfers);
+    all.extend(cleanups);
+    Ok(Plan {
+        instance_id: ctx.instance.id.clone(),
+        case_id: ctx.case_id.clone(),
+        source_account: ctx.src_account.clone(),
+        source_region: ctx.src_region.clone(),
+        dest_account: ctx.dst_account.clone(),
+        dest_region: ctx.dst_region.clone(),
+        volumes,
+        steps: all,
+        notes,
+    })
+}
+
+/// The `request` object of a `custody authz` case (docs/authz-case-format.md) for `req`; the
+/// preflight builds the whole case around it. [`AuthzRequest::scope`], `why` and `source` are not part
+/// of the case format and are left out.
+pub fn to_case_request(req: &AuthzRequest) -> serde_json::Value {
+    let mut obj = serde_json::Map::new();
+    obj.insert("principal".into(), req.principal.clone().into());
+    obj.insert("action".into(), req.action.clone().into());
+    obj.insert("resource".into(), req.resource.clone().into());
+    if let Some(a) = &req.resource_account {
+        obj.insert("resource_account".into(), a.clone().into());
+    }
+    let context: serde_json::Map<String, serde_json::Value> = req
+        .context
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                ContextEntry::Single(s) => serde_json::Value::from(s.clone()),
+                ContextEntry::Multi(items) => serde_json::Value::from(items.clone()),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    obj.insert("context".into(), serde_json::Value::Object(context));
+    if let Some(g) = &req.grant_id {
+        obj.insert("grant_id".into(), g.clone().into());
+    }
+    serde_json::Value::Object(obj)
 }

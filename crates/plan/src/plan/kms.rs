@@ -1,0 +1,369 @@
+//! The KMS side of an acquisition: the calls EC2 makes as the caller while it copies a snapshot, the
+//! grant custody creates (path 5) and retires, the temporary key of path 8 (its creation, policy,
+//! alias and deletion), and the Decrypt behind an EBS direct read.
+//!
+//! KMS calls EC2 makes "on your behalf" are evaluated as the caller, with `kms:ViaService =
+//! ec2.<Region>.amazonaws.com` and `kms:CallerAccount = <caller's account>` (map §0). Which calls a
+//! copy makes is SILENT in the documentation (map §5.2); the map's planner recommendation is followed:
+//! on the source key DescribeKey, CreateGrant (for an AWS resource, constrained to `aws:ebs:id`),
+//! Decrypt and ReEncryptFrom; on the destination key DescribeKey, CreateGrant,
+//! GenerateDataKeyWithoutPlaintext and ReEncryptTo; each key through EC2 in the key's own Region.
+
+use super::names::{Ctx, KeyRef, Signer};
+use super::requests::doc;
+use super::{AuthzRequest, PlannedGrant, PlannedKey, PolicyScope, TEMP_KEY_DELETION_DAYS};
+use serde_json::json;
+
+/// The operations custody's grant on a source key lists (path 5): what EC2 needs on the source key
+/// to copy a snapshot as the forensic role, and nothing else. Retiring needs no operation: the
+/// forensic role is the grant's retiring principal (map §9.6).
+pub const COPY_GRANT_OPERATIONS: [&str; 4] = ["DescribeKey", "CreateGrant", "Decrypt", "ReEncryptFrom"];
+
+const SILENT_COPY: &str = "which KMS calls a copy makes is SILENT, so every candidate is planned (map §5.2)";
+
+/// `ec2.<region>.amazonaws.com`.
+fn via_ec2(region: &str) -> String {
+    format!("ec2.{region}.amazonaws.com")
+}
+
+/// A KMS request EC2 makes as `signer` on `key`, with the encryption context `aws:ebs:id`.
+fn on_behalf(signer: &Signer, key: &KeyRef, action: &str, ebs_id: Option<&str>) -> AuthzRequest {
+    let mut r = AuthzRequest::new(&signer.session, action, &key.arn)
+        .called_in(&key.region, true)
+        .with("kms:ViaService", via_ec2(&key.region))
+        .with("kms:CallerAccount", &signer.account);
+    if let Some(id) = ebs_id {
+        r = r.with("kms:EncryptionContext:aws:ebs:id", id).with_set("kms:EncryptionContextKeys", ["aws:ebs:id"]);
+    }
+    if action == "kms:CreateGrant" {
+        r = r.with("kms:GrantIsForAWSResource", "true").with("kms:GrantConstraintType", "EncryptionContextSubset");
+    }
+    r
+}
+
+/// Why a request on a key of another account needs both sides (map §0, §5.3).
+fn cross_account_note(signer: &Signer, key: &KeyRef) -> String {
+    if key.account == signer.account {
+        String::new()
+    } else {
+        format!(
+            "; the key is in account {}, so its key policy (or a grant) and the caller's IAM policies must both \
+             allow it (map §5.3)",
+            key.account
+        )
+    }
+}
+
+/// The KMS requests on the key of the snapshot being copied (`ebs_id`: its `aws:ebs:id`, the volume
+/// ID for a CreateSnapshots product, map §13), for a copy sent to `copy_region`.
+pub(crate) fn copy_source_key(signer: &Signer, key: &KeyRef, ebs_id: &str, copy_region: &str) -> Vec<AuthzRequest> {
+    let region_note = if key.region == copy_region {
+        String::new()
+    } else {
+        format!(
+            "; the key lives in {}, not {copy_region}, and the ViaService Region KMS then sees is SILENT: the key's own \
+             is assumed (map §5.2)",
+            key.region
+        )
+    };
+    let cross = cross_account_note(signer, key);
+    let context_note = if ebs_id.starts_with("vol-") {
+        format!("aws:ebs:id = {ebs_id}, the volume ID, because the snapshot was made by CreateSnapshots (map §13)")
+    } else {
+        format!("aws:ebs:id = {ebs_id}, the snapshot's own ID, because it was made by CopySnapshot (map §13)")
+    };
+    vec![
+        on_behalf(signer, key, "kms:DescribeKey", None).because(
+            format!("EC2 describes the source snapshot's key as the caller while copying; {SILENT_COPY}{cross}{region_note}"),
+            doc::KMS_SHARE_KEY,
+        ),
+        on_behalf(signer, key, "kms:CreateGrant", Some(ebs_id)).because(
+            format!(
+                "EC2 creates a grant on the source key as the caller (kms:GrantIsForAWSResource = true, constrained to \
+                 aws:ebs:id; grantee and operations are SILENT); {SILENT_COPY}{cross}{region_note}"
+            ),
+            doc::KMS_SHARE_KEY,
+        ),
+        on_behalf(signer, key, "kms:Decrypt", Some(ebs_id)).because(
+            format!("EC2 decrypts the source snapshot's data key, {context_note}; {SILENT_COPY}{cross}{region_note}"),
+            doc::KMS_EBS_CONTEXT,
+        ),
+        on_behalf(signer, key, "kms:ReEncryptFrom", Some(ebs_id)).because(
+            format!(
+                "EC2 may re-encrypt the data key away from the source key instead, {context_note}; \
+                 {SILENT_COPY}{cross}{region_note}"
+            ),
+            doc::KMS_EBS_CONTEXT,
+        ),
+    ]
+}
+
+/// The KMS requests on the key the copy is encrypted under (`new_id`: the new snapshot's
+/// placeholder, its `aws:ebs:id`, map §13).
+pub(crate) fn copy_dest_key(signer: &Signer, key: &KeyRef, new_id: &str) -> Vec<AuthzRequest> {
+    let cross = cross_account_note(signer, key);
+    vec![
+        on_behalf(signer, key, "kms:DescribeKey", None).because(
+            format!("EC2 describes the key the copy is encrypted under, as the caller; {SILENT_COPY}{cross}"),
+            doc::KMS_SHARE_KEY,
+        ),
+        on_behalf(signer, key, "kms:CreateGrant", Some(new_id)).because(
+            format!(
+                "EC2 creates a grant on the copy's key as the caller (kms:GrantIsForAWSResource = true, constrained to \
+                 aws:ebs:id; grantee and operations are SILENT); {SILENT_COPY}{cross}"
+            ),
+            doc::KMS_SHARE_KEY,
+        ),
+        on_behalf(signer, key, "kms:GenerateDataKeyWithoutPlaintext", Some(new_id)).because(
+            format!(
+                "EC2 generates the copy's data key with aws:ebs:id = {new_id}, the new snapshot's ID, because a \
+                 CopySnapshot product uses its own ID (map §13); {SILENT_COPY}{cross}"
+            ),
+            doc::KMS_EBS_CONTEXT,
+        ),
+        on_behalf(signer, key, "kms:ReEncryptTo", Some(new_id)).because(
+            format!(
+                "EC2 may re-encrypt the data key to the copy's key instead, with aws:ebs:id = {new_id}; \
+                 {SILENT_COPY}{cross}"
+            ),
+            doc::KMS_EBS_CONTEXT,
+        ),
+    ]
+}
+
+/// DescribeKey on the caller's default `aws/ebs` key, documented as required for any encrypted copy.
+pub(crate) fn describe_default_key(signer: &Signer, key: &KeyRef) -> AuthzRequest {
+    on_behalf(signer, key, "kms:DescribeKey", None).because(
+        "copying an encrypted snapshot needs DescribeKey on the default EBS key of the caller's account, and an \
+         explicit deny fails the copy (map §5.2, item 2; that EC2 calls it through ec2 is inferred)",
+        doc::EBS_COPY,
+    )
+}
+
+/// `kms:Decrypt` behind `ebs:GetSnapshotBlock` on an encrypted snapshot (map §8.2).
+pub(crate) fn direct_read_decrypt(signer: &Signer, key: &KeyRef, ebs_id: &str, snapshot_region: &str) -> AuthzRequest {
+    AuthzRequest::new(&signer.session, "kms:Decrypt", &key.arn)
+        .called_in(&key.region, true)
+        .with("kms:ViaService", via_ec2(snapshot_region))
+        .with("kms:CallerAccount", &signer.account)
+        .with("kms:EncryptionContext:aws:ebs:id", ebs_id)
+        .with_set("kms:EncryptionContextKeys", ["aws:ebs:id"])
+        .because(
+            format!(
+                "reading blocks of an encrypted snapshot decrypts its data key as the caller: which KMS operations the \
+                 EBS direct APIs call is SILENT, Decrypt through ec2 (no ebs ViaService exists) with aws:ebs:id = \
+                 {ebs_id} is the inferred answer (map §8.2)"
+            ),
+            doc::EBS_DIRECT_KMS,
+        )
+}
+
+/// The source role's CreateGrant for the forensic role (path 5), and the grant it creates.
+pub(crate) fn create_grant(
+    source: &Signer,
+    key: &KeyRef,
+    grantee_role: &str,
+    grant_id: &str,
+    volume_id: &str,
+) -> (AuthzRequest, PlannedGrant) {
+    let request = AuthzRequest::new(&source.session, "kms:CreateGrant", &key.arn)
+        .called_in(&key.region, false)
+        .with("kms:CallerAccount", &source.account)
+        .with("kms:GranteePrincipal", grantee_role)
+        .with("kms:RetiringPrincipal", grantee_role)
+        .with_set("kms:GrantOperations", COPY_GRANT_OPERATIONS)
+        .with("kms:GrantConstraintType", "EncryptionContextSubset")
+        .with("kms:EncryptionContext:aws:ebs:id", volume_id)
+        .with_set("kms:EncryptionContextKeys", ["aws:ebs:id"])
+        .with("kms:GrantIsForAWSResource", "false")
+        .because(
+            format!(
+                "the source role creates the grant itself (seed option 1), so kms:GrantIsForAWSResource is false, with \
+                 grantee and retiring principal {grantee_role}, only the operations a copy needs, and a constraint \
+                 aws:ebs:id = {volume_id} (how the constraint maps onto kms:EncryptionContext keys is SILENT, map §9.5)"
+            ),
+            doc::KMS_GRANT_CONDITIONS,
+        );
+    let grant = PlannedGrant {
+        key_arn: key.arn.clone(),
+        grant: json!({
+            "grant_id": grant_id,
+            "grantee_principal": grantee_role,
+            "operations": COPY_GRANT_OPERATIONS,
+            "constraints": {"encryption_context_subset": {"aws:ebs:id": volume_id}},
+            "retiring_principal": grantee_role,
+            "issuing_account": source.account,
+        }),
+    };
+    (request, grant)
+}
+
+/// The forensic role retires the grant it was given (path 5 cleanup).
+pub(crate) fn retire_grant(retiring: &Signer, key: &KeyRef, grant_id: &str) -> AuthzRequest {
+    AuthzRequest::new(&retiring.session, "kms:RetireGrant", &key.arn)
+        .called_in(&key.region, false)
+        .with("kms:CallerAccount", &retiring.account)
+        .retiring(grant_id)
+        .because(
+            format!(
+                "RetireGrant is authorized by grant {grant_id} itself, which names {} as retiring principal (a \
+                 kms:RetireGrant allow in a key policy has no effect, a Deny does, map §9.6)",
+                retiring.role_arn
+            ),
+            doc::KMS_RETIRE_GRANT,
+        )
+}
+
+/// CreateKey of the temporary key, with its tags and its key policy (map §9.1).
+pub(crate) fn create_key(source: &Signer, key: &KeyRef, tags: &[(String, String)]) -> Vec<AuthzRequest> {
+    let all_keys = match key.arn.rsplit_once('/') {
+        Some((head, _)) => format!("{head}/*"),
+        None => key.arn.clone(),
+    };
+    vec![
+        AuthzRequest::new(&source.session, "kms:CreateKey", "*")
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .with("kms:KeySpec", "SYMMETRIC_DEFAULT")
+            .with("kms:KeyUsage", "ENCRYPT_DECRYPT")
+            .with("kms:KeyOrigin", "AWS_KMS")
+            .with("kms:MultiRegion", "false")
+            .with("kms:BypassPolicyLockoutSafetyCheck", "false")
+            .request_tags(tags)
+            .because(
+                "CreateKey has no key resource, so it is authorized on Resource \"*\" by IAM policies alone, and is \
+                 scoped by aws:RequestTag/aws:TagKeys (map §9.1, correction 11)",
+                doc::KMS_CREATE_KEY,
+            ),
+        AuthzRequest::new(&source.session, "kms:TagResource", all_keys)
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .request_tags(tags)
+            .scoped(PolicyScope::Identity)
+            .because(
+                "tagging a key while creating it needs kms:TagResource in an IAM policy that covers every key of the \
+                 account and Region (evaluated here on key/*; not in the map, from the KMS tagging guide)",
+                doc::KMS_TAG_ON_CREATE,
+            ),
+        AuthzRequest::new(&source.session, "kms:PutKeyPolicy", &key.arn)
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .with("kms:BypassPolicyLockoutSafetyCheck", "false")
+            .because(
+                "the lockout safety check: the key policy passed to CreateKey must let the caller call PutKeyPolicy \
+                 later (evaluated against the temporary key's policy; whether IAM also evaluates kms:PutKeyPolicy at \
+                 creation is SILENT, map §9.1)",
+                doc::KMS_CREATE_KEY,
+            ),
+    ]
+}
+
+/// CreateAlias / DeleteAlias: authorized on the alias and on the key (map §9.3).
+pub(crate) fn alias_requests(source: &Signer, action: &str, alias_arn: &str, key: &KeyRef) -> Vec<AuthzRequest> {
+    vec![
+        AuthzRequest::new(&source.session, action, alias_arn)
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .because(
+                format!(
+                    "{action} is authorized on the alias, by IAM policy, and only the alias ARN in Resource can scope \
+                     it: condition keys (kms:RequestAlias included) cannot (map §9.3, correction 11)"
+                ),
+                doc::KMS_ALIAS_ACCESS,
+            ),
+        AuthzRequest::new(&source.session, action, &key.arn)
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .because(
+                format!(
+                    "{action} is also authorized on the key the alias points to, by its key policy (map §9.3); \
+                     kms:ResourceAliases cannot scope it while the key has no alias yet"
+                ),
+                doc::KMS_ALIAS_ACCESS,
+            ),
+    ]
+}
+
+/// ScheduleKeyDeletion of the temporary key with the shortest waiting period (map §9.4).
+pub(crate) fn schedule_key_deletion(source: &Signer, key: &KeyRef) -> AuthzRequest {
+    AuthzRequest::new(&source.session, "kms:ScheduleKeyDeletion", &key.arn)
+        .called_in(&key.region, false)
+        .with("kms:CallerAccount", &source.account)
+        .with("kms:ScheduleKeyDeletionPendingWindowInDays", TEMP_KEY_DELETION_DAYS.to_string())
+        .because(
+            format!(
+                "the temporary key is scheduled for deletion after {TEMP_KEY_DELETION_DAYS} days, the minimum; \
+                 kms:ScheduleKeyDeletionPendingWindowInDays can pin the window (map §9.4)"
+            ),
+            doc::KMS_SCHEDULE_DELETION,
+        )
+}
+
+/// The temporary key (path 8): its placeholder ARN, alias and key policy. The policy lets the source
+/// role administer the key (the lockout check requires PutKeyPolicy for the creator) and use it only
+/// through EC2 in its Region to re-encrypt the snapshot; it admits the forensic role only through
+/// EC2, for what a copy needs on a source key. No account-root statement: IAM policies of neither
+/// account can widen it.
+pub(crate) fn temp_key(ctx: &Ctx, source: &Signer, forensic_role: &str, key: &KeyRef, alias: &str) -> PlannedKey {
+    let own_via = via_ec2(&key.region);
+    let forensic_via: Vec<String> = if ctx.dst_region == key.region {
+        vec![own_via.clone()]
+    } else {
+        // SILENT which Region KMS sees for the source key of a cross-Region copy (map §5.2): admit both.
+        vec![own_via.clone(), via_ec2(&ctx.dst_region)]
+    };
+    let forensic_account = super::names::arn_field(forensic_role, 4).to_string();
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Id": format!("custody-temporary-key-{}", ctx.case_id),
+        "Statement": [
+            {
+                "Sid": "CustodySourceRoleAdministersTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": source.role_arn},
+                "Action": ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:CreateAlias",
+                           "kms:DeleteAlias", "kms:ScheduleKeyDeletion"],
+                "Resource": "*"
+            },
+            {
+                "Sid": "CustodySourceRoleReEncryptsThroughEc2",
+                "Effect": "Allow",
+                "Principal": {"AWS": source.role_arn},
+                "Action": ["kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptTo"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": own_via, "kms:CallerAccount": source.account}}
+            },
+            {
+                "Sid": "CustodySourceRoleGrantsToEc2",
+                "Effect": "Allow",
+                "Principal": {"AWS": source.role_arn},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": own_via, "kms:CallerAccount": source.account},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"}
+                }
+            },
+            {
+                "Sid": "CustodyForensicRoleCopiesThroughEc2",
+                "Effect": "Allow",
+                "Principal": {"AWS": forensic_role},
+                "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:ReEncryptFrom"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": forensic_via, "kms:CallerAccount": forensic_account}}
+            },
+            {
+                "Sid": "CustodyForensicRoleGrantsToEc2",
+                "Effect": "Allow",
+                "Principal": {"AWS": forensic_role},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": forensic_via, "kms:CallerAccount": forensic_account},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"}
+                }
+            }
+        ]
+    });
+    PlannedKey { arn: key.arn.clone(), aliases: vec![alias.to_string()], policy }
+}

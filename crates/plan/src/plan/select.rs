@@ -1,0 +1,295 @@
+//! The path of one volume (issue 3, "Paths"), and why, in words.
+//!
+//! - Not encrypted: path 1, whatever the destination.
+//! - Same account, same Region: path 2 (aws/ebs) or 3 (customer key).
+//! - Same account, other Region: path 4 (KMS keys are regional, so the copy is re-encrypted).
+//! - Other account, AWS managed key: path 8. Snapshots under aws/ebs cannot be shared ("You can't
+//!   share snapshots that are encrypted with the default AWS managed key",
+//!   <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html>).
+//! - Other account, customer key: path 7 when a grant on the key already names the forensic role
+//!   (or its account); else path 6 when the key policy lets the forensic role decrypt through EC2
+//!   (probed with the engine); else path 5. `--mode grant-only|direct|owner-grants` forces 5/6/7.
+//! - `--mode direct-read`: path 9 for every volume.
+
+use super::names::{Ctx, KeyRef, Signer};
+use super::{Mode, Path, PlanError};
+use crate::inventory::{Key, KeyManager, Volume};
+use custody_policy::{describe_ref, evaluate, explain, Case, DecisionKind};
+use serde_json::{json, Value};
+
+/// A path and what it rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub path: Path,
+    pub reason: String,
+    /// The volume's key, when encrypted.
+    pub key: Option<KeyRef>,
+}
+
+/// Operations of an existing grant that make it useful for a copy.
+const USEFUL_GRANT_OPERATIONS: [&str; 3] = ["Decrypt", "ReEncryptFrom", "CreateGrant"];
+
+/// Chooses the path of `volume`.
+pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, PlanError> {
+    let key_arn = match (volume.encrypted, volume.kms_key_arn.as_deref()) {
+        (false, _) => None,
+        (true, Some(arn)) => Some(arn),
+        (true, None) => return Err(PlanError::MissingKeyArn { volume_id: volume.id.clone() }),
+    };
+    let key_ref = key_arn.map(KeyRef::parse);
+    if mode == Mode::DirectRead {
+        let what = match key_arn {
+            Some(arn) => format!("its data key is decrypted under {arn} through EC2 in {}", ctx.src_region),
+            None => "the volume is not encrypted, so no key is involved".to_string(),
+        };
+        let reason = format!(
+            "--mode direct-read: the snapshot stays in account {} and the source role reads its blocks with the EBS \
+             direct APIs; {what}",
+            ctx.src_account
+        );
+        return Ok(Choice { path: Path::DirectRead, reason, key: key_ref });
+    }
+    let Some(key_arn) = key_arn else {
+        let mut reason = if ctx.same_account() && ctx.same_region() {
+            "not encrypted, and already in the destination account and Region: the snapshot is kept where it is"
+                .to_string()
+        } else if ctx.same_account() {
+            format!(
+                "not encrypted: the snapshot is copied from {} to {} with no KMS key involved",
+                ctx.src_region, ctx.dst_region
+            )
+        } else {
+            format!(
+                "not encrypted: the snapshot is shared with account {} and copied there ({}) with no KMS key involved",
+                ctx.dst_account, ctx.dst_region
+            )
+        };
+        if mode != Mode::Auto {
+            reason.push_str(&format!("; --mode {mode} does not apply to a volume without a key"));
+        }
+        return Ok(Choice { path: Path::Unencrypted, reason, key: None });
+    };
+    let key = ctx
+        .key(key_arn)
+        .ok_or_else(|| PlanError::UnknownKey { volume_id: volume.id.clone(), key_arn: key_arn.to_string() })?;
+    let key_ref = KeyRef::parse(key_arn);
+    let key_words = match key.manager {
+        KeyManager::Aws => format!("the AWS managed key aws/ebs ({key_arn})"),
+        KeyManager::Customer => format!("customer managed key {key_arn}"),
+    };
+    if ctx.same_account() {
+        if mode != Mode::Auto {
+            return Err(PlanError::ModeImpossible {
+                mode,
+                volume_id: volume.id.clone(),
+                why: format!(
+                    "it stays in account {}, so no key of another account has to be opened to the forensic role",
+                    ctx.src_account
+                ),
+                help: "run with --mode auto (or leave --mode out)".to_string(),
+            });
+        }
+        if !ctx.same_region() {
+            let reason = format!(
+                "encrypted under {key_words}, same account, other Region ({} to {}): KMS keys are regional, so the copy \
+                 is re-encrypted under the forensic key of {}",
+                ctx.src_region, ctx.dst_region, ctx.dst_region
+            );
+            return Ok(Choice { path: Path::CrossRegion, reason, key: Some(key_ref) });
+        }
+        let path = match key.manager {
+            KeyManager::Aws => Path::AwsManagedSameAccount,
+            KeyManager::Customer => Path::CustomerKeySameAccount,
+        };
+        let what = match &ctx.forensic_key {
+            Some(fk) if fk.arn == key_arn => {
+                "it is already under the forensic key, so the snapshot is kept as is".to_string()
+            }
+            Some(fk) => format!("the snapshot is copied in place, re-encrypted under the forensic key {}", fk.arn),
+            None => format!("the snapshot is kept as is (no forensic key is configured for {})", ctx.dst_region),
+        };
+        let reason = format!("encrypted under {key_words}, already in the destination account and Region: {what}");
+        return Ok(Choice { path, reason, key: Some(key_ref) });
+    }
+    if key.manager == KeyManager::Aws {
+        if mode != Mode::Auto {
+            return Err(PlanError::ModeImpossible {
+                mode,
+                volume_id: volume.id.clone(),
+                why: format!(
+                    "it is encrypted under the AWS managed key aws/ebs, whose key policy cannot be changed and lets only \
+                     account {} use the key, through EC2, so neither a grant nor a key policy statement can open it to \
+                     account {}",
+                    ctx.src_account, ctx.dst_account
+                ),
+                help: "run with --mode auto: custody re-encrypts such a volume under a temporary customer managed key \
+                       before sharing it (path 8)"
+                    .to_string(),
+            });
+        }
+        let reason = format!(
+            "cross-account under {key_words}: snapshots under aws/ebs cannot be shared (its key policy admits only \
+             account {} through EC2 and cannot be changed), so the snapshot is re-encrypted under a temporary customer \
+             managed key ({}), shared, copied, and the key is scheduled for deletion",
+            ctx.src_account,
+            ctx.temp_alias(volume)
+        );
+        return Ok(Choice { path: Path::CrossAccountAwsManagedKey, reason, key: Some(key_ref) });
+    }
+    let dest = ctx.dest()?;
+    let grant = owner_grant(key, dest);
+    let probe = key_policy_admits(key, &key_ref, dest, &volume.id);
+    let (path, reason) = match mode {
+        Mode::GrantOnly => (
+            Path::CrossAccountGrantOnly,
+            format!(
+                "forced by --mode grant-only: the source role creates a grant on {key_words} for {} with only the \
+                 operations a copy needs, and custody retires it (seed option 1)",
+                dest.role_arn
+            ),
+        ),
+        Mode::Direct => {
+            let shown = match &probe {
+                Probe::Admits(by) => format!("the inventory shows it does ({by})"),
+                Probe::Refuses => "the inventory shows it does not, so the key owner must add a statement".to_string(),
+                Probe::Unknown(why) => format!("custody cannot tell: {why}"),
+            };
+            (
+                Path::CrossAccountDirect,
+                format!(
+                    "forced by --mode direct: the key policy of {key_words} must let {} use the key through EC2 \
+                     (seed option 2); {shown}",
+                    dest.role_arn
+                ),
+            )
+        }
+        Mode::OwnerGrants => {
+            let shown = match &grant {
+                Some(g) => format!("grant `{g}` does"),
+                None => "the inventory shows no such grant, so the key owner must create one".to_string(),
+            };
+            (
+                Path::CrossAccountOwnerGrants,
+                format!(
+                    "forced by --mode owner-grants: a grant by the key owner must let {} use {key_words} (seed option \
+                     3); {shown}",
+                    dest.role_arn
+                ),
+            )
+        }
+        Mode::Auto | Mode::DirectRead => auto_cross_account(&key_words, dest, grant, probe),
+    };
+    Ok(Choice { path, reason, key: Some(key_ref) })
+}
+
+/// Mode::Auto for a cross-account customer key.
+fn auto_cross_account(key_words: &str, dest: &Signer, grant: Option<String>, probe: Probe) -> (Path, String) {
+    if let Some(g) = grant {
+        return (
+            Path::CrossAccountOwnerGrants,
+            format!(
+                "cross-account under {key_words}: grant `{g}` on the key already lets {} use it, so custody relies on \
+                 it and leaves it in place (seed option 3)",
+                dest.role_arn
+            ),
+        );
+    }
+    match probe {
+        Probe::Admits(by) => (
+            Path::CrossAccountDirect,
+            format!(
+                "cross-account under {key_words}: the key policy lets {} decrypt through EC2 ({by}, probed with the \
+                 policy engine), so the forensic role uses the key directly (seed option 2)",
+                dest.role_arn
+            ),
+        ),
+        Probe::Refuses | Probe::Unknown(_) => {
+            let why = match probe {
+                Probe::Unknown(why) => why,
+                _ => format!(
+                    "its key policy does not let {} decrypt through EC2 (probed with the policy engine)",
+                    dest.role_arn
+                ),
+            };
+            (
+                Path::CrossAccountGrantOnly,
+                format!(
+                    "cross-account under {key_words}: no grant on the key names the forensic role, and {why}; so the \
+                     source role creates a grant with only the operations a copy needs, and custody retires it (seed \
+                     option 1)"
+                ),
+            )
+        }
+    }
+}
+
+/// A grant on `key` whose grantee is the destination role (or its account) and that lists an
+/// operation a copy needs; its id.
+fn owner_grant(key: &Key, dest: &Signer) -> Option<String> {
+    let partition = super::names::arn_field(&dest.role_arn, 1);
+    let account_root = format!("arn:{partition}:iam::{}:root", dest.account);
+    key.grants.iter().enumerate().find_map(|(i, g)| {
+        let grantee = g.get("grantee_principal").and_then(Value::as_str)?;
+        let names_us =
+            grantee == dest.role_arn || grantee == dest.session || grantee == account_root || grantee == dest.account;
+        let useful = g
+            .get("operations")
+            .and_then(Value::as_array)
+            .is_some_and(|ops| ops.iter().any(|o| o.as_str().is_some_and(|o| USEFUL_GRANT_OPERATIONS.contains(&o))));
+        (names_us && useful)
+            .then(|| g.get("grant_id").and_then(Value::as_str).map_or_else(|| format!("grants[{i}]"), str::to_string))
+    })
+}
+
+/// What the key policy says about the destination role decrypting through EC2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Probe {
+    /// Allowed; by which statement.
+    Admits(String),
+    Refuses,
+    /// The policy could not be read or evaluated.
+    Unknown(String),
+}
+
+/// Probes the key policy with the engine: kms:Decrypt by the destination role session, through
+/// `ec2.<key Region>`, under an identity policy that allows everything, so only the key policy
+/// decides (a key policy that names the account delegates to IAM, and that counts as admitting it:
+/// seed 003, example 2).
+fn key_policy_admits(key: &Key, key_ref: &KeyRef, dest: &Signer, volume_id: &str) -> Probe {
+    let policy = match &key.policy {
+        Some(p) if !key.unknown.iter().any(|u| u == "policy") => p,
+        _ => return Probe::Unknown("its key policy could not be read".to_string()),
+    };
+    let case = json!({
+        "request": {
+            "principal": dest.session,
+            "action": "kms:Decrypt",
+            "resource": key.arn,
+            "context": {
+                "kms:ViaService": format!("ec2.{}.amazonaws.com", key_ref.region),
+                "kms:CallerAccount": dest.account,
+                "kms:EncryptionContext:aws:ebs:id": volume_id,
+                "kms:EncryptionContextKeys": ["aws:ebs:id"],
+                "aws:ViaAWSService": "true",
+            },
+        },
+        "identity_policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
+        "resource_policy": policy,
+    });
+    let case = match Case::from_json(&case) {
+        Ok(c) => c,
+        Err(e) => return Probe::Unknown(format!("its key policy does not parse ({e})")),
+    };
+    let decision = evaluate(&case);
+    if decision.kind != DecisionKind::Allowed {
+        return Probe::Refuses;
+    }
+    let x = explain(&case, &decision);
+    let by = x
+        .allowed_by
+        .iter()
+        .find(|r| r.policy == "resource_policy")
+        .map(|r| describe_ref(r).replacen("resource_policy", "key policy", 1))
+        .unwrap_or_else(|| "the key policy".to_string());
+    Probe::Admits(by)
+}

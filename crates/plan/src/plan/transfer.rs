@@ -1,0 +1,348 @@
+//! The steps of each path, per volume: transfer (or read) steps, then cleanup steps, and the
+//! snapshots the volume goes through.
+//!
+//! | path | transfer | cleanup |
+//! |---|---|---|
+//! | 1 | kept; or copy (other Region); or share + copy (other account) | unshare, delete source snapshot |
+//! | 2, 3 | kept; or copy in place under the forensic key | delete source snapshot |
+//! | 4 | copy into the destination Region under the forensic key | delete source snapshot |
+//! | 5 | grant for the forensic role, share, copy | retire grant, unshare, delete source snapshot |
+//! | 6, 7 | share, copy | unshare, delete source snapshot |
+//! | 8 | temporary key + alias, copy under it, share, copy | unshare, delete both intermediates, delete alias, schedule key deletion |
+//! | 9 | read blocks with the EBS direct APIs | none (the snapshot is the evidence) |
+
+use super::names::{Ctx, KeyRef, Signer, SnapRef};
+use super::select::Choice;
+use super::{kms, requests, Call, Path, Phase, PlanError, PlannedSnapshot, Step};
+use crate::inventory::Volume;
+
+/// What one volume adds to the plan.
+pub(crate) struct VolumeSteps {
+    pub transfer: Vec<Step>,
+    pub cleanup: Vec<Step>,
+    pub snapshots: Vec<PlannedSnapshot>,
+}
+
+/// A call.
+pub(crate) fn call(
+    api: &str,
+    account: &str,
+    region: &str,
+    signer: &Signer,
+    requests: Vec<super::AuthzRequest>,
+) -> Call {
+    Call {
+        api: api.to_string(),
+        account: account.to_string(),
+        region: region.to_string(),
+        signer: signer.role_arn.clone(),
+        requests,
+    }
+}
+
+/// A step.
+pub(crate) fn step(id: String, title: String, phase: Phase, volume: Option<&Volume>, calls: Vec<Call>) -> Step {
+    Step {
+        id,
+        title,
+        phase,
+        volume_id: volume.map(|v| v.id.clone()),
+        calls,
+        creates_grants: Vec::new(),
+        creates_keys: Vec::new(),
+    }
+}
+
+fn planned(snap: &SnapRef, evidence: bool) -> PlannedSnapshot {
+    PlannedSnapshot {
+        id: snap.id.clone(),
+        account: snap.account.clone(),
+        region: snap.region.clone(),
+        key_arn: snap.key.as_ref().map(|k| k.arn.clone()),
+        ebs_id: snap.ebs_id.clone(),
+        evidence,
+    }
+}
+
+/// The steps of `volume` on the path chosen.
+pub(crate) fn volume_steps(ctx: &Ctx, volume: &Volume, choice: &Choice) -> Result<VolumeSteps, PlanError> {
+    let src = ctx.source_snapshot(volume);
+    let mut out = VolumeSteps { transfer: Vec::new(), cleanup: Vec::new(), snapshots: Vec::new() };
+    let forensic_key = || {
+        ctx.forensic_key.clone().ok_or_else(|| PlanError::NoForensicKey {
+            volume_id: volume.id.clone(),
+            region: ctx.dst_region.clone(),
+            path: choice.path,
+        })
+    };
+    match choice.path {
+        Path::DirectRead => {
+            out.transfer.push(read_step(ctx, volume, &src));
+            out.snapshots.push(planned(&src, true));
+        }
+        Path::Unencrypted if ctx.same_account() && ctx.same_region() => out.snapshots.push(planned(&src, true)),
+        Path::AwsManagedSameAccount | Path::CustomerKeySameAccount => match &ctx.forensic_key {
+            Some(fk) if Some(&fk.arn) != choice.key.as_ref().map(|k| &k.arn) => {
+                copy_and_delete(ctx, volume, &src, Some(fk.clone()), &mut out)?;
+            }
+            _ => out.snapshots.push(planned(&src, true)),
+        },
+        Path::Unencrypted => copy_and_delete(ctx, volume, &src, None, &mut out)?,
+        Path::CrossRegion => copy_and_delete(ctx, volume, &src, Some(forensic_key()?), &mut out)?,
+        Path::CrossAccountGrantOnly | Path::CrossAccountDirect | Path::CrossAccountOwnerGrants => {
+            let fk = forensic_key()?;
+            let dest = ctx.dest()?;
+            if choice.path == Path::CrossAccountGrantOnly {
+                if let Some(key) = &choice.key {
+                    out.transfer.push(grant_step(ctx, volume, key, dest));
+                    out.cleanup.push(retire_step(ctx, volume, key, dest));
+                }
+            }
+            copy_and_delete(ctx, volume, &src, Some(fk), &mut out)?;
+        }
+        Path::CrossAccountAwsManagedKey => aws_managed_key(ctx, volume, &src, forensic_key()?, &mut out)?,
+    }
+    Ok(out)
+}
+
+/// Copies `src` into the destination (sharing it first when it crosses accounts), then cleans up:
+/// unshare, delete `src`. `key`: the key of the copy.
+fn copy_and_delete(
+    ctx: &Ctx,
+    volume: &Volume,
+    src: &SnapRef,
+    key: Option<KeyRef>,
+    out: &mut VolumeSteps,
+) -> Result<(), PlanError> {
+    let dest = ctx.dest()?;
+    let evidence = ctx.copy_snapshot(volume, "evidence", &ctx.dst_account, &ctx.dst_region, key);
+    if src.account != dest.account {
+        out.transfer.push(share_step(ctx, volume, src, &dest.account, true));
+    }
+    out.transfer.push(copy_step(ctx, volume, "copy-to-forensic", dest, src, &evidence));
+    if src.account != dest.account {
+        out.cleanup.push(share_step(ctx, volume, src, &dest.account, false));
+    }
+    out.cleanup.push(delete_step(ctx, volume, "delete-source-snapshot", src));
+    out.snapshots.push(planned(src, false));
+    out.snapshots.push(planned(&evidence, true));
+    Ok(())
+}
+
+/// Path 8: temporary key, copy under it in the source account, share, copy, clean up.
+fn aws_managed_key(
+    ctx: &Ctx,
+    volume: &Volume,
+    src: &SnapRef,
+    forensic_key: KeyRef,
+    out: &mut VolumeSteps,
+) -> Result<(), PlanError> {
+    let dest = ctx.dest()?;
+    let source = &ctx.source;
+    let temp_key = ctx.temp_key(volume);
+    let alias = ctx.temp_alias(volume);
+    let alias_arn = ctx.alias_arn(&alias);
+    let mut create = step(
+        format!("create-temp-key:{}", volume.id),
+        format!(
+            "Create a temporary customer managed key in account {} ({}) with alias {alias}, whose key policy admits {} \
+             only through EC2",
+            ctx.src_account, ctx.src_region, dest.role_arn
+        ),
+        Phase::Transfer,
+        Some(volume),
+        vec![
+            call(
+                "kms:CreateKey",
+                &ctx.src_account,
+                &ctx.src_region,
+                source,
+                kms::create_key(source, &temp_key, &ctx.volume_tags(volume)),
+            ),
+            call(
+                "kms:CreateAlias",
+                &ctx.src_account,
+                &ctx.src_region,
+                source,
+                kms::alias_requests(source, "kms:CreateAlias", &alias_arn, &temp_key),
+            ),
+        ],
+    );
+    create.creates_keys.push(kms::temp_key(ctx, source, &dest.role_arn, &temp_key, &alias));
+    out.transfer.push(create);
+    let temp = ctx.copy_snapshot(volume, "temp", &ctx.src_account, &ctx.src_region, Some(temp_key.clone()));
+    out.transfer.push(copy_step(ctx, volume, "copy-to-temp-key", source, src, &temp));
+    out.transfer.push(share_step(ctx, volume, &temp, &dest.account, true));
+    let evidence = ctx.copy_snapshot(volume, "evidence", &ctx.dst_account, &ctx.dst_region, Some(forensic_key));
+    out.transfer.push(copy_step(ctx, volume, "copy-to-forensic", dest, &temp, &evidence));
+    out.cleanup.push(share_step(ctx, volume, &temp, &dest.account, false));
+    out.cleanup.push(delete_step(ctx, volume, "delete-temp-snapshot", &temp));
+    out.cleanup.push(delete_step(ctx, volume, "delete-source-snapshot", src));
+    out.cleanup.push(step(
+        format!("delete-temp-key:{}", volume.id),
+        format!(
+            "Delete alias {alias} and schedule the temporary key for deletion in {} days",
+            super::TEMP_KEY_DELETION_DAYS
+        ),
+        Phase::Cleanup,
+        Some(volume),
+        vec![
+            call(
+                "kms:DeleteAlias",
+                &ctx.src_account,
+                &ctx.src_region,
+                source,
+                kms::alias_requests(source, "kms:DeleteAlias", &alias_arn, &temp_key),
+            ),
+            call(
+                "kms:ScheduleKeyDeletion",
+                &ctx.src_account,
+                &ctx.src_region,
+                source,
+                vec![kms::schedule_key_deletion(source, &temp_key)],
+            ),
+        ],
+    ));
+    out.snapshots.extend([planned(src, false), planned(&temp, false), planned(&evidence, true)]);
+    Ok(())
+}
+
+/// ec2:CopySnapshot from `from` to `to` by `signer`, then wait for it (ec2:DescribeSnapshots).
+fn copy_step(ctx: &Ctx, volume: &Volume, id: &str, signer: &Signer, from: &SnapRef, to: &SnapRef) -> Step {
+    let mut reqs = requests::copy_snapshot_ec2(ctx, signer, from, to);
+    if let (Some(k), Some(ebs_id)) = (&from.key, &from.ebs_id) {
+        reqs.extend(kms::copy_source_key(signer, k, ebs_id, &to.region));
+    }
+    if let (Some(k), Some(ebs_id)) = (&to.key, &to.ebs_id) {
+        reqs.extend(kms::copy_dest_key(signer, k, ebs_id));
+        let involved = |arn: &str| arn == k.arn || from.key.as_ref().is_some_and(|f| f.arn == arn);
+        if let Some(default) = ctx.default_ebs_key(&signer.account, &to.region).filter(|d| !involved(&d.arn)) {
+            reqs.push(kms::describe_default_key(signer, &KeyRef::parse(&default.arn)));
+        }
+    }
+    let under = match &to.key {
+        Some(k) => format!(", encrypted under {}", k.arn),
+        None => String::new(),
+    };
+    step(
+        format!("{id}:{}", volume.id),
+        format!(
+            "Copy {} (account {}, {}) to {} in account {} ({}){under}, and wait for it to complete",
+            from.id, from.account, from.region, to.id, to.account, to.region
+        ),
+        Phase::Transfer,
+        Some(volume),
+        vec![
+            call("ec2:CopySnapshot", &to.account, &to.region, signer, reqs),
+            call(
+                "ec2:DescribeSnapshots",
+                &to.account,
+                &to.region,
+                signer,
+                vec![requests::ec2_describe(signer, "ec2:DescribeSnapshots", &to.region)],
+            ),
+        ],
+    )
+}
+
+/// Share (`add`) or unshare `snap` with `account`, by its owner.
+fn share_step(ctx: &Ctx, volume: &Volume, snap: &SnapRef, account: &str, add: bool) -> Step {
+    let owner = &ctx.source;
+    let (id, title, phase) = if add {
+        ("share", format!("Share {} with account {account}", snap.id), Phase::Transfer)
+    } else {
+        ("unshare", format!("Stop sharing {} with account {account}", snap.id), Phase::Cleanup)
+    };
+    step(
+        format!("{id}:{}", volume.id),
+        title,
+        phase,
+        Some(volume),
+        vec![call(
+            "ec2:ModifySnapshotAttribute",
+            &snap.account,
+            &snap.region,
+            owner,
+            vec![requests::modify_share(ctx, owner, snap, account, add)],
+        )],
+    )
+}
+
+/// Delete an intermediate snapshot, by its owner (the source role).
+fn delete_step(ctx: &Ctx, volume: &Volume, id: &str, snap: &SnapRef) -> Step {
+    let owner = &ctx.source;
+    step(
+        format!("{id}:{}", volume.id),
+        format!("Delete the intermediate snapshot {} in account {}", snap.id, snap.account),
+        Phase::Cleanup,
+        Some(volume),
+        vec![call(
+            "ec2:DeleteSnapshot",
+            &snap.account,
+            &snap.region,
+            owner,
+            vec![requests::delete_snapshot(ctx, owner, snap)],
+        )],
+    )
+}
+
+/// Path 5: the source role grants the destination role the copy operations on the source key.
+fn grant_step(ctx: &Ctx, volume: &Volume, key: &KeyRef, dest: &Signer) -> Step {
+    let grant_id = ctx.grant_id(volume);
+    let (request, grant) = kms::create_grant(&ctx.source, key, &dest.role_arn, &grant_id, &volume.id);
+    let mut s = step(
+        format!("create-grant:{}", volume.id),
+        format!(
+            "Grant {} {} on {} for snapshots of {} (retiring principal: itself)",
+            dest.role_arn,
+            kms::COPY_GRANT_OPERATIONS.join(", "),
+            key.arn,
+            volume.id
+        ),
+        Phase::Transfer,
+        Some(volume),
+        vec![call("kms:CreateGrant", &key.account, &key.region, &ctx.source, vec![request])],
+    );
+    s.creates_grants.push(grant);
+    s
+}
+
+/// Path 5 cleanup: the destination role retires the grant.
+fn retire_step(ctx: &Ctx, volume: &Volume, key: &KeyRef, dest: &Signer) -> Step {
+    let grant_id = ctx.grant_id(volume);
+    step(
+        format!("retire-grant:{}", volume.id),
+        format!("Retire grant {grant_id} on {}", key.arn),
+        Phase::Cleanup,
+        Some(volume),
+        vec![call("kms:RetireGrant", &key.account, &key.region, dest, vec![kms::retire_grant(dest, key, &grant_id)])],
+    )
+}
+
+/// Path 9: read the snapshot's blocks with the EBS direct APIs, as the source role.
+fn read_step(ctx: &Ctx, volume: &Volume, snap: &SnapRef) -> Step {
+    let source = &ctx.source;
+    let mut get = vec![requests::ebs_read(ctx, source, "ebs:GetSnapshotBlock", snap)];
+    if let (Some(k), Some(ebs_id)) = (&snap.key, &snap.ebs_id) {
+        get.push(kms::direct_read_decrypt(source, k, ebs_id, &snap.region));
+    }
+    step(
+        format!("read-blocks:{}", volume.id),
+        format!(
+            "Read every block of {} with the EBS direct APIs (the snapshot stays in account {})",
+            snap.id, snap.account
+        ),
+        Phase::Read,
+        Some(volume),
+        vec![
+            call(
+                "ebs:ListSnapshotBlocks",
+                &snap.account,
+                &snap.region,
+                source,
+                vec![requests::ebs_read(ctx, source, "ebs:ListSnapshotBlocks", snap)],
+            ),
+            call("ebs:GetSnapshotBlock", &snap.account, &snap.region, source, get),
+        ],
+    )
+}
