@@ -1,0 +1,166 @@
+//! What the AWS calls return, as plain data: built by the SDK adapter from AWS's answers, and by a
+//! simulated cloud or a test fake directly. Only the fields custody uses are kept.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// STS GetCallerIdentity: who the credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    /// `arn:aws:iam::…:user/…`, `arn:aws:sts::…:assumed-role/<role>/<session>`, …
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// An EC2 instance (DescribeInstances).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceInfo {
+    pub id: String,
+    /// The account that owns the instance (the reservation's `OwnerId`).
+    pub owner_account: Option<String>,
+    /// `pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`.
+    pub state: Option<String>,
+    /// `windows` for Windows instances; absent for Linux/UNIX (as EC2 reports it).
+    pub platform: Option<String>,
+    pub availability_zone: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// The EBS volumes attached, by device name, in the order EC2 lists them.
+    pub block_devices: Vec<BlockDevice>,
+}
+
+/// An EBS volume in an instance's block device mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockDevice {
+    /// `/dev/xvda`, `/dev/sdf`, …
+    pub device_name: String,
+    pub volume_id: String,
+}
+
+/// An EBS volume (DescribeVolumes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VolumeInfo {
+    pub id: String,
+    pub size_gib: u64,
+    pub encrypted: bool,
+    /// The ARN of the KMS key the volume is encrypted under (EC2 documents a full key ARN).
+    pub kms_key_id: Option<String>,
+    pub state: Option<String>,
+    pub availability_zone: Option<String>,
+    pub snapshot_id: Option<String>,
+}
+
+/// Who manages a KMS key (DescribeKey `KeyManager`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyManager {
+    /// An AWS managed key such as `aws/ebs`.
+    Aws,
+    /// A customer managed key.
+    Customer,
+}
+
+/// KMS DescribeKey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMetadata {
+    pub arn: String,
+    pub key_id: String,
+    pub account: Option<String>,
+    pub manager: KeyManager,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …
+    pub state: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A KMS grant (ListGrants).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Grant {
+    pub grant_id: String,
+    pub name: Option<String>,
+    /// The grantee: an ARN, or a service principal.
+    pub grantee_principal: Option<String>,
+    pub retiring_principal: Option<String>,
+    /// As KMS reports it: `arn:aws:iam::<account>:root`.
+    pub issuing_account: Option<String>,
+    /// Exact operation names: `Decrypt`, `CreateGrant`, …
+    pub operations: Vec<String>,
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+}
+
+/// A KMS alias (ListAliases).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    /// `alias/…`.
+    pub name: String,
+    pub arn: Option<String>,
+    /// The key id (not ARN) the alias points to; absent for AWS managed aliases not yet in use.
+    pub target_key_id: Option<String>,
+}
+
+/// An IAM role (GetRole).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    pub arn: String,
+    pub name: String,
+    pub path: String,
+    pub role_id: String,
+    /// The trust policy, decoded from IAM's URL-encoded form.
+    pub trust_policy: Option<Value>,
+    /// The ARN of the permissions boundary policy, if the role has one.
+    pub permissions_boundary_arn: Option<String>,
+}
+
+/// A managed policy attached to a principal (ListAttachedRolePolicies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedPolicy {
+    pub arn: String,
+    pub name: String,
+}
+
+/// A managed policy (GetPolicy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedPolicy {
+    pub arn: String,
+    pub name: String,
+    pub default_version_id: String,
+}
+
+/// The organization the caller's account belongs to (Organizations DescribeOrganization).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: String,
+    pub management_account: Option<String>,
+}
+
+/// A parent in the organization tree (ListParents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parent {
+    pub id: String,
+    pub is_root: bool,
+}
+
+/// The kinds of organization policies custody reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgPolicyKind {
+    ServiceControl,
+    ResourceControl,
+}
+
+impl OrgPolicyKind {
+    /// The name in the inventory's `unknown` list: `scps`, `rcps`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::ServiceControl => "scps",
+            Self::ResourceControl => "rcps",
+        }
+    }
+}
+
+/// An organization policy (ListPoliciesForTarget, DescribePolicy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgPolicy {
+    pub id: String,
+    pub name: Option<String>,
+    /// The policy document (only from DescribePolicy; ListPoliciesForTarget gives summaries).
+    pub content: Option<Value>,
+}

@@ -1,0 +1,158 @@
+//! Test fakes on the traits: a cloud that refuses some calls with AccessDenied, as AWS would, and
+//! passes everything else to a real (emulated) cloud. moto enforces no IAM by default, so refusals are
+//! simulated here, at the trait level.
+
+#![allow(dead_code)]
+
+use async_trait::async_trait;
+use custody_cloud::api::{Cloud, Ec2, Iam, Kms, Organizations, SessionName, Sts};
+use custody_cloud::error::{ApiError, CloudError, CloudResult};
+use custody_cloud::types::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Refuses the listed operations (`GetKeyPolicy`, `ListRolePolicies`, …) with AccessDenied.
+#[derive(Clone)]
+pub struct Denying {
+    pub inner: Arc<dyn Cloud>,
+    pub deny: Vec<&'static str>,
+}
+
+impl Denying {
+    fn check(&self, service: &'static str, operation: &'static str) -> CloudResult<()> {
+        if self.deny.contains(&operation) {
+            let code = if service == "iam" || service == "sts" { "AccessDenied" } else { "AccessDeniedException" };
+            let mut e = ApiError::new(
+                service,
+                operation,
+                code,
+                &format!(
+                    "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: {service}:{operation}"
+                ),
+            );
+            e.request_id = Some("fake-request-id".into());
+            return Err(CloudError::AccessDenied(e));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Cloud for Denying {
+    fn default_region(&self) -> Option<String> {
+        self.inner.default_region()
+    }
+    fn ec2(&self, region: &str) -> Arc<dyn Ec2> {
+        Arc::new(DenyingEc2(self.clone(), self.inner.ec2(region)))
+    }
+    fn kms(&self, region: &str) -> Arc<dyn Kms> {
+        Arc::new(DenyingKms(self.clone(), self.inner.kms(region)))
+    }
+    fn iam(&self) -> Arc<dyn Iam> {
+        Arc::new(DenyingIam(self.clone(), self.inner.iam()))
+    }
+    fn sts(&self) -> Arc<dyn Sts> {
+        self.inner.sts()
+    }
+    fn organizations(&self) -> Arc<dyn Organizations> {
+        Arc::new(DenyingOrg(self.clone(), self.inner.organizations()))
+    }
+    async fn assume_role(&self, role_arn: &str, session: &SessionName) -> CloudResult<Arc<dyn Cloud>> {
+        self.check("sts", "AssumeRole")?;
+        let inner = self.inner.assume_role(role_arn, session).await?;
+        Ok(Arc::new(Denying { inner, deny: self.deny.clone() }))
+    }
+}
+
+struct DenyingEc2(Denying, Arc<dyn Ec2>);
+
+#[async_trait]
+impl Ec2 for DenyingEc2 {
+    async fn describe_instances(&self, ids: &[String]) -> CloudResult<Vec<InstanceInfo>> {
+        self.0.check("ec2", "DescribeInstances")?;
+        self.1.describe_instances(ids).await
+    }
+    async fn describe_volumes(&self, ids: &[String]) -> CloudResult<Vec<VolumeInfo>> {
+        self.0.check("ec2", "DescribeVolumes")?;
+        self.1.describe_volumes(ids).await
+    }
+}
+
+struct DenyingKms(Denying, Arc<dyn Kms>);
+
+#[async_trait]
+impl Kms for DenyingKms {
+    async fn describe_key(&self, key_id: &str) -> CloudResult<KeyMetadata> {
+        self.0.check("kms", "DescribeKey")?;
+        self.1.describe_key(key_id).await
+    }
+    async fn get_key_policy(&self, key_id: &str) -> CloudResult<Value> {
+        self.0.check("kms", "GetKeyPolicy")?;
+        self.1.get_key_policy(key_id).await
+    }
+    async fn list_grants(&self, key_id: &str) -> CloudResult<Vec<Grant>> {
+        self.0.check("kms", "ListGrants")?;
+        self.1.list_grants(key_id).await
+    }
+    async fn list_aliases(&self, key_id: Option<&str>) -> CloudResult<Vec<Alias>> {
+        self.0.check("kms", "ListAliases")?;
+        self.1.list_aliases(key_id).await
+    }
+}
+
+struct DenyingIam(Denying, Arc<dyn Iam>);
+
+#[async_trait]
+impl Iam for DenyingIam {
+    async fn get_role(&self, name: &str) -> CloudResult<Role> {
+        self.0.check("iam", "GetRole")?;
+        self.1.get_role(name).await
+    }
+    async fn list_role_policies(&self, name: &str) -> CloudResult<Vec<String>> {
+        self.0.check("iam", "ListRolePolicies")?;
+        self.1.list_role_policies(name).await
+    }
+    async fn get_role_policy(&self, name: &str, policy: &str) -> CloudResult<Value> {
+        self.0.check("iam", "GetRolePolicy")?;
+        self.1.get_role_policy(name, policy).await
+    }
+    async fn list_attached_role_policies(&self, name: &str) -> CloudResult<Vec<AttachedPolicy>> {
+        self.0.check("iam", "ListAttachedRolePolicies")?;
+        self.1.list_attached_role_policies(name).await
+    }
+    async fn get_policy(&self, arn: &str) -> CloudResult<ManagedPolicy> {
+        self.0.check("iam", "GetPolicy")?;
+        self.1.get_policy(arn).await
+    }
+    async fn get_policy_version(&self, arn: &str, version: &str) -> CloudResult<Value> {
+        self.0.check("iam", "GetPolicyVersion")?;
+        self.1.get_policy_version(arn, version).await
+    }
+    async fn list_role_tags(&self, name: &str) -> CloudResult<BTreeMap<String, String>> {
+        self.0.check("iam", "ListRoleTags")?;
+        self.1.list_role_tags(name).await
+    }
+}
+
+struct DenyingOrg(Denying, Arc<dyn Organizations>);
+
+#[async_trait]
+impl Organizations for DenyingOrg {
+    async fn describe_organization(&self) -> CloudResult<Option<Organization>> {
+        self.0.check("organizations", "DescribeOrganization")?;
+        self.1.describe_organization().await
+    }
+    async fn list_parents(&self, child: &str) -> CloudResult<Vec<Parent>> {
+        self.0.check("organizations", "ListParents")?;
+        self.1.list_parents(child).await
+    }
+    async fn list_policies_for_target(&self, target: &str, kind: OrgPolicyKind) -> CloudResult<Option<Vec<OrgPolicy>>> {
+        self.0.check("organizations", "ListPoliciesForTarget")?;
+        self.1.list_policies_for_target(target, kind).await
+    }
+    async fn describe_policy(&self, id: &str) -> CloudResult<OrgPolicy> {
+        self.0.check("organizations", "DescribePolicy")?;
+        self.1.describe_policy(id).await
+    }
+}
