@@ -1,12 +1,143 @@
-//! `custody policy` (being written).
+//! `custody policy role` and `custody policy key`: least-privilege policies, as JSON, CloudFormation
+//! YAML or Terraform HCL.
+//!
+//! Arguments are checked in two layers: clap parses each value (features, KMS mode, tag, key option,
+//! format) with the library's `FromStr`, then the library checks the names together (accounts,
+//! regions, ARNs). Either failure prints `error:` and `help:` lines on standard error, nothing on
+//! standard output, and exits 2.
 
+use custody_plan::generate::{
+    key_policy, render, role_policies, validate, Feature, Format, GenerateError, KeyOption, KeyOptions, KmsMode,
+    RoleOptions, DEFAULT_FORENSIC_ROLE, DEFAULT_SOURCE_ROLE,
+};
+use custody_plan::inventory::{Tag, DEFAULT_ALIAS_PREFIX};
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::str::FromStr;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCommand {
-    Role,
+    /// The IAM policies of the forensic role and of the source-account role (with its trust policy),
+    /// for exactly the features you use.
+    Role(RoleArgs),
+    /// What a KMS key's owner adds so that a principal can use the key: key-policy statements, the
+    /// `aws kms create-grant` command, and the IAM policies that go with them.
+    Key(KeyArgs),
 }
 
-pub fn run(_command: &PolicyCommand) -> ExitCode {
-    ExitCode::from(2)
+#[derive(Debug, clap::Args)]
+pub struct RoleArgs {
+    /// What custody must be able to do: acquire, image, triage, cleanup, direct-read (comma-separated).
+    #[arg(long, value_name = "FEATURE,...", value_delimiter = ',', required = true, value_parser = parsed::<Feature>)]
+    pub features: Vec<Feature>,
+    /// How custody uses customer managed keys of the source accounts: grant-only (seed option 1),
+    /// direct (option 2) or owner-grants (option 3).
+    #[arg(long, value_name = "MODE", default_value = "grant-only", value_parser = parsed::<KmsMode>)]
+    pub kms: KmsMode,
+    /// Allow triage only on instances carrying this tag (seed 004), e.g. CustodySSMEnabled=True.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = tag)]
+    pub ssm_tag: Option<Tag>,
+    /// The regions custody works in (comma-separated); default: any.
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// The region custody runs in: added to --regions when missing from it.
+    #[arg(long, value_name = "REGION")]
+    pub forensic_region: Option<String>,
+    /// The account evidence is copied into.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub forensic_account: Option<String>,
+    /// The accounts custody acquires from (comma-separated); default: any.
+    #[arg(long, value_name = "ACCOUNT_ID,...", value_delimiter = ',')]
+    pub source_accounts: Vec<String>,
+    /// The prefix of custody's temporary key aliases.
+    #[arg(long, value_name = "PREFIX", default_value = DEFAULT_ALIAS_PREFIX)]
+    pub alias_prefix: String,
+    /// The name of the role custody runs as in the forensic account.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_FORENSIC_ROLE)]
+    pub forensic_role: String,
+    /// The name of the role custody assumes in each source account.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_SOURCE_ROLE)]
+    pub source_role: String,
+    /// json, cfn (CloudFormation YAML) or terraform (HCL).
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parsed::<Format>)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// The key: arn:aws:kms:<region>:<account>:key/<key id>.
+    #[arg(long, value_name = "ARN")]
+    pub key_arn: String,
+    /// The principal that will use the key: a role (service-linked roles included), a user, or an
+    /// account root.
+    #[arg(long = "for", value_name = "PRINCIPAL_ARN")]
+    pub principal: String,
+    /// 1: CreateGrant only; 2: direct use, CreateGrant only for AWS resources; 3: a grant by the key owner.
+    #[arg(long, value_name = "1|2|3", value_parser = parsed::<KeyOption>)]
+    pub option: KeyOption,
+    /// json, cfn (CloudFormation YAML) or terraform (HCL).
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parsed::<Format>)]
+    pub format: Format,
+}
+
+/// A clap error message for a library error: what is wrong, then what is accepted.
+fn clap_message(e: &GenerateError) -> String {
+    format!("{e}\n\nhelp: {}", e.help())
+}
+
+/// Parses a value with the library's `FromStr`, for clap.
+fn parsed<T: FromStr<Err = GenerateError>>(text: &str) -> Result<T, String> {
+    text.parse().map_err(|e| clap_message(&e))
+}
+
+fn tag(text: &str) -> Result<Tag, String> {
+    validate::parse_tag(text).map_err(|e| clap_message(&e))
+}
+
+/// Runs the command.
+pub fn run(command: &PolicyCommand) -> ExitCode {
+    let answer = match command {
+        PolicyCommand::Role(args) => role(args),
+        PolicyCommand::Key(args) => key(args),
+    };
+    match answer {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (e.g. `| head`) is not an error worth a panic or a message.
+            let _ = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("help: {}", e.help());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn role(args: &RoleArgs) -> Result<String, GenerateError> {
+    let options = RoleOptions {
+        features: args.features.iter().copied().collect(),
+        kms: args.kms,
+        ssm_tag: args.ssm_tag.clone(),
+        regions: args.regions.clone(),
+        forensic_region: args.forensic_region.clone(),
+        forensic_account: args.forensic_account.clone(),
+        source_accounts: args.source_accounts.clone(),
+        alias_prefix: args.alias_prefix.clone(),
+        forensic_role_name: args.forensic_role.clone(),
+        source_role_name: args.source_role.clone(),
+        ..RoleOptions::default()
+    };
+    options.validate()?;
+    Ok(render(&role_policies(&options), args.format))
+}
+
+fn key(args: &KeyArgs) -> Result<String, GenerateError> {
+    let advice = key_policy(&KeyOptions {
+        key_arn: args.key_arn.clone(),
+        principal_arn: args.principal.clone(),
+        option: args.option,
+    })?;
+    Ok(render(&advice, args.format))
 }

@@ -1,0 +1,197 @@
+//! `custody policy role` and `custody policy key` through the binary: the documents on standard
+//! output in each format, and bad arguments refused with exit 2, a message, and nothing on standard
+//! output.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::cargo_bin("custody").unwrap().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> Value {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, Some(0), "{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn sids(policy: &Value) -> Vec<String> {
+    policy["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap().to_string()).collect()
+}
+
+fn actions(out: &Value) -> Vec<String> {
+    ["forensic_role", "source_role"]
+        .iter()
+        .filter_map(|r| out[r]["policy"]["Statement"].as_array())
+        .flatten()
+        .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn role_policies_for_acquire_in_grant_only_mode() {
+    let out = json(&["policy", "role", "--features", "acquire", "--kms", "grant-only"]);
+    assert_eq!(out["kms"], "grant-only");
+    let forensic = sids(&out["forensic_role"]["policy"]);
+    let source = sids(&out["source_role"]["policy"]);
+    assert!(forensic.contains(&"AcquireCopySnapshots".to_string()), "{forensic:?}");
+    assert!(source.contains(&"AcquireGrantForensicRoleUseOfSourceKeys".to_string()), "{source:?}");
+    let a = actions(&out);
+    assert!(!a.iter().any(|x| x.starts_with("ssm:")) && !a.contains(&"ec2:DeleteSnapshot".to_string()), "{a:?}");
+    assert!(out["source_trust_policy"].is_null(), "no forensic account, no trust policy");
+    assert!(out["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("--forensic-account")));
+}
+
+#[test]
+fn role_policies_with_accounts_regions_and_tag() {
+    let out = json(&[
+        "policy",
+        "role",
+        "--features",
+        "acquire,triage,cleanup",
+        "--kms",
+        "direct",
+        "--ssm-tag",
+        "CustodySSMEnabled=True",
+        "--regions",
+        "eu-west-3",
+        "--forensic-region",
+        "eu-west-1",
+        "--forensic-account",
+        "111111111111",
+        "--source-accounts",
+        "222222222222,333333333333",
+    ]);
+    assert_eq!(out["regions"], serde_json::json!(["eu-west-3", "eu-west-1"]));
+    assert_eq!(
+        out["source_trust_policy"]["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::111111111111:role/CustodyResponse"
+    );
+    assert_eq!(out["source_role"]["role_arns"].as_array().unwrap().len(), 2);
+    let text = out.to_string();
+    assert!(text.contains("ssm:resourceTag/CustodySSMEnabled") && text.contains("ec2.eu-west-1.amazonaws.com"));
+    assert!(actions(&out).contains(&"kms:Encrypt".to_string()), "direct mode");
+}
+
+#[test]
+fn role_policies_in_every_format() {
+    for (format, needle) in [
+        ("cfn", "Type: AWS::IAM::ManagedPolicy"),
+        ("terraform", "data \"aws_iam_policy_document\" \"custody_forensic\""),
+        ("json", "\"forensic_role\""),
+    ] {
+        let (code, stdout, stderr) = run(&[
+            "policy",
+            "role",
+            "--features",
+            "acquire,image",
+            "--forensic-account",
+            "111111111111",
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.contains(needle), "{format}: {stdout}");
+    }
+}
+
+#[test]
+fn key_policy_for_a_service_linked_role_reproduces_seed_003() {
+    let out = json(&[
+        "policy",
+        "key",
+        "--key-arn",
+        "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d",
+        "--for",
+        "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+        "--option",
+        "2",
+    ]);
+    assert_eq!(
+        out["key_policy_statements"][0]["Sid"],
+        "Allow external account 111122223333 use of the customer managed key"
+    );
+    assert_eq!(out["key_policy_statements"][1]["Principal"]["AWS"][0], "arn:aws:iam::111122223333:root");
+    assert!(out["create_grant"]["command"].as_str().unwrap().starts_with(
+        "aws kms create-grant --region us-west-2 --key-id arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d"
+    ));
+    assert_eq!(
+        out["grant_creator_policy"]["Statement"][0]["Sid"],
+        "AllowCreationOfGrantForTheKMSKeyinExternalAccount444455556666"
+    );
+    for format in ["cfn", "terraform"] {
+        let (code, stdout, _) = run(&[
+            "policy",
+            "key",
+            "--key-arn",
+            "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d",
+            "--for",
+            "arn:aws:iam::111122223333:role/CustodyResponse",
+            "--option",
+            "3",
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, Some(0));
+        assert!(stdout.contains("create-grant") || stdout.contains("aws_kms_grant"), "{stdout}");
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_message_and_nothing_on_stdout() {
+    let key = "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d";
+    let role = "arn:aws:iam::111122223333:role/CustodyResponse";
+    let table: &[(&str, &[&str], &[&str])] = &[
+        ("unknown feature", &["policy", "role", "--features", "acquire,bogus"], &["bogus", "acquire"]),
+        ("no features", &["policy", "role"], &["--features"]),
+        ("unknown KMS mode", &["policy", "role", "--features", "acquire", "--kms", "option-2"], &["option-2", "grant-only"]),
+        ("tag without =", &["policy", "role", "--features", "triage", "--ssm-tag", "CustodySSMEnabled"], &["KEY=VALUE"]),
+        ("reserved tag key", &["policy", "role", "--features", "triage", "--ssm-tag", "aws:x=1"], &["aws:"]),
+        ("bad account", &["policy", "role", "--features", "acquire", "--forensic-account", "1234"], &["`1234`", "12 digits"]),
+        ("bad source account", &["policy", "role", "--features", "acquire", "--source-accounts", "222222222222,x"], &["`x`"]),
+        ("bad region", &["policy", "role", "--features", "acquire", "--regions", "Europe"], &["`Europe`", "eu-west-1"]),
+        ("bad format", &["policy", "role", "--features", "acquire", "--format", "xml"], &["xml"]),
+        ("bad alias prefix", &["policy", "role", "--features", "acquire", "--alias-prefix", "aws/x"], &["aws/x"]),
+        ("option 4", &["policy", "key", "--key-arn", key, "--for", role, "--option", "4"], &["`4`", "1 (CreateGrant only)"]),
+        ("bad key ARN", &["policy", "key", "--key-arn", "1a2b3c4d", "--for", role, "--option", "2"], &["1a2b3c4d", "help:"]),
+        (
+            "alias ARN",
+            &["policy", "key", "--key-arn", "arn:aws:kms:us-west-2:444455556666:alias/x", "--for", role, "--option", "2"],
+            &["alias ARN"],
+        ),
+        (
+            "session ARN",
+            &["policy", "key", "--key-arn", key, "--for", "arn:aws:sts::111122223333:assumed-role/R/s", "--option", "2"],
+            &["session ARN"],
+        ),
+        (
+            "option 1 for a service-linked role",
+            &[
+                "policy",
+                "key",
+                "--key-arn",
+                key,
+                "--for",
+                "arn:aws:iam::444455556666:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+                "--option",
+                "1",
+            ],
+            &["service-linked role", "option 2"],
+        ),
+        ("missing --for", &["policy", "key", "--key-arn", key, "--option", "2"], &["--for"]),
+    ];
+    for (what, args, needles) in table {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, Some(2), "{what}: {stderr}");
+        assert!(stdout.is_empty(), "{what}: stdout {stdout}");
+        for n in *needles {
+            assert!(stderr.contains(n), "{what}: `{n}` not in {stderr}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Errors of policy generation: every one is bad user input (an unknown feature, a malformed ARN, …),
+//! named in backticks, with a `help` line that says what is accepted.
+
+/// Bad input to [`super::role_policies`] (through [`super::RoleOptions::validate`]) or
+/// [`super::key_policy`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenerateError {
+    #[error("unknown feature `{0}`")]
+    UnknownFeature(String),
+    #[error("no feature given")]
+    NoFeature,
+    #[error("unknown KMS mode `{0}`")]
+    UnknownKmsMode(String),
+    #[error("unknown format `{0}`")]
+    UnknownFormat(String),
+    #[error("unknown key option `{0}`")]
+    UnknownKeyOption(String),
+    #[error("bad tag `{input}`: {reason}")]
+    BadTag { input: String, reason: &'static str },
+    #[error("bad account id `{0}`")]
+    BadAccount(String),
+    #[error("bad region `{0}`")]
+    BadRegion(String),
+    #[error("bad alias prefix `{0}`")]
+    BadAliasPrefix(String),
+    #[error("bad role name `{0}`")]
+    BadRoleName(String),
+    #[error("bad tag key `{0}` for custody's case tag")]
+    BadCaseTagKey(String),
+    #[error("bad key ARN `{input}`: {reason}")]
+    BadKeyArn { input: String, reason: &'static str },
+    #[error("bad principal ARN `{input}`: {reason}")]
+    BadPrincipalArn { input: String, reason: &'static str },
+    #[error("option 1 (CreateGrant only) is for a role custody runs as, not for the service-linked role `{0}`")]
+    ServiceLinkedRoleCannotCreateGrants(String),
+    #[error("the key `{key}` and the principal `{principal}` are in different partitions")]
+    PartitionMismatch { key: String, principal: String },
+}
+
+impl GenerateError {
+    /// What would be accepted instead, for the `help:` line.
+    pub fn help(&self) -> String {
+        match self {
+            GenerateError::UnknownFeature(_) | GenerateError::NoFeature => {
+                "features are `acquire`, `image`, `triage`, `cleanup` and `direct-read`, comma-separated".into()
+            }
+            GenerateError::UnknownKmsMode(_) => "KMS modes are `grant-only`, `direct` and `owner-grants`".into(),
+            GenerateError::UnknownFormat(_) => "formats are `json`, `cfn` and `terraform`".into(),
+            GenerateError::UnknownKeyOption(_) => {
+                "options are 1 (CreateGrant only), 2 (direct use, CreateGrant for AWS resources) and 3 (a grant by the key owner)"
+                    .into()
+            }
+            GenerateError::BadTag { .. } => {
+                "write the tag as KEY=VALUE, e.g. `CustodySSMEnabled=True`: letters, digits, spaces and `_ . : / = + - @`, a key of at most 128 characters not starting with `aws:`, a value of at most 256".into()
+            }
+            GenerateError::BadAccount(_) => "an account id is 12 digits, e.g. `111122223333`".into(),
+            GenerateError::BadRegion(_) => "a region looks like `eu-west-1` or `us-gov-west-1`".into(),
+            GenerateError::BadAliasPrefix(_) => {
+                "an alias prefix has letters, digits, `/`, `_` and `-`, and must not start with `aws`".into()
+            }
+            GenerateError::BadRoleName(_) => {
+                "a role name has 1 to 64 letters, digits and `+ = , . @ _ -`, after an optional path (`custody/CustodySource`)".into()
+            }
+            GenerateError::BadCaseTagKey(_) => {
+                "a tag key has letters, digits, spaces and `_ . : / = + - @`, and does not start with `aws:`".into()
+            }
+            GenerateError::BadKeyArn { .. } => {
+                "a key ARN looks like `arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d`".into()
+            }
+            GenerateError::BadPrincipalArn { .. } => {
+                "name a role (`arn:aws:iam::111122223333:role/CustodyResponse`, service-linked roles included), a user, or an account root".into()
+            }
+            GenerateError::ServiceLinkedRoleCannotCreateGrants(_) => {
+                "for a service-linked role use option 2 (seed 003 example 1) or option 3 (a grant by the key owner)".into()
+            }
+            GenerateError::PartitionMismatch { .. } => "a key can only be used by principals of its own partition".into(),
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Writing generated policies as JSON, CloudFormation YAML or Terraform HCL.
+//!
+//! - JSON: one object with the named documents (the serde form of the outputs).
+//! - CloudFormation: role policies as `AWS::IAM::ManagedPolicy` (forensic role, attached to the
+//!   existing role) and `AWS::IAM::Role` with its trust policy and an inline policy (source role), one
+//!   YAML document per account kind, separated by `---`; key-policy statements as a `KeyPolicy`
+//!   snippet for `AWS::KMS::Key`, IAM policies as `AWS::IAM::ManagedPolicy`. CloudFormation has no
+//!   grant resource: the `create-grant` command is a comment.
+//! - Terraform: `data "aws_iam_policy_document"` blocks (statement/principals/condition blocks), with
+//!   `aws_iam_policy`, `aws_iam_role`, `aws_iam_role_policy(_attachment)` and `aws_kms_grant`
+//!   resources that use them.
+
+use super::hcl::{self, Block};
+use super::yaml;
+use super::{GenerateError, GeneratedRolePolicies, KeyPolicyAdvice, RolePolicy, StatementInfo};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::fmt;
+use std::str::FromStr;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    /// CloudFormation YAML.
+    Cfn,
+    /// Terraform HCL.
+    Terraform,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Json => "json",
+            Format::Cfn => "cfn",
+            Format::Terraform => "terraform",
+        })
+    }
+}
+
+impl FromStr for Format {
+    type Err = GenerateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "json" => Ok(Format::Json),
+            "cfn" | "cloudformation" | "yaml" => Ok(Format::Cfn),
+            "terraform" | "tf" | "hcl" => Ok(Format::Terraform),
+            _ => Err(GenerateError::UnknownFormat(s.to_string())),
+        }
+    }
+}
+
+/// Something [`render`] can write.
+pub trait Render {
+    fn render(&self, format: Format) -> String;
+}
+
+/// `doc` in `format`.
+pub fn render<T: Render + ?Sized>(doc: &T, format: Format) -> String {
+    doc.render(format)
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    // Serializing strings, vectors and JSON values cannot fail.
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The path (`/custody/`) of a role ARN, when it has one.
+fn role_path(arn: &str) -> Option<String> {
+    let path_name = arn.split_once(":role/")?.1;
+    let (path, _) = path_name.rsplit_once('/')?;
+    Some(format!("/{path}/"))
+}
+
+/// The role names (without path) of a role policy.
+fn role_names(p: &RolePolicy) -> Vec<String> {
+    let mut names: Vec<String> = p.role_arns.iter().filter_map(|a| a.rsplit('/').next().map(str::to_string)).collect();
+    names.dedup();
+    names
+}
+
+fn yaml_statement_comments(out: &mut String, info: &[StatementInfo]) {
+    for i in info {
+        yaml::comment(out, &format!("  {}: {} ({})", i.sid, i.purpose, i.doc));
+    }
+}
+
+impl Render for GeneratedRolePolicies {
+    fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => to_json(self),
+            Format::Cfn => role_cfn(self),
+            Format::Terraform => role_terraform(self),
+        }
+    }
+}
+
+fn headline(g: &GeneratedRolePolicies) -> String {
+    let features: Vec<&str> = g.features.iter().map(|f| f.as_str()).collect();
+    let regions = if g.regions.is_empty() { "any".to_string() } else { g.regions.join(", ") };
+    format!("custody role policies: features {}; KMS mode {}; regions {regions}", features.join(", "), g.kms)
+}
+
+fn role_cfn(g: &GeneratedRolePolicies) -> String {
+    let mut out = String::new();
+    yaml::comment(&mut out, &headline(g));
+    for n in &g.notes {
+        yaml::comment(&mut out, &format!("note: {n}"));
+    }
+    let mut first = true;
+    if let Some(policy) = &g.forensic_role.policy {
+        first = false;
+        yaml::comment(&mut out, "Template 1: deploy in the forensic account (attaches to the existing forensic role).");
+        yaml_statement_comments(&mut out, &g.forensic_role.statements);
+        let template = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "custody: the forensic role's least-privilege policy",
+            "Resources": {"CustodyForensicPolicy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "Description": "custody forensic role",
+                    "Roles": role_names(&g.forensic_role),
+                    "PolicyDocument": policy
+                }
+            }}
+        });
+        out.push_str(&yaml::to_yaml(&template));
+    }
+    if let Some(policy) = &g.source_role.policy {
+        if !first {
+            out.push_str("---\n");
+        }
+        yaml::comment(&mut out, "Template 2: deploy in each source account.");
+        yaml_statement_comments(&mut out, &g.source_role.statements);
+        let name = role_names(&g.source_role).into_iter().next().unwrap_or_default();
+        let resource = match &g.source_trust_policy {
+            Some(trust) => {
+                let mut role = json!({"CustodySourceRole": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "RoleName": name,
+                        "Description": "custody source role: assumed by the forensic role only",
+                        "AssumeRolePolicyDocument": trust,
+                        "Policies": [{"PolicyName": "custody-source", "PolicyDocument": policy}]
+                    }
+                }});
+                if let Some(path) = g.source_role.role_arns.first().and_then(|a| role_path(a)) {
+                    role["CustodySourceRole"]["Properties"]["Path"] = json!(path);
+                }
+                role
+            }
+            None => json!({"CustodySourcePolicy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {"Description": "custody source role", "Roles": [name], "PolicyDocument": policy}
+            }}),
+        };
+        let template = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "custody: the source role and its least-privilege policy",
+            "Resources": resource
+        });
+        out.push_str(&yaml::to_yaml(&template));
+    }
+    out
+}
+
+fn reference(kind: &str, name: &str, attr: &str) -> String {
+    format!("{kind}.{name}.{attr}")
+}
+
+fn role_terraform(g: &GeneratedRolePolicies) -> String {
+    let mut out = String::new();
+    hcl::comment(&mut out, "", &headline(g));
+    for n in &g.notes {
+        hcl::comment(&mut out, "", &format!("note: {n}"));
+    }
+    hcl::comment(
+        &mut out,
+        "",
+        "The forensic and source parts belong to different accounts: apply them with each account's provider.",
+    );
+    let mut blocks: Vec<Block> = Vec::new();
+    if let Some(policy) = &g.forensic_role.policy {
+        blocks.push(hcl::policy_document("custody_forensic", policy, &g.forensic_role.statements));
+        let mut p = Block::new("resource", &["aws_iam_policy", "custody_forensic"]);
+        p.attr_str("name", "custody-forensic")
+            .attr_str("description", "custody forensic role")
+            .attr("policy", reference("data.aws_iam_policy_document", "custody_forensic", "json"));
+        blocks.push(p);
+        for (i, role) in role_names(&g.forensic_role).iter().enumerate() {
+            let label = if i == 0 { "custody_forensic".to_string() } else { format!("custody_forensic_{i}") };
+            let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", &label]);
+            a.attr_str("role", role).attr("policy_arn", reference("aws_iam_policy", "custody_forensic", "arn"));
+            blocks.push(a);
+        }
+    }
+    if let Some(policy) = &g.source_role.policy {
+        blocks.push(hcl::policy_document("custody_source", policy, &g.source_role.statements));
+        let name = role_names(&g.source_role).into_iter().next().unwrap_or_default();
+        match &g.source_trust_policy {
+            Some(trust) => {
+                blocks.push(hcl::policy_document("custody_source_trust", trust, &[]));
+                let mut r = Block::new("resource", &["aws_iam_role", "custody_source"]);
+                r.attr_str("name", &name);
+                if let Some(path) = g.source_role.role_arns.first().and_then(|a| role_path(a)) {
+                    r.attr_str("path", &path);
+                }
+                r.attr_str("description", "custody source role: assumed by the forensic role only").attr(
+                    "assume_role_policy",
+                    reference("data.aws_iam_policy_document", "custody_source_trust", "json"),
+                );
+                blocks.push(r);
+                let mut p = Block::new("resource", &["aws_iam_role_policy", "custody_source"]);
+                p.attr_str("name", "custody-source")
+                    .attr("role", reference("aws_iam_role", "custody_source", "id"))
+                    .attr("policy", reference("data.aws_iam_policy_document", "custody_source", "json"));
+                blocks.push(p);
+            }
+            None => {
+                let mut p = Block::new("resource", &["aws_iam_policy", "custody_source"]);
+                p.attr_str("name", "custody-source")
+                    .attr_str("description", "custody source role")
+                    .attr("policy", reference("data.aws_iam_policy_document", "custody_source", "json"));
+                blocks.push(p);
+                let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", "custody_source"]);
+                a.attr_str("role", &name).attr("policy_arn", reference("aws_iam_policy", "custody_source", "arn"));
+                blocks.push(a);
+            }
+        }
+    }
+    for b in blocks {
+        out.push('\n');
+        b.write(&mut out, 0);
+    }
+    out
+}
+
+impl Render for KeyPolicyAdvice {
+    fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => to_json(self),
+            Format::Cfn => key_cfn(self),
+            Format::Terraform => key_terraform(self),
+        }
+    }
+}
+
+fn key_headline(a: &KeyPolicyAdvice) -> String {
+    format!("custody key policy advice: option {} for {} on {}", a.option, a.principal, a.key_arn)
+}
+
+/// The IAM policies of the advice, with their resource names and descriptions.
+fn key_iam_policies(a: &KeyPolicyAdvice) -> Vec<(&'static str, &'static str, &'static str, &Value)> {
+    let mut v = Vec::new();
+    if let Some(p) = &a.grant_creator_policy {
+        v.push(("CustodyGrantCreatorPolicy", "custody_grant_creator", "for whoever runs the create-grant command", p));
+    }
+    if let Some(p) = &a.principal_policy {
+        v.push(("CustodyPrincipalPolicy", "custody_principal", "for the principal that uses the key", p));
+    }
+    v
+}
+
+fn key_cfn(a: &KeyPolicyAdvice) -> String {
+    let mut out = String::new();
+    yaml::comment(&mut out, &key_headline(a));
+    for n in &a.notes {
+        yaml::comment(&mut out, &format!("note: {n}"));
+    }
+    if let Some(g) = &a.create_grant {
+        yaml::comment(
+            &mut out,
+            &format!("Grant (CloudFormation has no grant resource), run in account {}:", g.run_in_account),
+        );
+        yaml::comment(&mut out, &format!("  {}", g.command));
+    }
+    let mut first = true;
+    if !a.key_policy_statements.is_empty() {
+        first = false;
+        yaml::comment(
+            &mut out,
+            "Add these statements to the KeyPolicy of the AWS::KMS::Key; keep its existing statements.",
+        );
+        out.push_str(&yaml::to_yaml(&json!({
+            "KeyPolicy": {"Version": super::POLICY_VERSION, "Statement": a.key_policy_statements}
+        })));
+    }
+    let policies = key_iam_policies(a);
+    if !policies.is_empty() {
+        if !first {
+            out.push_str("---\n");
+        }
+        let mut resources = serde_json::Map::new();
+        for (logical, _, description, doc) in policies {
+            resources.insert(
+                logical.to_string(),
+                json!({"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+                    "Description": format!("custody: {description}"),
+                    "PolicyDocument": doc
+                }}),
+            );
+        }
+        out.push_str(&yaml::to_yaml(&json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "custody: IAM policies for the use of the key",
+            "Resources": resources
+        })));
+    }
+    out
+}
+
+fn key_terraform(a: &KeyPolicyAdvice) -> String {
+    let mut out = String::new();
+    hcl::comment(&mut out, "", &key_headline(a));
+    for n in &a.notes {
+        hcl::comment(&mut out, "", &format!("note: {n}"));
+    }
+    let mut blocks = Vec::new();
+    if !a.key_policy_statements.is_empty() {
+        let doc = json!({"Version": super::POLICY_VERSION, "Statement": a.key_policy_statements});
+        let mut b = hcl::policy_document("custody_key_policy_statements", &doc, &[]);
+        b.comment("Merge into the key's policy (source_policy_documents of its aws_iam_policy_document); keep its existing statements.");
+        blocks.push(b);
+    }
+    if let Some(g) = &a.create_grant {
+        let mut b = Block::new("resource", &["aws_kms_grant", "custody"]);
+        b.comment(&format!("Apply with a provider for account {} (region {}).", g.run_in_account, g.region))
+            .attr_str("name", "custody")
+            .attr_str("key_id", &g.key_id)
+            .attr_str("grantee_principal", &g.grantee_principal)
+            .attr("operations", hcl::list(&g.operations));
+        blocks.push(b);
+    }
+    for (_, name, description, doc) in key_iam_policies(a) {
+        blocks.push(hcl::policy_document(name, doc, &[]));
+        let mut p = Block::new("resource", &["aws_iam_policy", name]);
+        p.attr_str("name", &name.replace('_', "-"))
+            .attr_str("description", &format!("custody: {description}"))
+            .attr("policy", reference("data.aws_iam_policy_document", name, "json"));
+        blocks.push(p);
+    }
+    for b in blocks {
+        out.push('\n');
+        b.write(&mut out, 0);
+    }
+    out
+}

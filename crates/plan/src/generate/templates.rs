@@ -1,0 +1,561 @@
+//! The feature → statement table: every statement custody's role policies can contain, with the
+//! feature (and KMS mode) that needs it, what it is for and the AWS page that requires it.
+//!
+//! To review the policy for a feature, read its rows in [`TEMPLATES`]. Resources and conditions are
+//! symbolic ([`Res`], [`Cond`]) and become ARNs and condition blocks for the accounts and regions
+//! given (`fill.rs`): `*` where none was given. The rows follow the requests the planner lays out for
+//! each step (`plan/steps.rs`, `plan/transfer.rs`, `plan/kms.rs`); the derivations are in
+//! `docs/aws-authorization-map.md` (§ numbers below).
+//!
+//! Who signs what: the source role does everything in the source account (discover, snapshot, share,
+//! the temporary key, triage, cleanup, the direct read of path 9); the forensic role assumes it,
+//! copies into the forensic account and reads the copies. For an instance of the forensic account
+//! itself the planner signs the source-side steps with the forensic role: rows marked `forensic_too`
+//! are then also given to the forensic role, for its own account.
+//!
+//! Not in the table, on purpose:
+//! - IAM statements on the temporary key itself (PutKeyPolicy, CreateAlias and DeleteAlias on the
+//!   key, ScheduleKeyDeletion): the key policy custody writes names the source role for them and has
+//!   no account-root statement, so IAM policies are never consulted for that key (KMS Developer Guide,
+//!   "Key policies", <https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html>);
+//!   only the alias side is decided by IAM, scoped by the alias ARN (map §9.3).
+//! - kms:RetireGrant: the forensic role retires its grants as their retiring principal, which the
+//!   grant itself authorizes; an allow of kms:RetireGrant in a policy does not let anyone retire a
+//!   grant (map §9.6).
+
+use super::{Feature, KmsMode};
+
+/// Which role a statement belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The role custody runs as, in the forensic account.
+    Forensic,
+    /// The role custody assumes in each source account.
+    Source,
+}
+
+/// When a row applies, beyond its features and KMS modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Always,
+    /// Only when some source account differs from the forensic account (sharing, the temporary key).
+    CrossAccount,
+    /// Only when the forensic account is itself a source account (copies in place, paths 2–4).
+    SameAccount,
+}
+
+/// A resource, before accounts and regions are filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Res {
+    /// `*`: the action has no resource type (Service Authorization Reference).
+    Any,
+    /// `arn:aws:iam::<source account>:role/<source role>`.
+    SourceRole,
+    /// `arn:aws:ec2:<region>::snapshot/*` (snapshot ARNs carry no account, map §0).
+    Snapshots,
+    /// `arn:aws:ec2:<region>:<source account>:instance/*`.
+    SourceInstances,
+    /// `arn:aws:ec2:<region>:<source account>:volume/*`.
+    SourceVolumes,
+    /// `arn:aws:kms:<region>:<source account>:key/*`.
+    SourceKeys,
+    /// `arn:aws:kms:<region>:<forensic account>:key/*`.
+    ForensicKeys,
+    /// `arn:aws:kms:<region>:<source account>:alias/<prefix>-*`.
+    TempKeyAliases,
+    /// `arn:aws:ssm:<region>::document/AWS-RunShellScript` and `…/AWS-RunPowerShellScript`.
+    RunCommandDocuments,
+}
+
+/// A condition, before values are filled in. The conditions of a statement are ANDed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    /// `StringEquals ec2:CreateAction`: tags only on the snapshots these calls create.
+    CreateAction(&'static str),
+    /// `kms:ViaService`: `StringEquals ec2.<region>.amazonaws.com` for each region given, else
+    /// `StringLike ec2.*.amazonaws.com`.
+    ViaEc2,
+    /// `Bool kms:GrantIsForAWSResource true`.
+    ForAwsResource,
+    /// `ForAllValues:StringEquals kms:GrantOperations` = the planner's `COPY_GRANT_OPERATIONS`.
+    GrantOperations,
+    /// `kms:GranteePrincipal` = the forensic role.
+    GranteeIsForensicRole,
+    /// `kms:RetiringPrincipal` = the forensic role.
+    RetiringIsForensicRole,
+    /// `ForAnyValue:StringLike kms:ResourceAliases alias/<prefix>-*` (IAM policies only, map §9.8).
+    TempKeyAlias,
+    /// `StringLike aws:RequestTag/<case tag key> *`: custody must tag what it creates.
+    CaseTagRequested,
+    /// `StringEquals ec2:Add/userId <forensic account>` (dropped when the account is not given).
+    SharedWithForensicAccount,
+    /// `StringEquals ec2:Remove/userId <forensic account>` (dropped when the account is not given).
+    UnsharedFromForensicAccount,
+    /// `StringLike aws:ResourceTag/<case tag key> *`: only what custody tagged.
+    CaseTagged,
+    /// `StringEquals ssm:resourceTag/<key> <value>` (dropped without `--ssm-tag`).
+    SsmTag,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Template {
+    /// IAM Sids are alphanumeric; the prefix names the feature.
+    pub sid: &'static str,
+    pub role: Role,
+    /// Included when any of these features is enabled.
+    pub features: &'static [Feature],
+    /// Only for these KMS modes (all when empty).
+    pub kms: &'static [KmsMode],
+    pub scope: Scope,
+    /// A source-role row the forensic role also needs, for its own account, when that account is a
+    /// source account (the planner then signs the step with the forensic role).
+    pub forensic_too: bool,
+    pub actions: &'static [&'static str],
+    pub resources: &'static [Res],
+    pub conditions: &'static [Cond],
+    pub purpose: &'static str,
+    /// The AWS page that requires it.
+    pub doc: &'static str,
+}
+
+const ASSUME_ROLE: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html";
+const EC2_SAR: &str = "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html";
+const EBS_IAM: &str = "https://docs.aws.amazon.com/ebs/latest/userguide/security_iam_id-based-policy-examples.html";
+const SHARE: &str = "https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html";
+const COPY_KMS: &str = "https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html";
+const SHARE_KEY: &str = "https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html";
+const GRANT_CONDS: &str =
+    "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-operations";
+const ALIASES: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html#alias-access-limiting";
+pub(super) const RESOURCE_ALIASES: &str =
+    "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases";
+const KMS_TAGS: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html";
+const EBS_DIRECT: &str = "https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-permissions.html";
+const SSM_TAGS: &str =
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html#tag-based-access";
+const SSM_SAR: &str = "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html";
+pub(super) const RETIRE: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/grant-manage.html#grant-delete";
+
+use Cond::*;
+use Feature::{Acquire, Cleanup, DirectRead, Image, Triage};
+use Res::*;
+use Role::{Forensic, Source};
+use Scope::{Always, CrossAccount, SameAccount};
+
+const ANY_MODE: &[KmsMode] = &[];
+
+/// Every statement, grouped by feature and role.
+pub const TEMPLATES: &[Template] = &[
+    // ---- forensic role: reach the source accounts -----------------------------------------------
+    Template {
+        sid: "AssumeSourceRole",
+        role: Forensic,
+        features: &[Acquire, Triage, Cleanup, DirectRead],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["sts:AssumeRole"],
+        resources: &[SourceRole],
+        conditions: &[],
+        purpose: "assume the source role in each source account (its trust policy must trust this role too, map §1)",
+        doc: ASSUME_ROLE,
+    },
+    // ---- acquire, source role --------------------------------------------------------------------
+    Template {
+        sid: "AcquireDescribe",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"],
+        resources: &[Any],
+        conditions: &[],
+        purpose: "find the instance and its volumes, wait for the snapshots (no resource types: Resource \"*\", map §2)",
+        doc: EC2_SAR,
+    },
+    Template {
+        sid: "AcquireSnapshotVolumes",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ec2:CreateSnapshots"],
+        resources: &[SourceInstances, SourceVolumes, Snapshots],
+        conditions: &[],
+        purpose: "snapshot every volume crash-consistently (authorized on the instance, each volume and the new snapshots, map §3.2)",
+        doc: EBS_IAM,
+    },
+    Template {
+        sid: "AcquireTagSnapshotsOnCreate",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ec2:CreateTags"],
+        resources: &[Snapshots],
+        conditions: &[CreateAction("CreateSnapshots")],
+        purpose: "tag the new snapshots with the case (CreateTags is evaluated when the request has tags, map §3.3)",
+        doc: EBS_IAM,
+    },
+    Template {
+        sid: "AcquireShareSnapshotsWithForensicAccount",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["ec2:ModifySnapshotAttribute"],
+        resources: &[Snapshots],
+        conditions: &[SharedWithForensicAccount],
+        purpose: "share the snapshots with the forensic account only (createVolumePermission, ec2:Add/userId, map §6)",
+        doc: SHARE,
+    },
+    Template {
+        sid: "AcquireGrantForensicRoleUseOfSourceKeys",
+        role: Source,
+        features: &[Acquire],
+        kms: &[KmsMode::GrantOnly],
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:CreateGrant"],
+        resources: &[SourceKeys],
+        conditions: &[GrantOperations, GranteeIsForensicRole, RetiringIsForensicRole],
+        purpose: "option 1: grant the forensic role only what EC2 needs to copy the shared snapshot, retirable by it (seed 000)",
+        doc: GRANT_CONDS,
+    },
+    // ---- acquire, source role: the temporary key of path 8 (aws/ebs, cross-account) -------------
+    Template {
+        sid: "AcquireTempKeyCreate",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:CreateKey"],
+        resources: &[Any],
+        conditions: &[CaseTagRequested],
+        purpose: "create the temporary key, tagged with the case (CreateKey has no resource: scoped by aws:RequestTag, map §9.1)",
+        doc: KMS_TAGS,
+    },
+    Template {
+        sid: "AcquireTempKeyTagOnCreate",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:TagResource"],
+        resources: &[SourceKeys],
+        conditions: &[CaseTagRequested],
+        purpose: "tagging a key as it is created needs kms:TagResource in an IAM policy (KMS tagging guide)",
+        doc: KMS_TAGS,
+    },
+    Template {
+        sid: "AcquireTempKeyAlias",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:CreateAlias"],
+        resources: &[TempKeyAliases],
+        conditions: &[],
+        purpose: "name the temporary key with the prefixed alias (alias side: only the alias ARN can scope it, map §9.3)",
+        doc: ALIASES,
+    },
+    Template {
+        sid: "AcquireCopyToTempKey",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["ec2:CopySnapshot"],
+        resources: &[Snapshots],
+        conditions: &[],
+        purpose: "re-encrypt aws/ebs snapshots under the temporary key: aws/ebs snapshots cannot be shared (map §6)",
+        doc: SHARE,
+    },
+    Template {
+        sid: "AcquireTagTempKeyCopies",
+        role: Source,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["ec2:CreateTags"],
+        resources: &[Snapshots],
+        conditions: &[CreateAction("CopySnapshot")],
+        purpose: "tag the re-encrypted copies with the case (map §5.1)",
+        doc: EC2_SAR,
+    },
+    // ---- acquire, forensic role ------------------------------------------------------------------
+    Template {
+        sid: "AcquireCopySnapshots",
+        role: Forensic,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:CopySnapshot"],
+        resources: &[Snapshots],
+        conditions: &[],
+        purpose: "copy the (shared) snapshot into the forensic account (authorized on the source and the new snapshot, map §5.1)",
+        doc: EBS_IAM,
+    },
+    Template {
+        sid: "AcquireTagCopiesOnCreate",
+        role: Forensic,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:CreateTags"],
+        resources: &[Snapshots],
+        conditions: &[CreateAction("CopySnapshot")],
+        purpose: "tag the evidence copies with the case (map §5.1)",
+        doc: EC2_SAR,
+    },
+    Template {
+        sid: "AcquireDescribeCopies",
+        role: Forensic,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:DescribeSnapshots"],
+        resources: &[Any],
+        conditions: &[],
+        purpose: "wait for the copies (a refused key shows only as the copy's `error` state, map §5.2)",
+        doc: EC2_SAR,
+    },
+    Template {
+        sid: "AcquireForensicKeyViaEc2",
+        role: Forensic,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptTo"],
+        resources: &[ForensicKeys],
+        conditions: &[ViaEc2],
+        purpose: "let EC2 encrypt the evidence copy under the forensic account's key, on this role's behalf (map §5.2)",
+        doc: COPY_KMS,
+    },
+    Template {
+        sid: "AcquireForensicKeyGrantsForEc2",
+        role: Forensic,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["kms:CreateGrant"],
+        resources: &[ForensicKeys],
+        conditions: &[ViaEc2, ForAwsResource],
+        purpose: "let EC2 create its grant on the forensic account's keys, and no one else (kms:GrantIsForAWSResource)",
+        doc: COPY_KMS,
+    },
+    Template {
+        sid: "AcquireOwnSourceKeysViaEc2",
+        role: Forensic,
+        features: &[Acquire],
+        kms: ANY_MODE,
+        scope: SameAccount,
+        forensic_too: false,
+        actions: &["kms:Decrypt", "kms:ReEncryptFrom"],
+        resources: &[ForensicKeys],
+        conditions: &[ViaEc2],
+        purpose: "copies of the forensic account's own volumes (paths 2–4): EC2 reads the source key on this role's behalf",
+        doc: COPY_KMS,
+    },
+    Template {
+        sid: "AcquireUseSourceKeysViaEc2",
+        role: Forensic,
+        features: &[Acquire],
+        kms: &[KmsMode::Direct],
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+        resources: &[SourceKeys],
+        conditions: &[ViaEc2],
+        purpose: "option 2: use the source keys through EC2; cross-account use needs this and the key policy (seed 000, map §5.3)",
+        doc: SHARE_KEY,
+    },
+    Template {
+        sid: "AcquireSourceKeyGrantsForEc2",
+        role: Forensic,
+        features: &[Acquire],
+        kms: &[KmsMode::Direct],
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:CreateGrant"],
+        resources: &[SourceKeys],
+        conditions: &[ViaEc2, ForAwsResource],
+        purpose: "option 2: CreateGrant on the source keys only for AWS resources (seed 000, \"Allow attachment of persistent resources\")",
+        doc: SHARE_KEY,
+    },
+    Template {
+        sid: "AcquireUseTempKeysViaEc2",
+        role: Forensic,
+        features: &[Acquire],
+        kms: &[KmsMode::GrantOnly, KmsMode::OwnerGrants],
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:DescribeKey", "kms:Decrypt", "kms:ReEncryptFrom"],
+        resources: &[SourceKeys],
+        conditions: &[TempKeyAlias, ViaEc2],
+        purpose: "path 8: copy from custody's temporary key, which its key policy admits; cross-account use needs this too",
+        doc: RESOURCE_ALIASES,
+    },
+    Template {
+        sid: "AcquireTempKeyGrantsForEc2",
+        role: Forensic,
+        features: &[Acquire],
+        kms: &[KmsMode::GrantOnly, KmsMode::OwnerGrants],
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:CreateGrant"],
+        resources: &[SourceKeys],
+        conditions: &[TempKeyAlias, ViaEc2, ForAwsResource],
+        purpose: "path 8: let EC2 create its grant on the temporary key during the copy, and nothing else",
+        doc: RESOURCE_ALIASES,
+    },
+    // ---- image, forensic role --------------------------------------------------------------------
+    Template {
+        sid: "ImageReadSnapshotBlocks",
+        role: Forensic,
+        features: &[Image],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ebs:ListSnapshotBlocks", "ebs:GetSnapshotBlock"],
+        resources: &[Snapshots],
+        conditions: &[],
+        purpose: "read the evidence copies block by block (EBS direct APIs; the snapshot ARN is an ec2 ARN, map §8.1)",
+        doc: EBS_DIRECT,
+    },
+    Template {
+        sid: "ImageDecryptViaEc2",
+        role: Forensic,
+        features: &[Image],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["kms:Decrypt"],
+        resources: &[ForensicKeys],
+        conditions: &[ViaEc2],
+        purpose: "decrypt the blocks of encrypted copies (kms:ViaService is ec2: there is no ebs ViaService, map §8.2)",
+        doc: EBS_DIRECT,
+    },
+    // ---- direct-read (path 9), source role --------------------------------------------------------
+    Template {
+        sid: "DirectReadSnapshotBlocks",
+        role: Source,
+        features: &[DirectRead],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ebs:ListSnapshotBlocks", "ebs:GetSnapshotBlock"],
+        resources: &[Snapshots],
+        conditions: &[],
+        purpose: "path 9: read the snapshot where it is, in the source account, without a copy (map §8.1)",
+        doc: EBS_DIRECT,
+    },
+    Template {
+        sid: "DirectReadDecryptViaEc2",
+        role: Source,
+        features: &[DirectRead],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["kms:Decrypt"],
+        resources: &[SourceKeys],
+        conditions: &[ViaEc2],
+        purpose: "path 9: decrypt the blocks of an encrypted snapshot (map §8.2)",
+        doc: EBS_DIRECT,
+    },
+    // ---- triage, source role (seed 004) ---------------------------------------------------------
+    Template {
+        sid: "TriageRunCommandOnTaggedInstances",
+        role: Source,
+        features: &[Triage],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ssm:SendCommand"],
+        resources: &[SourceInstances],
+        conditions: &[SsmTag],
+        purpose: "run commands only on instances carrying the tag (seed 004, \"RequiredForTriageAndRunCommandTagged\")",
+        doc: SSM_TAGS,
+    },
+    Template {
+        sid: "TriageRunCommandDocuments",
+        role: Source,
+        features: &[Triage],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ssm:SendCommand"],
+        resources: &[RunCommandDocuments],
+        conditions: &[],
+        purpose: "with the shell documents only (SendCommand is also authorized on the document, seed 004, \"RequiredForTriageAndRunCommandRun\")",
+        doc: SSM_TAGS,
+    },
+    Template {
+        sid: "TriageReadCommandResults",
+        role: Source,
+        features: &[Triage],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ssm:GetCommandInvocation", "ssm:ListCommandInvocations"],
+        resources: &[Any],
+        conditions: &[],
+        purpose: "read the command's output (no resource types: Resource \"*\", a tag condition could never match, map §10.2)",
+        doc: SSM_SAR,
+    },
+    // ---- cleanup, source role ---------------------------------------------------------------------
+    Template {
+        sid: "CleanupDeleteCustodySnapshots",
+        role: Source,
+        features: &[Cleanup],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: true,
+        actions: &["ec2:DeleteSnapshot"],
+        resources: &[Snapshots],
+        conditions: &[CaseTagged],
+        purpose: "delete only the intermediate snapshots custody tagged (aws:ResourceTag, map §4)",
+        doc: EBS_IAM,
+    },
+    Template {
+        sid: "CleanupUnshareCustodySnapshots",
+        role: Source,
+        features: &[Cleanup],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["ec2:ModifySnapshotAttribute"],
+        resources: &[Snapshots],
+        conditions: &[CaseTagged, UnsharedFromForensicAccount],
+        purpose: "stop sharing the snapshots custody tagged with the forensic account (ec2:Remove/userId, map §6)",
+        doc: SHARE,
+    },
+    Template {
+        sid: "CleanupTempKeyAlias",
+        role: Source,
+        features: &[Cleanup],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:DeleteAlias"],
+        resources: &[TempKeyAliases],
+        conditions: &[],
+        purpose: "delete the temporary key's alias (alias side; the key side and ScheduleKeyDeletion are the key policy's, map §9.3)",
+        doc: ALIASES,
+    },
+];
