@@ -41,7 +41,7 @@ use std::str::FromStr;
 pub const POLICY_VERSION: &str = "2012-10-17";
 
 /// The role custody runs as in the forensic account, by default.
-pub const DEFAULT_FORENSIC_ROLE: &str = "CustodyResponse";
+pub const DEFAULT_FORENSIC_ROLE: &str = "CustodyForensic";
 
 /// The role custody assumes in each source account, by default.
 pub const DEFAULT_SOURCE_ROLE: &str = "CustodySource";

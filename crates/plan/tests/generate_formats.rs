@@ -55,7 +55,7 @@ fn awkward() -> GeneratedRolePolicies {
 
 fn key_cases() -> Vec<KeyPolicyAdvice> {
     let slr = "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
-    let role = "arn:aws:iam::111111111111:role/CustodyResponse";
+    let role = "arn:aws:iam::111111111111:role/CustodyForensic";
     let same = "arn:aws:kms:us-west-2:111122223333:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d";
     let other = "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d";
     let mut out = Vec::new();
@@ -117,7 +117,7 @@ fn cloudformation_holds_the_json_policies() {
             let r = resource(&docs, "CustodyForensicPolicy");
             assert_eq!(r["Type"], "AWS::IAM::ManagedPolicy");
             assert_eq!(&r["Properties"]["PolicyDocument"], p, "{text}");
-            assert_eq!(r["Properties"]["Roles"], json!(["CustodyResponse"]));
+            assert_eq!(r["Properties"]["Roles"], json!(["CustodyForensic"]));
         }
         match (&g.source_role.policy, &g.source_trust_policy) {
             (Some(p), Some(trust)) => {
@@ -318,7 +318,7 @@ fn terraform_holds_the_json_policies() {
         if let Some(p) = &g.forensic_role.policy {
             assert_eq!(from_hcl(document(&body, "custody_forensic")), normalize(p), "{text}");
             let attach = labelled(&body, "resource", &["aws_iam_role_policy_attachment", "custody_forensic"]).unwrap();
-            assert_eq!(string(attr(attach.body(), "role").unwrap()), "CustodyResponse");
+            assert_eq!(string(attr(attach.body(), "role").unwrap()), "CustodyForensic");
         }
         if let Some(p) = &g.source_role.policy {
             assert_eq!(from_hcl(document(&body, "custody_source")), normalize(p));

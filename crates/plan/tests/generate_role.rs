@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 
 const F: &str = "111111111111";
 const S: &str = "222222222222";
-const FORENSIC: &str = "arn:aws:sts::111111111111:assumed-role/CustodyResponse/custody-case-1";
-const FORENSIC_ROLE: &str = "arn:aws:iam::111111111111:role/CustodyResponse";
+const FORENSIC: &str = "arn:aws:sts::111111111111:assumed-role/CustodyForensic/custody-case-1";
+const FORENSIC_ROLE: &str = "arn:aws:iam::111111111111:role/CustodyForensic";
 const SOURCE: &str = "arn:aws:sts::222222222222:assumed-role/CustodySource/custody-case-1";
 const SOURCE_KEY: &str = "arn:aws:kms:eu-west-3:222222222222:key/1111aaaa-2222-3333-4444-555566667777";
 const FORENSIC_KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
@@ -146,7 +146,7 @@ fn without_a_feature_none_of_its_actions_appear() {
         if let Some(trust) = &g.source_trust_policy {
             assert_eq!(
                 trust["Statement"][0]["Principal"],
-                json!({"AWS": format!("arn:aws:iam::{F}:role/CustodyResponse")})
+                json!({"AWS": format!("arn:aws:iam::{F}:role/CustodyForensic")})
             );
         }
     }
