@@ -71,7 +71,7 @@ fn role_policies_with_accounts_regions_and_tag() {
     assert_eq!(out["regions"], serde_json::json!(["eu-west-3", "eu-west-1"]));
     assert_eq!(
         out["source_trust_policy"]["Statement"][0]["Principal"]["AWS"],
-        "arn:aws:iam::111111111111:role/CustodyResponse"
+        "arn:aws:iam::111111111111:role/CustodyForensic"
     );
     assert_eq!(out["source_role"]["role_arns"].as_array().unwrap().len(), 2);
     let text = out.to_string();
