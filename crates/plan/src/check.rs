@@ -1,1 +1,292 @@
-//! (being written)
+//! The preflight (`custody check`): every authorization request of a plan, decided offline before
+//! anything is touched.
+//!
+//! For each request the checker builds a `custody authz` case (docs/authz-case-format.md) from the
+//! inventory: the caller's identity policies and permissions boundary (a role session is the
+//! inventory role of that account and name), the SCPs of the caller's account, the RCPs of the
+//! resource's account, and the resource policy: for a KMS key its key policy and grants, plus the
+//! grants earlier steps of the plan create and, for the key the plan creates, the policy custody puts
+//! on it; for `sts:AssumeRole` the role's trust policy. The engine decides and explains.
+//!
+//! What the inventory could not read stays unknown. A request is *unknown* when something unknown
+//! could change its decision: anything that could allow (an identity policy, the key policy, a grant)
+//! for a refusal, anything that could deny or limit (a policy's Deny, an SCP, an RCP, a boundary) for
+//! an allow. It is never reported as allowed; an explicit Deny among what is known still decides.
+//!
+//! What earlier steps create (grants, the temporary key) counts for later steps whether or not the
+//! creating step passes: a refusal is reported at the step that makes it, with its fix, and not again
+//! at every step downstream. A grant an earlier step retires or revokes no longer counts.
+//!
+//! Each refusal gets the fixes [`crate::fix`] works out, each re-evaluated before it is offered.
+
+mod build;
+mod case;
+mod place;
+
+pub(crate) use build::{Checker, Working};
+pub(crate) use case::{is_stand_in, KeyInfo, RequestSpec};
+pub(crate) use place::{caller_role_arn, identity};
+
+use crate::fix::{self, Fix};
+use crate::inventory::Inventory;
+use crate::plan::{AuthzRequest, Phase, Plan, VolumePlan};
+use custody_policy::{DecisionKind, Explanation};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The outcome of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Unknown,
+}
+
+/// The outcome of a step: pass when every request is allowed, fail when one is denied, else unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepOutcome {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+/// The preflight of a whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub instance_id: String,
+    pub case_id: String,
+    pub source_account: String,
+    pub source_region: String,
+    pub dest_account: String,
+    pub dest_region: String,
+    /// The path chosen for each volume, and why.
+    pub volumes: Vec<VolumePlan>,
+    pub steps: Vec<StepCheck>,
+    pub summary: Summary,
+}
+
+impl CheckReport {
+    /// True when every step passes.
+    pub fn all_pass(&self) -> bool {
+        self.summary.failed == 0 && self.summary.unknown == 0
+    }
+}
+
+/// Counts of steps and of requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub unknown: usize,
+    pub requests_allowed: usize,
+    pub requests_denied: usize,
+    pub requests_unknown: usize,
+}
+
+/// One step, checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepCheck {
+    pub id: String,
+    pub title: String,
+    pub phase: Phase,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
+    pub outcome: StepOutcome,
+    pub requests: Vec<RequestCheck>,
+}
+
+/// A statement (or grant) that decided a request, and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deciding {
+    /// As the case names it: `identity_policies[0]`, `resource_policy`, `grants[1]`, `scps[0][0]`.
+    pub policy: String,
+    pub statement: Option<usize>,
+    pub sid: Option<String>,
+    /// In the inventory's or plan's words: `the key policy of arn:…`, `grant g-1 … created by step …`.
+    pub origin: String,
+}
+
+/// One authorization request, checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestCheck {
+    /// The API call it belongs to (`ec2:CopySnapshot`).
+    pub call: String,
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_account: Option<String>,
+    /// Why AWS evaluates it (from the plan).
+    pub why: String,
+    pub outcome: Outcome,
+    /// For allowed: the statements that allow; for an explicit deny: the Deny statements.
+    pub deciding: Vec<Deciding>,
+    /// The engine's decision on what is known (absent when no case could be built).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+    /// Why the outcome is unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+    /// For a denied request: the fixes, each re-evaluated to allowed (an explicit Deny is named, not fixed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<Fix>,
+    /// For a denied request with no verified fix: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_fix: Option<String>,
+    /// Alternatives considered but not offered, and why (e.g. a seed option that does not cover this request).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_offered: Vec<String>,
+    /// Case field → where it came from (`resource_policy` → `the key policy of arn:…`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, String>,
+    /// For a request that is not allowed: the case file, to replay with `custody authz`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<Value>,
+}
+
+/// Checks every request of every step of `plan` against `inventory`.
+pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
+    let mut checker = Checker::new(inventory, plan);
+    let mut steps = Vec::with_capacity(plan.steps.len());
+    let mut summary = Summary::default();
+    for (si, step) in plan.steps.iter().enumerate() {
+        checker.begin_step(si);
+        let mut requests = Vec::new();
+        for call in &step.calls {
+            for req in &call.requests {
+                requests.push(check_request(&mut checker, si, &call.api, req));
+            }
+        }
+        checker.end_step(si);
+        let outcome = if requests.iter().any(|r| r.outcome == Outcome::Denied) {
+            StepOutcome::Fail
+        } else if requests.iter().all(|r| r.outcome == Outcome::Allowed) {
+            StepOutcome::Pass
+        } else {
+            StepOutcome::Unknown
+        };
+        match outcome {
+            StepOutcome::Pass => summary.passed += 1,
+            StepOutcome::Fail => summary.failed += 1,
+            StepOutcome::Unknown => summary.unknown += 1,
+        }
+        for r in &requests {
+            match r.outcome {
+                Outcome::Allowed => summary.requests_allowed += 1,
+                Outcome::Denied => summary.requests_denied += 1,
+                Outcome::Unknown => summary.requests_unknown += 1,
+            }
+        }
+        steps.push(StepCheck {
+            id: step.id.clone(),
+            title: step.title.clone(),
+            phase: step.phase,
+            volume_id: step.volume_id.clone(),
+            outcome,
+            requests,
+        });
+    }
+    CheckReport {
+        instance_id: plan.instance_id.clone(),
+        case_id: plan.case_id.clone(),
+        source_account: plan.source_account.clone(),
+        source_region: plan.source_region.clone(),
+        dest_account: plan.dest_account.clone(),
+        dest_region: plan.dest_region.clone(),
+        volumes: plan.volumes.clone(),
+        steps,
+        summary,
+    }
+}
+
+/// The request in the checker's terms.
+pub(crate) fn spec_of(req: &AuthzRequest) -> RequestSpec<'_> {
+    RequestSpec {
+        principal: &req.principal,
+        action: &req.action,
+        resource: &req.resource,
+        resource_account: req.resource_account.as_deref(),
+        context: &req.context,
+        grant_id: req.grant_id.as_deref(),
+        scope: req.scope,
+    }
+}
+
+fn check_request(checker: &mut Checker<'_>, step: usize, api: &str, req: &AuthzRequest) -> RequestCheck {
+    let spec = spec_of(req);
+    let mut out = RequestCheck {
+        call: api.to_string(),
+        principal: req.principal.clone(),
+        action: req.action.clone(),
+        resource: req.resource.clone(),
+        resource_account: req.resource_account.clone(),
+        why: req.why.clone(),
+        outcome: Outcome::Unknown,
+        deciding: Vec::new(),
+        explanation: None,
+        unknown: Vec::new(),
+        fixes: Vec::new(),
+        no_fix: None,
+        not_offered: Vec::new(),
+        sources: BTreeMap::new(),
+        case: None,
+    };
+    let evaluated = match checker.evaluate(&spec) {
+        Ok(e) => e,
+        Err(e) => {
+            out.unknown.push(format!("no case could be built for this request: {e}"));
+            return out;
+        }
+    };
+    let kind = evaluated.decision.kind;
+    let relevant: Vec<String> = evaluated
+        .unknowns
+        .iter()
+        .filter(|u| match kind {
+            DecisionKind::ExplicitDeny => false,
+            DecisionKind::Allowed => u.can_deny,
+            DecisionKind::ImplicitDeny => u.can_allow,
+        })
+        .map(|u| u.what.clone())
+        .collect();
+    out.outcome = match (kind, relevant.is_empty()) {
+        (DecisionKind::ExplicitDeny, _) => Outcome::Denied,
+        (_, false) => Outcome::Unknown,
+        (DecisionKind::Allowed, true) => Outcome::Allowed,
+        (DecisionKind::ImplicitDeny, true) => Outcome::Denied,
+    };
+    out.unknown = relevant;
+    let x = &evaluated.explanation;
+    let refs = if kind == DecisionKind::ExplicitDeny { &x.denied_by } else { &x.allowed_by };
+    out.deciding = refs
+        .iter()
+        .zip(&evaluated.origins)
+        .filter(|(_, origin)| !is_stand_in(origin))
+        .map(|(r, origin)| Deciding {
+            policy: r.policy.clone(),
+            statement: r.statement,
+            sid: r.sid.clone(),
+            origin: origin.clone(),
+        })
+        .collect();
+    if out.outcome != Outcome::Allowed {
+        match checker.working(&spec) {
+            Ok(w) => {
+                out.case = Some(w.case_json());
+                out.sources = w.sources.clone();
+                if out.outcome == Outcome::Denied {
+                    let proposal = fix::propose(checker, step, req, w, &evaluated.decision);
+                    out.fixes = proposal.fixes;
+                    out.no_fix = proposal.no_fix;
+                    out.not_offered = proposal.not_offered;
+                }
+            }
+            Err(e) => out.no_fix = Some(format!("no case could be built to try fixes on: {e}")),
+        }
+    }
+    out.explanation = Some(evaluated.explanation);
+    out
+}

@@ -1,1 +1,320 @@
-//! (being written)
+//! The preflight report, in four formats: text for the terminal, JSON (the whole [`CheckReport`]),
+//! Markdown for tickets and pull requests, and a self-contained HTML page (inline CSS, no scripts, no
+//! external resources; every string from the inventory or the plan is escaped).
+//!
+//! Every format shows each step with ✓ (pass), ✗ (fail) or ? (unknown) and its title; under a step
+//! that does not pass, each request that is not allowed, why in words (the statement that denies, the
+//! permission that is missing, the statement that came closest, what is unknown), then its fixes.
+
+mod html;
+mod markdown;
+
+use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
+use crate::fix::{ChangeAction, Fix};
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+pub use html::html;
+pub use markdown::markdown;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "md" | "markdown" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
+            _ => Err(format!("`{s}` is not a format: expected text, json, md or html")),
+        }
+    }
+}
+
+/// Renders `report` in `format`.
+pub fn render(report: &CheckReport, format: Format) -> String {
+    match format {
+        Format::Text => text(report),
+        Format::Json => json(report),
+        Format::Markdown => markdown(report),
+        Format::Html => html(report),
+    }
+}
+
+/// The whole report as pretty-printed JSON.
+pub fn json(report: &CheckReport) -> String {
+    // Strings, numbers, vectors and maps with string keys: serializing cannot fail.
+    let mut out = serde_json::to_string_pretty(report).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// ✓, ✗ or ?.
+pub fn step_mark(outcome: StepOutcome) -> &'static str {
+    match outcome {
+        StepOutcome::Pass => "✓",
+        StepOutcome::Fail => "✗",
+        StepOutcome::Unknown => "?",
+    }
+}
+
+/// ✓, ✗ or ?.
+pub fn request_mark(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Allowed => "✓",
+        Outcome::Denied => "✗",
+        Outcome::Unknown => "?",
+    }
+}
+
+/// The one-line result.
+pub fn summary_line(report: &CheckReport) -> String {
+    let s = &report.summary;
+    format!(
+        "{} passed, {} failed, {} unknown (of {} steps); requests: {} allowed, {} denied, {} unknown",
+        s.passed,
+        s.failed,
+        s.unknown,
+        report.steps.len(),
+        s.requests_allowed,
+        s.requests_denied,
+        s.requests_unknown
+    )
+}
+
+/// What a request's outcome rests on, as labelled sentences: `denied by`, `refused`, `closest`,
+/// `unknown`, `on what is known`, `allowed by`, `note`.
+pub fn reasons(r: &RequestCheck) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let Some(x) = &r.explanation else {
+        out.extend(r.unknown.iter().map(|u| ("unknown", u.clone())));
+        return out;
+    };
+    let statement = |policy: &str, statement: Option<usize>, sid: &Option<String>| {
+        let origin = r.sources.get(policy).cloned().unwrap_or_else(|| policy.to_string());
+        let sid = sid.as_ref().map(|s| format!(" (Sid `{s}`)")).unwrap_or_default();
+        match statement {
+            Some(i) => format!("statement {i}{sid} of {origin}"),
+            None => format!("{origin}{sid}"),
+        }
+    };
+    match r.outcome {
+        Outcome::Allowed => {
+            for d in &r.deciding {
+                let sid = d.sid.as_ref().map(|s| format!(" (Sid `{s}`)")).unwrap_or_default();
+                let at = d.statement.map(|i| format!("statement {i}{sid} of ")).unwrap_or_default();
+                out.push(("allowed by", format!("{at}{}", d.origin)));
+            }
+        }
+        Outcome::Denied if x.decision == "explicitDeny" => {
+            for d in &r.deciding {
+                let sid = d.sid.as_ref().map(|s| format!(" (Sid `{s}`)")).unwrap_or_default();
+                let at = d.statement.map(|i| format!("the Deny statement {i}{sid} of ")).unwrap_or_default();
+                out.push(("denied by", format!("{at}{}", d.origin)));
+            }
+        }
+        Outcome::Denied => {
+            if let Some(g) = &x.gate {
+                out.push(("refused", g.message.clone()));
+            }
+            for m in &x.near_misses {
+                let rest = m.message.find(" would allow ").map(|i| &m.message[i..]).unwrap_or_default();
+                out.push(("closest", format!("{}{rest}", statement(&m.policy, Some(m.statement), &m.sid))));
+            }
+            out.extend(x.notes.iter().map(|n| ("note", n.clone())));
+        }
+        Outcome::Unknown => {
+            out.extend(r.unknown.iter().map(|u| ("unknown", u.clone())));
+            out.push(("on what is known", x.summary.clone()));
+        }
+    }
+    out
+}
+
+/// How to apply one change, in words.
+pub fn change_heading(c: &crate::fix::Change) -> String {
+    let at = c.statement.map(|i| format!("statement {i} of ")).unwrap_or_default();
+    match c.action {
+        ChangeAction::AddStatement => format!("add this statement to {}", c.target),
+        ChangeAction::ReplaceStatement => format!("replace {at}{} with", c.target),
+        ChangeAction::ReplaceGrant => format!("create {} with these fields instead", c.target),
+        ChangeAction::ChangeDeny => format!("change or remove {at}{}", c.target),
+        ChangeAction::RunCommand => format!("run {}", c.target),
+        ChangeAction::CustodyCreatesGrant => format!("custody creates this grant: {}", c.target),
+    }
+}
+
+/// The fix kind as serialized (`corrected-condition`).
+pub fn fix_kind(f: &Fix) -> String {
+    serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// Pretty JSON with policy elements in the order AWS documentation writes them (`Version`, `Sid`,
+/// `Effect`, `Principal`, `Action`, `Resource`, `Condition`; grant fields likewise), other keys after
+/// them in alphabetical order; two-space indentation.
+pub fn pretty_json(v: &serde_json::Value) -> String {
+    const ORDER: &[&str] = &[
+        "Version",
+        "Id",
+        "Statement",
+        "Sid",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+        "grant_id",
+        "grantee_principal",
+        "operations",
+        "constraints",
+        "retiring_principal",
+        "issuing_account",
+    ];
+    fn write(o: &mut String, v: &serde_json::Value, indent: usize) {
+        let pad = |n: usize| "  ".repeat(n);
+        match v {
+            serde_json::Value::Array(a) if !a.is_empty() => {
+                o.push_str("[\n");
+                for (i, x) in a.iter().enumerate() {
+                    o.push_str(&pad(indent + 1));
+                    write(o, x, indent + 1);
+                    o.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+                }
+                o.push_str(&pad(indent));
+                o.push(']');
+            }
+            serde_json::Value::Object(m) if !m.is_empty() => {
+                let rank = |k: &str| ORDER.iter().position(|x| *x == k).unwrap_or(ORDER.len());
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+                o.push_str("{\n");
+                for (i, k) in keys.iter().enumerate() {
+                    o.push_str(&pad(indent + 1));
+                    o.push_str(&serde_json::Value::String((*k).clone()).to_string());
+                    o.push_str(": ");
+                    write(o, &m[k.as_str()], indent + 1);
+                    o.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
+                }
+                o.push_str(&pad(indent));
+                o.push('}');
+            }
+            other => o.push_str(&other.to_string()),
+        }
+    }
+    let mut o = String::new();
+    write(&mut o, v, 0);
+    o
+}
+
+/// The steps that do not pass.
+pub fn troubled(report: &CheckReport) -> impl Iterator<Item = &StepCheck> {
+    report.steps.iter().filter(|s| s.outcome != StepOutcome::Pass)
+}
+
+/// The readable report.
+pub fn text(report: &CheckReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "custody check: instance {} (case {})", report.instance_id, report.case_id);
+    let _ = writeln!(
+        o,
+        "  from account {} {} to account {} {}",
+        report.source_account, report.source_region, report.dest_account, report.dest_region
+    );
+    if !report.volumes.is_empty() {
+        let _ = writeln!(o, "volumes:");
+        for v in &report.volumes {
+            let _ = writeln!(o, "  {}  path {}: {}", v.volume_id, v.path, v.reason);
+        }
+    }
+    let _ = writeln!(o, "steps:");
+    for step in &report.steps {
+        let _ = writeln!(o, "  {} {}  {}", step_mark(step.outcome), step.id, step.title);
+        if step.outcome == StepOutcome::Pass {
+            continue;
+        }
+        for r in step.requests.iter().filter(|r| r.outcome != Outcome::Allowed) {
+            text_request(&mut o, r);
+        }
+    }
+    let _ = writeln!(o, "result: {}", summary_line(report));
+    printable(&o)
+}
+
+/// The text with control characters (a terminal escape sequence in an inventory value) replaced by
+/// `\u{fffd}`, so that printing a report cannot drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && c != '\n' { '\u{fffd}' } else { c }).collect()
+}
+
+fn text_request(o: &mut String, r: &RequestCheck) {
+    let _ = writeln!(o, "      {} {} on {}  (call {})", request_mark(r.outcome), r.action, r.resource, r.call);
+    let _ = writeln!(o, "        as {}", r.principal);
+    for (label, line) in reasons(r) {
+        let _ = writeln!(o, "        {label}: {line}");
+    }
+    for (n, f) in r.fixes.iter().enumerate() {
+        let verified = if f.verified { "re-evaluated: allowed" } else { "not an automatic fix" };
+        let _ = writeln!(o, "        fix {} [{}; {verified}]: {}", n + 1, fix_kind(f), f.summary);
+        let _ = writeln!(o, "          why: {}", f.reason);
+        for c in &f.changes {
+            let _ = writeln!(o, "          {}:", change_heading(c));
+            for cc in &c.conditions {
+                let list = |v: &[String]| v.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
+                let _ = writeln!(
+                    o,
+                    "            (condition `{}` on `{}`: was {}; now {})",
+                    cc.operator,
+                    cc.key,
+                    list(&cc.was),
+                    list(&cc.now)
+                );
+            }
+            if let Some(cmd) = &c.command {
+                for line in cmd.lines() {
+                    let _ = writeln!(o, "            {line}");
+                }
+            } else if let Some(j) = &c.json {
+                for line in pretty_json(j).lines() {
+                    let _ = writeln!(o, "            {line}");
+                }
+            }
+        }
+    }
+    if let Some(n) = &r.no_fix {
+        let _ = writeln!(o, "        {n}");
+    }
+    for n in &r.not_offered {
+        let _ = writeln!(o, "        not offered: {n}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_cannot_carry_terminal_escapes() {
+        assert_eq!(printable("a\u{1b}[2Jb\tc\n"), "a\u{fffd}[2Jb\u{fffd}c\n");
+    }
+
+    #[test]
+    fn statements_are_written_in_the_documentation_order() {
+        let v = serde_json::json!({"Resource": "*", "Action": ["kms:Decrypt"], "Sid": "S", "Effect": "Allow", "Condition": {}, "x": []});
+        assert_eq!(
+            pretty_json(&v),
+            "{\n  \"Sid\": \"S\",\n  \"Effect\": \"Allow\",\n  \"Action\": [\n    \"kms:Decrypt\"\n  ],\n  \"Resource\": \"*\",\n  \"Condition\": {},\n  \"x\": []\n}"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! `custody check` end to end: the planner's plan of a fixture inventory, checked and rendered; exit
+//! 0 when every step passes, 1 when one fails or is unknown, 2 on bad input (nothing on stdout).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use assert_cmd::Command;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plan/tests/fixtures/check");
+const INSTANCE: &str = "i-0123456789abcdef0";
+
+fn run(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    let out = Command::cargo_bin("custody").unwrap().args(args).write_stdin(stdin.to_string()).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}/{name}")
+}
+
+#[test]
+fn every_step_passing_exits_0() {
+    let inv = fixture("cli-unencrypted.json");
+    let (code, stdout, stderr) = run(&["check", "--inventory", &inv, "--instance", INSTANCE], "");
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("✓ create-snapshots"), "{stdout}");
+    assert!(stdout.contains("result: 2 passed, 0 failed, 0 unknown"), "{stdout}");
+}
+
+#[test]
+fn a_failing_step_exits_1_with_its_fix() {
+    let inv = fixture("inventory.json");
+    let (code, stdout, stderr) = run(&["check", "--inventory", &inv, "--instance", INSTANCE], "");
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("✗ "), "{stdout}");
+    assert!(stdout.contains("fix 1 ["), "{stdout}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn an_unknown_step_exits_1() {
+    let mut inv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("cli-unencrypted.json")).unwrap()).unwrap();
+    inv["principals"][0]["identity_policies"] = serde_json::json!([]);
+    inv["principals"][0]["unknown"] = serde_json::json!(["identity_policies"]);
+    let (code, stdout, stderr) = run(&["check", "--inventory", "-", "--instance", INSTANCE], &inv.to_string());
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("? create-snapshots") && stdout.contains("unknown: the identity policies of"), "{stdout}");
+}
+
+#[test]
+fn every_format_renders_the_same_report() {
+    let inv = fixture("inventory.json");
+    let base = ["check", "--inventory", inv.as_str(), "--instance", INSTANCE, "--case", "incident-7", "--triage"];
+    let (code, json, _) = run(&[&base[..], &["--json"]].concat(), "");
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["case_id"], "incident-7");
+    let steps = v["steps"].as_array().unwrap().len();
+    let (_, same, _) = run(&[&base[..], &["--format", "json"]].concat(), "");
+    assert_eq!(json, same);
+    let (_, md, _) = run(&[&base[..], &["--format", "md"]].concat(), "");
+    assert!(md.starts_with("# custody check: `i-0123456789abcdef0` (case `incident-7`)"), "{md}");
+    let (_, html, _) = run(&[&base[..], &["--format", "html"]].concat(), "");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<tr class=\"step ").count(), steps);
+    assert!(!html.to_ascii_lowercase().contains("<script"), "the instance's Name tag is `<script>…`");
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file_and_the_place_with_nothing_on_stdout() {
+    let inv = fixture("inventory.json");
+    let mut bad_policy: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&inv).unwrap()).unwrap();
+    bad_policy["keys"][0]["policy"]["Statement"][0]["Effect"] = "Permit".into();
+    let table: &[(&str, Vec<&str>, String, &[&str])] = &[
+        ("malformed JSON", vec!["--inventory", "-", "--instance", INSTANCE], "{\"version\": ".into(), &["<stdin>"]),
+        (
+            "a bad policy",
+            vec!["--inventory", "-", "--instance", INSTANCE],
+            bad_policy.to_string(),
+            &["<stdin>", "keys[0].policy.Statement[0].Effect", "Permit"],
+        ),
+        (
+            "a missing file",
+            vec!["--inventory", "/nonexistent/inventory.json", "--instance", INSTANCE],
+            String::new(),
+            &["/nonexistent/inventory.json"],
+        ),
+        (
+            "an unknown instance",
+            vec!["--inventory", inv.as_str(), "--instance", "i-0fffffffffffffff0"],
+            String::new(),
+            &[inv.as_str(), "i-0fffffffffffffff0"],
+        ),
+        (
+            "a bad --to",
+            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--to", "12:eu-west-1"],
+            String::new(),
+            &["12-digit"],
+        ),
+        (
+            "a bad --mode",
+            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--mode", "fast"],
+            String::new(),
+            &["fast"],
+        ),
+        (
+            "a bad --format",
+            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--format", "pdf"],
+            String::new(),
+            &["pdf"],
+        ),
+        (
+            "--json with --format",
+            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--json", "--format", "md"],
+            String::new(),
+            &["--format"],
+        ),
+    ];
+    for (what, args, stdin, needles) in table {
+        let (code, stdout, stderr) = run(&[&["check"][..], args].concat(), stdin);
+        assert_eq!(code, Some(2), "{what}: {stderr}");
+        assert!(stdout.is_empty(), "{what}: stdout {stdout}");
+        for n in *needles {
+            assert!(stderr.contains(n), "{what}: `{n}` not in {stderr}");
+        }
+    }
+}

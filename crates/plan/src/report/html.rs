@@ -1,0 +1,212 @@
+//! The report as one self-contained HTML page: inline CSS, no scripts, no external resources (a
+//! Content-Security-Policy says so to the browser too), every string from the inventory or the plan
+//! escaped. The steps table carries `data-steps` and one `<tr class="step …">` per step, which
+//! `scripts/check-html-report` counts in the DOM a headless browser renders.
+
+use super::{change_heading, fix_kind, pretty_json, reasons, request_mark, step_mark, summary_line};
+use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
+use std::fmt::Write as _;
+
+const STYLE: &str = "\
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}h3{font-size:1.05rem}
+code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.6rem;overflow:auto}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
+.mark{font-weight:bold;width:1.5rem;text-align:center}
+.pass .mark,.allowed .mark{color:#1a7f37}.fail .mark,.denied .mark{color:#cf222e}.unknown .mark{color:#9a6700}
+.summary{font-weight:600}.request{border-left:4px solid #d0d7de;margin:.8rem 0;padding:.2rem .8rem}
+.request.denied{border-color:#cf222e}.request.unknown{border-color:#d4a72c}
+.fix{background:#f6fff8;border:1px solid #aceebb;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}
+.fix.unverified{background:#fff8f6;border-color:#ffcecb}.label{color:#57606a}
+";
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn class(outcome: StepOutcome) -> &'static str {
+    match outcome {
+        StepOutcome::Pass => "pass",
+        StepOutcome::Fail => "fail",
+        StepOutcome::Unknown => "unknown",
+    }
+}
+
+fn request_class(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Allowed => "allowed",
+        Outcome::Denied => "denied",
+        Outcome::Unknown => "unknown",
+    }
+}
+
+/// A stable `id` attribute for a step (ids may hold `:` and anything else).
+fn anchor(s: &StepCheck) -> String {
+    let mut out = String::from("step-");
+    out.extend(s.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }));
+    out
+}
+
+/// The report as a self-contained HTML page.
+pub fn html(report: &CheckReport) -> String {
+    let mut o = String::new();
+    let title = format!("custody check: {} (case {})", report.instance_id, report.case_id);
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    let _ = writeln!(o, "<h1>custody check: <code>{}</code></h1>", escape(&report.instance_id));
+    let _ = writeln!(
+        o,
+        "<p>Case <code>{}</code>, from account <code>{}</code> {} to account <code>{}</code> {}.</p>",
+        escape(&report.case_id),
+        escape(&report.source_account),
+        escape(&report.source_region),
+        escape(&report.dest_account),
+        escape(&report.dest_region)
+    );
+    let verdict = if report.all_pass() {
+        "pass"
+    } else if report.summary.failed > 0 {
+        "fail"
+    } else {
+        "unknown"
+    };
+    let _ = writeln!(o, "<p class=\"summary {verdict}\" id=\"summary\">{}</p>", escape(&summary_line(report)));
+    if !report.volumes.is_empty() {
+        let _ = writeln!(o, "<h2>Volumes</h2>\n<table class=\"volumes\">\n<thead><tr><th>volume</th><th>path</th><th>why</th></tr></thead>\n<tbody>");
+        for v in &report.volumes {
+            let _ = writeln!(
+                o,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                escape(&v.volume_id),
+                escape(&v.path.to_string()),
+                escape(&v.reason)
+            );
+        }
+        let _ = writeln!(o, "</tbody>\n</table>");
+    }
+    let _ = writeln!(
+        o,
+        "<h2>Steps</h2>\n<table class=\"steps\" data-steps=\"{}\">\n<thead><tr><th></th><th>step</th><th>title</th><th>requests</th></tr></thead>\n<tbody>",
+        report.steps.len()
+    );
+    for s in &report.steps {
+        let allowed = s.requests.iter().filter(|r| r.outcome == Outcome::Allowed).count();
+        let _ = writeln!(
+            o,
+            "<tr class=\"step {}\"><td class=\"mark\">{}</td><td><a href=\"#{}\"><code>{}</code></a></td><td>{}</td><td>{allowed}/{} allowed</td></tr>",
+            class(s.outcome),
+            step_mark(s.outcome),
+            anchor(s),
+            escape(&s.id),
+            escape(&s.title),
+            s.requests.len()
+        );
+    }
+    let _ = writeln!(o, "</tbody>\n</table>\n<h2>Requests</h2>");
+    for s in &report.steps {
+        let _ = writeln!(
+            o,
+            "<section class=\"{}\" id=\"{}\">\n<h3><span class=\"mark\">{}</span> <code>{}</code> {}</h3>",
+            class(s.outcome),
+            anchor(s),
+            step_mark(s.outcome),
+            escape(&s.id),
+            escape(&s.title)
+        );
+        let (troubled, fine): (Vec<&RequestCheck>, Vec<&RequestCheck>) =
+            s.requests.iter().partition(|r| r.outcome != Outcome::Allowed);
+        for r in troubled {
+            html_request(&mut o, r);
+        }
+        if !fine.is_empty() {
+            let _ = writeln!(o, "<details><summary>{} allowed request(s)</summary>", fine.len());
+            for r in fine {
+                html_request(&mut o, r);
+            }
+            let _ = writeln!(o, "</details>");
+        }
+        let _ = writeln!(o, "</section>");
+    }
+    let _ = writeln!(o, "</body>\n</html>");
+    o
+}
+
+fn html_request(o: &mut String, r: &RequestCheck) {
+    let _ = writeln!(
+        o,
+        "<div class=\"request {}\"><p><span class=\"mark\">{}</span> <code>{}</code> on <code>{}</code> (call <code>{}</code>), as <code>{}</code></p>",
+        request_class(r.outcome),
+        request_mark(r.outcome),
+        escape(&r.action),
+        escape(&r.resource),
+        escape(&r.call),
+        escape(&r.principal)
+    );
+    let _ = writeln!(o, "<ul>");
+    let _ = writeln!(o, "<li><span class=\"label\">why AWS evaluates it:</span> {}</li>", escape(&r.why));
+    for (label, line) in reasons(r) {
+        let _ = writeln!(o, "<li><span class=\"label\">{label}:</span> {}</li>", escape(&line));
+    }
+    if let Some(n) = &r.no_fix {
+        let _ = writeln!(o, "<li>{}</li>", escape(n));
+    }
+    for n in &r.not_offered {
+        let _ = writeln!(o, "<li><span class=\"label\">not offered:</span> {}</li>", escape(n));
+    }
+    let _ = writeln!(o, "</ul>");
+    for (n, f) in r.fixes.iter().enumerate() {
+        let (cls, verified) =
+            if f.verified { ("fix", "re-evaluated: allowed") } else { ("fix unverified", "not an automatic fix") };
+        let _ = writeln!(
+            o,
+            "<div class=\"{cls}\"><p><strong>Fix {}</strong> ({}; {verified}): {}</p><p><span class=\"label\">why:</span> {}</p>",
+            n + 1,
+            escape(&fix_kind(f)),
+            escape(&f.summary),
+            escape(&f.reason)
+        );
+        for c in &f.changes {
+            let _ = writeln!(o, "<p>{}:</p>", escape(&change_heading(c)));
+            let body = match (&c.command, &c.json) {
+                (Some(cmd), _) => cmd.clone(),
+                (None, Some(j)) => pretty_json(j),
+                (None, None) => continue,
+            };
+            let _ = writeln!(o, "<pre>{}</pre>", escape(&body));
+        }
+        let _ = writeln!(o, "</div>");
+    }
+    let _ = writeln!(o, "</div>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<script>"x" & 'y'</script>"#),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The report as GitHub-flavoured Markdown. Text from the inventory and the plan is escaped (inline
+//! HTML included), and code blocks are fenced with more backticks than they contain.
+
+use super::{change_heading, fix_kind, pretty_json, reasons, request_mark, step_mark, summary_line, troubled};
+use crate::check::{CheckReport, Outcome, RequestCheck};
+use std::fmt::Write as _;
+
+/// Escapes text for Markdown: the characters that start emphasis, code, links, tables or HTML.
+pub fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An inline code span that survives any backticks in `s`; `|` escaped for tables.
+fn md_code(s: &str) -> String {
+    let s = s.replace('\n', " ").replace('|', "\\|");
+    let fence = "`".repeat(longest_run(&s, '`') + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// A fenced code block.
+fn md_block(o: &mut String, indent: &str, lang: &str, body: &str) {
+    let fence = "`".repeat((longest_run(body, '`') + 1).max(3));
+    let _ = writeln!(o, "{indent}{fence}{lang}");
+    for line in body.lines() {
+        let _ = writeln!(o, "{indent}{line}");
+    }
+    let _ = writeln!(o, "{indent}{fence}");
+}
+
+fn longest_run(s: &str, c: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for x in s.chars() {
+        run = if x == c { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// The report in Markdown.
+pub fn markdown(report: &CheckReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# custody check: {} (case {})\n", md_code(&report.instance_id), md_code(&report.case_id));
+    let _ = writeln!(
+        o,
+        "From account {} {} to account {} {}. **{}**\n",
+        md_code(&report.source_account),
+        md_code(&report.source_region),
+        md_code(&report.dest_account),
+        md_code(&report.dest_region),
+        md_text(&summary_line(report))
+    );
+    if !report.volumes.is_empty() {
+        let _ = writeln!(o, "## Volumes\n\n| volume | path | why |\n|---|---|---|");
+        for v in &report.volumes {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                md_code(&v.volume_id),
+                md_text(&v.path.to_string()),
+                md_text(&v.reason)
+            );
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(o, "## Steps\n\n| | step | title | requests |\n|---|---|---|---|");
+    for s in &report.steps {
+        let allowed = s.requests.iter().filter(|r| r.outcome == Outcome::Allowed).count();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {allowed}/{} allowed |",
+            step_mark(s.outcome),
+            md_code(&s.id),
+            md_text(&s.title),
+            s.requests.len()
+        );
+    }
+    let mut first = true;
+    for s in troubled(report) {
+        if first {
+            let _ = writeln!(o, "\n## Steps that do not pass");
+            first = false;
+        }
+        let _ = writeln!(o, "\n### {} {} — {}\n", step_mark(s.outcome), md_code(&s.id), md_text(&s.title));
+        for r in s.requests.iter().filter(|r| r.outcome != Outcome::Allowed) {
+            md_request(&mut o, r);
+        }
+    }
+    o
+}
+
+fn md_request(o: &mut String, r: &RequestCheck) {
+    let _ = writeln!(
+        o,
+        "- **{} {}** on {} (call {}), as {}",
+        request_mark(r.outcome),
+        md_code(&r.action),
+        md_code(&r.resource),
+        md_code(&r.call),
+        md_code(&r.principal)
+    );
+    for (label, line) in reasons(r) {
+        let _ = writeln!(o, "  - {label}: {}", md_text(&line));
+    }
+    for (n, f) in r.fixes.iter().enumerate() {
+        let verified = if f.verified { "re-evaluated: allowed" } else { "not an automatic fix" };
+        let _ = writeln!(o, "  - **Fix {}** ({}; {verified}): {}", n + 1, md_text(&fix_kind(f)), md_text(&f.summary));
+        let _ = writeln!(o, "    - why: {}", md_text(&f.reason));
+        for c in &f.changes {
+            let _ = writeln!(o, "    - {}:\n", md_text(&change_heading(c)));
+            if let Some(cmd) = &c.command {
+                md_block(o, "      ", "sh", cmd);
+            } else if let Some(j) = &c.json {
+                md_block(o, "      ", "json", &pretty_json(j));
+            }
+        }
+    }
+    if let Some(n) = &r.no_fix {
+        let _ = writeln!(o, "  - {}", md_text(n));
+    }
+    for n in &r.not_offered {
+        let _ = writeln!(o, "  - not offered: {}", md_text(n));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_text_and_code_cannot_break_out() {
+        assert_eq!(md_text("<script>*x*|"), "&lt;script&gt;\\*x\\*\\|");
+        assert_eq!(md_code("a`b"), "``a`b``");
+        assert_eq!(md_code("`x"), "`` `x ``");
+        let mut o = String::new();
+        md_block(&mut o, "", "json", "```\nx");
+        assert!(o.starts_with("````json\n"), "{o}");
+    }
+}
