@@ -1,5 +1,6 @@
-//! A 50-volume acquisition across three accounts checks in well under a second (release build):
-//! each policy is parsed once per caller and resource, not once per request.
+//! A 50-volume acquisition across three accounts: every step is checked, a refusal is reported where
+//! it happens (not again downstream), and every refusal gets a fix. How fast that is, is measured by
+//! the `preflight` benchmark (`cargo bench -p custody-plan --bench preflight`), not here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod check_support;
@@ -7,7 +8,6 @@ mod check_support;
 use check_support::*;
 use custody_plan::check::{check, Outcome};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const SS: &str = "arn:aws:sts::222222222222:assumed-role/CustodySource/CASE";
 const K_FOR: &str = "arn:aws:kms:eu-west-1:111111111111:key/2222bbbb-2222-3333-4444-555566667777";
@@ -59,7 +59,7 @@ fn volume_steps(i: usize) -> Vec<Value> {
 }
 
 #[test]
-fn fifty_volumes_across_three_accounts_check_quickly() {
+fn fifty_volumes_across_three_accounts_are_all_checked() {
     let mut inv = inventory_json();
     principal_mut(&mut inv, SR)["identity_policies"][0]["Statement"].as_array_mut().unwrap().push(json!({
         "Sid": "CustodyCreateGrantForCustodyResponse", "Effect": "Allow", "Action": "kms:CreateGrant",
@@ -79,10 +79,8 @@ fn fifty_volumes_across_three_accounts_check_quickly() {
     let plan = plan_from_json(&json!({"steps": (0..50).flat_map(volume_steps).collect::<Vec<_>>()}));
     let requests: usize = plan.steps.iter().flat_map(|s| &s.calls).map(|c| c.requests.len()).sum();
 
-    let start = Instant::now();
     let report = check(&inventory, &plan);
-    let elapsed = start.elapsed();
-    eprintln!("{requests} requests in {} steps: {elapsed:?}", plan.steps.len());
+    assert_eq!(requests, 50 * 15);
 
     assert_eq!(report.steps.len(), 250);
     // Volumes under K_SRC pass end to end. For the 16 under the third account's key, whose policy names
@@ -92,6 +90,4 @@ fn fifty_volumes_across_three_accounts_check_quickly() {
     assert_eq!(report.summary.failed, 16 * 2, "{:?}", report.summary);
     let refused = report.steps.iter().flat_map(|s| &s.requests).filter(|r| r.outcome == Outcome::Denied);
     assert!(refused.clone().all(|r| !r.fixes.is_empty()));
-    let limit = if cfg!(debug_assertions) { Duration::from_secs(20) } else { Duration::from_millis(500) };
-    assert!(elapsed < limit, "{elapsed:?}");
 }
