@@ -51,7 +51,7 @@ fn requests<'a>(s: &'a Step, action: &str, resource: Option<&str>) -> Vec<&'a Au
     s.calls
         .iter()
         .flat_map(|c| &c.requests)
-        .filter(|r| r.action == action && resource.map_or(true, |res| r.resource == res))
+        .filter(|r| r.action == action && resource.is_none_or(|res| r.resource == res))
         .collect()
 }
 

@@ -116,9 +116,9 @@ impl Inventory {
         match fact {
             Fact::Scps { account } => self.scps(account) == OrgPolicies::Unknown,
             Fact::Rcps { account } => self.rcps(account) == OrgPolicies::Unknown,
-            Fact::Principal { arn, field } => self.principal(arn).map_or(true, |p| p.is_unknown(field)),
-            Fact::Key { arn, field } => self.key(arn).map_or(true, |k| k.is_unknown(field)),
-            Fact::Instance { id, field } => self.instance(id).map_or(true, |i| i.is_unknown(field)),
+            Fact::Principal { arn, field } => self.principal(arn).is_none_or(|p| p.is_unknown(field)),
+            Fact::Key { arn, field } => self.key(arn).is_none_or(|k| k.is_unknown(field)),
+            Fact::Instance { id, field } => self.instance(id).is_none_or(|i| i.is_unknown(field)),
         }
     }
 }
