@@ -4,6 +4,7 @@
 //! This crate holds only argument definitions, commands and output. Each command returns an exit
 //! status: 0 done, 1 a check that failed, 2 bad input (nothing was changed).
 
+mod acquisition;
 mod commands;
 mod input;
 

@@ -1,0 +1,102 @@
+//! The arguments `custody plan` and `custody check` share, and the reading of the inventory and the
+//! planning they both start with: one definition, so that `--to`, `--mode` and their errors cannot
+//! drift apart between the two commands.
+
+use crate::input::{origin_name, read_text, InputError};
+use custody_plan::inventory::arn::{is_account_id, is_region};
+use custody_plan::inventory::{parse_inventory, Inventory};
+use custody_plan::plan::{plan, Mode, Plan, PlanRequest};
+use std::path::PathBuf;
+
+/// What to acquire, from which inventory, to where.
+#[derive(Debug, clap::Args)]
+pub struct AcquisitionArgs {
+    /// The inventory (JSON, docs/inventory-format.md), or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// The instance to acquire (`i-…`).
+    #[arg(long, value_name = "INSTANCE_ID")]
+    pub instance: String,
+    /// Where the evidence goes: an account, optionally with a Region (default: the inventory's
+    /// forensic account and Region).
+    #[arg(long, value_name = "ACCOUNT[:REGION]", value_parser = parse_destination)]
+    pub to: Option<Destination>,
+    /// How a cross-account customer managed key is opened to the forensic role: auto (chosen per
+    /// volume from the key's grants and key policy), grant-only, direct, owner-grants; or direct-read,
+    /// which reads every volume in place with the EBS direct APIs.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Include triage through SSM Run Command.
+    #[arg(long)]
+    pub triage: bool,
+    /// The case id: names the role sessions, the tags and the temporary key's alias.
+    #[arg(long = "case", value_name = "ID", default_value = "CASE")]
+    pub case_id: String,
+}
+
+/// `--to ACCOUNT[:REGION]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub account: String,
+    pub region: Option<String>,
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    text.parse()
+}
+
+fn parse_destination(text: &str) -> Result<Destination, String> {
+    let (account, region) = match text.split_once(':') {
+        Some((a, r)) => (a, Some(r)),
+        None => (text, None),
+    };
+    if !is_account_id(account) {
+        return Err(format!("`{account}` is not a 12-digit account id (expected ACCOUNT or ACCOUNT:REGION)"));
+    }
+    match region {
+        Some(r) if !is_region(r) => Err(format!("`{r}` is not a Region name such as `eu-west-1`")),
+        _ => Ok(Destination { account: account.to_string(), region: region.map(str::to_string) }),
+    }
+}
+
+/// A user-input error, with an optional `help:` line.
+pub type Refusal = (InputError, Option<&'static str>);
+
+/// Reads and validates the inventory, then plans the acquisition; every error comes before any output.
+pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusal> {
+    let origin = origin_name(&args.inventory);
+    let text = read_text(&args.inventory).map_err(|e| (e, None))?;
+    let inventory = parse_inventory(&text).map_err(|e| {
+        (
+            InputError { origin: origin.clone(), message: e.to_string() },
+            Some("the inventory format is documented in docs/inventory-format.md"),
+        )
+    })?;
+    let request = PlanRequest {
+        instance_id: args.instance.clone(),
+        to_account: args.to.as_ref().map(|d| d.account.clone()),
+        to_region: args.to.as_ref().and_then(|d| d.region.clone()),
+        mode: args.mode,
+        triage: args.triage,
+        case_id: args.case_id.clone(),
+    };
+    let planned = plan(&inventory, &request).map_err(|e| (InputError { origin, message: e.to_string() }, None))?;
+    Ok((inventory, planned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_parse() {
+        assert_eq!(
+            parse_destination("111111111111:eu-west-1"),
+            Ok(Destination { account: "111111111111".into(), region: Some("eu-west-1".into()) })
+        );
+        assert_eq!(parse_destination("111111111111"), Ok(Destination { account: "111111111111".into(), region: None }));
+        assert!(parse_destination("1111").is_err());
+        assert!(parse_destination("111111111111:").is_err());
+        assert!(parse_destination("111111111111:west").is_err());
+    }
+}
