@@ -68,6 +68,14 @@ const EXPECTED: &[(&str, &[(&str, P)])] = &[
         ],
     ),
     (
+        "5-cross-account-no-key-access.json",
+        &[
+            ("vol-05e5e5e5e5e5e5e50", P::CrossAccountGrantOnly),
+            ("vol-05e5e5e5e5e5e5e51", P::CrossAccountGrantOnly),
+            ("vol-05e5e5e5e5e5e5e52", P::Unencrypted),
+        ],
+    ),
+    (
         "6-cross-account-direct.json",
         &[("vol-06f6f6f6f6f6f6f60", P::CrossAccountDirect), ("vol-06f6f6f6f6f6f6f61", P::CrossAccountDirect)],
     ),
@@ -157,9 +165,11 @@ fn each_example_holds_the_facts_its_paths_depend_on() {
 
 #[test]
 fn the_cross_region_pair_differs_only_in_the_key_policy_region() {
+    // The forensic key (eu-west-1): its policy, copied from the source Region, names only
+    // ec2.eu-west-3 in kms:ViaService; the fixed one names the tool's Region too.
     let broken = load("4-cross-region.json");
     let fixed = load("4-cross-region-fixed.json");
-    let key = "arn:aws:kms:eu-west-3:999999999999:key/4d4d4d4d-0000-4000-8000-000000000004";
+    let key = "arn:aws:kms:eu-west-1:999999999999:key/f0e1d2c3-b4a5-4697-8899-aabbccddeeff";
     let policy = |inv: &Inventory| inv.key(key).and_then(|k| k.policy.clone()).map(|p| p.to_string());
     let (Some(b), Some(f)) = (policy(&broken), policy(&fixed)) else { panic!("both list the key with its policy") };
     assert!(!b.contains("ec2.eu-west-1.amazonaws.com") && f.contains("ec2.eu-west-1.amazonaws.com"));

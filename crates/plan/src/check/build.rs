@@ -440,6 +440,14 @@ impl<'a> Checker<'a> {
                 format!("the key policy custody puts on the key {arn} it creates (step `{}`)", step.id),
             );
             slots.resource = Some(step.creates_keys[i].policy.clone());
+            // The aliases the step gives the key count as kms:ResourceAliases from then on, as for a key
+            // of the inventory (KMS Developer Guide, conditions-kms.html#conditions-kms-resource-aliases).
+            // AWS may take up to five minutes to authorize by a new alias (alias-authorization.html):
+            // the executor waits for that; the preflight decides as AWS will once it has.
+            let aliases = &step.creates_keys[i].aliases;
+            if !aliases.is_empty() {
+                defaults.push(("kms:ResourceAliases".into(), ContextValue::multi(aliases.iter().map(String::as_str))));
+            }
         } else {
             unknowns.push(Unknown::both(format!(
                 "the key {arn} is not in the inventory: its key policy and grants are unknown"
