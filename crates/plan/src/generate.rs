@@ -20,7 +20,6 @@ mod error;
 mod fill;
 pub mod hcl;
 mod key;
-mod order;
 mod render;
 pub mod templates;
 pub mod validate;
@@ -214,7 +213,7 @@ pub struct RolePolicy {
     /// The role's ARN, one per account (`*` for the account when none was given).
     pub role_arns: Vec<String>,
     /// The identity policy; `None` when the features give this role nothing to do.
-    #[serde(serialize_with = "order::option")]
+    #[serde(serialize_with = "crate::json_order::option")]
     pub policy: Option<Value>,
     /// One entry per statement of `policy`, in order.
     pub statements: Vec<StatementInfo>,
@@ -232,7 +231,7 @@ pub struct GeneratedRolePolicies {
     /// The source role's trust policy: trusts the forensic role only. `None` when the source role has
     /// nothing to do, or when the forensic account is not known (a trust policy cannot name a role
     /// by wildcard).
-    #[serde(serialize_with = "order::option")]
+    #[serde(serialize_with = "crate::json_order::option")]
     pub source_trust_policy: Option<Value>,
     /// What the reader must know: what is assumed elsewhere (key policies, grants), and what was
     /// adjusted (a region added).

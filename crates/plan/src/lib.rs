@@ -22,5 +22,6 @@ pub mod check;
 pub mod fix;
 pub mod generate;
 pub mod inventory;
+mod json_order;
 pub mod plan;
 pub mod report;

@@ -158,64 +158,10 @@ pub fn fix_kind(f: &Fix) -> String {
     serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-/// Pretty JSON with policy elements in the order AWS documentation writes them (`Version`, `Sid`,
-/// `Effect`, `Principal`, `Action`, `Resource`, `Condition`; grant fields likewise), other keys after
-/// them in alphabetical order; two-space indentation.
+/// Pretty JSON with policy elements (and grant fields) in the order AWS documentation writes them,
+/// other keys after them in alphabetical order; two-space indentation.
 pub fn pretty_json(v: &serde_json::Value) -> String {
-    const ORDER: &[&str] = &[
-        "Version",
-        "Id",
-        "Statement",
-        "Sid",
-        "Effect",
-        "Principal",
-        "NotPrincipal",
-        "Action",
-        "NotAction",
-        "Resource",
-        "NotResource",
-        "Condition",
-        "grant_id",
-        "grantee_principal",
-        "operations",
-        "constraints",
-        "retiring_principal",
-        "issuing_account",
-    ];
-    fn write(o: &mut String, v: &serde_json::Value, indent: usize) {
-        let pad = |n: usize| "  ".repeat(n);
-        match v {
-            serde_json::Value::Array(a) if !a.is_empty() => {
-                o.push_str("[\n");
-                for (i, x) in a.iter().enumerate() {
-                    o.push_str(&pad(indent + 1));
-                    write(o, x, indent + 1);
-                    o.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
-                }
-                o.push_str(&pad(indent));
-                o.push(']');
-            }
-            serde_json::Value::Object(m) if !m.is_empty() => {
-                let rank = |k: &str| ORDER.iter().position(|x| *x == k).unwrap_or(ORDER.len());
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
-                o.push_str("{\n");
-                for (i, k) in keys.iter().enumerate() {
-                    o.push_str(&pad(indent + 1));
-                    o.push_str(&serde_json::Value::String((*k).clone()).to_string());
-                    o.push_str(": ");
-                    write(o, &m[k.as_str()], indent + 1);
-                    o.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
-                }
-                o.push_str(&pad(indent));
-                o.push('}');
-            }
-            other => o.push_str(&other.to_string()),
-        }
-    }
-    let mut o = String::new();
-    write(&mut o, v, 0);
-    o
+    crate::json_order::pretty(v)
 }
 
 /// The steps that do not pass.

@@ -108,14 +108,14 @@ pub struct KeyPolicyAdvice {
     /// The key and the principal are in different accounts.
     pub cross_account: bool,
     /// Statements to add to the key policy, leaving its existing statements as they are.
-    #[serde(serialize_with = "super::order::list")]
+    #[serde(serialize_with = "crate::json_order::list")]
     pub key_policy_statements: Vec<Value>,
     pub create_grant: Option<GrantCommand>,
     /// The IAM policy of whoever runs `create_grant`.
-    #[serde(serialize_with = "super::order::option")]
+    #[serde(serialize_with = "crate::json_order::option")]
     pub grant_creator_policy: Option<Value>,
     /// The IAM policy the principal itself needs (cross-account use needs the key policy and this).
-    #[serde(serialize_with = "super::order::option")]
+    #[serde(serialize_with = "crate::json_order::option")]
     pub principal_policy: Option<Value>,
     pub notes: Vec<String>,
 }

@@ -68,7 +68,7 @@ pub fn write(out: &mut String, value: &Value, indent: usize) {
     let pad = " ".repeat(indent);
     match value {
         Value::Object(map) if !map.is_empty() => {
-            for (k, v) in super::order::entries(map) {
+            for (k, v) in crate::json_order::entries(map) {
                 let _ = write!(out, "{pad}{}:", scalar_string(k));
                 match scalar(v) {
                     Some(s) => {

@@ -1,12 +1,13 @@
 //! The order keys are written in: the order AWS documentation writes policies in (`Version`,
-//! `Statement`; `Sid`, `Effect`, `Principal`, `Action`, `Resource`, `Condition`) and CloudFormation
-//! templates in, then alphabetical. `serde_json::Value` keeps objects sorted alphabetically, which
-//! would put `Sid` last; JSON and YAML output go through [`entries`] instead.
+//! `Statement`; `Sid`, `Effect`, `Principal`, `Action`, `Resource`, `Condition`), CloudFormation
+//! templates in, and the case format's grant fields, then alphabetical. `serde_json::Value` keeps
+//! objects sorted alphabetically, which would put `Sid` last; the generator's JSON and YAML and the
+//! preflight's reports go through [`entries`] instead.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
-const RANK: [&str; 24] = [
+const RANK: [&str; 30] = [
     "AWSTemplateFormatVersion",
     "Description",
     "KeyPolicy",
@@ -31,6 +32,12 @@ const RANK: [&str; 24] = [
     "Resource",
     "NotResource",
     "Condition",
+    "grant_id",
+    "grantee_principal",
+    "operations",
+    "constraints",
+    "retiring_principal",
+    "issuing_account",
 ];
 
 /// The entries of `map` in writing order.
@@ -63,6 +70,12 @@ impl Serialize for Ordered<'_> {
             other => other.serialize(s),
         }
     }
+}
+
+/// Pretty JSON (two-space indentation) in writing order.
+pub fn pretty(v: &Value) -> String {
+    // Serializing a `Value` cannot fail.
+    serde_json::to_string_pretty(&Ordered(v)).unwrap_or_default()
 }
 
 /// `serialize_with` for an `Option<Value>` field.
