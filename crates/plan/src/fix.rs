@@ -489,7 +489,7 @@ fn condition_change(
     out: &mut Proposal,
     target: &str,
 ) -> Option<(Value, ConditionChange)> {
-    let policy = edit::policy_of(&w.case, miss.policy)?;
+    let policy = w.case.policy(miss.policy)?;
     let cond = policy.statements.iter().find(|s| s.index == miss.statement)?.conditions.get(i)?;
     let op = cond.operator;
     let request_values: Vec<String> =

@@ -4,6 +4,7 @@
 //! memory: the crate does no I/O. Unknown fields are ignored so that a case can carry notes.
 
 use crate::context::{Context, ContextValue};
+use crate::decision::PolicyRef;
 use crate::document::{parse_policy, Policy, PolicyKind, ServiceMask};
 use crate::error::{JsonPath, ParseError};
 use crate::kms::{Grant, GRANT_OPERATIONS};
@@ -145,6 +146,21 @@ pub struct Case {
 }
 
 impl Case {
+    /// The parsed policy a decision's [`PolicyRef`] points at (`None` for a grant, or a reference
+    /// into a policy the case does not hold).
+    pub fn policy(&self, at: PolicyRef) -> Option<&Policy> {
+        match at {
+            PolicyRef::Identity(i) => self.identity_policies.get(i),
+            PolicyRef::Boundary => self.permissions_boundary.as_ref(),
+            PolicyRef::Session => self.session_policy.as_ref(),
+            PolicyRef::Scp(l, i) => self.scps.as_ref()?.get(l)?.get(i),
+            PolicyRef::Rcp(l, i) => self.rcps.as_ref()?.get(l)?.get(i),
+            PolicyRef::Resource => self.resource_policy.as_ref(),
+            PolicyRef::VpcEndpoint => self.vpc_endpoint_policy.as_ref(),
+            PolicyRef::Grant(_) => None,
+        }
+    }
+
     /// Parses a case file's JSON.
     pub fn from_json(value: &Value) -> Result<Case, ParseError> {
         let top = JsonPath::default();

@@ -2,7 +2,6 @@
 
 use crate::case::Case;
 use crate::decision::{Decision, DecisionKind, GateKind, Hit, MissReason, NearMiss, Note, PolicyRef};
-use crate::document::Policy;
 use serde::Serialize;
 
 /// A statement reference in the result.
@@ -96,7 +95,7 @@ pub fn explain(case: &Case, decision: &Decision) -> Explanation {
 }
 
 fn near_miss_report(case: &Case, m: &NearMiss) -> Option<NearMissReport> {
-    let stmt = policy_of(case, m.policy)?.statements.iter().find(|s| s.index == m.statement)?;
+    let stmt = case.policy(m.policy)?.statements.iter().find(|s| s.index == m.statement)?;
     let at = StatementRef {
         policy: m.policy.to_string(),
         statement: Some(m.statement),
@@ -158,22 +157,9 @@ pub fn describe_ref(r: &StatementRef) -> String {
     }
 }
 
-fn policy_of(case: &Case, at: PolicyRef) -> Option<&Policy> {
-    match at {
-        PolicyRef::Identity(i) => case.identity_policies.get(i),
-        PolicyRef::Boundary => case.permissions_boundary.as_ref(),
-        PolicyRef::Session => case.session_policy.as_ref(),
-        PolicyRef::Scp(l, i) => case.scps.as_ref()?.get(l)?.get(i),
-        PolicyRef::Rcp(l, i) => case.rcps.as_ref()?.get(l)?.get(i),
-        PolicyRef::Resource => case.resource_policy.as_ref(),
-        PolicyRef::VpcEndpoint => case.vpc_endpoint_policy.as_ref(),
-        PolicyRef::Grant(_) => None,
-    }
-}
-
 fn statement_ref(case: &Case, hit: &Hit) -> StatementRef {
     let sid = hit.statement.and_then(|s| {
-        policy_of(case, hit.policy)?.statements.iter().find(|st| st.index == s)?.sid.as_deref().map(str::to_string)
+        case.policy(hit.policy)?.statements.iter().find(|st| st.index == s)?.sid.as_deref().map(str::to_string)
     });
     let sid = match hit.policy {
         PolicyRef::Grant(i) => case.grants.get(i).and_then(|g| g.grant_id.as_deref().map(str::to_string)),

@@ -4,7 +4,7 @@
 use crate::check::Working;
 use custody_policy::condition::Family;
 use custody_policy::error::JsonPath;
-use custody_policy::{parse_policy, Case, Policy, PolicyKind, PolicyRef};
+use custody_policy::{parse_policy, Case, PolicyKind, PolicyRef};
 use serde_json::{json, Map, Value};
 
 /// A policy field of the case.
@@ -106,20 +106,6 @@ fn parse_grant(case: &Case, grant: &Value) -> Result<custody_policy::kms::Grant,
     });
     let mut parsed = Case::from_json(&mini).map_err(|e| e.to_string())?;
     parsed.grants.pop().ok_or_else(|| "no grant".to_string())
-}
-
-/// The parsed policy behind a statement reference.
-pub(crate) fn policy_of(case: &Case, at: PolicyRef) -> Option<&Policy> {
-    match at {
-        PolicyRef::Identity(i) => case.identity_policies.get(i),
-        PolicyRef::Boundary => case.permissions_boundary.as_ref(),
-        PolicyRef::Session => case.session_policy.as_ref(),
-        PolicyRef::Scp(l, i) => case.scps.as_ref()?.get(l)?.get(i),
-        PolicyRef::Rcp(l, i) => case.rcps.as_ref()?.get(l)?.get(i),
-        PolicyRef::Resource => case.resource_policy.as_ref(),
-        PolicyRef::VpcEndpoint => case.vpc_endpoint_policy.as_ref(),
-        PolicyRef::Grant(_) => None,
-    }
 }
 
 /// A policy document as an object (IAM returns some as strings holding JSON).
