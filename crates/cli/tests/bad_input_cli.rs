@@ -2,18 +2,11 @@
 //! nothing on standard output.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use assert_cmd::Command;
+mod cli_support;
+
+use cli_support::run;
 
 const GOOD: &str = r#"{"request":{"principal":"arn:aws:iam::111111111111:user/alice","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"},"identity_policies":[{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}]}"#;
-
-fn run(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("custody").unwrap().args(args).write_stdin(stdin.to_string()).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn bad_inputs_exit_2_with_the_place_and_nothing_on_stdout() {

@@ -2,19 +2,12 @@
 //! 0 when every step passes, 1 when one fails or is unknown, 2 on bad input (nothing on stdout).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use assert_cmd::Command;
+mod cli_support;
+
+use cli_support::run;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plan/tests/fixtures/check");
 const INSTANCE: &str = "i-0123456789abcdef0";
-
-fn run(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("custody").unwrap().args(args).write_stdin(stdin.to_string()).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn fixture(name: &str) -> String {
     format!("{FIXTURES}/{name}")

@@ -1,19 +1,12 @@
 //! `custody plan`: the report, `--json`, and bad input (exit 2, the file named, nothing on stdout).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use assert_cmd::Command;
+mod cli_support;
+
+use cli_support::run;
 
 const ESTATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plan/tests/fixtures/plan/estate.json");
 const INSTANCE: &str = "i-0123456789abcdef0";
-
-fn run(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("custody").unwrap().args(args).write_stdin(stdin.to_string()).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn the_report_lists_volume_paths_then_numbered_steps_with_their_requests() {

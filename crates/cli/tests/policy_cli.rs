@@ -3,16 +3,12 @@
 //! output.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use assert_cmd::Command;
+mod cli_support;
+
 use serde_json::Value;
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("custody").unwrap().args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cli_support::run(args, "")
 }
 
 fn json(args: &[&str]) -> Value {
