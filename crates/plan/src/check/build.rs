@@ -264,7 +264,7 @@ impl<'a> Checker<'a> {
 
     fn build(&self, spec: &RequestSpec<'_>) -> Template {
         let mut parts = Parts::default();
-        let principal = place::find_principal(self.inventory, spec.principal);
+        let principal = self.inventory.principal(spec.principal);
         if let Some(p) = principal {
             // aws:PrincipalTag/<key>: the tags of the principal, for a role session those of the role
             // (IAM User Guide, "AWS global condition context keys",
@@ -382,7 +382,7 @@ impl<'a> Checker<'a> {
                 (self.key_info(spec.resource), None)
             }
             ResourceKind::Role => {
-                match place::find_principal(inv, spec.resource) {
+                match inv.principal(spec.resource) {
                     None => parts.unknowns.push(Unknown::both(format!(
                         "the role {} is not in the inventory: its trust policy is unknown",
                         spec.resource

@@ -1,7 +1,7 @@
 //! Where things are: the accounts and Regions in ARNs, the inventory principal behind a session, what
 //! kind of resource a request is on.
 
-use crate::inventory::{Inventory, Principal};
+use crate::inventory::arn::{Identity, IdentityKind};
 
 /// What decides a request's resource policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,32 +52,15 @@ pub(crate) fn resource_account(resource: &str, given: Option<&str>, principal: &
 }
 
 /// `(account, "role" | "user", name)` of a role, role session or user ARN; roles may carry a path
-/// (`role/service/Name`), sessions never do (`assumed-role/Name/session`).
+/// (`role/service/Name`), sessions never do (`assumed-role/Name/session`), so the name is what
+/// identifies the role (read by the inventory's [`Identity`]).
 pub(crate) fn identity(arn: &str) -> Option<(&str, &'static str, &str)> {
-    let account = custody_policy::case::arn_account(arn)?;
-    let rest = arn.splitn(6, ':').nth(5)?;
-    if let Some(r) = rest.strip_prefix("assumed-role/") {
-        return Some((account, "role", r.split('/').next()?));
-    }
-    if let Some(r) = rest.strip_prefix("role/") {
-        return Some((account, "role", r.rsplit('/').next()?));
-    }
-    if let Some(u) = rest.strip_prefix("user/") {
-        return Some((account, "user", u.rsplit('/').next()?));
-    }
-    None
-}
-
-/// The inventory principal a request's principal is: the role of a session (matched by account and
-/// role name, since a session ARN carries no path: IAM User Guide, "IAM identifiers",
-/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>), or
-/// the role or user itself.
-pub(crate) fn find_principal<'i>(inv: &'i Inventory, principal: &str) -> Option<&'i Principal> {
-    if let Some(p) = inv.principals.iter().find(|p| p.arn == principal) {
-        return Some(p);
-    }
-    let want = identity(principal)?;
-    inv.principals.iter().find(|p| identity(&p.arn) == Some(want))
+    let id = Identity::parse(arn)?;
+    let kind = match id.kind {
+        IdentityKind::Role => "role",
+        IdentityKind::User => "user",
+    };
+    Some((id.account, kind, id.name))
 }
 
 /// The IAM ARN to name in a key policy, trust policy or grant for the caller `principal`: the

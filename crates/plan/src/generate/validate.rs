@@ -15,12 +15,7 @@ pub fn account(text: &str) -> Result<(), GenerateError> {
 
 /// A region name: `eu-west-1`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-5`.
 pub fn region(text: &str) -> Result<(), GenerateError> {
-    let parts: Vec<&str> = text.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts.first().is_some_and(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts.last().is_some_and(|p| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
-        && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
-    if ok {
+    if crate::inventory::arn::is_region(text) {
         Ok(())
     } else {
         Err(GenerateError::BadRegion(text.to_string()))

@@ -3,6 +3,7 @@
 //! create (placeholders).
 
 use super::{PlanError, PlanRequest, TAG_CASE, TAG_INSTANCE, TAG_VOLUME};
+use crate::inventory::arn::is_account_id;
 use crate::inventory::{Instance, Inventory, Key, Volume};
 
 /// A role custody signs calls with.
@@ -283,10 +284,6 @@ fn signer(role_arn: &str, session_name: &str, field: &str) -> Result<Signer, Pla
 /// The `n`th `:`-separated field of an ARN (empty when absent).
 pub(crate) fn arn_field(arn: &str, n: usize) -> &str {
     arn.splitn(6, ':').nth(n).unwrap_or("")
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
