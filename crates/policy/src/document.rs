@@ -102,10 +102,8 @@ impl ServiceMask {
 
     /// The bit of one service, given lower-cased.
     pub fn of_service(service_lower: &str) -> ServiceMask {
-        // FNV-1a: cheap, and spreads short ASCII names well enough over 64 bits.
-        let hash = service_lower
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+        // The context's key hash (FNV-1a) spreads short ASCII names well enough over 64 bits.
+        let hash = crate::context::key_hash(service_lower);
         ServiceMask(1 << (hash % 64))
     }
 
