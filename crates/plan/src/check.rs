@@ -157,7 +157,7 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
         let mut requests = Vec::new();
         for call in &step.calls {
             for req in &call.requests {
-                requests.push(check_request(&mut checker, si, &call.api, req));
+                requests.push(check_request(&mut checker, Some(si), &call.api, req));
             }
         }
         checker.end_step(si);
@@ -215,7 +215,29 @@ pub(crate) fn spec_of(req: &AuthzRequest) -> RequestSpec<'_> {
     }
 }
 
-fn check_request(checker: &mut Checker<'_>, step: usize, api: &str, req: &AuthzRequest) -> RequestCheck {
+/// Decides one request as AWS would, against `inventory` alone (no plan: the grants and keys that
+/// exist are those the inventory lists). The simulated cloud authorizes every call it is sent this
+/// way, keeping what the acquisition creates (keys, grants) in its copy of the inventory. No fixes are
+/// worked out; `call` names the API call the request belongs to.
+pub fn authorize(inventory: &Inventory, call: &str, request: &AuthzRequest) -> RequestCheck {
+    let plan = Plan {
+        instance_id: String::new(),
+        case_id: String::new(),
+        source_account: String::new(),
+        source_region: String::new(),
+        dest_account: String::new(),
+        dest_region: String::new(),
+        volumes: Vec::new(),
+        steps: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut checker = Checker::new(inventory, &plan);
+    check_request(&mut checker, None, call, request)
+}
+
+/// Checks one request; `step`: the plan step it belongs to, to work out fixes for a refusal (none
+/// without).
+fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req: &AuthzRequest) -> RequestCheck {
     let spec = spec_of(req);
     let mut out = RequestCheck {
         call: api.to_string(),
@@ -277,7 +299,7 @@ fn check_request(checker: &mut Checker<'_>, step: usize, api: &str, req: &AuthzR
             Ok(w) => {
                 out.case = Some(w.case_json());
                 out.sources = w.sources.clone();
-                if out.outcome == Outcome::Denied {
+                if let (Outcome::Denied, Some(step)) = (out.outcome, step) {
                     let proposal = fix::propose(checker, step, req, w, &evaluated.decision);
                     out.fixes = proposal.fixes;
                     out.no_fix = proposal.no_fix;

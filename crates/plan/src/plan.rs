@@ -27,6 +27,7 @@
 //! `custody-grant-<volume>`. [`VolumePlan::snapshots`] lists the snapshot placeholders so the
 //! executor can map them to the real IDs.
 
+mod action;
 mod error;
 mod kms;
 mod names;
@@ -35,6 +36,7 @@ mod select;
 mod steps;
 mod transfer;
 
+pub use action::{grant_name, session_name, Action};
 pub use error::PlanError;
 pub use kms::COPY_GRANT_OPERATIONS;
 
@@ -278,6 +280,8 @@ pub struct Step {
     /// What the step does, in words.
     pub title: String,
     pub phase: Phase,
+    /// What the step does, as the executor runs it.
+    pub action: Action,
     /// The volume it is for, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,

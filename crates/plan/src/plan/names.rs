@@ -13,6 +13,8 @@ pub(crate) struct Signer {
     pub role_arn: String,
     /// `arn:aws:sts::<acct>:assumed-role/<name>/custody-<case>`.
     pub session: String,
+    /// The role session name alone (the last part of `session`).
+    pub session_name: String,
     pub account: String,
 }
 
@@ -85,7 +87,7 @@ impl<'a> Ctx<'a> {
                 unknown: instance.unknown.iter().any(|u| u == "volumes"),
             });
         }
-        let session_name = format!("custody-{case_id}");
+        let session_name = super::session_name(&case_id);
         let forensic = signer(&config.forensic_role_arn, &session_name, "config.forensic_role_arn")?;
         let partition = arn_field(&config.forensic_role_arn, 1).to_string();
         // The role custody acts as in an account: its source role, or in the forensic account the
@@ -275,6 +277,7 @@ fn signer(role_arn: &str, session_name: &str, field: &str) -> Result<Signer, Pla
         Some(name) if arn == "arn" && service == "iam" && region.is_empty() && is_account_id(account) => Ok(Signer {
             role_arn: role_arn.to_string(),
             session: format!("arn:{partition}:sts::{account}:assumed-role/{name}/{session_name}"),
+            session_name: session_name.to_string(),
             account: account.to_string(),
         }),
         _ => Err(bad()),

@@ -49,7 +49,7 @@ pub(crate) mod doc {
 
 impl AuthzRequest {
     /// A request with no context yet.
-    pub(crate) fn new(principal: &str, action: &str, resource: impl Into<String>) -> AuthzRequest {
+    pub fn new(principal: &str, action: &str, resource: impl Into<String>) -> AuthzRequest {
         AuthzRequest {
             principal: principal.to_string(),
             action: action.to_string(),
@@ -64,19 +64,19 @@ impl AuthzRequest {
     }
 
     /// The account that owns the resource (for ARNs without one).
-    pub(crate) fn owned_by(mut self, account: &str) -> AuthzRequest {
+    pub fn owned_by(mut self, account: &str) -> AuthzRequest {
         self.resource_account = Some(account.to_string());
         self
     }
 
     /// Sets a single-valued context key.
-    pub(crate) fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> AuthzRequest {
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> AuthzRequest {
         self.context.insert(key.into(), ContextEntry::Single(value.into()));
         self
     }
 
     /// Sets a multi-valued context key.
-    pub(crate) fn with_set<I, S>(mut self, key: impl Into<String>, values: I) -> AuthzRequest
+    pub fn with_set<I, S>(mut self, key: impl Into<String>, values: I) -> AuthzRequest
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -86,17 +86,17 @@ impl AuthzRequest {
     }
 
     /// `aws:RequestedRegion` and `aws:ViaAWSService`.
-    pub(crate) fn called_in(self, region: &str, via_aws_service: bool) -> AuthzRequest {
+    pub fn called_in(self, region: &str, via_aws_service: bool) -> AuthzRequest {
         self.with("aws:RequestedRegion", region).with("aws:ViaAWSService", via_aws_service.to_string())
     }
 
     /// `aws:RequestedRegion`, `aws:ViaAWSService` = false and `ec2:Region`.
-    pub(crate) fn ec2_in(self, region: &str) -> AuthzRequest {
+    pub fn ec2_in(self, region: &str) -> AuthzRequest {
         self.called_in(region, false).with("ec2:Region", region)
     }
 
     /// `aws:RequestTag/<k>` for each tag, and `aws:TagKeys`.
-    pub(crate) fn request_tags(mut self, tags: &[(String, String)]) -> AuthzRequest {
+    pub fn request_tags(mut self, tags: &[(String, String)]) -> AuthzRequest {
         for (k, v) in tags {
             self = self.with(format!("aws:RequestTag/{k}"), v.clone());
         }
@@ -104,7 +104,7 @@ impl AuthzRequest {
     }
 
     /// `aws:ResourceTag/<k>` and `ec2:ResourceTag/<k>` for the tags the resource carries.
-    pub(crate) fn resource_tags(mut self, tags: &[(String, String)], ec2: bool) -> AuthzRequest {
+    pub fn resource_tags(mut self, tags: &[(String, String)], ec2: bool) -> AuthzRequest {
         for (k, v) in tags {
             self = self.with(format!("aws:ResourceTag/{k}"), v.clone());
             if ec2 {
@@ -114,18 +114,18 @@ impl AuthzRequest {
         self
     }
 
-    pub(crate) fn scoped(mut self, scope: PolicyScope) -> AuthzRequest {
+    pub fn scoped(mut self, scope: PolicyScope) -> AuthzRequest {
         self.scope = scope;
         self
     }
 
-    pub(crate) fn retiring(mut self, grant_id: &str) -> AuthzRequest {
+    pub fn retiring(mut self, grant_id: &str) -> AuthzRequest {
         self.grant_id = Some(grant_id.to_string());
         self
     }
 
     /// Why AWS evaluates the request (one sentence) and the page that says so.
-    pub(crate) fn because(mut self, why: impl Into<String>, source: &str) -> AuthzRequest {
+    pub fn because(mut self, why: impl Into<String>, source: &str) -> AuthzRequest {
         self.why = why.into();
         self.source = source.to_string();
         self

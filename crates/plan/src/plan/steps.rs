@@ -3,7 +3,7 @@
 
 use super::names::{Ctx, Signer};
 use super::transfer::{call, step};
-use super::{requests, Phase, Step};
+use super::{requests, Action, Phase, Step};
 
 /// Assume the roles the plan signs with (other than the forensic role custody runs as), then
 /// describe the instance and its volumes.
@@ -16,6 +16,7 @@ pub(crate) fn discover(ctx: &Ctx, dest: Option<&Signer>) -> Vec<Step> {
             id.to_string(),
             format!("Assume the {what} role {} as {}", target.role_arn, target.session),
             Phase::Discover,
+            Action::AssumeRole { role_arn: target.role_arn.clone(), session_name: target.session_name.clone() },
             None,
             vec![call(
                 "sts:AssumeRole",
@@ -38,6 +39,7 @@ pub(crate) fn discover(ctx: &Ctx, dest: Option<&Signer>) -> Vec<Step> {
         "discover".to_string(),
         format!("Describe instance {} and its volumes in account {} ({region})", ctx.instance.id, ctx.src_account),
         Phase::Discover,
+        Action::Discover,
         None,
         vec![
             call(
@@ -72,6 +74,10 @@ pub(crate) fn create_snapshots(ctx: &Ctx) -> Step {
             volumes.join(", ")
         ),
         Phase::Snapshot,
+        Action::CreateSnapshots {
+            tags: ctx.case_tags().into_iter().collect(),
+            description: format!("custody case {}: crash-consistent snapshot of {}", ctx.case_id, ctx.instance.id),
+        },
         None,
         vec![
             call("ec2:CreateSnapshots", &ctx.src_account, region, source, requests::create_snapshots(ctx, source)),
@@ -115,6 +121,7 @@ pub(crate) fn triage(ctx: &Ctx, notes: &mut Vec<String>) -> Step {
         "triage".to_string(),
         format!("Run the triage script on {} through SSM Run Command and read its output", ctx.instance.id),
         Phase::Triage,
+        Action::Triage,
         None,
         vec![
             call("ssm:SendCommand", &ctx.src_account, region, source, requests::send_command(ctx, source)),

@@ -13,7 +13,7 @@
 
 use super::names::{Ctx, KeyRef, Signer, SnapRef};
 use super::select::Choice;
-use super::{kms, requests, Call, Path, Phase, PlanError, PlannedSnapshot, Step};
+use super::{kms, requests, Action, Call, Path, Phase, PlanError, PlannedSnapshot, Step};
 use crate::inventory::Volume;
 
 /// What one volume adds to the plan.
@@ -41,11 +41,19 @@ pub(crate) fn call(
 }
 
 /// A step.
-pub(crate) fn step(id: String, title: String, phase: Phase, volume: Option<&Volume>, calls: Vec<Call>) -> Step {
+pub(crate) fn step(
+    id: String,
+    title: String,
+    phase: Phase,
+    action: Action,
+    volume: Option<&Volume>,
+    calls: Vec<Call>,
+) -> Step {
     Step {
         id,
         title,
         phase,
+        action,
         volume_id: volume.map(|v| v.id.clone()),
         calls,
         creates_grants: Vec::new(),
@@ -150,6 +158,12 @@ fn aws_managed_key(
             ctx.src_account, ctx.src_region, dest.role_arn
         ),
         Phase::Transfer,
+        Action::CreateKey {
+            key: temp_key.arn.clone(),
+            alias: alias.clone(),
+            description: format!("custody case {}: temporary key for {} (deleted after the copy)", ctx.case_id, volume.id),
+            tags: ctx.volume_tags(volume).into_iter().collect(),
+        },
         Some(volume),
         vec![
             call(
@@ -185,6 +199,11 @@ fn aws_managed_key(
             super::TEMP_KEY_DELETION_DAYS
         ),
         Phase::Cleanup,
+        Action::DeleteKey {
+            key: temp_key.arn.clone(),
+            alias: alias.clone(),
+            pending_window_days: super::TEMP_KEY_DELETION_DAYS,
+        },
         Some(volume),
         vec![
             call(
@@ -231,6 +250,12 @@ fn copy_step(ctx: &Ctx, volume: &Volume, id: &str, signer: &Signer, from: &SnapR
             from.id, from.account, from.region, to.id, to.account, to.region
         ),
         Phase::Transfer,
+        Action::CopySnapshot {
+            from: from.id.clone(),
+            to: to.id.clone(),
+            tags: to.tags.iter().cloned().collect(),
+            description: format!("custody case {}: {id} of {} ({})", ctx.case_id, volume.id, to.id),
+        },
         Some(volume),
         vec![
             call("ec2:CopySnapshot", &to.account, &to.region, signer, reqs),
@@ -253,10 +278,12 @@ fn share_step(ctx: &Ctx, volume: &Volume, snap: &SnapRef, account: &str, add: bo
     } else {
         ("unshare", format!("Stop sharing {} with account {account}", snap.id), Phase::Cleanup)
     };
+    let action = Action::Share { snapshot: snap.id.clone(), account: account.to_string(), add };
     step(
         format!("{id}:{}", volume.id),
         title,
         phase,
+        action,
         Some(volume),
         vec![call(
             "ec2:ModifySnapshotAttribute",
@@ -275,6 +302,7 @@ fn delete_step(ctx: &Ctx, volume: &Volume, id: &str, snap: &SnapRef) -> Step {
         format!("{id}:{}", volume.id),
         format!("Delete the intermediate snapshot {} in account {}", snap.id, snap.account),
         Phase::Cleanup,
+        Action::DeleteSnapshot { snapshot: snap.id.clone() },
         Some(volume),
         vec![call(
             "ec2:DeleteSnapshot",
@@ -300,6 +328,15 @@ fn grant_step(ctx: &Ctx, volume: &Volume, key: &KeyRef, dest: &Signer) -> Step {
             volume.id
         ),
         Phase::Transfer,
+        Action::CreateGrant {
+            key_arn: key.arn.clone(),
+            grant: grant_id.clone(),
+            name: super::grant_name(&ctx.case_id, &volume.id),
+            grantee: dest.role_arn.clone(),
+            retiring_principal: dest.role_arn.clone(),
+            operations: kms::COPY_GRANT_OPERATIONS.iter().map(|o| o.to_string()).collect(),
+            encryption_context_subset: [("aws:ebs:id".to_string(), volume.id.clone())].into(),
+        },
         Some(volume),
         vec![call("kms:CreateGrant", &key.account, &key.region, &ctx.source, vec![request])],
     );
@@ -314,6 +351,7 @@ fn retire_step(ctx: &Ctx, volume: &Volume, key: &KeyRef, dest: &Signer) -> Step 
         format!("retire-grant:{}", volume.id),
         format!("Retire grant {grant_id} on {}", key.arn),
         Phase::Cleanup,
+        Action::RetireGrant { key_arn: key.arn.clone(), grant: grant_id.clone() },
         Some(volume),
         vec![call("kms:RetireGrant", &key.account, &key.region, dest, vec![kms::retire_grant(dest, key, &grant_id)])],
     )
@@ -333,6 +371,7 @@ fn read_step(ctx: &Ctx, volume: &Volume, snap: &SnapRef) -> Step {
             snap.id, snap.account
         ),
         Phase::Read,
+        Action::ReadBlocks { snapshot: snap.id.clone() },
         Some(volume),
         vec![
             call(

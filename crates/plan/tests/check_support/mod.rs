@@ -108,6 +108,8 @@ pub fn step_from_json(s: &Value) -> Step {
         id: string(s, "id"),
         title: string(s, "title"),
         phase,
+        // The preflight never reads actions (only the executor does): any will do for these fixtures.
+        action: custody_plan::plan::Action::Discover,
         volume_id: opt(s, "volume_id"),
         calls: list("calls").iter().map(call_from_json).collect(),
         creates_grants: list("creates_grants")
