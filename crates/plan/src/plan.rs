@@ -41,7 +41,7 @@ pub use error::PlanError;
 pub use kms::COPY_GRANT_OPERATIONS;
 
 use crate::inventory::Inventory;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -57,7 +57,7 @@ pub const TAG_VOLUME: &str = "CustodyVolume";
 pub const TEMP_KEY_DELETION_DAYS: u32 = 7;
 
 /// The ways a volume can reach the forensic account (issue 3, "Paths").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Path {
     /// 1. The volume is not encrypted.
@@ -123,7 +123,7 @@ impl fmt::Display for Path {
 }
 
 /// What `--mode` can force (the planner otherwise chooses per volume).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     Auto,
@@ -195,7 +195,7 @@ impl PlanRequest {
 }
 
 /// A plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub instance_id: String,
     pub case_id: String,
@@ -207,19 +207,19 @@ pub struct Plan {
     pub volumes: Vec<VolumePlan>,
     pub steps: Vec<Step>,
     /// What the plan leaves out or assumes (e.g. triage output stays inline), in words.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
 /// The path of one volume.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumePlan {
     pub volume_id: String,
     pub path: Path,
     /// Why this path (in words, for the report).
     pub reason: String,
     /// The key the volume is encrypted under (`None`: not encrypted).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_arn: Option<String>,
     /// The snapshots the plan creates for this volume, in order; the last one is the evidence, the
     /// others are deleted in the cleanup phase.
@@ -227,7 +227,7 @@ pub struct VolumePlan {
 }
 
 /// A snapshot the plan creates (its ID is a placeholder until the call returns).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedSnapshot {
     /// `snap-source-…`, `snap-temp-…` or `snap-evidence-…`.
     pub id: String,
@@ -235,19 +235,19 @@ pub struct PlannedSnapshot {
     pub account: String,
     pub region: String,
     /// The key its data is encrypted under (`None`: not encrypted).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_arn: Option<String>,
     /// The `aws:ebs:id` of its encryption context: the volume ID for a CreateSnapshots product, its
     /// own ID for a CopySnapshot product (KMS Developer Guide, "Amazon EBS encryption context",
     /// <https://docs.aws.amazon.com/kms/latest/developerguide/services-ebs.html#ebs-encryption-context>).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ebs_id: Option<String>,
     /// True for the snapshot that holds the evidence at the end (kept); false for intermediates.
     pub evidence: bool,
 }
 
 /// When a step runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Discover,
@@ -273,7 +273,7 @@ impl Phase {
 }
 
 /// One step of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// Stable id, unique in the plan: `assume-source-role`, `copy-to-temp-key:vol-…`, …
     pub id: String,
@@ -283,19 +283,19 @@ pub struct Step {
     /// What the step does, as the executor runs it.
     pub action: Action,
     /// The volume it is for, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
     pub calls: Vec<Call>,
     /// Grants this step creates: later requests may be authorized by them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub creates_grants: Vec<PlannedGrant>,
     /// Keys this step creates (the temporary key): later requests on them use this key policy.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub creates_keys: Vec<PlannedKey>,
 }
 
 /// One AWS API call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
     /// `service:Operation`, e.g. `ec2:CopySnapshot`.
     pub api: String,
@@ -310,7 +310,7 @@ pub struct Call {
 }
 
 /// One authorization request, in the terms of the `custody authz` case format's `request`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthzRequest {
     /// The principal evaluated: a role session ARN
     /// (`arn:aws:sts::<acct>:assumed-role/<role>/<session>`), or a role ARN for `sts:AssumeRole`'s caller.
@@ -318,16 +318,16 @@ pub struct AuthzRequest {
     pub action: String,
     pub resource: String,
     /// The account owning the resource, when the ARN does not say (snapshots).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_account: Option<String>,
     /// Context keys beyond those the engine derives (`kms:ViaService`, `kms:GrantIsForAWSResource`,
     /// `kms:EncryptionContext:aws:ebs:id`, `aws:RequestTag/…`, `ssm:resourceTag/…`, …).
     pub context: BTreeMap<String, ContextEntry>,
     /// For `kms:RetireGrant`: the grant retired (a grant created earlier in the plan).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
     /// Which of the policies that bear on the request this evaluation is about (default: all).
-    #[serde(skip_serializing_if = "PolicyScope::is_all")]
+    #[serde(default, skip_serializing_if = "PolicyScope::is_all")]
     pub scope: PolicyScope,
     /// Why AWS evaluates this request, with the documentation page (for the report and the tests).
     pub why: String,
@@ -338,7 +338,7 @@ pub struct AuthzRequest {
 /// policies, with the same request (`sts:AssumeRole`: the caller's identity policy, then the role's
 /// trust policy); and some cross-account requests have no resource policy at all because an
 /// attribute stands in for it (`ec2:CopySnapshot` of a snapshot shared with the caller's account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyScope {
     /// Every policy that bears on the request (identity, boundary, session, SCPs, RCPs, the resource
@@ -359,7 +359,7 @@ impl PolicyScope {
 }
 
 /// A context value: one string, or a set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ContextEntry {
     Single(String),
@@ -367,7 +367,7 @@ pub enum ContextEntry {
 }
 
 /// A grant a step creates, in the case format's grant form.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedGrant {
     pub key_arn: String,
     /// The grant as the case format writes it (`grant_id`, `grantee_principal`, `operations`,
@@ -376,7 +376,7 @@ pub struct PlannedGrant {
 }
 
 /// A key a step creates (the temporary key of path 8).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedKey {
     /// A placeholder ARN: the key id is only known once created.
     pub arn: String,

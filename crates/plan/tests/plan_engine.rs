@@ -162,3 +162,30 @@ fn the_direct_path_key_policy_admits_the_planned_requests() {
         assert_eq!(decide(find(copy, action, key), rest.clone()), DecisionKind::Allowed, "{action}");
     }
 }
+
+/// The executor journals the plan it runs and resumes from the journaled copy: a plan must come back
+/// from its JSON unchanged, with every action the executor runs by.
+#[test]
+fn plans_round_trip_through_json_with_their_actions() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/inventories");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let inventory = custody_plan::inventory::parse_inventory(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for instance in &inventory.instances {
+            for mode in [Mode::Auto, Mode::Direct, Mode::DirectRead] {
+                let request = PlanRequest { mode, triage: true, ..PlanRequest::new(instance.id.clone()) };
+                let Ok(p) = plan(&inventory, &request) else { continue };
+                let json = serde_json::to_value(&p).unwrap();
+                let back: Plan = serde_json::from_value(json).unwrap();
+                assert_eq!(back, p, "{}", path.display());
+                assert!(p.steps.iter().all(|s| !s.id.is_empty()));
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 13, "only {seen} plans");
+}

@@ -7,11 +7,11 @@
 //! the ones the authorization requests of the step were built from (tags, grant operations and
 //! constraints, the key policy), so what runs is what was proven.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What one step does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Action {
     /// STS AssumeRole into `role_arn` with session name `session_name` (it carries the case id).

@@ -161,7 +161,10 @@ fn aws_managed_key(
         Action::CreateKey {
             key: temp_key.arn.clone(),
             alias: alias.clone(),
-            description: format!("custody case {}: temporary key for {} (deleted after the copy)", ctx.case_id, volume.id),
+            description: format!(
+                "custody case {}: temporary key for {} (deleted after the copy)",
+                ctx.case_id, volume.id
+            ),
             tags: ctx.volume_tags(volume).into_iter().collect(),
         },
         Some(volume),
