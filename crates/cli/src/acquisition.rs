@@ -41,11 +41,11 @@ pub struct Destination {
     pub region: Option<String>,
 }
 
-fn parse_mode(text: &str) -> Result<Mode, String> {
+pub(crate) fn parse_mode(text: &str) -> Result<Mode, String> {
     text.parse()
 }
 
-fn parse_destination(text: &str) -> Result<Destination, String> {
+pub(crate) fn parse_destination(text: &str) -> Result<Destination, String> {
     let (account, region) = match text.split_once(':') {
         Some((a, r)) => (a, Some(r)),
         None => (text, None),

@@ -6,6 +6,7 @@
 
 mod acquisition;
 mod commands;
+mod data_dir;
 mod input;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,15 @@ enum Command {
     Policy(commands::policy::PolicyCommand),
     /// Build an inventory from live AWS with read-only calls (what cannot be read is marked unknown).
     Collect(commands::collect::CollectArgs),
+    /// Acquire instances as evidence: preflight, crash-consistent snapshots, the transfer each volume's
+    /// path needs, cleanup; journaled, resumable (`--resume CASE`), or simulated (`--simulate FILE`).
+    Acquire(commands::acquire::AcquireArgs),
+    /// List the cases in the journal.
+    Cases(commands::cases::CasesArgs),
+    /// Show one case: its acquisitions, evidence, every journaled call and every resource created.
+    Show(commands::cases::ShowArgs),
+    /// Remove what acquisitions left behind (by journal, and by tag and alias prefix in AWS).
+    Cleanup(commands::cleanup::CleanupArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +60,9 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Policy(command) => commands::policy::run(&command),
         Command::Collect(args) => commands::collect::run(&args),
+        Command::Acquire(args) => commands::acquire::run(&args),
+        Command::Cases(args) => commands::cases::run_cases(&args),
+        Command::Show(args) => commands::cases::run_show(&args),
+        Command::Cleanup(args) => commands::cleanup::run(&args),
     }
 }

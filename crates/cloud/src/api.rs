@@ -2,10 +2,9 @@
 //!
 //! Each method is one AWS API call (or one call drained of all its pages), named after it, taking and
 //! returning plain data ([`crate::types`]). Implementations: the aws-sdk-rust adapter
-//! ([`crate::sdk::SdkCloud`]), test fakes, and later the simulated cloud. The acquisition calls of
-//! issue 4 (CreateSnapshots, CopySnapshot, ModifySnapshotAttribute, CreateKey, CreateAlias,
-//! CreateGrant, RetireGrant, ScheduleKeyDeletion, EBS direct) join these traits as further methods,
-//! and a new `Ebs` trait takes the block reads.
+//! ([`crate::sdk::SdkCloud`]), test fakes, and the simulated cloud ([`crate::sim`]). Calls that
+//! change something return a [`Receipt`] with AWS's request id, which the journal keeps. The EBS
+//! direct APIs (issue 5) and SSM (issue 6) will join as traits of their own.
 //!
 //! A [`Cloud`] hands out the service clients of one identity, per Region; [`Cloud::assume_role`]
 //! gives the `Cloud` of another identity. Credentials stay inside the implementation: no method
@@ -26,6 +25,33 @@ pub trait Ec2: Send + Sync {
     async fn describe_instances(&self, instance_ids: &[String]) -> CloudResult<Vec<InstanceInfo>>;
     /// DescribeVolumes for these ids (all pages).
     async fn describe_volumes(&self, volume_ids: &[String]) -> CloudResult<Vec<VolumeInfo>>;
+    /// CreateSnapshots of every EBS volume of the instance, crash-consistent, with `tags` on each
+    /// snapshot (TagSpecifications). Returns the snapshots as EC2 lists them (state `pending`), without
+    /// their key: CreateSnapshots does not return `KmsKeyId`, DescribeSnapshots does.
+    async fn create_snapshots(
+        &self,
+        instance_id: &str,
+        description: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> CloudResult<Receipt<Vec<SnapshotInfo>>>;
+    /// DescribeSnapshots (all pages).
+    async fn describe_snapshots(&self, query: &SnapshotQuery) -> CloudResult<Vec<SnapshotInfo>>;
+    /// CopySnapshot into this client's Region: the new snapshot's id.
+    async fn copy_snapshot(&self, request: &CopySnapshotRequest) -> CloudResult<Receipt<String>>;
+    /// ModifySnapshotAttribute `createVolumePermission`, UserIds form: add (`add`) or remove `account`.
+    async fn modify_snapshot_share(&self, snapshot_id: &str, account: &str, add: bool) -> CloudResult<Receipt<()>>;
+    /// DescribeSnapshotAttribute `createVolumePermission`: the accounts the snapshot is shared with
+    /// (`all` for a public snapshot).
+    async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>>;
+    /// DeleteSnapshot.
+    async fn delete_snapshot(&self, snapshot_id: &str) -> CloudResult<Receipt<()>>;
+    /// CreateVolume from a snapshot in `availability_zone`, with `tags`: the new volume's id.
+    async fn create_volume(
+        &self,
+        snapshot_id: &str,
+        availability_zone: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> CloudResult<Receipt<String>>;
 }
 
 /// KMS calls. `key_id` is a key id, key ARN, alias name or alias ARN, as KMS accepts.
@@ -39,6 +65,31 @@ pub trait Kms: Send + Sync {
     async fn list_grants(&self, key_id: &str) -> CloudResult<Vec<Grant>>;
     /// ListAliases, all pages: the aliases of `key_id`, or every alias of the account and Region.
     async fn list_aliases(&self, key_id: Option<&str>) -> CloudResult<Vec<Alias>>;
+    /// ListKeys, all pages: the ARNs of the account's keys in this Region.
+    async fn list_keys(&self) -> CloudResult<Vec<String>>;
+    /// ListResourceTags, all pages.
+    async fn list_resource_tags(&self, key_id: &str) -> CloudResult<BTreeMap<String, String>>;
+    /// CreateKey (symmetric, `ENCRYPT_DECRYPT`, KMS key material) with its policy and tags.
+    async fn create_key(&self, key: &NewKey) -> CloudResult<Receipt<KeyMetadata>>;
+    /// CreateAlias `alias_name` (`alias/…`) for `key_id`.
+    async fn create_alias(&self, alias_name: &str, key_id: &str) -> CloudResult<Receipt<()>>;
+    /// DeleteAlias.
+    async fn delete_alias(&self, alias_name: &str) -> CloudResult<Receipt<()>>;
+    /// ScheduleKeyDeletion after `pending_window_days` (7–30): the deletion date (RFC 3339) KMS set.
+    async fn schedule_key_deletion(
+        &self,
+        key_id: &str,
+        pending_window_days: u32,
+    ) -> CloudResult<Receipt<Option<String>>>;
+    /// CreateGrant: the grant id (the grant token is not returned: custody does not use it, and it
+    /// is a bearer of the grant's permissions until the grant is consistent). An operation name KMS
+    /// does not have (`ReEncrypt`) is refused without sending anything, as [`CloudError::Api`] with
+    /// code `ValidationException` and no request id.
+    ///
+    /// [`CloudError::Api`]: crate::error::CloudError::Api
+    async fn create_grant(&self, grant: &NewGrant) -> CloudResult<Receipt<String>>;
+    /// RetireGrant by key ARN and grant id.
+    async fn retire_grant(&self, key_id: &str, grant_id: &str) -> CloudResult<Receipt<()>>;
 }
 
 /// IAM calls. IAM is global, and role names are resolved in the caller's own account.
@@ -122,6 +173,17 @@ impl SessionName {
             .take(64)
             .collect();
         Self(cleaned)
+    }
+
+    /// Exactly `name` (a session name the plan chose, `custody_plan::plan::session_name`), with
+    /// characters STS does not allow replaced by `-` and cut to 64 characters.
+    pub fn new_exact(name: &str) -> Self {
+        Self(
+            name.chars()
+                .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' })
+                .take(64)
+                .collect(),
+        )
     }
 
     pub fn as_str(&self) -> &str {

@@ -158,6 +158,11 @@ impl CloudError {
         self.api().and_then(|e| e.code.as_deref())
     }
 
+    /// Whether AWS answered with the error code `code`.
+    pub fn is_code(&self, code: &str) -> bool {
+        self.code() == Some(code)
+    }
+
     /// The request id of the failed call, when AWS answered.
     pub fn request_id(&self) -> Option<&str> {
         self.api().and_then(|e| e.request_id.as_deref())

@@ -21,6 +21,7 @@ pub mod collect;
 pub mod error;
 pub mod policy_doc;
 pub mod sdk;
+pub mod sim;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;

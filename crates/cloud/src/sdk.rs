@@ -132,3 +132,10 @@ pub(crate) fn missing(service: &'static str, operation: &'static str, field: &st
 pub(crate) fn bad_document(service: &'static str, operation: &'static str, why: String) -> CloudError {
     CloudError::Malformed { service, operation, what: why }
 }
+
+/// An error for a request custody refuses to send because AWS would refuse it (an unknown grant
+/// operation): shaped as AWS's own `ValidationException` so callers handle it like AWS's refusal, with
+/// no request id since nothing was sent.
+pub(crate) fn not_sent(service: &'static str, operation: &'static str, why: String) -> CloudError {
+    CloudError::Api(ApiError::new(service, operation, "ValidationException", &format!("not sent: {why}")))
+}

@@ -126,7 +126,7 @@ impl Drop for Moto {
 }
 
 mod seed;
-pub use seed::{seed_incident, Incident};
+pub use seed::{seed_acquisition_incident, seed_incident, AcquisitionIncident, Incident};
 
 #[cfg(test)]
 mod tests {

@@ -164,3 +164,86 @@ pub struct OrgPolicy {
     /// The policy document (only from DescribePolicy; ListPoliciesForTarget gives summaries).
     pub content: Option<Value>,
 }
+
+/// What a call that changes something returned, with the request id AWS gave it (for the journal and
+/// CloudTrail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt<T> {
+    pub value: T,
+    pub request_id: Option<String>,
+}
+
+impl<T> Receipt<T> {
+    pub fn new(value: T, request_id: Option<String>) -> Self {
+        Self { value, request_id }
+    }
+}
+
+/// An EBS snapshot (DescribeSnapshots, CreateSnapshots).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SnapshotInfo {
+    pub id: String,
+    /// The volume it was made from (for a copy: an arbitrary id, as EC2 documents).
+    pub volume_id: Option<String>,
+    pub owner_account: Option<String>,
+    /// `pending`, `completed`, `error`, `recoverable`, `recovering`.
+    pub state: String,
+    /// `42%`.
+    pub progress: Option<String>,
+    /// Why the snapshot is in `error` (EC2 `StateMessage`).
+    pub state_message: Option<String>,
+    pub encrypted: bool,
+    /// The ARN of the key its data is encrypted under.
+    pub kms_key_id: Option<String>,
+    pub volume_size_gib: Option<u64>,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// RFC 3339.
+    pub start_time: Option<String>,
+}
+
+/// Which snapshots DescribeSnapshots should return: these ids (empty: any), owned by the caller's
+/// account (`OwnerIds=self`) or any visible to it, carrying every tag in `tags` (`tag:<key>` filters).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SnapshotQuery {
+    pub ids: Vec<String>,
+    pub owned_by_caller: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// EC2 CopySnapshot, sent to the destination Region (the client's Region).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopySnapshotRequest {
+    pub source_snapshot_id: String,
+    pub source_region: String,
+    /// Encrypt the copy (always true with `kms_key_id`).
+    pub encrypted: bool,
+    /// The key of the copy (an ARN: a key of another account must be named by ARN).
+    pub kms_key_id: Option<String>,
+    pub description: String,
+    /// Tags on the copy (TagSpecifications, resource type `snapshot`).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// KMS CreateKey of a symmetric encryption key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewKey {
+    pub policy: Value,
+    pub description: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// KMS CreateGrant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGrant {
+    /// The key ARN (a key of another account must be named by ARN).
+    pub key_id: String,
+    pub grantee_principal: String,
+    pub retiring_principal: Option<String>,
+    /// Exact operation names: `Decrypt`, `CreateGrant`, …
+    pub operations: Vec<String>,
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+    /// The grant's name: KMS returns the existing grant for a retried request with the same name and
+    /// parameters.
+    pub name: Option<String>,
+}

@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+pub mod acquire;
 pub mod authz;
+pub mod cases;
 pub mod check;
+pub mod cleanup;
 pub mod collect;
 pub mod plan;
 pub mod policy;

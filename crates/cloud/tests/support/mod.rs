@@ -22,7 +22,14 @@ pub struct Denying {
 impl Denying {
     fn check(&self, service: &'static str, operation: &'static str) -> CloudResult<()> {
         if self.deny.contains(&operation) {
-            let code = if service == "iam" || service == "sts" { "AccessDenied" } else { "AccessDeniedException" };
+            // Each service's own code: EC2 answers `UnauthorizedOperation`, IAM and STS (Query APIs)
+            // `AccessDenied`, the JSON APIs `AccessDeniedException`.
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+            let code = match service {
+                "ec2" => "UnauthorizedOperation",
+                "iam" | "sts" => "AccessDenied",
+                _ => "AccessDeniedException",
+            };
             let mut e = ApiError::new(
                 service,
                 operation,
@@ -77,6 +84,44 @@ impl Ec2 for DenyingEc2 {
         self.0.check("ec2", "DescribeVolumes")?;
         self.1.describe_volumes(ids).await
     }
+    async fn create_snapshots(
+        &self,
+        instance_id: &str,
+        description: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> CloudResult<Receipt<Vec<SnapshotInfo>>> {
+        self.0.check("ec2", "CreateSnapshots")?;
+        self.1.create_snapshots(instance_id, description, tags).await
+    }
+    async fn describe_snapshots(&self, query: &SnapshotQuery) -> CloudResult<Vec<SnapshotInfo>> {
+        self.0.check("ec2", "DescribeSnapshots")?;
+        self.1.describe_snapshots(query).await
+    }
+    async fn copy_snapshot(&self, request: &CopySnapshotRequest) -> CloudResult<Receipt<String>> {
+        self.0.check("ec2", "CopySnapshot")?;
+        self.1.copy_snapshot(request).await
+    }
+    async fn modify_snapshot_share(&self, snapshot_id: &str, account: &str, add: bool) -> CloudResult<Receipt<()>> {
+        self.0.check("ec2", "ModifySnapshotAttribute")?;
+        self.1.modify_snapshot_share(snapshot_id, account, add).await
+    }
+    async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>> {
+        self.0.check("ec2", "DescribeSnapshotAttribute")?;
+        self.1.snapshot_shares(snapshot_id).await
+    }
+    async fn delete_snapshot(&self, snapshot_id: &str) -> CloudResult<Receipt<()>> {
+        self.0.check("ec2", "DeleteSnapshot")?;
+        self.1.delete_snapshot(snapshot_id).await
+    }
+    async fn create_volume(
+        &self,
+        snapshot_id: &str,
+        availability_zone: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> CloudResult<Receipt<String>> {
+        self.0.check("ec2", "CreateVolume")?;
+        self.1.create_volume(snapshot_id, availability_zone, tags).await
+    }
 }
 
 struct DenyingKms(Denying, Arc<dyn Kms>);
@@ -98,6 +143,38 @@ impl Kms for DenyingKms {
     async fn list_aliases(&self, key_id: Option<&str>) -> CloudResult<Vec<Alias>> {
         self.0.check("kms", "ListAliases")?;
         self.1.list_aliases(key_id).await
+    }
+    async fn list_keys(&self) -> CloudResult<Vec<String>> {
+        self.0.check("kms", "ListKeys")?;
+        self.1.list_keys().await
+    }
+    async fn list_resource_tags(&self, key_id: &str) -> CloudResult<BTreeMap<String, String>> {
+        self.0.check("kms", "ListResourceTags")?;
+        self.1.list_resource_tags(key_id).await
+    }
+    async fn create_key(&self, key: &NewKey) -> CloudResult<Receipt<KeyMetadata>> {
+        self.0.check("kms", "CreateKey")?;
+        self.1.create_key(key).await
+    }
+    async fn create_alias(&self, alias_name: &str, key_id: &str) -> CloudResult<Receipt<()>> {
+        self.0.check("kms", "CreateAlias")?;
+        self.1.create_alias(alias_name, key_id).await
+    }
+    async fn delete_alias(&self, alias_name: &str) -> CloudResult<Receipt<()>> {
+        self.0.check("kms", "DeleteAlias")?;
+        self.1.delete_alias(alias_name).await
+    }
+    async fn schedule_key_deletion(&self, key_id: &str, days: u32) -> CloudResult<Receipt<Option<String>>> {
+        self.0.check("kms", "ScheduleKeyDeletion")?;
+        self.1.schedule_key_deletion(key_id, days).await
+    }
+    async fn create_grant(&self, grant: &NewGrant) -> CloudResult<Receipt<String>> {
+        self.0.check("kms", "CreateGrant")?;
+        self.1.create_grant(grant).await
+    }
+    async fn retire_grant(&self, key_id: &str, grant_id: &str) -> CloudResult<Receipt<()>> {
+        self.0.check("kms", "RetireGrant")?;
+        self.1.retire_grant(key_id, grant_id).await
     }
 }
 

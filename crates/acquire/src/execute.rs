@@ -1,0 +1,228 @@
+//! The executor: a case's instances in parallel, each through its plan's discover and snapshot steps,
+//! then its volumes in parallel (bounded), each volume through its transfer and cleanup steps.
+
+pub(crate) mod keys;
+mod start;
+
+use crate::error::AcquireError;
+use crate::journaled::Run;
+use crate::report::{AcquireReport, Event, InstanceReport, Progress};
+use crate::resolve::Resolved;
+use crate::sessions::Sessions;
+use crate::volume::run_volume;
+use crate::wait::WaitSettings;
+use custody_cloud::Cloud;
+use custody_journal::{JournalError, NewCase, Status};
+use custody_journal::Journal;
+use custody_plan::check::CheckReport;
+use custody_plan::plan::Plan;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// How the executor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How many volumes are transferred at once (over all instances).
+    pub parallelism: usize,
+    pub wait: WaitSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { parallelism: 4, wait: WaitSettings::default() }
+    }
+}
+
+/// Runs acquisitions against one cloud, recording them in one journal.
+pub struct Executor {
+    journal: Arc<Journal>,
+    base: Arc<dyn Cloud>,
+    base_role: String,
+    settings: Settings,
+    progress: Progress,
+    stop: Arc<AtomicBool>,
+}
+
+impl Executor {
+    /// `base`: the identity custody runs as, a session of `base_role` (the forensic role; the plans'
+    /// `config.forensic_role_arn`).
+    pub fn new(journal: Arc<Journal>, base: Arc<dyn Cloud>, base_role: &str, settings: Settings, progress: Progress) -> Self {
+        Executor {
+            journal,
+            base,
+            base_role: base_role.to_string(),
+            settings,
+            progress,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Set it to stop: no new step starts, cleanup runs (Ctrl-C).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Acquires the instances of `plans` (each with its preflight, if one was made) under a case: a
+    /// new case, or one that exists and has none of these instances yet.
+    pub async fn acquire(&self, case: &NewCase, plans: Vec<(Plan, Option<CheckReport>)>) -> Result<AcquireReport, AcquireError> {
+        match self.journal.create_case(case) {
+            Ok(()) | Err(JournalError::CaseExists(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        for (plan, _) in &plans {
+            let json = serde_json::to_value(plan).map_err(|e| AcquireError::Plan {
+                step: "journal the plan".to_string(),
+                why: e.to_string(),
+            })?;
+            self.journal.add_acquisition(&case.case_id, &plan.instance_id, &json)?;
+        }
+        self.run(&case.case_id, plans).await
+    }
+
+    /// Continues the case's acquisitions that did not finish, from their journaled plans.
+    /// `preflights`: a preflight per instance, when one was made again.
+    pub async fn resume(
+        &self,
+        case_id: &str,
+        mut preflights: BTreeMap<String, CheckReport>,
+    ) -> Result<AcquireReport, AcquireError> {
+        if self.journal.case(case_id)?.is_none() {
+            return Err(JournalError::UnknownCase(case_id.to_string()).into());
+        }
+        let mut plans = Vec::new();
+        for a in self.journal.acquisitions(case_id)? {
+            let plan: Plan = serde_json::from_value(a.plan).map_err(|e| AcquireError::Plan {
+                step: "read the journaled plan".to_string(),
+                why: format!("the plan of {} in the journal does not read back: {e}", a.instance_id),
+            })?;
+            let preflight = preflights.remove(&a.instance_id);
+            plans.push((plan, preflight));
+        }
+        self.run(case_id, plans).await
+    }
+
+    async fn run(&self, case_id: &str, plans: Vec<(Plan, Option<CheckReport>)>) -> Result<AcquireReport, AcquireError> {
+        self.journal.set_case_status(case_id, Status::Running)?;
+        let pool = Arc::new(Semaphore::new(self.settings.parallelism.max(1)));
+        let mut tasks = JoinSet::new();
+        for (i, (plan, preflight)) in plans.into_iter().enumerate() {
+            let placeholders = placeholders(&plan);
+            let run = Arc::new(Run {
+                journal: self.journal.clone(),
+                plan,
+                preflight,
+                sessions: Sessions::new(&self.base_role, self.base.clone()),
+                resolved: Resolved::new(),
+                placeholders,
+                wait: self.settings.wait,
+                progress: self.progress.clone(),
+                stop: self.stop.clone(),
+            });
+            let pool = pool.clone();
+            tasks.spawn(async move { (i, run_instance(run, pool).await) });
+        }
+        let mut results = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(r) => results.push(r),
+                Err(e) => {
+                    return Err(AcquireError::Plan { step: "run an instance".to_string(), why: format!("task failed: {e}") })
+                }
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let mut instances = Vec::new();
+        for (_, r) in results {
+            instances.push(r?);
+        }
+        let interrupted = self.stop.load(Ordering::SeqCst);
+        let succeeded = instances.iter().all(|i| i.succeeded);
+        let status = match (succeeded, interrupted) {
+            (true, _) => Status::Succeeded,
+            (false, true) => Status::Interrupted,
+            (false, false) => Status::Failed,
+        };
+        self.journal.set_case_status(case_id, status)?;
+        Ok(AcquireReport { case_id: case_id.to_string(), succeeded, interrupted, instances })
+    }
+}
+
+/// Every placeholder the plan names: its snapshots, the keys and grants it creates.
+fn placeholders(plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> = plan.volumes.iter().flat_map(|v| v.snapshots.iter().map(|s| s.id.clone())).collect();
+    for step in &plan.steps {
+        out.extend(step.creates_keys.iter().map(|k| k.arn.clone()));
+        for g in &step.creates_grants {
+            if let Some(id) = g.grant.get("grant_id").and_then(|v| v.as_str()) {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// One instance: the steps before the volumes, then the volumes in parallel.
+async fn run_instance(run: Arc<Run>, pool: Arc<Semaphore>) -> Result<InstanceReport, AcquireError> {
+    let mut report = InstanceReport {
+        instance_id: run.instance().to_string(),
+        succeeded: false,
+        error: None,
+        volumes: Vec::new(),
+        reused_steps: Vec::new(),
+        not_run: Vec::new(),
+    };
+    run.journal.set_acquisition_status(run.case(), run.instance(), Status::Running, None)?;
+    let devices = match start::before_volumes(&run, &mut report).await {
+        Ok(devices) => devices,
+        Err(e) if e.is_journal() => return Err(e),
+        Err(e) => {
+            let status = if matches!(e, AcquireError::Interrupted { .. }) { Status::Interrupted } else { Status::Failed };
+            report.error = Some(e.to_string());
+            run.journal.set_acquisition_status(run.case(), run.instance(), status, report.error.as_deref())?;
+            return Ok(report);
+        }
+    };
+    let mut tasks = JoinSet::new();
+    for (i, volume) in run.plan.volumes.iter().enumerate() {
+        let run = run.clone();
+        let pool = pool.clone();
+        let volume = volume.clone();
+        let device = devices.get(&volume.volume_id).cloned();
+        tasks.spawn(async move {
+            let _permit = pool.acquire_owned().await;
+            (i, run_volume(&run, &volume, device).await)
+        });
+    }
+    let mut volumes = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, r)) => volumes.push((i, r?)),
+            Err(e) => {
+                return Err(AcquireError::Plan { step: "run a volume".to_string(), why: format!("task failed: {e}") })
+            }
+        }
+    }
+    volumes.sort_by_key(|(i, _)| *i);
+    report.volumes = volumes.into_iter().map(|(_, v)| v).collect();
+    let failed: Vec<String> =
+        report.volumes.iter().filter_map(|v| v.error.as_ref().map(|e| format!("{}: {e}", v.volume_id))).collect();
+    report.succeeded = failed.is_empty();
+    let status = match (report.succeeded, run.stopping()) {
+        (true, _) => Status::Succeeded,
+        (false, true) => Status::Interrupted,
+        (false, false) => Status::Failed,
+    };
+    if !failed.is_empty() {
+        report.error = Some(failed.join("; "));
+    }
+    for v in &report.volumes {
+        for left in &v.left {
+            run.progress.emit(Event::Warning { message: format!("{}: left: {left}", v.volume_id) });
+        }
+    }
+    run.journal.set_acquisition_status(run.case(), run.instance(), status, report.error.as_deref())?;
+    Ok(report)
+}

@@ -1,0 +1,217 @@
+//! The KMS actions: the temporary key with its alias (path 8) and its deletion, and the grant custody
+//! creates and retires (path 5).
+
+use crate::error::AcquireError;
+use crate::journaled::{Prior, Run};
+use crate::resolve::outcome;
+use crate::volume::{reused, skipped};
+use custody_cloud::types::{NewGrant, NewKey};
+use custody_cloud::Kms;
+use custody_journal::ResourceKind;
+use custody_plan::plan::{Action, Step};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// CreateKey with the plan's key policy and tags, then CreateAlias.
+pub(crate) async fn create_key(
+    run: &Run,
+    step: &Step,
+    key: &str,
+    alias: &str,
+    description: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), AcquireError> {
+    let create = run.call_of(step, "kms:CreateKey")?;
+    let cloud = run.signer(step, create)?;
+    let kms = cloud.kms(&create.region);
+    let policy = step.creates_keys.iter().find(|k| k.arn == key).map(|k| k.policy.clone()).ok_or_else(|| {
+        AcquireError::Plan { step: step.id.clone(), why: format!("no key policy planned for `{key}`") }
+    })?;
+    let arn = match run.prior(step, &create.api)? {
+        Prior::Done(result) => {
+            run.resolved.absorb(&result);
+            reused(run, step, "key created by an earlier run");
+            run.real(step, key)?
+        }
+        prior => {
+            let found = match prior {
+                Prior::Unsure => find_key(run, kms.as_ref(), tags, description).await,
+                _ => None,
+            };
+            match found {
+                Some(arn) => {
+                    reused(run, step, &format!("found {arn} by its tags"));
+                    arn
+                }
+                None => {
+                    let new = NewKey { policy: policy.clone(), description: description.to_string(), tags: tags.clone() };
+                    let params = json!({"policy": policy, "description": description, "tags": tags,
+                                        "key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT"});
+                    let (meta, _) = run
+                        .journaled(step, create, params, || kms.create_key(&new), |m| outcome(&[(key, &m.arn)], json!({})))
+                        .await?;
+                    meta.arn
+                }
+            }
+        }
+    };
+    run.resolved.insert(key, &arn);
+    run.record(ResourceKind::Key, &arn, &create.account, &create.region, true, json!({"alias": alias}))?;
+    let call = run.call_of(step, "kms:CreateAlias")?;
+    match run.prior(step, &call.api)? {
+        Prior::Done(_) => reused(run, step, "alias created by an earlier run"),
+        prior => {
+            let exists = matches!(prior, Prior::Unsure)
+                && kms.list_aliases(Some(&arn)).await.is_ok_and(|list| list.iter().any(|a| a.name == alias));
+            if !exists {
+                let params = json!({"alias_name": alias, "target_key_id": arn});
+                run.journaled(step, call, params, || kms.create_alias(alias, &arn), |_| json!({})).await?;
+            }
+        }
+    }
+    run.record(ResourceKind::Alias, alias, &call.account, &call.region, true, json!({"key_arn": arn}))?;
+    Ok(())
+}
+
+/// A key custody created before the run died, found by its tags and description (ListKeys,
+/// ListResourceTags). `None` when none is found or the role may not list keys; the run then creates
+/// the key again and says that one may be left.
+async fn find_key(run: &Run, kms: &dyn Kms, tags: &BTreeMap<String, String>, description: &str) -> Option<String> {
+    let keys = match kms.list_keys().await {
+        Ok(keys) => keys,
+        Err(e) => {
+            run.progress.emit(crate::report::Event::Warning {
+                message: format!(
+                    "a temporary key may have been created before the previous run stopped, and it cannot be looked \
+                     for ({e}); `custody cleanup --orphans` finds keys tagged with the case"
+                ),
+            });
+            return None;
+        }
+    };
+    for arn in keys {
+        let Ok(found) = kms.list_resource_tags(&arn).await else { continue };
+        if tags.iter().all(|(k, v)| found.get(k) == Some(v)) {
+            let Ok(meta) = kms.describe_key(&arn).await else { continue };
+            if meta.state.as_deref() == Some("Enabled") && meta.description.as_deref() == Some(description) {
+                return Some(meta.arn);
+            }
+        }
+    }
+    None
+}
+
+/// DeleteAlias, then ScheduleKeyDeletion.
+pub(crate) async fn delete_key(
+    run: &Run,
+    step: &Step,
+    key: &str,
+    alias: &str,
+    pending_window_days: u32,
+) -> Result<(), AcquireError> {
+    let Some(arn) = run.created(key) else {
+        return skipped(run, step, "the temporary key was never created");
+    };
+    let call = run.call_of(step, "kms:DeleteAlias")?;
+    let cloud = run.signer(step, call)?;
+    let kms = cloud.kms(&call.region);
+    if let Prior::Done(_) = run.prior(step, &call.api)? {
+        reused(run, step, "alias deleted by an earlier run");
+    } else {
+        let params = json!({"alias_name": alias});
+        match run.journaled(step, call, params, || kms.delete_alias(alias), |_| json!({})).await {
+            Ok(_) => run.removed(ResourceKind::Alias, alias, &call.account, &call.region, "deleted")?,
+            Err(AcquireError::Call { error, .. }) if error.is_not_found() => {
+                run.removed(ResourceKind::Alias, alias, &call.account, &call.region, "already gone")?
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let call = run.call_of(step, "kms:ScheduleKeyDeletion")?;
+    if let Prior::Done(_) = run.prior(step, &call.api)? {
+        reused(run, step, "key deletion scheduled by an earlier run");
+        return Ok(());
+    }
+    // The key is the caller's own: named by its id, which KMS accepts for keys of the caller's account
+    // (an ARN is only required across accounts, ScheduleKeyDeletion API reference, `KeyId`).
+    let key_id = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+    let params = json!({"key_id": key_id, "pending_window_in_days": pending_window_days});
+    let done = run
+        .journaled(step, call, params, || kms.schedule_key_deletion(&key_id, pending_window_days), |date| {
+            json!({"deletion_date": date})
+        })
+        .await;
+    match done {
+        Ok((date, _)) => {
+            let how = match date {
+                Some(d) => format!("scheduled for deletion on {d}"),
+                None => format!("scheduled for deletion in {pending_window_days} days"),
+            };
+            run.removed(ResourceKind::Key, &arn, &call.account, &call.region, &how)
+        }
+        // Already pending deletion (KMS answers KMSInvalidStateException): the effect is there.
+        Err(AcquireError::Call { error, .. })
+            if error.is_code("KMSInvalidStateException")
+                && kms.describe_key(&arn).await.is_ok_and(|m| m.state.as_deref() == Some("PendingDeletion")) =>
+        {
+            run.removed(ResourceKind::Key, &arn, &call.account, &call.region, "already pending deletion")
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// CreateGrant with exactly the plan's operations, constraint and retiring principal. KMS returns the
+/// same grant for a repeated request with the same name and parameters (CreateGrant API reference,
+/// `Name`), so a resumed run simply asks again.
+pub(crate) async fn create_grant(run: &Run, step: &Step) -> Result<(), AcquireError> {
+    let Action::CreateGrant { key_arn, grant, name, grantee, retiring_principal, operations, encryption_context_subset } =
+        &step.action
+    else {
+        return Err(AcquireError::Plan { step: step.id.clone(), why: "not a CreateGrant step".to_string() });
+    };
+    let call = run.call_of(step, "kms:CreateGrant")?;
+    if let Prior::Done(result) = run.prior(step, &call.api)? {
+        run.resolved.absorb(&result);
+        reused(run, step, "grant created by an earlier run");
+        return Ok(());
+    }
+    let cloud = run.signer(step, call)?;
+    let kms = cloud.kms(&call.region);
+    let new = NewGrant {
+        key_id: key_arn.clone(),
+        grantee_principal: grantee.clone(),
+        retiring_principal: Some(retiring_principal.clone()),
+        operations: operations.clone(),
+        encryption_context_subset: Some(encryption_context_subset.clone()),
+        name: Some(name.clone()),
+    };
+    let params = json!({"key_id": key_arn, "grantee_principal": grantee, "retiring_principal": retiring_principal,
+                        "operations": operations, "constraints": {"encryption_context_subset": encryption_context_subset},
+                        "name": name});
+    let (id, _) =
+        run.journaled(step, call, params, || kms.create_grant(&new), |id: &String| outcome(&[(grant, id)], json!({}))).await?;
+    run.resolved.insert(grant, &id);
+    run.record(ResourceKind::Grant, &id, &call.account, &call.region, true, json!({"key_arn": key_arn, "retiring_principal": retiring_principal}))
+}
+
+/// RetireGrant, by the retiring principal.
+pub(crate) async fn retire_grant(run: &Run, step: &Step, key_arn: &str, grant: &str) -> Result<(), AcquireError> {
+    let Some(id) = run.created(grant) else {
+        return skipped(run, step, "the grant was never created");
+    };
+    let call = run.call_of(step, "kms:RetireGrant")?;
+    if let Prior::Done(_) = run.prior(step, &call.api)? {
+        reused(run, step, "grant retired by an earlier run");
+        return Ok(());
+    }
+    let cloud = run.signer(step, call)?;
+    let kms = cloud.kms(&call.region);
+    let params = json!({"key_id": key_arn, "grant_id": id});
+    match run.journaled(step, call, params, || kms.retire_grant(key_arn, &id), |_| json!({})).await {
+        Ok(_) => run.removed(ResourceKind::Grant, &id, &call.account, &call.region, "retired"),
+        Err(AcquireError::Call { error, .. }) if error.is_not_found() => {
+            run.removed(ResourceKind::Grant, &id, &call.account, &call.region, "already gone")
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,45 @@
+//! # custody-acquire: running an acquisition plan
+//!
+//! The planner (`custody-plan`) decides what to do and the preflight proves it allowed; this crate
+//! does it, against any [`custody_cloud::Cloud`]: AWS through the SDK adapter, a local emulator, or
+//! the simulated cloud of a dry run.
+//!
+//! **The plan is the program.** Every step of a plan carries an [`Action`](custody_plan::plan::Action)
+//! with the parameters its authorization requests were built from; the executor runs those actions
+//! and nothing else, so what runs is what was proven. Resources that do not exist yet are named by the
+//! plan's placeholders; the executor maps each to the real id when the call creating it returns
+//! ([`resolve::Resolved`]).
+//!
+//! **Journal first.** Before every call that changes something, its intent is written to the journal
+//! (SQLite, one durable transaction); after the call, its outcome (the ids it created, AWS's request
+//! id). A resumed run (`custody acquire --resume CASE`) replays the journaled plan: a step whose
+//! outcome is recorded is not run again (its ids are taken from the journal); a step intended without
+//! an outcome — the process died while AWS was answering — is looked up before it is redone (snapshots
+//! and keys by their case tags, aliases by name; grants by name, which KMS makes idempotent; shares,
+//! deletions and retirements are idempotent). If the journal cannot be written the run stops at once:
+//! an unrecorded resource is exactly what cleanup could miss.
+//!
+//! **Cleanup always runs.** Each volume runs its transfer steps, then its cleanup steps, whether the
+//! transfer succeeded or not, for whatever was actually created. One exception, for evidence's sake:
+//! when a volume's evidence copy failed, its source snapshot is kept (it is then the only copy of the
+//! evidence) and reported; `custody cleanup --case` removes it when the examiner says so. What a run
+//! could not remove stays open in the journal, and `custody cleanup` finds it there, and by tag and
+//! alias prefix in AWS.
+//!
+//! **Waiting** for snapshots polls with exponential backoff on the async runtime (never a blocking
+//! sleep), reports progress, and gives up after a configurable timeout. Throttled calls are retried
+//! with backoff. Volumes, and instances, run in parallel with a bounded pool.
+
+pub mod cleanup;
+mod error;
+mod execute;
+mod journaled;
+pub mod report;
+pub mod resolve;
+mod sessions;
+mod volume;
+pub mod wait;
+
+pub use error::AcquireError;
+pub use execute::{Executor, Settings};
+pub use report::{AcquireReport, Event, EvidenceItem, InstanceReport, Progress};

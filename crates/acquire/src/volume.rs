@@ -1,0 +1,375 @@
+//! One volume: its transfer steps, then its cleanup steps, each action run (or, on resume, taken
+//! from the journal or looked up in AWS) as the plan says.
+
+use crate::error::AcquireError;
+use crate::journaled::{Prior, Run};
+use crate::report::{Event, EvidenceItem, VolumeReport};
+use crate::resolve::outcome;
+use crate::wait;
+use custody_cloud::types::{CopySnapshotRequest, SnapshotQuery};
+use custody_journal::{Evidence, ResourceKind};
+use custody_plan::plan::{Action, Phase, PlannedSnapshot, Step, VolumePlan, TAG_VOLUME};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Runs `volume`'s steps. Never fails as a whole: what went wrong is in the report. A journal
+/// failure is returned, since nothing more may be done then.
+pub(crate) async fn run_volume(run: &Run, volume: &VolumePlan, device: Option<String>) -> Result<VolumeReport, AcquireError> {
+    let steps: Vec<&Step> =
+        run.plan.steps.iter().filter(|s| s.volume_id.as_deref() == Some(volume.volume_id.as_str())).collect();
+    let (cleanup, transfer): (Vec<&Step>, Vec<&Step>) = steps.into_iter().partition(|s| s.phase == Phase::Cleanup);
+    let mut report = VolumeReport {
+        volume_id: volume.volume_id.clone(),
+        path: volume.path.to_string(),
+        evidence: None,
+        error: None,
+        removed: Vec::new(),
+        left: Vec::new(),
+    };
+    let secured_before = run.journal.evidence(run.case())?.into_iter().any(|e| e.volume_id == volume.volume_id);
+    let cleaned_before = cleanup_started(run, &cleanup)?;
+    let mut failure = None;
+    if !secured_before && cleaned_before {
+        report.error = Some(
+            "an earlier run of this case failed on this volume and cleaned up after it; acquire the volume again under a \
+             new case id"
+                .to_string(),
+        );
+        return Ok(report);
+    }
+    if !secured_before {
+        for step in &transfer {
+            if run.stopping() {
+                failure = Some(AcquireError::Interrupted { step: step.id.clone() });
+                break;
+            }
+            if let Err(e) = run_step(run, volume, step).await {
+                if e.is_journal() {
+                    return Err(e);
+                }
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let evidence_snapshot = volume.snapshots.iter().find(|s| s.evidence);
+    if failure.is_none() {
+        match evidence_snapshot.and_then(|s| run.created(&s.id).map(|id| (s, id))) {
+            Some((planned, id)) => report.evidence = Some(record_evidence(run, volume, planned, &id, device)?),
+            None => {
+                failure = Some(AcquireError::Plan {
+                    step: format!("evidence:{}", volume.volume_id),
+                    why: "the plan names no evidence snapshot for the volume".to_string(),
+                })
+            }
+        }
+    }
+    let secured = report.evidence.is_some();
+    let source = volume.snapshots.first().filter(|s| !s.evidence);
+    for step in &cleanup {
+        if let (false, Action::DeleteSnapshot { snapshot }) = (secured, &step.action) {
+            if source.is_some_and(|s| &s.id == snapshot) {
+                if let Some(id) = run.created(snapshot) {
+                    report.left.push(format!(
+                        "source snapshot {id} in account {} kept: the evidence copy did not complete, so it is the only \
+                         copy of the evidence (`custody cleanup --case {}` removes it)",
+                        run.plan.source_account,
+                        run.case()
+                    ));
+                }
+                continue;
+            }
+        }
+        match run_step(run, volume, step).await {
+            Ok(()) => report.removed.push(step.title.clone()),
+            Err(e) if e.is_journal() => return Err(e),
+            Err(e) => report.left.push(format!("{}: {e}", step.title)),
+        }
+    }
+    if let (Some(AcquireError::Refused { .. }), Some(planned)) = (&failure, evidence_snapshot) {
+        discard_failed_copy(run, volume, planned, &mut report).await?;
+    }
+    report.error = failure.map(|e| match (&e, &volume.key_arn) {
+        (AcquireError::Refused { .. }, Some(key)) => format!(
+            "{e}. If {key} is disabled or pending deletion, EBS cannot decrypt the snapshot: `aws kms \
+             cancel-key-deletion --key-id {key}` and `aws kms enable-key --key-id {key}`, then acquire again"
+        ),
+        _ => e.to_string(),
+    });
+    Ok(report)
+}
+
+/// Whether a cleanup step of the volume was journaled (an earlier run reached cleanup).
+fn cleanup_started(run: &Run, cleanup: &[&Step]) -> Result<bool, AcquireError> {
+    for step in cleanup {
+        for call in &step.calls {
+            if run.journal.last_entry(run.case(), run.instance(), &step.id, &call.api)?.is_some() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn record_evidence(
+    run: &Run,
+    volume: &VolumePlan,
+    planned: &PlannedSnapshot,
+    id: &str,
+    device: Option<String>,
+) -> Result<EvidenceItem, AcquireError> {
+    let key_arn = planned.key_arn.as_deref().and_then(|k| run.created(k));
+    let tags = evidence_tags(run, volume, planned);
+    run.journal.record_evidence(&Evidence {
+        case_id: run.case().to_string(),
+        instance_id: run.instance().to_string(),
+        volume_id: volume.volume_id.clone(),
+        snapshot_id: id.to_string(),
+        account: planned.account.clone(),
+        region: planned.region.clone(),
+        key_arn: key_arn.clone(),
+        path: volume.path.to_string(),
+        tags: tags.clone(),
+        recorded_at: String::new(),
+    })?;
+    Ok(EvidenceItem {
+        instance_id: run.instance().to_string(),
+        volume_id: volume.volume_id.clone(),
+        device,
+        snapshot_id: id.to_string(),
+        account: planned.account.clone(),
+        region: planned.region.clone(),
+        key_arn,
+        path: volume.path.to_string(),
+        tags,
+    })
+}
+
+/// The tags the plan puts on the evidence snapshot.
+fn evidence_tags(run: &Run, volume: &VolumePlan, planned: &PlannedSnapshot) -> BTreeMap<String, String> {
+    run.plan
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::CopySnapshot { to, tags, .. } if to == &planned.id => Some(tags.clone()),
+            Action::CreateSnapshots { tags, .. } if volume.snapshots.first().map(|f| &f.id) == Some(&planned.id) => {
+                Some(tags.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Deletes an evidence copy that ended in `error` (it holds nothing).
+async fn discard_failed_copy(
+    run: &Run,
+    volume: &VolumePlan,
+    planned: &PlannedSnapshot,
+    report: &mut VolumeReport,
+) -> Result<(), AcquireError> {
+    let is_source = volume.snapshots.first().map(|s| &s.id) == Some(&planned.id);
+    let Some(id) = run.created(&planned.id).filter(|_| !is_source) else { return Ok(()) };
+    let Some(step) = run.plan.steps.iter().find(|s| matches!(&s.action, Action::CopySnapshot { to, .. } if to == &planned.id))
+    else {
+        return Ok(());
+    };
+    let call = run.call_of(step, "ec2:CopySnapshot")?;
+    let cloud = run.signer(step, call)?;
+    let ec2 = cloud.ec2(&planned.region);
+    match ec2.delete_snapshot(&id).await {
+        Ok(_) => {
+            run.removed(ResourceKind::Snapshot, &id, &planned.account, &planned.region, "failed copy deleted")?;
+            report.removed.push(format!("Delete the failed copy {id}"));
+        }
+        Err(e) if e.is_not_found() => {
+            run.removed(ResourceKind::Snapshot, &id, &planned.account, &planned.region, "already gone")?;
+        }
+        Err(e) => report.left.push(format!("the failed copy {id} could not be deleted: {e}")),
+    }
+    Ok(())
+}
+
+/// The snapshot `id` of the volume's plan.
+fn planned<'v>(step: &Step, volume: &'v VolumePlan, id: &str) -> Result<&'v PlannedSnapshot, AcquireError> {
+    volume.snapshots.iter().find(|s| s.id == id).ok_or_else(|| AcquireError::Plan {
+        step: step.id.clone(),
+        why: format!("snapshot `{id}` is not among the volume's planned snapshots"),
+    })
+}
+
+/// Runs one step of a volume.
+pub(crate) async fn run_step(run: &Run, volume: &VolumePlan, step: &Step) -> Result<(), AcquireError> {
+    run.progress.emit(Event::Step {
+        instance: run.instance().to_string(),
+        step: step.id.clone(),
+        title: step.title.clone(),
+    });
+    match &step.action {
+        Action::CopySnapshot { from, to, tags, description } => {
+            copy(run, volume, step, from, to, tags, description).await
+        }
+        Action::Share { snapshot, account, add } => share(run, volume, step, snapshot, account, *add).await,
+        Action::DeleteSnapshot { snapshot } => delete_snapshot(run, volume, step, snapshot).await,
+        Action::CreateKey { key, alias, description, tags } => {
+            crate::execute::keys::create_key(run, step, key, alias, description, tags).await
+        }
+        Action::DeleteKey { key, alias, pending_window_days } => {
+            crate::execute::keys::delete_key(run, step, key, alias, *pending_window_days).await
+        }
+        Action::CreateGrant { .. } => crate::execute::keys::create_grant(run, step).await,
+        Action::RetireGrant { key_arn, grant } => crate::execute::keys::retire_grant(run, step, key_arn, grant).await,
+        Action::ReadBlocks { snapshot } => {
+            run.progress.emit(Event::Skipped {
+                instance: run.instance().to_string(),
+                step: step.id.clone(),
+                why: format!(
+                    "the snapshot {} is the evidence; reading its blocks with the EBS direct APIs is `custody image` \
+                     (not part of acquire)",
+                    run.created(snapshot).unwrap_or_else(|| snapshot.clone())
+                ),
+            });
+            Ok(())
+        }
+        other => Err(AcquireError::Plan {
+            step: step.id.clone(),
+            why: format!("a volume step cannot be {:?}", std::mem::discriminant(other)),
+        }),
+    }
+}
+
+async fn copy(
+    run: &Run,
+    volume: &VolumePlan,
+    step: &Step,
+    from: &str,
+    to: &str,
+    tags: &BTreeMap<String, String>,
+    description: &str,
+) -> Result<(), AcquireError> {
+    let call = run.call_of(step, "ec2:CopySnapshot")?;
+    let cloud = run.signer(step, call)?;
+    let source = planned(step, volume, from)?;
+    let target = planned(step, volume, to)?;
+    let ec2 = cloud.ec2(&target.region);
+    let existing = match run.prior(step, &call.api)? {
+        Prior::Done(result) => {
+            run.resolved.absorb(&result);
+            reused(run, step, "copied by an earlier run");
+            run.created(to)
+        }
+        Prior::Unsure => {
+            let query = SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags: tags.clone() };
+            let found = ec2
+                .describe_snapshots(&query)
+                .await
+                .map_err(|e| run.call_error(step, "ec2:DescribeSnapshots", e))?
+                .into_iter()
+                .find(|s| s.description.as_deref() == Some(description) && s.state != "error");
+            if let Some(s) = &found {
+                run.resolved.insert(to, &s.id);
+                run.record(ResourceKind::Snapshot, &s.id, &target.account, &target.region, !target.evidence, json!({}))?;
+                reused(run, step, &format!("found {} by its tags", s.id));
+            }
+            found.map(|s| s.id)
+        }
+        Prior::None => None,
+    };
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let source_id = run.real(step, from)?;
+            let kms_key_id = match &target.key_arn {
+                Some(k) => Some(run.real(step, k)?),
+                None => None,
+            };
+            let request = CopySnapshotRequest {
+                source_snapshot_id: source_id.clone(),
+                source_region: source.region.clone(),
+                encrypted: kms_key_id.is_some(),
+                kms_key_id: kms_key_id.clone(),
+                description: description.to_string(),
+                tags: tags.clone(),
+            };
+            let params = json!({"source_snapshot_id": source_id, "source_region": source.region,
+                                "kms_key_id": kms_key_id, "tags": tags, "description": description});
+            let (id, _) = run
+                .journaled(step, call, params, || ec2.copy_snapshot(&request), |id: &String| outcome(&[(to, id)], json!({})))
+                .await?;
+            run.resolved.insert(to, &id);
+            run.record(ResourceKind::Snapshot, &id, &target.account, &target.region, !target.evidence, json!({}))?;
+            id
+        }
+    };
+    wait::snapshots_completed(ec2.as_ref(), &[id], &step.id, &run.wait, &run.progress, &run.stop).await?;
+    Ok(())
+}
+
+async fn share(
+    run: &Run,
+    volume: &VolumePlan,
+    step: &Step,
+    snapshot: &str,
+    account: &str,
+    add: bool,
+) -> Result<(), AcquireError> {
+    let call = run.call_of(step, "ec2:ModifySnapshotAttribute")?;
+    let snap = planned(step, volume, snapshot)?;
+    let Some(id) = run.created(snapshot) else {
+        return skipped(run, step, "the snapshot was never created");
+    };
+    if let Prior::Done(_) = run.prior(step, &call.api)? {
+        reused(run, step, "done by an earlier run");
+        return Ok(());
+    }
+    let cloud = run.signer(step, call)?;
+    let ec2 = cloud.ec2(&snap.region);
+    let share_id = format!("{id}:{account}");
+    let params = json!({"snapshot_id": id, "attribute": "createVolumePermission",
+                        "operation": if add { "add" } else { "remove" }, "user_ids": [account]});
+    // Shares are idempotent: adding an account twice, or removing one not there, changes nothing.
+    let done = run.journaled(step, call, params, || ec2.modify_snapshot_share(&id, account, add), |_| json!({})).await;
+    match done {
+        Ok(_) if add => run.record(ResourceKind::Share, &share_id, &snap.account, &snap.region, true, json!({"snapshot_id": id, "account": account})),
+        Ok(_) => run.removed(ResourceKind::Share, &share_id, &snap.account, &snap.region, "share removed"),
+        Err(AcquireError::Call { error, .. }) if !add && error.is_not_found() => {
+            run.removed(ResourceKind::Share, &share_id, &snap.account, &snap.region, "snapshot already gone")
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn delete_snapshot(run: &Run, volume: &VolumePlan, step: &Step, snapshot: &str) -> Result<(), AcquireError> {
+    let call = run.call_of(step, "ec2:DeleteSnapshot")?;
+    let snap = planned(step, volume, snapshot)?;
+    let Some(id) = run.created(snapshot) else {
+        return skipped(run, step, "the snapshot was never created");
+    };
+    if let Prior::Done(_) = run.prior(step, &call.api)? {
+        reused(run, step, "deleted by an earlier run");
+        return Ok(());
+    }
+    let cloud = run.signer(step, call)?;
+    let ec2 = cloud.ec2(&snap.region);
+    let params = json!({"snapshot_id": id});
+    match run.journaled(step, call, params, || ec2.delete_snapshot(&id), |_| json!({})).await {
+        Ok(_) => run.removed(ResourceKind::Snapshot, &id, &snap.account, &snap.region, "deleted"),
+        Err(AcquireError::Call { error, .. }) if error.is_not_found() => {
+            run.removed(ResourceKind::Snapshot, &id, &snap.account, &snap.region, "already gone")
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) fn reused(run: &Run, step: &Step, how: &str) {
+    run.progress.emit(Event::Reused { instance: run.instance().to_string(), step: step.id.clone(), how: how.to_string() });
+}
+
+pub(crate) fn skipped(run: &Run, step: &Step, why: &str) -> Result<(), AcquireError> {
+    run.progress.emit(Event::Skipped { instance: run.instance().to_string(), step: step.id.clone(), why: why.to_string() });
+    Ok(())
+}
+
+/// The volume tag (the copies carry it, the crash-consistent source snapshots do not).
+pub(crate) fn is_volume_copy(tags: &BTreeMap<String, String>) -> bool {
+    tags.contains_key(TAG_VOLUME)
+}

@@ -1,0 +1,140 @@
+//! Waiting for snapshots: poll DescribeSnapshots with exponential backoff on the async runtime.
+//!
+//! EC2 has no push notification custody could use without more permissions (EventBridge), and the
+//! SDK's waiters would hide the progress; polling is what the EC2 documentation describes
+//! (<https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html>: "the snapshot copy is
+//! complete when its status is `completed`"). The delay starts short (a small snapshot is done in
+//! seconds), grows by half each time up to a ceiling, and the whole wait has a timeout; a throttled
+//! poll just waits longer.
+
+use crate::error::AcquireError;
+use crate::report::{Event, Progress};
+use custody_cloud::types::{SnapshotInfo, SnapshotQuery};
+use custody_cloud::{CloudError, Ec2};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How to wait for AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitSettings {
+    /// The first delay between polls.
+    pub initial: Duration,
+    /// The longest delay between polls.
+    pub max: Duration,
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Retry a throttled call this many times.
+    pub throttle_retries: u32,
+}
+
+impl Default for WaitSettings {
+    fn default() -> Self {
+        WaitSettings {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(30),
+            timeout: Duration::from_secs(4 * 3600),
+            throttle_retries: 8,
+        }
+    }
+}
+
+impl WaitSettings {
+    /// Settings for the simulated cloud and tests: polls a few milliseconds apart.
+    pub fn quick() -> Self {
+        WaitSettings {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+            timeout: Duration::from_secs(30),
+            throttle_retries: 8,
+        }
+    }
+
+    /// The delay after `delay`: half as long again, at most `max`.
+    pub fn next(&self, delay: Duration) -> Duration {
+        (delay + delay / 2).min(self.max)
+    }
+}
+
+/// Waits until every snapshot of `ids` is `completed` (returned in the order of `ids`). A snapshot in
+/// `error` fails the wait with EC2's state message; `stop` ends it early.
+pub async fn snapshots_completed(
+    ec2: &dyn Ec2,
+    ids: &[String],
+    step: &str,
+    settings: &WaitSettings,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<Vec<SnapshotInfo>, AcquireError> {
+    let query = SnapshotQuery { ids: ids.to_vec(), ..SnapshotQuery::default() };
+    let started = tokio::time::Instant::now();
+    let mut delay = settings.initial;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(AcquireError::Interrupted { step: step.to_string() });
+        }
+        match ec2.describe_snapshots(&query).await {
+            Ok(found) => {
+                let mut done = Vec::new();
+                let mut pending = None;
+                for id in ids {
+                    let Some(s) = found.iter().find(|s| &s.id == id) else {
+                        // Just created: EC2 is eventually consistent, so a new id may not be listed yet
+                        // (<https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>).
+                        pending = Some((id.clone(), "not yet listed".to_string()));
+                        continue;
+                    };
+                    match s.state.as_str() {
+                        "completed" => done.push(s.clone()),
+                        "error" => {
+                            return Err(AcquireError::Refused {
+                                step: step.to_string(),
+                                why: format!(
+                                    "snapshot {} failed (state `error`){}",
+                                    s.id,
+                                    s.state_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+                                ),
+                            })
+                        }
+                        other => {
+                            let state = match &s.progress {
+                                Some(p) => format!("{other} {p}"),
+                                None => other.to_string(),
+                            };
+                            progress.emit(Event::Waiting { step: step.to_string(), snapshot: s.id.clone(), state });
+                            pending = Some((s.id.clone(), other.to_string()));
+                        }
+                    }
+                }
+                match pending {
+                    None => return Ok(done),
+                    Some((snapshot, state)) if started.elapsed() >= settings.timeout => {
+                        return Err(AcquireError::Timeout {
+                            step: step.to_string(),
+                            snapshot,
+                            state,
+                            seconds: settings.timeout.as_secs(),
+                        })
+                    }
+                    Some(_) => {}
+                }
+            }
+            Err(CloudError::Throttled(_)) => delay = settings.next(delay),
+            Err(error) if error.is_not_found() && started.elapsed() < settings.timeout => {}
+            Err(error) => return Err(AcquireError::Call { step: step.to_string(), error: Box::new(error), explained: None }),
+        }
+        tokio::time::sleep(delay).await;
+        delay = settings.next(delay);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_grows_by_half_up_to_the_ceiling() {
+        let s = WaitSettings { initial: Duration::from_secs(2), max: Duration::from_secs(5), ..WaitSettings::default() };
+        assert_eq!(s.next(Duration::from_secs(2)), Duration::from_secs(3));
+        assert_eq!(s.next(Duration::from_secs(4)), Duration::from_secs(5));
+    }
+}

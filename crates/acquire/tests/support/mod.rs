@@ -1,0 +1,286 @@
+//! Shared by the executor's tests on the simulated cloud: the example inventories, a harness that
+//! plans, preflights and runs an acquisition on a `SimWorld` with a journal, and the questions the
+//! tests ask of the result (the evidence's shape, what is left, what the simulator saw).
+
+#![allow(dead_code)] // each test file uses a part
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use custody_acquire::cleanup::{cleanup_case, CleanupReport};
+use custody_acquire::wait::WaitSettings;
+use custody_acquire::{AcquireError, AcquireReport, Event, Executor, Progress, Settings};
+use custody_cloud::sim::{SimCall, SimWorld};
+use custody_journal::{Journal, NewCase, ResourceRecord};
+use custody_plan::check::{check, CheckReport};
+use custody_plan::inventory::{parse_inventory, Inventory};
+use custody_plan::plan::{plan, session_name, Mode, Plan, PlanRequest};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The case every test acquires under.
+pub const CASE: &str = "IR-7";
+
+/// One example inventory and the instance it is about (`examples/inventories/README.md`).
+#[derive(Debug, Clone, Copy)]
+pub struct Example {
+    pub file: &'static str,
+    pub instance: &'static str,
+    pub mode: Mode,
+}
+
+pub const fn example(file: &'static str, instance: &'static str, mode: Mode) -> Example {
+    Example { file, instance, mode }
+}
+
+pub const PATH_1: Example = example("1-unencrypted.json", "i-01a1a1a1a1a1a1a1a", Mode::Auto);
+pub const PATH_2: Example = example("2-aws-managed-same-account.json", "i-02b2b2b2b2b2b2b2b", Mode::Auto);
+pub const PATH_3: Example = example("3-customer-key-same-account.json", "i-03c3c3c3c3c3c3c3c", Mode::Auto);
+pub const PATH_4: Example = example("4-cross-region-fixed.json", "i-04d4d4d4d4d4d4d4d", Mode::Auto);
+pub const PATH_4_REFUSED: Example = example("4-cross-region.json", "i-04d4d4d4d4d4d4d4d", Mode::Auto);
+pub const PATH_5: Example = example("5-cross-account-grant-only.json", "i-05e5e5e5e5e5e5e5e", Mode::Auto);
+pub const PATH_5_REFUSED: Example = example("5-cross-account-no-key-access.json", "i-05e5e5e5e5e5e5e5e", Mode::Direct);
+pub const PATH_6: Example = example("6-cross-account-direct.json", "i-06f6f6f6f6f6f6f6f", Mode::Auto);
+pub const PATH_7: Example = example("7-cross-account-owner-grants.json", "i-07a7a7a7a7a7a7a7a", Mode::Auto);
+pub const PATH_8: Example = example("8-cross-account-aws-managed.json", "i-08b8b8b8b8b8b8b8b", Mode::Auto);
+pub const PATH_9: Example = example("9-direct-read.json", "i-09c9c9c9c9c9c9c9c", Mode::DirectRead);
+pub const SERVICE_LINKED: Example = example("service-linked-role.json", "i-05d5d5d5d5d5d5d5d", Mode::Auto);
+
+/// Every example whose preflight passes.
+pub const PASSING: [Example; 10] = [PATH_1, PATH_2, PATH_3, PATH_4, PATH_5, PATH_6, PATH_7, PATH_8, PATH_9, SERVICE_LINKED];
+
+pub fn inventory(file: &str) -> Inventory {
+    let path = format!("{}/../../examples/inventories/{file}", env!("CARGO_MANIFEST_DIR"));
+    parse_inventory(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The plan `custody plan` makes for `instance`, and its preflight.
+pub fn plan_and_check(inv: &Inventory, instance: &str, mode: Mode) -> (Plan, CheckReport) {
+    let request = PlanRequest { mode, case_id: CASE.to_string(), ..PlanRequest::new(instance) };
+    let planned = plan(inv, &request).unwrap_or_else(|e| panic!("plan {instance}: {e}"));
+    let report = check(inv, &planned);
+    (planned, report)
+}
+
+/// A world, a journal and the events of the runs on them.
+pub struct Harness {
+    pub inv: Inventory,
+    pub world: SimWorld,
+    pub journal: Arc<Journal>,
+    pub events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl Harness {
+    /// A fresh world for `inv` and an in-memory journal.
+    pub fn with_inventory(inv: Inventory) -> Harness {
+        let journal = Arc::new(Journal::open_in_memory().unwrap());
+        Harness::with_journal(inv, journal)
+    }
+
+    pub fn with_journal(inv: Inventory, journal: Arc<Journal>) -> Harness {
+        let world = SimWorld::new(&inv).unwrap();
+        Harness { inv, world, journal, events: Arc::new(Mutex::new(Vec::new())) }
+    }
+
+    pub fn new(e: Example) -> Harness {
+        Harness::with_inventory(inventory(e.file))
+    }
+
+    pub fn progress(&self) -> Progress {
+        let events = self.events.clone();
+        Progress::new(move |e| events.lock().unwrap().push(e.clone()))
+    }
+
+    pub fn forensic_role(&self) -> String {
+        self.inv.config.forensic_role_arn.clone()
+    }
+
+    /// A new executor (as a new process would make) on this world and journal.
+    pub fn executor(&self) -> Executor {
+        self.executor_with(self.progress())
+    }
+
+    pub fn executor_with(&self, progress: Progress) -> Executor {
+        let base = self.world.cloud_as(&self.forensic_role(), &session_name(CASE));
+        let settings = Settings { parallelism: 4, wait: WaitSettings::quick() };
+        Executor::new(self.journal.clone(), base, &self.forensic_role(), settings, progress)
+    }
+
+    pub fn new_case(&self, plan: &Plan) -> NewCase {
+        NewCase {
+            case_id: CASE.to_string(),
+            examiner: Some("tests".to_string()),
+            destination_account: plan.dest_account.clone(),
+            destination_region: plan.dest_region.clone(),
+            note: None,
+        }
+    }
+
+    /// Plans, preflights and acquires `instance` with a new executor.
+    pub async fn acquire(&self, instance: &str, mode: Mode) -> Result<AcquireReport, AcquireError> {
+        let (planned, report) = plan_and_check(&self.inv, instance, mode);
+        self.executor().acquire(&self.new_case(&planned), vec![(planned, Some(report))]).await
+    }
+
+    /// Resumes the case with a new executor (the preflights made again from the inventory).
+    pub async fn resume(&self) -> Result<AcquireReport, AcquireError> {
+        self.executor().resume(CASE, self.preflights()).await
+    }
+
+    /// The preflight of each journaled plan, as `custody acquire --resume` makes them.
+    pub fn preflights(&self) -> BTreeMap<String, CheckReport> {
+        let mut out = BTreeMap::new();
+        for a in self.journal.acquisitions(CASE).unwrap() {
+            let p: Plan = serde_json::from_value(a.plan).unwrap();
+            out.insert(a.instance_id, check(&self.inv, &p));
+        }
+        out
+    }
+
+    pub async fn cleanup(&self) -> CleanupReport {
+        let base = self.world.cloud_as(&self.forensic_role(), &session_name(CASE));
+        cleanup_case(&self.journal, base, &self.forensic_role(), CASE, &self.progress()).await.unwrap()
+    }
+
+    /// The evidence snapshot ids the journal holds.
+    pub fn evidence_ids(&self) -> Vec<String> {
+        self.journal.evidence(CASE).unwrap().into_iter().map(|e| e.snapshot_id).collect()
+    }
+
+    /// What the world says custody left behind for the case, evidence apart.
+    pub fn leftovers(&self) -> Vec<String> {
+        self.world.leftovers(CASE, &self.evidence_ids(), &self.inv.config.alias_prefix)
+    }
+
+    pub fn open_temporaries(&self) -> Vec<ResourceRecord> {
+        self.journal.open_temporaries(Some(CASE)).unwrap()
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// The evidence, per volume, as the journal records it and the world holds it (checked to agree).
+    pub fn shape(&self) -> Vec<Shape> {
+        let snapshots = self.world.snapshots();
+        let mut out: Vec<Shape> = self
+            .journal
+            .evidence(CASE)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                let s = snapshots
+                    .iter()
+                    .find(|s| s.id == e.snapshot_id)
+                    .unwrap_or_else(|| panic!("evidence {} of {} is not in the world", e.snapshot_id, e.volume_id));
+                assert_eq!((&s.account, &s.region), (&e.account, &e.region), "evidence {} is elsewhere", s.id);
+                assert_eq!(s.kms_key_id, e.key_arn, "evidence {} is under another key", s.id);
+                assert_eq!(s.state, "completed", "evidence {} is not complete", s.id);
+                Shape { volume: e.volume_id, account: e.account, region: e.region, key: e.key_arn, path: e.path }
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// What the simulator refused, in words.
+    pub fn refusals(&self) -> Vec<String> {
+        self.world.calls().iter().flat_map(|c| c.refusals().into_iter().map(move |d| refusal(c, d))).collect()
+    }
+
+    /// What the run created in the world, counted from the calls that succeeded.
+    pub fn created(&self) -> Created {
+        created(&self.world.calls())
+    }
+}
+
+fn refusal(c: &SimCall, d: &custody_cloud::sim::SimDecision) -> String {
+    format!("{} by {}: {} on {}: {}", c.api, c.principal, d.action, d.resource, d.why)
+}
+
+/// One volume's evidence: where it is, under which key, by which path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Shape {
+    pub volume: String,
+    pub account: String,
+    pub region: String,
+    pub key: Option<String>,
+    pub path: String,
+}
+
+/// What creating calls brought into being, by the ids they returned (a grant KMS returned again for
+/// a repeated request with the same name counts once).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Created {
+    pub snapshots: Vec<String>,
+    pub keys: Vec<String>,
+    pub aliases: Vec<String>,
+    pub grants: Vec<String>,
+}
+
+pub fn created(calls: &[SimCall]) -> Created {
+    let mut out = Created::default();
+    for c in calls {
+        let Ok(result) = &c.result else { continue };
+        let first = |r: &str| r.split_whitespace().next().unwrap_or_default().to_string();
+        match c.api.as_str() {
+            "ec2:CreateSnapshots" => out.snapshots.extend(result.split(", ").map(str::to_string)),
+            "ec2:CopySnapshot" => out.snapshots.push(result.clone()),
+            "kms:CreateKey" => out.keys.push(result.clone()),
+            "kms:CreateAlias" => out.aliases.push(first(result)),
+            "kms:CreateGrant" => {
+                let id = first(result);
+                if !out.grants.contains(&id) {
+                    out.grants.push(id);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// True for an API that only reads.
+pub fn reads(api: &str) -> bool {
+    let op = api.split(':').nth(1).unwrap_or_default();
+    ["Describe", "List", "Get"].iter().any(|p| op.starts_with(p))
+}
+
+/// `arn:aws:sts::<acct>:assumed-role/<name>/<session>` → `(acct, name)`; a role ARN likewise.
+pub fn role_of(arn: &str) -> (String, String) {
+    let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+    let resource = arn.split(':').nth(5).unwrap_or_default();
+    let name = match resource.strip_prefix("assumed-role/") {
+        Some(rest) => rest.split('/').next().unwrap_or_default(),
+        None => resource.rsplit('/').next().unwrap_or_default(),
+    };
+    (account, name.to_string())
+}
+
+/// The simulator's mutating calls that the plan has no call for (same API, account, Region and
+/// signing role), in words.
+pub fn unplanned_calls(plan: &Plan, calls: &[SimCall]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| !reads(&c.api))
+        .filter(|c| {
+            !plan.steps.iter().flat_map(|s| &s.calls).any(|p| {
+                p.api == c.api && p.account == c.account && p.region == c.region && role_of(&p.signer) == role_of(&c.principal)
+            })
+        })
+        .map(|c| format!("{} in {} {} by {}: {}", c.api, c.account, c.region, c.principal, c.params))
+        .collect()
+}
+
+/// The error of every volume that failed, with its id.
+pub fn volume_errors(report: &AcquireReport) -> Vec<(String, String)> {
+    report
+        .instances
+        .iter()
+        .flat_map(|i| &i.volumes)
+        .filter_map(|v| v.error.clone().map(|e| (v.volume_id.clone(), e)))
+        .collect()
+}
+
+/// Everything the report says was left.
+pub fn left(report: &AcquireReport) -> Vec<String> {
+    report.instances.iter().flat_map(|i| &i.volumes).flat_map(|v| v.left.clone()).collect()
+}

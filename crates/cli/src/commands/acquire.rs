@@ -1,0 +1,347 @@
+//! `custody acquire`: preflight, then run the plans, journaled; `--resume` a case; `--simulate` a
+//! dry run against the simulated cloud an inventory describes.
+//!
+//! Arguments are checked before anything else (exit 2, nothing touched). Against AWS (or an
+//! emulator through `AWS_ENDPOINT_URL`), custody runs as the forensic role: when the configured
+//! identity is not a session of it, custody assumes it first, with a session name that carries the
+//! case. The inventory is collected live with read-only calls unless `--inventory` names one. Every
+//! plan is preflighted; a step that would fail stops everything before the first change unless
+//! `--no-preflight`. Progress goes to standard error, the result to standard output (`--json`).
+//! Exit 0 all evidence secured, 1 refused by the preflight or an acquisition failed, 2 bad input,
+//! 130 interrupted (Ctrl-C; cleanup ran).
+
+mod output;
+mod simulate;
+
+use crate::acquisition::{parse_destination, parse_mode, Destination};
+use crate::data_dir::{error_chain, DataDirArgs};
+use crate::input::{origin_name, read_text};
+use custody_acquire::wait::WaitSettings;
+use custody_acquire::{AcquireReport, Executor, Progress, Settings};
+use custody_cloud::collect::{collect, CollectRequest};
+use custody_cloud::sdk::SdkCloud;
+use custody_cloud::{Cloud, SessionName};
+use custody_journal::{Journal, NewCase};
+use custody_plan::check::{check, CheckReport};
+use custody_plan::inventory::arn::{is_instance_id, is_region, is_role_arn, KeyArn};
+use custody_plan::inventory::{parse_inventory, Inventory};
+use custody_plan::plan::{plan, session_name, Mode, Plan, PlanRequest};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct AcquireArgs {
+    /// The instances to acquire (`i-…`), all in one account and Region.
+    #[arg(value_name = "INSTANCE_ID", required_unless_present = "resume")]
+    pub instances: Vec<String>,
+    /// The case id: in the role session names, the tags of everything created, the temporary alias.
+    #[arg(long = "case", value_name = "ID", required_unless_present = "resume")]
+    pub case_id: Option<String>,
+    /// Continue a case whose run was interrupted or killed, from its journaled plans.
+    #[arg(long, value_name = "CASE", conflicts_with_all = ["instances", "case_id"])]
+    pub resume: Option<String>,
+    /// Where the evidence goes: an account, optionally with a Region (default: the forensic account
+    /// and Region).
+    #[arg(long, value_name = "ACCOUNT[:REGION]", value_parser = parse_destination)]
+    pub to: Option<Destination>,
+    /// The examiner's name, recorded with the case.
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// How a cross-account customer managed key is opened to the forensic role (auto, grant-only,
+    /// direct, owner-grants, direct-read).
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Dry run: acquire from the simulated cloud this inventory describes (nothing real is touched;
+    /// the journal is kept in memory unless --data-dir is given).
+    #[arg(long, value_name = "INVENTORY")]
+    pub simulate: Option<PathBuf>,
+    /// Use this inventory instead of collecting one live.
+    #[arg(long, value_name = "FILE", conflicts_with = "simulate")]
+    pub inventory: Option<PathBuf>,
+    /// The Region of the instances [default: AWS_REGION or the profile's Region].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The role custody acquires as, in the forensic account [default: the current session's role].
+    #[arg(long, value_name = "ARN")]
+    pub forensic_role_arn: Option<String>,
+    /// The role custody assumes in the instances' account.
+    #[arg(long, value_name = "ARN")]
+    pub source_role_arn: Option<String>,
+    /// The customer managed key evidence copies are encrypted under; repeat for one per Region.
+    #[arg(long = "forensic-key-arn", value_name = "ARN")]
+    pub forensic_key_arns: Vec<String>,
+    /// Run even when the preflight says a step would fail (the refusal then comes from AWS).
+    #[arg(long)]
+    pub no_preflight: bool,
+    /// How many volumes are transferred at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Give up waiting for a snapshot after this many seconds (resume later).
+    #[arg(long, value_name = "SECONDS", default_value_t = 4 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub wait_timeout: u64,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &AcquireArgs) -> ExitCode {
+    if let Err(message) = validate(args) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(acquire(args))
+}
+
+/// Checks the raw arguments, before anything is read or asked of AWS.
+fn validate(args: &AcquireArgs) -> Result<(), String> {
+    for id in &args.instances {
+        if !is_instance_id(id) {
+            return Err(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
+        }
+    }
+    if let Some(case) = args.case_id.as_deref().or(args.resume.as_deref()) {
+        if case.is_empty() || case.len() > 64 || !case.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(format!(
+                "case id `{case}`: expected 1 to 64 letters, digits, `-`, `_` or `.` (it goes into tag values, role \
+                 session names and a KMS alias)"
+            ));
+        }
+    }
+    if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
+        return Err(format!("--region `{region}`: expected a Region name such as `eu-west-3`"));
+    }
+    for (flag, arn) in [("--forensic-role-arn", &args.forensic_role_arn), ("--source-role-arn", &args.source_role_arn)]
+    {
+        if let Some(arn) = arn.as_deref().filter(|a| !is_role_arn(a)) {
+            return Err(format!("{flag} `{arn}`: expected a role ARN, `arn:aws:iam::<account>:role/<name>`"));
+        }
+    }
+    for arn in &args.forensic_key_arns {
+        if KeyArn::parse(arn).is_none() {
+            return Err(format!("--forensic-key-arn `{arn}`: expected a key ARN, `arn:aws:kms:<region>:<account>:key/<id>`"));
+        }
+    }
+    Ok(())
+}
+
+/// The settings the arguments ask for (quick polls on the simulator, which has no real latency).
+fn settings(args: &AcquireArgs) -> Settings {
+    let mut wait = if args.simulate.is_some() { WaitSettings::quick() } else { WaitSettings::default() };
+    wait.timeout = Duration::from_secs(args.wait_timeout);
+    Settings { parallelism: usize::from(args.parallel), wait }
+}
+
+/// What a run ended with.
+enum Ended {
+    Report(AcquireReport),
+    /// Refused before anything was touched: exit status.
+    Refused(ExitCode),
+}
+
+async fn acquire(args: &AcquireArgs) -> ExitCode {
+    if let Some(path) = &args.simulate {
+        return simulate::run(args, path).await;
+    }
+    let journal = match args.data.open() {
+        Ok(j) => Arc::new(j),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let sdk = SdkCloud::from_env(args.region.as_deref()).await;
+    let base: Arc<dyn Cloud> = Arc::new(sdk);
+    match live(args, journal.clone(), base).await {
+        Ok(Ended::Report(report)) => output::finish(args, &journal, &report),
+        Ok(Ended::Refused(code)) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Against AWS: become the forensic role, collect (or read) the inventory, plan, preflight, run.
+async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Cloud>) -> Result<Ended, String> {
+    let Some(region) = args.region.clone().or_else(|| configured.default_region()) else {
+        return Err("no Region: pass --region, or set AWS_REGION or a profile's region".into());
+    };
+    let case_id = args.case_id.clone().or_else(|| args.resume.clone()).unwrap_or_default();
+    let inventory = match (&args.inventory, &args.resume) {
+        (Some(path), _) => Some(read_inventory(path).map_err(|(m, _)| m)?),
+        (None, Some(_)) => None,
+        (None, None) => {
+            let request = CollectRequest {
+                instance_ids: args.instances.clone(),
+                region: region.clone(),
+                forensic_role_arn: args.forensic_role_arn.clone(),
+                source_role_arn: args.source_role_arn.clone(),
+                forensic_key_arns: args.forensic_key_arns.clone(),
+                case_id: Some(case_id.clone()),
+            };
+            eprintln!("collecting the inventory (read-only calls)…");
+            let collected =
+                collect(configured.clone(), &request).await.map_err(|e| format!("collect: {}", error_chain(&e)))?;
+            for w in &collected.warnings {
+                eprintln!("warning: {w}");
+            }
+            Some(collected.inventory)
+        }
+    };
+    let forensic_role = match (&inventory, &args.forensic_role_arn) {
+        (Some(inv), _) => inv.config.forensic_role_arn.clone(),
+        (None, Some(arn)) => arn.clone(),
+        (None, None) => resumed_forensic_role(&journal, &case_id)?,
+    };
+    let base = become_role(configured, &forensic_role, &case_id).await?;
+    let executor = Executor::new(journal.clone(), base, &forensic_role, settings(args), progress(args.json));
+    watch_ctrl_c(&executor);
+    if let Some(case) = &args.resume {
+        let preflights = match &inventory {
+            Some(inv) => preflight_journaled(&journal, inv, case)?,
+            None => BTreeMap::new(),
+        };
+        return executor.resume(case, preflights).await.map(Ended::Report).map_err(|e| error_chain(&e));
+    }
+    let Some(inventory) = inventory else { return Err("no inventory".into()) };
+    let plans = match plan_and_check(args, &inventory, &case_id, true) {
+        Ok(p) => p,
+        Err(code) => return Ok(Ended::Refused(code)),
+    };
+    let case = NewCase {
+        case_id: case_id.clone(),
+        examiner: args.examiner.clone(),
+        destination_account: plans.first().map(|(p, _)| p.dest_account.clone()).unwrap_or_default(),
+        destination_region: plans.first().map(|(p, _)| p.dest_region.clone()).unwrap_or_default(),
+        note: None,
+    };
+    executor.acquire(&case, plans).await.map(Ended::Report).map_err(|e| error_chain(&e))
+}
+
+/// The forensic role of a case, from its journaled plans (the signer of its first call).
+fn resumed_forensic_role(journal: &Journal, case: &str) -> Result<String, String> {
+    let acquisitions = journal.acquisitions(case).map_err(|e| error_chain(&e))?;
+    let first = acquisitions.first().ok_or_else(|| format!("case `{case}` is not in the journal"))?;
+    first
+        .plan
+        .pointer("/steps/0/calls/0/signer")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("the journaled plan of case `{case}` names no signer; pass --forensic-role-arn"))
+}
+
+/// The `Cloud` of a session of `role_arn`: the configured identity when it already is one, else a
+/// session custody assumes (named for the case, so CloudTrail ties every call to it).
+pub(crate) async fn become_role(configured: Arc<dyn Cloud>, role_arn: &str, case_id: &str) -> Result<Arc<dyn Cloud>, String> {
+    let me = configured.sts().get_caller_identity().await.map_err(|e| format!("who am I (sts:GetCallerIdentity): {e}"))?;
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    let account = role_arn.split(':').nth(4).unwrap_or_default();
+    if me.account == account && me.arn.contains(&format!(":assumed-role/{role_name}/")) {
+        return Ok(configured);
+    }
+    eprintln!("assuming {role_arn} (the forensic role) as {}", session_name(case_id));
+    configured
+        .assume_role(role_arn, &SessionName::new_exact(&session_name(case_id)))
+        .await
+        .map_err(|e| format!("cannot assume the forensic role {role_arn}: {e}"))
+}
+
+pub(crate) fn read_inventory(path: &std::path::Path) -> Result<Inventory, (String, ExitCode)> {
+    let origin = origin_name(path);
+    let text = read_text(path).map_err(|e| (e.to_string(), ExitCode::from(2)))?;
+    parse_inventory(&text).map_err(|e| (format!("{origin}: {e}"), ExitCode::from(2)))
+}
+
+/// Plans every instance and preflights each plan. Prints the refusals and returns the exit status
+/// when a step would fail (unless --no-preflight).
+/// `enforce`: refuse when a step would fail (unless --no-preflight); a dry run does not.
+pub(crate) fn plan_and_check(
+    args: &AcquireArgs,
+    inventory: &Inventory,
+    case_id: &str,
+    enforce: bool,
+) -> Result<Vec<(Plan, Option<CheckReport>)>, ExitCode> {
+    let mut out = Vec::new();
+    let mut refused = false;
+    for instance in &args.instances {
+        let request = PlanRequest {
+            instance_id: instance.clone(),
+            to_account: args.to.as_ref().map(|d| d.account.clone()),
+            to_region: args.to.as_ref().and_then(|d| d.region.clone()),
+            mode: args.mode,
+            triage: false,
+            case_id: case_id.to_string(),
+        };
+        let planned = plan(inventory, &request).map_err(|e| {
+            eprintln!("error: {instance}: {e}");
+            ExitCode::from(2)
+        })?;
+        let report = check(inventory, &planned);
+        eprintln!(
+            "preflight {instance}: {} step(s) pass, {} fail, {} unknown",
+            report.summary.passed, report.summary.failed, report.summary.unknown
+        );
+        if !report.all_pass() {
+            refused = true;
+            eprint!("{}", custody_plan::report::render(&report, custody_plan::report::Format::Text));
+        }
+        out.push((planned, Some(report)));
+    }
+    if refused && enforce && !args.no_preflight {
+        eprintln!(
+            "error: the preflight says a step would fail or cannot be decided: nothing was touched. Apply the fixes \
+             above and run again (or pass --no-preflight to let AWS decide)"
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok(out)
+}
+
+/// The preflight of each journaled plan of `case` against `inventory` (to explain refusals on resume).
+fn preflight_journaled(journal: &Journal, inventory: &Inventory, case: &str) -> Result<BTreeMap<String, CheckReport>, String> {
+    let mut out = BTreeMap::new();
+    for a in journal.acquisitions(case).map_err(|e| error_chain(&e))? {
+        if let Ok(p) = serde_json::from_value::<Plan>(a.plan) {
+            out.insert(a.instance_id, check(inventory, &p));
+        }
+    }
+    Ok(out)
+}
+
+/// Progress lines on standard error (none with --json, whose consumer reads the result).
+pub(crate) fn progress(json: bool) -> Progress {
+    if json {
+        return Progress::silent();
+    }
+    Progress::new(|event| eprintln!("{}", output::event_line(event)))
+}
+
+/// Ctrl-C: the first stops new steps and lets cleanup run; the second exits at once (the journal is
+/// consistent after every write, and `custody cleanup` finds what is left).
+pub(crate) fn watch_ctrl_c(executor: &Executor) {
+    let stop = executor.stop_flag();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing the calls under way, then cleaning up (Ctrl-C again to exit at once)");
+            stop.store(true, Ordering::SeqCst);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("exiting: `custody cleanup --case <id>` removes what is left");
+                std::process::exit(130);
+            }
+        }
+    });
+}

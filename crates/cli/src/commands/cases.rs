@@ -1,0 +1,196 @@
+//! `custody cases` and `custody show`: what the journal knows, read without changing anything.
+//!
+//! Both commands only read. They open the journal only when it exists, so that a mistyped
+//! `--data-dir` does not leave an empty journal behind. `cases` lists the cases, newest first, with
+//! what an examiner looks at first: status, destination, how many instances, evidence items and
+//! temporary resources still open. `show` gives one case whole: the acquisitions and the path each
+//! volume took, the evidence, every AWS call journaled (intent and outcome, in order), and every
+//! resource created, with when and how it was removed. From that alone an examiner can say what was
+//! done, by which role, and when. With `--json`, both print the journal's records as stored.
+//!
+//! Exit status: 0 printed, 1 the journal could not be read, 2 bad input (an unknown case, a journal
+//! that cannot be opened).
+
+mod render;
+
+pub(crate) use render::detail as detail_text;
+
+use crate::data_dir::{error_chain, DataDirArgs};
+use custody_journal::{AcquisitionRecord, CaseRecord, Entry, Evidence, Journal, JournalError, ResourceRecord, Status};
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Read-only: the journal is not created when it does not exist. `custody show CASE` tells one case.")]
+pub struct CasesArgs {
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    /// Print the cases as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Read-only. Exit status 0 shown, 1 the journal could not be read, 2 the case is not in the journal.")]
+pub struct ShowArgs {
+    /// The case id (`custody cases` lists them).
+    #[arg(value_name = "CASE")]
+    pub case: String,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    /// Print the journal's records as JSON: {case, acquisitions, evidence, entries, resources}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One line of `custody cases`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CaseSummary {
+    pub case_id: String,
+    pub status: Status,
+    pub created_at: String,
+    pub updated_at: String,
+    pub examiner: Option<String>,
+    pub destination_account: String,
+    pub destination_region: String,
+    /// Instances acquired (or being acquired).
+    pub instances: usize,
+    /// Evidence items recorded.
+    pub evidence: usize,
+    /// Temporary resources not yet removed (what `custody cleanup` would remove).
+    pub open_temporaries: usize,
+}
+
+/// Everything the journal has on one case.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CaseDetail {
+    pub case: CaseRecord,
+    pub acquisitions: Vec<AcquisitionRecord>,
+    pub evidence: Vec<Evidence>,
+    pub entries: Vec<Entry>,
+    pub resources: Vec<ResourceRecord>,
+}
+
+/// Runs `custody cases`.
+pub fn run_cases(args: &CasesArgs) -> ExitCode {
+    let journal = match args.data.open_existing() {
+        Ok(Some(j)) => j,
+        Ok(None) => {
+            if args.json {
+                println!("[]");
+            } else {
+                let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
+                println!("no cases (journal {} does not exist)", path.display());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let summaries = match summaries(&journal) {
+        Ok(s) => s,
+        Err(e) => return journal_error(&e),
+    };
+    if args.json {
+        return print_json(&summaries);
+    }
+    print!("{}", render::cases_table(&summaries, journal.path()));
+    ExitCode::SUCCESS
+}
+
+/// Runs `custody show`.
+pub fn run_show(args: &ShowArgs) -> ExitCode {
+    let journal = match args.data.open_existing() {
+        Ok(Some(j)) => j,
+        Ok(None) => {
+            let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
+            eprintln!("error: case `{}` is not in the journal ({} does not exist)", args.case, path.display());
+            eprintln!("help: pass --data-dir with the directory `custody acquire` used; `custody cases` lists the cases");
+            return ExitCode::from(2);
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let detail = match detail(&journal, &args.case) {
+        Ok(Some(d)) => d,
+        Ok(None) => return unknown_case(&journal, &args.case),
+        Err(e) => return journal_error(&e),
+    };
+    if args.json {
+        return print_json(&detail);
+    }
+    print!("{}", render::show(&detail));
+    ExitCode::SUCCESS
+}
+
+/// The summary of every case, newest first.
+pub(crate) fn summaries(journal: &Journal) -> Result<Vec<CaseSummary>, JournalError> {
+    let mut out = Vec::new();
+    for case in journal.cases()? {
+        let instances = journal.acquisitions(&case.case_id)?.len();
+        let evidence = journal.evidence(&case.case_id)?.len();
+        let open_temporaries = journal.open_temporaries(Some(&case.case_id))?.len();
+        out.push(CaseSummary {
+            case_id: case.case_id,
+            status: case.status,
+            created_at: case.created_at,
+            updated_at: case.updated_at,
+            examiner: case.examiner,
+            destination_account: case.destination_account,
+            destination_region: case.destination_region,
+            instances,
+            evidence,
+            open_temporaries,
+        });
+    }
+    Ok(out)
+}
+
+/// Everything on `case_id`, `None` when the journal does not have it.
+pub(crate) fn detail(journal: &Journal, case_id: &str) -> Result<Option<CaseDetail>, JournalError> {
+    let Some(case) = journal.case(case_id)? else { return Ok(None) };
+    Ok(Some(CaseDetail {
+        case,
+        acquisitions: journal.acquisitions(case_id)?,
+        evidence: journal.evidence(case_id)?,
+        entries: journal.entries(case_id)?,
+        resources: journal.resources(case_id)?,
+    }))
+}
+
+/// Says that `case` is not in `journal`, with the cases it has; exit status 2.
+pub(crate) fn unknown_case(journal: &Journal, case: &str) -> ExitCode {
+    let place = journal.path().map(|p| p.display().to_string()).unwrap_or_else(|| ":memory:".to_string());
+    eprintln!("error: case `{case}` is not in the journal ({place})");
+    let known: Vec<String> = journal.cases().map(|c| c.into_iter().map(|c| c.case_id).collect()).unwrap_or_default();
+    match known.len() {
+        0 => eprintln!("help: this journal has no cases yet; `custody cases` lists them once `custody acquire` opens one"),
+        1..=5 => eprintln!("help: this journal has {}; `custody cases` lists them", known.join(", ")),
+        n => eprintln!("help: this journal has {n} cases; `custody cases` lists them"),
+    }
+    ExitCode::from(2)
+}
+
+/// A journal that cannot be read: exit status 1.
+pub(crate) fn journal_error(e: &JournalError) -> ExitCode {
+    eprintln!("error: cannot read the journal: {}", error_chain(e));
+    ExitCode::from(1)
+}
+
+/// Prints `value` as pretty JSON on standard output.
+pub(crate) fn print_json<T: Serialize>(value: &T) -> ExitCode {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot serialize the result: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The text of `custody cases` and `custody show`.
+
+use super::{CaseDetail, CaseSummary};
+use custody_journal::{AcquisitionRecord, Entry, Evidence, Outcome, ResourceRecord};
+use custody_plan::plan::Path as AcquisitionPath;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The table of cases, newest first, and the journal it was read from.
+pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> String {
+    let place = journal.map(|p| p.display().to_string()).unwrap_or_default();
+    if cases.is_empty() {
+        return format!("no cases in the journal {place}\n");
+    }
+    let header = ["CASE", "STATUS", "CREATED (UTC)", "EXAMINER", "DESTINATION", "INSTANCES", "EVIDENCE", "OPEN TEMPORARIES"];
+    let rows: Vec<[String; 8]> = cases
+        .iter()
+        .map(|c| {
+            [
+                c.case_id.clone(),
+                c.status.to_string(),
+                short_time(&c.created_at),
+                c.examiner.clone().unwrap_or_else(|| "-".to_string()),
+                format!("{}:{}", c.destination_account, c.destination_region),
+                c.instances.to_string(),
+                c.evidence.to_string(),
+                c.open_temporaries.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            // The counts are right-aligned under their headers.
+            if i >= 5 {
+                out.push_str(&format!("{cell:>w$}"));
+            } else {
+                out.push_str(&format!("{cell:<w$}"));
+            }
+        }
+        out.trim_end().to_string()
+    };
+    let mut out = String::new();
+    out.push_str(&line(&header.map(str::to_string)));
+    out.push('\n');
+    for row in &rows {
+        out.push_str(&line(row));
+        out.push('\n');
+    }
+    let open: usize = cases.iter().map(|c| c.open_temporaries).sum();
+    let _ = writeln!(out, "\n{} case(s) in {place}; `custody show CASE` tells one", cases.len());
+    if open > 0 {
+        let _ = writeln!(out, "{open} temporary resource(s) still open: `custody cleanup --case CASE --dry-run` lists them");
+    }
+    out
+}
+
+/// One case, whole.
+pub(crate) fn show(d: &CaseDetail) -> String {
+    let c = &d.case;
+    let mut out = String::new();
+    let _ = writeln!(out, "case {}: {}", c.case_id, c.status);
+    let _ = writeln!(out, "  examiner     {}", c.examiner.as_deref().unwrap_or("-"));
+    let _ = writeln!(out, "  destination  account {} ({})", c.destination_account, c.destination_region);
+    if let Some(note) = &c.note {
+        let _ = writeln!(out, "  note         {note}");
+    }
+    let _ = writeln!(out, "  created      {}", c.created_at);
+    let _ = writeln!(out, "  updated      {}", c.updated_at);
+
+    let _ = writeln!(out, "\nacquisitions ({})", d.acquisitions.len());
+    for a in &d.acquisitions {
+        acquisition(&mut out, a);
+    }
+
+    let _ = writeln!(out, "\nevidence ({})", d.evidence.len());
+    if d.evidence.is_empty() {
+        out.push_str("  none secured\n");
+    }
+    for e in &d.evidence {
+        evidence(&mut out, e);
+    }
+
+    let _ = writeln!(out, "\njournal ({} call(s), in order)", d.entries.len());
+    for (n, e) in d.entries.iter().enumerate() {
+        entry(&mut out, n + 1, e);
+    }
+
+    let open = d.resources.iter().filter(|r| is_open(r)).count();
+    let _ = writeln!(out, "\nresources ({}, {open} temporary still open)", d.resources.len());
+    let evidence: BTreeSet<&str> = d.evidence.iter().map(|e| e.snapshot_id.as_str()).collect();
+    for r in &d.resources {
+        resource(&mut out, r, evidence.contains(r.id.as_str()));
+    }
+    if open > 0 {
+        let _ = writeln!(
+            out,
+            "\n{open} temporary resource(s) still open: `custody cleanup --case {0} --dry-run` lists them, `custody \
+             cleanup --case {0}` removes them",
+            c.case_id
+        );
+    }
+    let unanswered = d.entries.iter().filter(|e| e.outcome.is_none()).count();
+    if unanswered > 0 {
+        let _ = writeln!(
+            out,
+            "{unanswered} call(s) without an outcome may or may not have taken effect: `custody acquire --resume {}` \
+             looks in AWS and carries on",
+            c.case_id
+        );
+    }
+    out
+}
+
+fn acquisition(out: &mut String, a: &AcquisitionRecord) {
+    let _ = writeln!(out, "  {}: {} (started {}, updated {})", a.instance_id, a.status, a.started_at, a.updated_at);
+    let text = |pointer: &str| a.plan.pointer(pointer).and_then(Value::as_str).unwrap_or("?").to_string();
+    if a.plan.get("source_account").is_some() {
+        let _ = writeln!(
+            out,
+            "    from account {} ({}) to account {} ({})",
+            text("/source_account"),
+            text("/source_region"),
+            text("/dest_account"),
+            text("/dest_region")
+        );
+    }
+    for v in a.plan.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+        let volume = v.get("volume_id").and_then(Value::as_str).unwrap_or("?");
+        let path = v
+            .get("path")
+            .map(|p| match serde_json::from_value::<AcquisitionPath>(p.clone()) {
+                Ok(path) => path.to_string(),
+                Err(_) => p.as_str().map(str::to_string).unwrap_or_else(|| p.to_string()),
+            })
+            .unwrap_or_else(|| "?".to_string());
+        let _ = writeln!(out, "    {volume}  path {path}");
+    }
+    if let Some(error) = &a.error {
+        // The executor joins the errors of several volumes with `; `: one per line reads better.
+        for part in error.split("; vol-").enumerate().map(|(i, p)| if i == 0 { p.to_string() } else { format!("vol-{p}") }) {
+            let _ = writeln!(out, "    error: {part}");
+        }
+    }
+}
+
+fn evidence(out: &mut String, e: &Evidence) {
+    let key = match &e.key_arn {
+        Some(k) => format!("encrypted under {k}"),
+        None => "not encrypted".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} -> {} in account {} ({}), path {}, {key}",
+        e.instance_id, e.volume_id, e.snapshot_id, e.account, e.region, e.path
+    );
+    let tags: Vec<String> = e.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let _ = writeln!(out, "    recorded {}; tags {}", e.recorded_at, if tags.is_empty() { "none".into() } else { tags.join(", ") });
+}
+
+fn entry(out: &mut String, n: usize, e: &Entry) {
+    let i = &e.intent;
+    let role = i.signer.rsplit('/').next().unwrap_or(&i.signer);
+    let _ = writeln!(
+        out,
+        "  {n:>3}. {}  {}  {}  {} in {} ({}) as {role}",
+        e.intended_at, i.instance_id, i.step_id, i.api, i.account, i.region
+    );
+    let outcome = match &e.outcome {
+        None => "NO OUTCOME (interrupted while AWS answered)".to_string(),
+        Some(Outcome::Ok { result, request_id }) => {
+            let mut text = "ok".to_string();
+            let details = ok_details(result);
+            if !details.is_empty() {
+                text.push_str(": ");
+                text.push_str(&details.join(", "));
+            }
+            text + &answered(request_id.as_deref(), e.finished_at.as_deref())
+        }
+        Some(Outcome::Failed { code, message, request_id }) => {
+            let code = code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default();
+            format!("FAILED {code}{message}{}", answered(request_id.as_deref(), e.finished_at.as_deref()))
+        }
+    };
+    let _ = writeln!(out, "       {outcome}");
+}
+
+/// What an `ok` result tells: the ids the call created (`result.resolves`, planned -> real), then any
+/// other field as `name value`.
+fn ok_details(result: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(fields) = result.as_object() else {
+        if !result.is_null() {
+            out.push(result.to_string());
+        }
+        return out;
+    };
+    if let Some(resolves) = fields.get("resolves").and_then(Value::as_object) {
+        for (planned, real) in resolves {
+            out.push(format!("{planned} -> {}", real.as_str().map(str::to_string).unwrap_or_else(|| real.to_string())));
+        }
+    }
+    for (name, value) in fields.iter().filter(|(name, _)| name.as_str() != "resolves") {
+        out.push(format!("{name} {}", value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string())));
+    }
+    out
+}
+
+/// ` (request …, answered …)`.
+fn answered(request_id: Option<&str>, at: Option<&str>) -> String {
+    let request = request_id.map(|r| format!("request {r}")).unwrap_or_else(|| "no request id".to_string());
+    match at {
+        Some(at) => format!(" ({request}, answered {at})"),
+        None => format!(" ({request})"),
+    }
+}
+
+fn is_open(r: &ResourceRecord) -> bool {
+    r.temporary && r.removed_at.is_none()
+}
+
+fn resource(out: &mut String, r: &ResourceRecord, is_evidence: bool) {
+    let role = match (r.temporary, is_evidence) {
+        (true, _) => "temporary",
+        (false, true) => "evidence",
+        (false, false) => "kept",
+    };
+    let state = match (&r.removed_at, &r.removal) {
+        (Some(at), how) => format!("removed {at} ({})", how.as_deref().unwrap_or("how not recorded")),
+        (None, _) if r.temporary => "STILL OPEN".to_string(),
+        (None, _) => "present".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} ({}, {}), {role}{}, created {}: {state}",
+        r.kind,
+        r.id,
+        r.account,
+        r.region,
+        detail(&r.detail),
+        r.created_at
+    );
+}
+
+/// A resource's detail (`volume_id vol-…`, `key_arn …`) in words, `` when empty.
+pub(crate) fn detail(detail: &Value) -> String {
+    let Some(fields) = detail.as_object().filter(|f| !f.is_empty()) else { return String::new() };
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k} {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+        .collect();
+    format!(" [{}]", parts.join(", "))
+}
+
+/// `2026-01-01T12:34:56.123456Z` as `2026-01-01 12:34:56` (the table says UTC in its header).
+fn short_time(t: &str) -> String {
+    match (t.get(..10), t.get(11..19)) {
+        (Some(day), Some(time)) => format!("{day} {time}"),
+        _ => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn short_time_drops_the_fraction_and_keeps_odd_text() {
+        assert_eq!(short_time("2026-01-01T12:34:56.123456Z"), "2026-01-01 12:34:56");
+        assert_eq!(short_time("soon"), "soon");
+    }
+
+    #[test]
+    fn ok_details_lists_resolved_ids_then_other_fields() {
+        let result = json!({"resolves": {"snap-source-1": "snap-1"}, "deletion_date": "2025-01-08T00:00:00Z"});
+        assert_eq!(ok_details(&result), vec!["snap-source-1 -> snap-1", "deletion_date 2025-01-08T00:00:00Z"]);
+        assert!(ok_details(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn detail_is_empty_for_an_empty_object() {
+        assert_eq!(detail(&json!({})), "");
+        assert_eq!(detail(&json!({"volume_id": "vol-1"})), " [volume_id vol-1]");
+    }
+}

@@ -1,0 +1,128 @@
+//! What `custody cleanup` prints: the summary (or, with `--dry-run`, what is open) and the exit status.
+
+use super::{CaseCleanup, CaseDryRun, CleanupArgs};
+use crate::commands::cases::print_json;
+use custody_journal::Status;
+use custody_plan::plan::TAG_CASE;
+use serde_json::json;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+/// Prints the result of a cleanup; exit 0 when nothing failed, 1 otherwise.
+pub(super) fn finish(args: &CleanupArgs, cases: &[CaseCleanup], skipped: &[String]) -> ExitCode {
+    let removed: usize = cases.iter().map(|c| c.report.removed.len()).sum();
+    let failed: usize = cases.iter().map(|c| c.report.failed.len()).sum();
+    let skipped_all: Vec<&String> = skipped.iter().chain(cases.iter().flat_map(|c| &c.report.skipped)).collect();
+    if args.json {
+        let out = json!({
+            "dry_run": false,
+            "clean": failed == 0,
+            "removed": removed,
+            "failed": failed,
+            "cases": cases,
+            "skipped": skipped,
+        });
+        if print_json(&out) != ExitCode::SUCCESS {
+            return ExitCode::from(1);
+        }
+    } else {
+        print!("{}", render(cases, skipped, removed, failed, skipped_all.len()));
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn render(cases: &[CaseCleanup], skipped: &[String], removed: usize, failed: usize, skipped_count: usize) -> String {
+    let mut out = String::new();
+    if cases.is_empty() && skipped.is_empty() {
+        out.push_str("no cases in the journal: nothing to clean up\n");
+        return out;
+    }
+    for c in cases {
+        let role = c.role.as_deref().map(|r| format!(" (as {r})")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "case {}{role}: removed {}, failed {}",
+            c.case_id,
+            c.report.removed.len(),
+            c.report.failed.len()
+        );
+        for r in &c.report.removed {
+            let _ = writeln!(out, "  removed {r}");
+        }
+        for f in &c.report.failed {
+            let _ = writeln!(out, "  FAILED {f}");
+        }
+        for s in &c.report.skipped {
+            let _ = writeln!(out, "  skipped: {s}");
+        }
+    }
+    for s in skipped {
+        let _ = writeln!(out, "skipped: {s}");
+    }
+    let _ = writeln!(out, "cleanup: removed {removed}, failed {failed}, skipped {skipped_count}");
+    if failed > 0 {
+        out.push_str(
+            "what failed is still open in the journal: fix the cause above and run `custody cleanup` again \
+             (`custody show CASE` lists every resource)\n",
+        );
+    }
+    out
+}
+
+/// Prints what a dry run found; exit 0.
+pub(super) fn dry_run(args: &CleanupArgs, cases: &[CaseDryRun], skipped: &[String]) -> ExitCode {
+    let sweep = format!(
+        "not run: the search in AWS for what the journal does not know (snapshots tagged {TAG_CASE}=<case>, the \
+         case's temporary aliases and keys)"
+    );
+    if args.json {
+        let out = json!({ "dry_run": true, "cases": cases, "skipped": skipped, "aws_sweep": sweep });
+        return print_json(&out);
+    }
+    let mut out = String::from("dry run: nothing is removed and AWS is not called\n");
+    if cases.is_empty() && skipped.is_empty() {
+        out.push_str("no cases in the journal: nothing to clean up\n");
+    }
+    for c in cases {
+        let role = match (&c.role, &c.role_unknown) {
+            (Some(r), _) => format!("would act as {r}"),
+            (None, Some(why)) => format!("cannot clean up: {why}"),
+            (None, None) => "role unknown".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "case {} ({}, {role}): {} temporary resource(s) open in the journal",
+            c.case_id,
+            c.status,
+            c.open_temporaries.len()
+        );
+        if c.status == Status::Running {
+            let _ = writeln!(
+                out,
+                "  warning: the case is marked running: if its acquisition is still running, stop it first"
+            );
+        }
+        for r in &c.open_temporaries {
+            let _ = writeln!(
+                out,
+                "  would remove {} {} ({}, {}){}, created {}",
+                r.kind,
+                r.id,
+                r.account,
+                r.region,
+                crate::commands::cases::detail_text(&r.detail),
+                r.created_at
+            );
+        }
+    }
+    for s in skipped {
+        let _ = writeln!(out, "skipped: {s}");
+    }
+    let _ = writeln!(out, "{sweep}; run without --dry-run for it");
+    print!("{out}");
+    ExitCode::SUCCESS
+}

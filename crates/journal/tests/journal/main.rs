@@ -1,0 +1,12 @@
+//! Integration tests of the journal, on real files in temporary directories.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+mod cases;
+mod concurrency;
+mod corruption;
+mod durability;
+mod faults;
+mod resources;
+mod roundtrip;
+mod steps;
+mod support;
