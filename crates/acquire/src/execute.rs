@@ -6,7 +6,7 @@ mod start;
 
 use crate::error::AcquireError;
 use crate::journaled::Run;
-use crate::report::{AcquireReport, Event, InstanceReport, Progress};
+use crate::report::{AcquireReport, Event, EvidenceItem, InstanceReport, Progress, VolumeReport};
 use crate::resolve::Resolved;
 use crate::sessions::Sessions;
 use crate::volume::run_volume;
@@ -93,7 +93,12 @@ impl Executor {
             return Err(JournalError::UnknownCase(case_id.to_string()).into());
         }
         let mut plans = Vec::new();
+        let mut finished = Vec::new();
         for a in self.journal.acquisitions(case_id)? {
+            if a.status == Status::Succeeded {
+                finished.push(a.instance_id);
+                continue;
+            }
             let plan: Plan = serde_json::from_value(a.plan).map_err(|e| AcquireError::Plan {
                 step: "read the journaled plan".to_string(),
                 why: format!("the plan of {} in the journal does not read back: {e}", a.instance_id),
@@ -101,7 +106,56 @@ impl Executor {
             let preflight = preflights.remove(&a.instance_id);
             plans.push((plan, preflight));
         }
-        self.run(case_id, plans).await
+        let mut report = self.run(case_id, plans).await?;
+        for instance in finished {
+            report.instances.push(self.finished(case_id, &instance)?);
+        }
+        report.succeeded = report.instances.iter().all(|i| i.succeeded);
+        if report.succeeded {
+            self.journal.set_case_status(case_id, Status::Succeeded)?;
+        }
+        Ok(report)
+    }
+
+    /// The report of an acquisition an earlier run finished, from the journal (nothing is run).
+    fn finished(&self, case_id: &str, instance: &str) -> Result<InstanceReport, AcquireError> {
+        let volumes = self
+            .journal
+            .evidence(case_id)?
+            .into_iter()
+            .filter(|e| e.instance_id == instance)
+            .map(|e| VolumeReport {
+                volume_id: e.volume_id.clone(),
+                path: e.path.clone(),
+                evidence: Some(EvidenceItem {
+                    instance_id: e.instance_id,
+                    volume_id: e.volume_id,
+                    device: None,
+                    snapshot_id: e.snapshot_id,
+                    account: e.account,
+                    region: e.region,
+                    key_arn: e.key_arn,
+                    path: e.path,
+                    tags: e.tags,
+                }),
+                error: None,
+                removed: Vec::new(),
+                left: Vec::new(),
+            })
+            .collect();
+        self.progress.emit(Event::Reused {
+            instance: instance.to_string(),
+            step: "all".to_string(),
+            how: "acquired by an earlier run of the case".to_string(),
+        });
+        Ok(InstanceReport {
+            instance_id: instance.to_string(),
+            succeeded: true,
+            error: None,
+            volumes,
+            reused_steps: vec!["all".to_string()],
+            not_run: Vec::new(),
+        })
     }
 
     async fn run(&self, case_id: &str, plans: Vec<(Plan, Option<CheckReport>)>) -> Result<AcquireReport, AcquireError> {

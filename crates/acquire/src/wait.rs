@@ -25,6 +25,9 @@ pub struct WaitSettings {
     pub timeout: Duration,
     /// Retry a throttled call this many times.
     pub throttle_retries: u32,
+    /// How long a snapshot just created may be missing from DescribeSnapshots (EC2 is eventually
+    /// consistent) before it counts as gone.
+    pub not_found_grace: Duration,
 }
 
 impl Default for WaitSettings {
@@ -34,6 +37,7 @@ impl Default for WaitSettings {
             max: Duration::from_secs(30),
             timeout: Duration::from_secs(4 * 3600),
             throttle_retries: 8,
+            not_found_grace: Duration::from_secs(120),
         }
     }
 }
@@ -46,6 +50,7 @@ impl WaitSettings {
             max: Duration::from_millis(5),
             timeout: Duration::from_secs(30),
             throttle_retries: 8,
+            not_found_grace: Duration::from_millis(200),
         }
     }
 
@@ -107,6 +112,12 @@ pub async fn snapshots_completed(
                 }
                 match pending {
                     None => return Ok(done),
+                    Some((snapshot, state)) if state == "not yet listed" && started.elapsed() >= settings.not_found_grace => {
+                        return Err(AcquireError::Refused {
+                            step: step.to_string(),
+                            why: format!("snapshot {snapshot} is not listed by DescribeSnapshots: it was deleted, or never made"),
+                        })
+                    }
                     Some((snapshot, state)) if started.elapsed() >= settings.timeout => {
                         return Err(AcquireError::Timeout {
                             step: step.to_string(),
@@ -119,7 +130,7 @@ pub async fn snapshots_completed(
                 }
             }
             Err(CloudError::Throttled(_)) => delay = settings.next(delay),
-            Err(error) if error.is_not_found() && started.elapsed() < settings.timeout => {}
+            Err(error) if error.is_not_found() && started.elapsed() < settings.not_found_grace => {}
             Err(error) => return Err(AcquireError::Call { step: step.to_string(), error: Box::new(error), explained: None }),
         }
         tokio::time::sleep(delay).await;

@@ -13,7 +13,7 @@
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
-use custody_cloud::testing::{check_local, seed_acquisition_incident, MOTO_ACCOUNT};
+use custody_cloud::testing::{check_local, seed_acquisition_incident, seed_forensic_role, MOTO_ACCOUNT};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -44,24 +44,8 @@ async fn run() -> Result<(), String> {
         .load()
         .await;
     let incident = seed_acquisition_incident(&config, forensic_region).await?;
-    let iam = aws_sdk_iam::Client::new(&config);
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": format!("arn:aws:iam::{MOTO_ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
-    let role = iam
-        .create_role()
-        .role_name(ROLE_NAME)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .map_err(|e| format!("CreateRole: {}", aws_sdk_iam::error::DisplayErrorContext(&e)))?;
-    let role_arn = role.role().map(|r| r.arn().to_string()).ok_or("CreateRole: no role")?;
-    iam.put_role_policy()
-        .role_name(ROLE_NAME)
-        .policy_name("custody-generated")
-        .policy_document(policy)
-        .send()
-        .await
-        .map_err(|e| format!("PutRolePolicy: {}", aws_sdk_iam::error::DisplayErrorContext(&e)))?;
+    let policy: serde_json::Value = serde_json::from_str(&policy).map_err(|e| format!("{policy_file}: {e}"))?;
+    let role_arn = seed_forensic_role(&config, ROLE_NAME, &policy).await?;
     let out = json!({
         "account": MOTO_ACCOUNT,
         "region": incident.region,

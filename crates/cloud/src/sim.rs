@@ -248,7 +248,10 @@ impl SimWorld {
         }
         for k in st.keys.values() {
             if k.tags.get(TAG_CASE).is_some_and(|c| c == case_id) && k.state != "PendingDeletion" {
-                out.push(format!("key {} is tagged {TAG_CASE}={case_id} and is {}, not pending deletion", k.arn, k.state));
+                out.push(format!(
+                    "key {} is tagged {TAG_CASE}={case_id} and is {}, not pending deletion",
+                    k.arn, k.state
+                ));
             }
         }
         let prefix = format!("alias/{alias_prefix}");

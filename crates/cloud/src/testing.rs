@@ -126,7 +126,7 @@ impl Drop for Moto {
 }
 
 mod seed;
-pub use seed::{seed_acquisition_incident, seed_incident, AcquisitionIncident, Incident};
+pub use seed::{seed_acquisition_incident, seed_forensic_role, seed_incident, AcquisitionIncident, Incident};
 
 #[cfg(test)]
 mod tests {

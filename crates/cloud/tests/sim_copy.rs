@@ -108,10 +108,18 @@ async fn an_encrypted_copy_without_a_key_goes_under_the_default_ebs_key() {
     let w = example("3-customer-key-same-account.json");
     let forensic = w.cloud_as(FORENSIC, "s");
     let snaps = snapshot_instance(&forensic, REGION, "i-03c3c3c3c3c3c3c3c").await;
-    let id = forensic.ec2(REGION).copy_snapshot(&copy_of(&snaps["vol-03c3c3c3c3c3c3c32"], REGION, None)).await.unwrap().value;
+    let id = forensic
+        .ec2(REGION)
+        .copy_snapshot(&copy_of(&snaps["vol-03c3c3c3c3c3c3c32"], REGION, None))
+        .await
+        .unwrap()
+        .value;
     let copy = snapshot(&w, &id);
     assert!(copy.encrypted, "copies of encrypted snapshots remain encrypted");
-    assert_eq!(copy.kms_key_id.as_deref(), Some("arn:aws:kms:eu-west-1:999999999999:key/3b3b3b3b-0000-4000-8000-000000000003"));
+    assert_eq!(
+        copy.kms_key_id.as_deref(),
+        Some("arn:aws:kms:eu-west-1:999999999999:key/3b3b3b3b-0000-4000-8000-000000000003")
+    );
 }
 
 #[tokio::test]
@@ -138,9 +146,11 @@ async fn the_encryption_context_is_the_volume_id_for_a_first_generation_snapshot
     let cloud = w.cloud_as(role, "s");
     let snaps = snapshot_instance(&cloud, REGION, "i-0123456789abcdef0").await;
     let ec2 = cloud.ec2(REGION);
-    let from_plain = ec2.copy_snapshot(&copy_of(&snaps["vol-0123456789abcdef1"], REGION, Some(key))).await.unwrap().value;
+    let from_plain =
+        ec2.copy_snapshot(&copy_of(&snaps["vol-0123456789abcdef1"], REGION, Some(key))).await.unwrap().value;
     assert_eq!(settle(&cloud, REGION, &from_plain).await, "completed");
-    let from_encrypted = ec2.copy_snapshot(&copy_of(&snaps["vol-0123456789abcdef0"], REGION, Some(key))).await.unwrap().value;
+    let from_encrypted =
+        ec2.copy_snapshot(&copy_of(&snaps["vol-0123456789abcdef0"], REGION, Some(key))).await.unwrap().value;
     assert_eq!(settle(&cloud, REGION, &from_encrypted).await, "error");
     let message = snapshot(&w, &from_encrypted).state_message.unwrap();
     assert!(message.starts_with("Given key ID is not accessible") && message.contains("kms:Decrypt"), "{message}");
@@ -164,11 +174,7 @@ async fn a_cross_region_copy_is_made_in_the_destination_region() {
     let copy = snapshot(&w, &id);
     assert_eq!((copy.region.as_str(), copy.kms_key_id.as_deref()), (REGION, Some(FORENSIC_KEY)));
     let d = decided(&w, "ec2:CopySnapshot");
-    assert!(d.contains(&(
-        "ec2:CopySnapshot".to_string(),
-        format!("arn:aws:ec2:eu-west-3::snapshot/{src}"),
-        true
-    )));
+    assert!(d.contains(&("ec2:CopySnapshot".to_string(), format!("arn:aws:ec2:eu-west-3::snapshot/{src}"), true)));
     let source_key = "arn:aws:kms:eu-west-3:999999999999:key/4d4d4d4d-0000-4000-8000-000000000004";
     assert!(d.contains(&("kms:Decrypt".to_string(), source_key.to_string(), true)));
 }
@@ -361,7 +367,11 @@ async fn create_volume_from_a_snapshot_asks_kms_through_ec2() {
     assert_eq!(volume.kms_key_id.as_deref(), Some(key));
     let d = decided(&w, "ec2:CreateVolume");
     assert!(d.contains(&("kms:CreateGrant".to_string(), key.to_string(), true)), "{d:#?}");
-    assert!(d.contains(&("ec2:CreateVolume".to_string(), "arn:aws:ec2:eu-west-1:111111111111:volume/*".to_string(), true)));
+    assert!(d.contains(&(
+        "ec2:CreateVolume".to_string(),
+        "arn:aws:ec2:eu-west-1:111111111111:volume/*".to_string(),
+        true
+    )));
 }
 
 #[tokio::test]

@@ -79,7 +79,11 @@ async fn assume_role_is_refused_by_a_trust_policy_that_does_not_name_the_caller(
     let call = &w.calls()[0];
     assert!(call.decisions[0].allowed, "the caller's own policy allows it");
     assert!(!call.decisions[1].allowed, "the trust policy does not");
-    assert!(call.result.as_ref().unwrap_err().starts_with("AccessDenied: User: arn:aws:sts::999999999999:assumed-role/Custody/s"));
+    assert!(call
+        .result
+        .as_ref()
+        .unwrap_err()
+        .starts_with("AccessDenied: User: arn:aws:sts::999999999999:assumed-role/Custody/s"));
 }
 
 #[tokio::test]

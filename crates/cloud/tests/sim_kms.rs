@@ -140,7 +140,8 @@ async fn the_lockout_safety_check_refuses_a_policy_that_locks_the_creator_out() 
 async fn a_key_policy_the_engine_cannot_read_is_malformed() {
     let w = example("8-cross-account-aws-managed.json");
     let kms = w.cloud_as(SOURCE, "s").kms(REGION);
-    let no_principal = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]});
+    let no_principal =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]});
     let err = kms.create_key(&NewKey { policy: no_principal, ..temp_key(case_tags()) }).await.err().unwrap();
     assert!(err.is_code("MalformedPolicyDocumentException"), "{err}");
 }

@@ -75,8 +75,11 @@ async fn run(inv: &Inventory, plan: Plan) -> Run {
     let mut clouds: HashMap<String, Arc<dyn Cloud>> = HashMap::new();
     clouds.insert(forensic_role.clone(), world.cloud_as(&forensic_role, &session_name(CASE)));
     let mut r = Run { world, plan: plan.clone(), real: HashMap::new(), failed: None, errors: Vec::new() };
-    let planned: HashMap<String, _> =
-        plan.volumes.iter().flat_map(|v| v.snapshots.iter().map(move |s| (s.id.clone(), (v.volume_id.clone(), s)))).collect();
+    let planned: HashMap<String, _> = plan
+        .volumes
+        .iter()
+        .flat_map(|v| v.snapshots.iter().map(move |s| (s.id.clone(), (v.volume_id.clone(), s))))
+        .collect();
     for step in &plan.steps {
         let Some(call) = step.calls.first() else { continue };
         let cloud = clouds.get(&call.signer).cloned().unwrap_or_else(|| panic!("no session for {}", call.signer));
@@ -90,7 +93,7 @@ async fn run(inv: &Inventory, plan: Plan) -> Run {
                     clouds.insert(role_arn.clone(), c);
                 }
                 Action::Discover => {
-                    cloud.ec2(&region).describe_instances(&[plan.instance_id.clone()]).await.map_err(e)?;
+                    cloud.ec2(&region).describe_instances(std::slice::from_ref(&plan.instance_id)).await.map_err(e)?;
                     let vols: Vec<String> = plan.volumes.iter().map(|v| v.volume_id.clone()).collect();
                     cloud.ec2(&region).describe_volumes(&vols).await.map_err(e)?;
                 }
@@ -114,7 +117,13 @@ async fn run(inv: &Inventory, plan: Plan) -> Run {
                     kms.create_alias(alias, &made.arn).await.map_err(e)?;
                 }
                 Action::CreateGrant {
-                    key_arn, grant, name, grantee, retiring_principal, operations, encryption_context_subset,
+                    key_arn,
+                    grant,
+                    name,
+                    grantee,
+                    retiring_principal,
+                    operations,
+                    encryption_context_subset,
                 } => {
                     let new = NewGrant {
                         key_id: real(&r, key_arn),
@@ -181,7 +190,12 @@ fn plan_for(inv: &Inventory, mode: Mode) -> Plan {
 fn refusals(w: &SimWorld) -> Vec<String> {
     w.calls()
         .iter()
-        .flat_map(|c| c.decisions.iter().filter(|d| !d.allowed).map(move |d| format!("{} ({}): {} on {}: {}", c.api, c.principal, d.action, d.resource, d.why)))
+        .flat_map(|c| {
+            c.decisions
+                .iter()
+                .filter(|d| !d.allowed)
+                .map(move |d| format!("{} ({}): {} on {}: {}", c.api, c.principal, d.action, d.resource, d.why))
+        })
         .collect()
 }
 
@@ -271,7 +285,11 @@ async fn refused_like_the_preflight(name: &str, mode: Mode, key: &str) {
     // The copy is accepted by EC2 and ends in error: the run itself does not fail.
     assert_eq!(r.failed, None);
     assert!(!r.errors.is_empty(), "{name}: a copy should end in error");
-    assert!(r.errors.iter().all(|e| e.contains("Given key ID is not accessible") && e.contains(key)), "{:#?}", r.errors);
+    assert!(
+        r.errors.iter().all(|e| e.contains("Given key ID is not accessible") && e.contains(key)),
+        "{:#?}",
+        r.errors
+    );
     let refused: Vec<(String, String)> = r
         .world
         .calls()
@@ -307,4 +325,3 @@ async fn path_6_without_key_access_refused_like_the_preflight() {
     )
     .await;
 }
-

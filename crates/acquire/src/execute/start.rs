@@ -226,8 +226,11 @@ async fn create_snapshots(
         run.resolved.insert(&planned.id, &s.id);
         run.record(ResourceKind::Snapshot, &s.id, &call.account, &call.region, !planned.evidence, json!({"volume_id": s.volume_id}))?;
     }
+    // Volumes whose evidence an earlier run secured need their source snapshot no more (it may be
+    // deleted already): only the others are waited for.
+    let secured: Vec<String> = run.journal.evidence(run.case())?.into_iter().map(|e| e.volume_id).collect();
     let mut ids = Vec::new();
-    for v in &run.plan.volumes {
+    for v in run.plan.volumes.iter().filter(|v| !secured.contains(&v.volume_id)) {
         let Some(first) = v.snapshots.first() else { continue };
         match run.created(&first.id) {
             Some(id) => ids.push(id),

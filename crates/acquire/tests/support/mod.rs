@@ -66,6 +66,8 @@ pub struct Harness {
     pub world: SimWorld,
     pub journal: Arc<Journal>,
     pub events: Arc<Mutex<Vec<Event>>>,
+    /// The directory of a journal kept in a file (`None`: in memory).
+    pub dir: Option<tempfile::TempDir>,
 }
 
 impl Harness {
@@ -77,7 +79,28 @@ impl Harness {
 
     pub fn with_journal(inv: Inventory, journal: Arc<Journal>) -> Harness {
         let world = SimWorld::new(&inv).unwrap();
-        Harness { inv, world, journal, events: Arc::new(Mutex::new(Vec::new())) }
+        Harness { inv, world, journal, events: Arc::new(Mutex::new(Vec::new())), dir: None }
+    }
+
+    /// A fresh world for `inv` and a journal in a file of a new temporary directory.
+    pub fn with_file_journal(inv: Inventory) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::open(dir.path()).unwrap());
+        Harness { dir: Some(dir), ..Harness::with_journal(inv, journal) }
+    }
+
+    /// Opens the journal file again, as a new process would after the old one was killed.
+    pub fn reopen(&mut self) {
+        let dir = self.dir.as_ref().expect("a journal in a file").path().to_path_buf();
+        self.journal = Arc::new(Journal::open(&dir).unwrap());
+    }
+
+    /// Plans made from `inv` against a world that has become `world` since (an instance gone or
+    /// terminated after the inventory was collected).
+    pub fn with_world(inv: Inventory, world: &Inventory) -> Harness {
+        let journal = Arc::new(Journal::open_in_memory().unwrap());
+        let world = SimWorld::new(world).unwrap();
+        Harness { inv, world, journal, events: Arc::new(Mutex::new(Vec::new())), dir: None }
     }
 
     pub fn new(e: Example) -> Harness {
@@ -118,6 +141,12 @@ impl Harness {
     pub async fn acquire(&self, instance: &str, mode: Mode) -> Result<AcquireReport, AcquireError> {
         let (planned, report) = plan_and_check(&self.inv, instance, mode);
         self.executor().acquire(&self.new_case(&planned), vec![(planned, Some(report))]).await
+    }
+
+    /// Acquires an instance planned and preflighted before, with a new executor.
+    pub async fn acquire_planned(&self, planned: &(Plan, CheckReport)) -> Result<AcquireReport, AcquireError> {
+        let (p, report) = planned.clone();
+        self.executor().acquire(&self.new_case(&p), vec![(p, Some(report))]).await
     }
 
     /// Resumes the case with a new executor (the preflights made again from the inventory).

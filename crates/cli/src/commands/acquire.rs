@@ -181,6 +181,12 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
         return Err("no Region: pass --region, or set AWS_REGION or a profile's region".into());
     };
     let case_id = args.case_id.clone().or_else(|| args.resume.clone()).unwrap_or_default();
+    if args.resume.is_none() {
+        if let Some(message) = already_acquired(&journal, &case_id, &args.instances)? {
+            eprintln!("error: {message}");
+            return Ok(Ended::Refused(ExitCode::from(2)));
+        }
+    }
     let inventory = match (&args.inventory, &args.resume) {
         (Some(path), _) => Some(read_inventory(path).map_err(|(m, _)| m)?),
         (None, Some(_)) => None,
@@ -230,6 +236,20 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
         note: None,
     };
     executor.acquire(&case, plans).await.map(Ended::Report).map_err(|e| error_chain(&e))
+}
+
+/// Why the case cannot take these instances: one of them is in it already.
+pub(crate) fn already_acquired(journal: &Journal, case_id: &str, instances: &[String]) -> Result<Option<String>, String> {
+    for instance in instances {
+        if let Some(a) = journal.acquisition(case_id, instance).map_err(|e| error_chain(&e))? {
+            return Ok(Some(format!(
+                "case `{case_id}` already has {instance} ({}): `custody acquire --resume {case_id}` continues it, \
+                 `custody show {case_id}` shows it; a new acquisition needs another case id",
+                a.status.as_str()
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// The forensic role of a case, from its journaled plans (the signer of its first call).

@@ -18,6 +18,7 @@ pub(crate) use render::detail as detail_text;
 use crate::data_dir::{error_chain, DataDirArgs};
 use custody_journal::{AcquisitionRecord, CaseRecord, Entry, Evidence, Journal, JournalError, ResourceRecord, Status};
 use serde::Serialize;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -96,7 +97,7 @@ pub fn run_cases(args: &CasesArgs) -> ExitCode {
     if args.json {
         return print_json(&summaries);
     }
-    print!("{}", render::cases_table(&summaries, journal.path()));
+    emit(&render::cases_table(&summaries, journal.path()));
     ExitCode::SUCCESS
 }
 
@@ -123,7 +124,7 @@ pub fn run_show(args: &ShowArgs) -> ExitCode {
     if args.json {
         return print_json(&detail);
     }
-    print!("{}", render::show(&detail));
+    emit(&render::show(&detail));
     ExitCode::SUCCESS
 }
 
@@ -185,7 +186,7 @@ pub(crate) fn journal_error(e: &JournalError) -> ExitCode {
 pub(crate) fn print_json<T: Serialize>(value: &T) -> ExitCode {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
-            println!("{text}");
+            emit(&format!("{text}\n"));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -193,4 +194,10 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Writes `text` to standard output; a closed pipe (`custody show X | head`) is not an error.
+pub(crate) fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }

@@ -32,7 +32,14 @@ use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["case", "orphans"])))]
-#[command(after_help = "Exit status 0 nothing failed, 1 something could not be removed, 2 bad input (nothing changed).")]
+#[command(after_help = "\
+Examples:
+  custody cleanup --case IR-2041 --dry-run   list what the journal says is still open
+  custody cleanup --case IR-2041             remove it, and what AWS holds tagged with the case
+  custody cleanup --orphans                  the same for every case not marked running
+
+Evidence is never removed. Exit status 0 nothing failed, 1 something could not be removed, 2 bad input \
+(nothing changed).")]
 pub struct CleanupArgs {
     /// Clean up this case.
     #[arg(long, value_name = "ID")]
@@ -44,7 +51,7 @@ pub struct CleanupArgs {
     /// in AWS for what the journal does not know is not run).
     #[arg(long)]
     pub dry_run: bool,
-    /// The Region custody's AWS configuration uses (resources are removed in their own Regions)
+    /// The Region of the AWS configuration, for STS (each resource is removed in its own Region)
     /// [default: AWS_REGION or the profile's Region].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,

@@ -56,10 +56,13 @@ impl Api {
     /// authorized to perform this operation."), KMS `AccessDeniedException`, STS and IAM
     /// `AccessDenied`, each naming the principal, action and resource as AWS's messages do.
     fn refused(&self, principal: &str, d: &SimDecision) -> CloudError {
-        let detail =
-            format!("User: {principal} is not authorized to perform: {} on resource: {} ({})", d.action, d.resource, d.why);
+        let detail = format!(
+            "User: {principal} is not authorized to perform: {} on resource: {} ({})",
+            d.action, d.resource, d.why
+        );
         match self.service {
-            "ec2" => self.error("UnauthorizedOperation", format!("You are not authorized to perform this operation. {detail}")),
+            "ec2" => self
+                .error("UnauthorizedOperation", format!("You are not authorized to perform this operation. {detail}")),
             "kms" => self.error("AccessDeniedException", detail),
             _ => self.error("AccessDenied", detail),
         }
@@ -191,7 +194,9 @@ pub(crate) fn run<T>(
     let logged = match &result {
         Ok((_, summary)) => Ok(summary.clone()),
         Err(e) => Err(match e.api() {
-            Some(a) => format!("{}: {}", a.code.as_deref().unwrap_or("Error"), a.message.as_deref().unwrap_or_default()),
+            Some(a) => {
+                format!("{}: {}", a.code.as_deref().unwrap_or("Error"), a.message.as_deref().unwrap_or_default())
+            }
             None => e.to_string(),
         }),
     };
@@ -248,12 +253,12 @@ pub(crate) fn snapshot_arn(partition: &str, region: &str, id: &str) -> String {
 
 /// The Region field of an ARN.
 pub(crate) fn arn_region(arn: &str) -> &str {
-    arn.splitn(6, ':').nth(3).unwrap_or_default()
+    arn.split(':').nth(3).unwrap_or_default()
 }
 
 /// The account field of an ARN.
 pub(crate) fn arn_account(arn: &str) -> &str {
-    arn.splitn(6, ':').nth(4).unwrap_or_default()
+    arn.split(':').nth(4).unwrap_or_default()
 }
 
 /// Tags as the request builders take them.

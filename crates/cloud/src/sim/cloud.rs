@@ -171,7 +171,9 @@ fn boundary_arn(p: &Principal) -> Option<String> {
     let name = p.name()?;
     let account = p.account()?;
     let partition = p.arn.split(':').nth(1).unwrap_or("aws");
-    p.permissions_boundary.as_ref().map(|_| format!("arn:{partition}:iam::{account}:policy/custody-sim/{name}-boundary"))
+    p.permissions_boundary
+        .as_ref()
+        .map(|_| format!("arn:{partition}:iam::{account}:policy/custody-sim/{name}-boundary"))
 }
 
 /// What the inventory could not read about a principal cannot be answered.
@@ -249,7 +251,9 @@ impl Iam for SimIam {
             c.authorize(st, &[request])?;
             match (version_id, &p.permissions_boundary) {
                 ("v1", Some(doc)) => Ok((document(doc), "v1".to_string())),
-                _ => Err(api.error("NoSuchEntity", format!("Policy {policy_arn} version {version_id} does not exist."))),
+                _ => {
+                    Err(api.error("NoSuchEntity", format!("Policy {policy_arn} version {version_id} does not exist.")))
+                }
             }
         })
     }

@@ -173,9 +173,7 @@ pub(crate) fn copy_snapshot(
     let encrypt = src.encrypted || req.encrypted || req.kms_key_id.is_some();
     let key: Option<Result<String, String>> = match (&req.kms_key_id, encrypt) {
         (_, false) => None,
-        (Some(k), true) => {
-            Some(resolve_key(st, k, s, region).map(|(arn, _)| arn))
-        }
+        (Some(k), true) => Some(resolve_key(st, k, s, region).map(|(arn, _)| arn)),
         (None, true) => Some(Ok(st.ensure_default_ebs_key(&s.account, region, p))),
     };
     let new_id = st.next_snapshot_id();
@@ -247,8 +245,9 @@ pub(crate) fn create_volume(
         !rest.is_empty() && rest.len() <= 3 && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     });
     if !az_ok {
-        return Err(CREATE_VOLUME
-            .error("InvalidParameterValue", format!("Invalid availability zone: [{availability_zone}]")));
+        return Err(
+            CREATE_VOLUME.error("InvalidParameterValue", format!("Invalid availability zone: [{availability_zone}]"))
+        );
     }
     let snap = completed_source(st, CREATE_VOLUME, snapshot_id, &s.account, region)?;
     let p = &s.partition;

@@ -166,7 +166,8 @@ impl Ec2 for SimEc2 {
             }
             for id in instance_ids {
                 let i = st.instance(id, &s.account, region).ok_or_else(|| {
-                    DESCRIBE_INSTANCES.error("InvalidInstanceID.NotFound", format!("The instance ID '{id}' does not exist"))
+                    DESCRIBE_INSTANCES
+                        .error("InvalidInstanceID.NotFound", format!("The instance ID '{id}' does not exist"))
                 })?;
                 out.push(instance_info(i));
             }
@@ -215,7 +216,8 @@ impl Ec2 for SimEc2 {
         let params = format!("{instance_id} tags {}", tags_text(tags));
         self.run(CREATE_SNAPSHOTS, params, |st, c, s, region| {
             let inst = st.instance(instance_id, &s.account, region).cloned().ok_or_else(|| {
-                CREATE_SNAPSHOTS.error("InvalidInstanceID.NotFound", format!("The instance ID '{instance_id}' does not exist"))
+                CREATE_SNAPSHOTS
+                    .error("InvalidInstanceID.NotFound", format!("The instance ID '{instance_id}' does not exist"))
             })?;
             c.authorize(st, &create_snapshots_requests(st, s, region, &inst, tags))?;
             if inst.state.as_deref() == Some("terminated") {
@@ -273,7 +275,10 @@ impl Ec2 for SimEc2 {
             let mut ids: Vec<String> = Vec::new();
             if query.ids.is_empty() {
                 ids.extend(
-                    st.snapshots.values().filter(|x| x.region == region && can_see(x, &s.account)).map(|x| x.id.clone()),
+                    st.snapshots
+                        .values()
+                        .filter(|x| x.region == region && can_see(x, &s.account))
+                        .map(|x| x.id.clone()),
                 );
             }
             for id in &query.ids {
@@ -329,7 +334,8 @@ impl Ec2 for SimEc2 {
                 .with("ec2:Attribute", "createVolumePermission")
                 .with(key, value);
             c.authorize(st, &[request])?;
-            let managed = snap.key_arn.as_ref().and_then(|k| st.keys.get(k)).is_some_and(|k| k.manager == KeyManager::Aws);
+            let managed =
+                snap.key_arn.as_ref().and_then(|k| st.keys.get(k)).is_some_and(|k| k.manager == KeyManager::Aws);
             if add && managed {
                 // "You can't share snapshots that are encrypted with the default AWS managed key"
                 // (EBS User Guide, https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html);
@@ -342,7 +348,9 @@ impl Ec2 for SimEc2 {
             }
             if add && account == "all" && snap.encrypted {
                 // "Encrypted snapshots … cannot be made public" (EC2 API Reference, ModifySnapshotAttribute).
-                return Err(MODIFY_SNAPSHOT_ATTRIBUTE.error("InvalidParameter", "Encrypted snapshots cannot be made public."));
+                return Err(
+                    MODIFY_SNAPSHOT_ATTRIBUTE.error("InvalidParameter", "Encrypted snapshots cannot be made public.")
+                );
             }
             if let Some(rec) = st.snapshots.get_mut(snapshot_id) {
                 if add {
@@ -423,11 +431,15 @@ fn create_snapshots_requests(
     for (_, volume_id) in &inst.devices {
         let Some(v) = st.volumes.get(volume_id) else { continue };
         out.push(
-            AuthzRequest::new(&s.arn, "ec2:CreateSnapshots", format!("arn:{p}:ec2:{region}:{}:volume/{}", v.account, v.id))
-                .ec2_in(region)
-                .with("ec2:VolumeID", &v.id)
-                .with("ec2:VolumeSize", v.size_gib.to_string())
-                .with("ec2:Encrypted", v.encrypted.to_string()),
+            AuthzRequest::new(
+                &s.arn,
+                "ec2:CreateSnapshots",
+                format!("arn:{p}:ec2:{region}:{}:volume/{}", v.account, v.id),
+            )
+            .ec2_in(region)
+            .with("ec2:VolumeID", &v.id)
+            .with("ec2:VolumeSize", v.size_gib.to_string())
+            .with("ec2:Encrypted", v.encrypted.to_string()),
         );
     }
     let new = snapshot_arn(p, region, "*");

@@ -70,7 +70,11 @@ pub(crate) fn resolve_key(
     let missing_key = |arn: &str| format!("Key '{arn}' does not exist");
     if let Some(k) = KeyArn::parse(key_id) {
         // KMS keys are regional: a key ARN of another Region is not found in this one.
-        return if k.region == region && st.keys.contains_key(key_id) { Ok((key_id.to_string(), None)) } else { Err(missing_key(key_id)) };
+        return if k.region == region && st.keys.contains_key(key_id) {
+            Ok((key_id.to_string(), None))
+        } else {
+            Err(missing_key(key_id))
+        };
     }
     let (account, alias) = match AliasArn::parse(key_id) {
         Some(a) if a.region == region => (a.account.to_string(), a.alias.to_string()),
@@ -218,8 +222,12 @@ impl Kms for SimKms {
     async fn list_keys(&self) -> CloudResult<Vec<String>> {
         self.run(LIST_KEYS, String::new(), |st, c, s, region| {
             c.authorize(st, &[kms_request(s, "kms:ListKeys", "*", region)])?;
-            let keys: Vec<String> =
-                st.keys.values().filter(|k| k.account == s.account && k.region == region).map(|k| k.arn.clone()).collect();
+            let keys: Vec<String> = st
+                .keys
+                .values()
+                .filter(|k| k.account == s.account && k.region == region)
+                .map(|k| k.arn.clone())
+                .collect();
             let summary = format!("{} key(s)", keys.len());
             Ok((keys, summary))
         })
@@ -245,7 +253,8 @@ impl Kms for SimKms {
             let key_id = st.next_key_id();
             let arn = format!("arn:{}:kms:{region}:{}:key/{key_id}", s.partition, s.account);
             c.authorize(st, &create_key_requests(s, region, &arn, &key.tags))?;
-            let policy = policy_value(&key.policy).map_err(|e| CREATE_KEY.error("MalformedPolicyDocumentException", e))?;
+            let policy =
+                policy_value(&key.policy).map_err(|e| CREATE_KEY.error("MalformedPolicyDocumentException", e))?;
             parse_policy(&policy, PolicyKind::Resource, &JsonPath::root("Policy"))
                 .map_err(|e| CREATE_KEY.error("MalformedPolicyDocumentException", e.to_string()))?;
             st.inv.keys.push(Key {
@@ -294,14 +303,17 @@ impl Kms for SimKms {
             if !is_alias_name(alias_name) || alias_name.starts_with("alias/aws/") {
                 return Err(CREATE_ALIAS.error(
                     "InvalidAliasNameException",
-                    format!("Alias name {alias_name} is not valid: it must be alias/<name> and not begin with alias/aws/"),
+                    format!(
+                        "Alias name {alias_name} is not valid: it must be alias/<name> and not begin with alias/aws/"
+                    ),
                 ));
             }
             let (arn, _) = own_key_for(st, c, CREATE_ALIAS, key_id, s, region)?;
             let alias = alias_arn(s, region, alias_name);
             c.authorize(st, &alias_requests(s, "kms:CreateAlias", &alias, &arn, region))?;
             if st.aliases_in(&s.account, region).iter().any(|(a, _)| a == alias_name) {
-                return Err(CREATE_ALIAS.error("AlreadyExistsException", format!("An alias with the name {alias} already exists")));
+                return Err(CREATE_ALIAS
+                    .error("AlreadyExistsException", format!("An alias with the name {alias} already exists")));
             }
             if rec(st, CREATE_ALIAS, &arn)?.state == "PendingDeletion" {
                 return Err(CREATE_ALIAS.error("KMSInvalidStateException", format!("{arn} is pending deletion.")));

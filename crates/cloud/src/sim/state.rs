@@ -263,7 +263,8 @@ impl State {
             .values()
             .filter(|k| k.account == account && k.region == region && k.manager == KeyManager::Aws)
             .find(|k| {
-                self.inv_key(&k.arn).is_some_and(|l| l.aliases.is_empty() || l.aliases.iter().any(|a| a == "alias/aws/ebs"))
+                self.inv_key(&k.arn)
+                    .is_some_and(|l| l.aliases.is_empty() || l.aliases.iter().any(|a| a == "alias/aws/ebs"))
             })
             .map(|k| k.arn.clone())
     }

@@ -340,3 +340,19 @@ pub async fn seed_acquisition_incident(
         forensic_key_policy,
     })
 }
+
+/// Creates the forensic role `role_name` in the emulator: trusted by the account, with `policy` as its
+/// inline identity policy (the demo and the CLI tests pass what `custody policy role` writes). Returns
+/// its ARN.
+pub async fn seed_forensic_role(config: &SdkConfig, role_name: &str, policy: &Value) -> Result<String, String> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{MOTO_ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
+    let role = sdk!("CreateRole", iam.create_role().role_name(role_name).assume_role_policy_document(trust.to_string()).send());
+    let arn = role.role().map(|r| r.arn().to_string()).ok_or("CreateRole: no role")?;
+    sdk!(
+        "PutRolePolicy",
+        iam.put_role_policy().role_name(role_name).policy_name("custody-generated").policy_document(policy.to_string()).send()
+    );
+    Ok(arn)
+}

@@ -1,7 +1,7 @@
 //! What `custody cleanup` prints: the summary (or, with `--dry-run`, what is open) and the exit status.
 
 use super::{CaseCleanup, CaseDryRun, CleanupArgs};
-use crate::commands::cases::print_json;
+use crate::commands::cases::{emit, print_json};
 use custody_journal::Status;
 use custody_plan::plan::TAG_CASE;
 use serde_json::json;
@@ -26,7 +26,7 @@ pub(super) fn finish(args: &CleanupArgs, cases: &[CaseCleanup], skipped: &[Strin
             return ExitCode::from(1);
         }
     } else {
-        print!("{}", render(cases, skipped, removed, failed, skipped_all.len()));
+        emit(&render(cases, skipped, removed, failed, skipped_all.len()));
     }
     if failed == 0 {
         ExitCode::SUCCESS
@@ -123,6 +123,6 @@ pub(super) fn dry_run(args: &CleanupArgs, cases: &[CaseDryRun], skipped: &[Strin
         let _ = writeln!(out, "skipped: {s}");
     }
     let _ = writeln!(out, "{sweep}; run without --dry-run for it");
-    print!("{out}");
+    emit(&out);
     ExitCode::SUCCESS
 }
