@@ -5,16 +5,21 @@
 //! the journal's open temporaries in an order that cannot fail on itself (shares before snapshots,
 //! grants, aliases before their keys), then looks in AWS, in every account and Region the case's
 //! plans touch, for what the journal may not know (a resource created just before the process died):
-//! snapshots tagged with the case that are not evidence, keys tagged with the case not yet pending
-//! deletion, aliases of the case's prefix. Evidence is never removed.
+//! snapshots tagged with the case that are not evidence (and per-volume copies never recorded as
+//! evidence), the aliases the plans name (deleted by name). Before that, what the journal's outcomes
+//! say was created but never recorded is recorded, and a grant asked for without an answer is asked
+//! for again to learn its id. A temporary key whose CreateKey was never answered cannot be found
+//! (no alias yet, and custody's roles may not list keys): the resume's warning names it. Evidence is
+//! never removed.
 
 use crate::error::AcquireError;
 use crate::report::{Event, Progress};
-use custody_cloud::types::SnapshotQuery;
+use custody_cloud::types::{NewGrant, SnapshotInfo, SnapshotQuery};
 use custody_cloud::{Cloud, CloudError, SessionName};
-use custody_journal::{Journal, ResourceKind, ResourceRecord, Status};
-use custody_plan::plan::{session_name, Action, Plan, TAG_CASE};
+use custody_journal::{Journal, NewResource, Outcome, ResourceKind, ResourceRecord, Status};
+use custody_plan::plan::{session_name, Action, Plan, TAG_CASE, TAG_VOLUME};
 use serde::Serialize;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -53,7 +58,9 @@ pub async fn cleanup_case(
         });
     }
     let plans = plans(journal, case_id)?;
+    reconcile(journal, case_id, &plans)?;
     let roles = Roles::new(base, base_role, case_id, &plans);
+    unanswered_grants(journal, &roles, case_id, &mut report).await?;
     let mut open = journal.open_temporaries(Some(case_id))?;
     open.sort_by_key(|r| order(r.kind));
     for r in &open {
@@ -69,7 +76,10 @@ pub async fn cleanup_case(
     }
     sweep(journal, &roles, case_id, &plans, progress, &mut report).await?;
     if report.clean() {
-        journal.set_case_status(case_id, if case.status == Status::Succeeded { Status::Succeeded } else { Status::CleanedUp })?;
+        journal.set_case_status(
+            case_id,
+            if case.status == Status::Succeeded { Status::Succeeded } else { Status::CleanedUp },
+        )?;
     }
     Ok(report)
 }
@@ -110,6 +120,102 @@ fn plans(journal: &Journal, case_id: &str) -> Result<Vec<Plan>, AcquireError> {
             })
         })
         .collect()
+}
+
+/// Records what the journal's outcomes say was created and the run did not live to record (it died
+/// between the outcome and the record), so that it is removed with the rest.
+fn reconcile(journal: &Journal, case_id: &str, plans: &[Plan]) -> Result<(), AcquireError> {
+    let known: BTreeSet<(ResourceKind, String)> =
+        journal.resources(case_id)?.into_iter().map(|r| (r.kind, r.id)).collect();
+    for entry in journal.entries(case_id)? {
+        let Some(Outcome::Ok { result, .. }) = &entry.outcome else { continue };
+        let Some(resolves) = result.get("resolves").and_then(Value::as_object) else { continue };
+        let Some(plan) = plans.iter().find(|p| p.instance_id == entry.intent.instance_id) else { continue };
+        for (placeholder, real) in resolves {
+            let Some(real) = real.as_str() else { continue };
+            let Some((kind, temporary, detail)) = planned_resource(plan, placeholder) else { continue };
+            if known.contains(&(kind, real.to_string())) {
+                continue;
+            }
+            journal.record_resource(&NewResource {
+                case_id: case_id.to_string(),
+                instance_id: entry.intent.instance_id.clone(),
+                kind,
+                id: real.to_string(),
+                account: entry.intent.account.clone(),
+                region: entry.intent.region.clone(),
+                temporary,
+                detail,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Grants whose CreateGrant the journal has without an answer: the run died while KMS answered. KMS
+/// answers a repeated request with the same name and parameters with the existing grant's id
+/// (CreateGrant API reference, `Name`, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>),
+/// so asking again learns the id without listing grants, which custody's roles may not; if the first
+/// request never took effect, this one creates the grant, which is retired with the rest all the same.
+async fn unanswered_grants(
+    journal: &Journal,
+    roles: &Roles,
+    case_id: &str,
+    report: &mut CleanupReport,
+) -> Result<(), AcquireError> {
+    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == "kms:CreateGrant") {
+        let i = &entry.intent;
+        let answered = journal
+            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
+            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
+        if answered {
+            continue;
+        }
+        let p = &i.params;
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let grant = NewGrant {
+            key_id: text(&p["key_id"]).unwrap_or_default(),
+            grantee_principal: text(&p["grantee_principal"]).unwrap_or_default(),
+            retiring_principal: text(&p["retiring_principal"]),
+            operations: serde_json::from_value(p["operations"].clone()).unwrap_or_default(),
+            encryption_context_subset: serde_json::from_value(p["constraints"]["encryption_context_subset"].clone())
+                .ok(),
+            name: text(&p["name"]),
+        };
+        let what = format!("the grant {} on {}", grant.name.as_deref().unwrap_or_default(), grant.key_id);
+        let asked = match roles.role(&i.signer).await {
+            Ok(cloud) => cloud.kms(&i.region).create_grant(&grant).await,
+            Err(e) => Err(e),
+        };
+        match asked {
+            Ok(receipt) => journal.record_resource(&NewResource {
+                case_id: case_id.to_string(),
+                instance_id: i.instance_id.clone(),
+                kind: ResourceKind::Grant,
+                id: receipt.value,
+                account: i.account.clone(),
+                region: i.region.clone(),
+                temporary: true,
+                detail: json!({"key_arn": grant.key_id, "retiring_principal": grant.retiring_principal}),
+            })?,
+            Err(e) => report.failed.push(format!("{what}, asked for when the run died, cannot be looked for: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// What the plan's placeholder `name` is: its kind, whether it is temporary, what removal needs.
+fn planned_resource(plan: &Plan, name: &str) -> Option<(ResourceKind, bool, Value)> {
+    if let Some(s) = plan.volumes.iter().flat_map(|v| &v.snapshots).find(|s| s.id == name) {
+        return Some((ResourceKind::Snapshot, !s.evidence, json!({})));
+    }
+    plan.steps.iter().find_map(|step| match &step.action {
+        Action::CreateKey { key, alias, .. } if key == name => Some((ResourceKind::Key, true, json!({"alias": alias}))),
+        Action::CreateGrant { grant, key_arn, retiring_principal, .. } if grant == name => {
+            Some((ResourceKind::Grant, true, json!({"key_arn": key_arn, "retiring_principal": retiring_principal})))
+        }
+        _ => None,
+    })
 }
 
 /// Shares first (a shared snapshot should not outlive its share), then snapshots, grants, aliases
@@ -179,7 +285,13 @@ impl Roles {
 
 /// Removes one resource; `Ok(how)`, "already gone" when it was.
 async fn remove(roles: &Roles, r: &ResourceRecord) -> Result<String, CloudError> {
-    let gone = |e: CloudError, done: &str| if e.is_not_found() { Ok("already gone".to_string()) } else { Err(e).map(|_: ()| done.to_string()) };
+    let gone = |e: CloudError, done: &str| {
+        if e.is_not_found() {
+            Ok("already gone".to_string())
+        } else {
+            Err(e).map(|_: ()| done.to_string())
+        }
+    };
     match r.kind {
         ResourceKind::Share => {
             let snapshot = r.detail.get("snapshot_id").and_then(|v| v.as_str()).unwrap_or_default();
@@ -243,7 +355,8 @@ async fn sweep(
     report: &mut CleanupReport,
 ) -> Result<(), AcquireError> {
     let evidence: BTreeSet<String> = journal.evidence(case_id)?.into_iter().map(|e| e.snapshot_id).collect();
-    let known: BTreeSet<String> = journal.resources(case_id)?.into_iter().filter(|r| !r.temporary).map(|r| r.id).collect();
+    let known: BTreeSet<String> =
+        journal.resources(case_id)?.into_iter().filter(|r| !r.temporary).map(|r| r.id).collect();
     let mut places = BTreeSet::new();
     let mut aliases = BTreeSet::new();
     for p in plans {
@@ -267,10 +380,29 @@ async fn sweep(
         let query = SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags: tags.clone() };
         match cloud.ec2(region).describe_snapshots(&query).await {
             Ok(found) => {
-                for s in found.into_iter().filter(|s| !evidence.contains(&s.id) && !known.contains(&s.id)) {
+                // A volume's copy that is not recorded as evidence goes even though the journal keeps
+                // it: an evidence copy that failed (and could not be deleted then), or that a stopped
+                // run did not wait for. (The snapshots the journal keeps that are not copies are the
+                // case's evidence: those of volumes attached after the plan was made.)
+                let leftover = |s: &SnapshotInfo| {
+                    !evidence.contains(&s.id) && (!known.contains(&s.id) || s.tags.contains_key(TAG_VOLUME))
+                };
+                for s in found.into_iter().filter(leftover) {
                     match cloud.ec2(region).delete_snapshot(&s.id).await {
                         Ok(_) => {
-                            let what = format!("snapshot {} ({account}, {region}): tagged with the case, deleted", s.id);
+                            if known.contains(&s.id) {
+                                let how = "copy not recorded as evidence, deleted";
+                                journal.resource_removed(
+                                    case_id,
+                                    ResourceKind::Snapshot,
+                                    &s.id,
+                                    account,
+                                    region,
+                                    how,
+                                )?;
+                            }
+                            let what =
+                                format!("snapshot {} ({account}, {region}): tagged with the case, deleted", s.id);
                             progress.emit(Event::Removed { what: what.clone() });
                             report.removed.push(what);
                         }
@@ -282,23 +414,25 @@ async fn sweep(
             Err(e) => report.failed.push(format!("snapshots of {account} ({region}): cannot look: {e}")),
         }
     }
+    // Deleted by name, not looked for (the plans grant kms:DeleteAlias, not kms:ListAliases): an alias
+    // the journal does not know was created just before the run died, and its key, which the run had
+    // recorded before, was scheduled for deletion above.
     for (account, region, alias) in &aliases {
-        let Ok(cloud) = roles.account(account).await else { continue };
-        let kms = cloud.kms(region);
-        let Ok(list) = kms.list_aliases(None).await else { continue };
-        for a in list.into_iter().filter(|a| &a.name == alias) {
-            match kms.delete_alias(&a.name).await {
-                Ok(_) => report.removed.push(format!("alias {} ({account}, {region}): deleted", a.name)),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => report.failed.push(format!("alias {} ({account}, {region}): {e}", a.name)),
+        let cloud = match roles.account(account).await {
+            Ok(c) => c,
+            Err(e) => {
+                report.failed.push(format!("alias {alias} ({account}, {region}): cannot look: {e}"));
+                continue;
             }
-            if let Some(key) = a.target_key_id {
-                match kms.schedule_key_deletion(&key, custody_plan::plan::TEMP_KEY_DELETION_DAYS).await {
-                    Ok(_) => report.removed.push(format!("key {key} ({account}, {region}): scheduled for deletion")),
-                    Err(e) if e.is_not_found() || e.is_code("KMSInvalidStateException") => {}
-                    Err(e) => report.failed.push(format!("key {key} ({account}, {region}): {e}")),
-                }
+        };
+        match cloud.kms(region).delete_alias(alias).await {
+            Ok(_) => {
+                let what = format!("alias {alias} ({account}, {region}): deleted");
+                progress.emit(Event::Removed { what: what.clone() });
+                report.removed.push(what);
             }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => report.failed.push(format!("alias {alias} ({account}, {region}): {e}")),
         }
     }
     Ok(())

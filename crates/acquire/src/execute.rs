@@ -12,8 +12,8 @@ use crate::sessions::Sessions;
 use crate::volume::run_volume;
 use crate::wait::WaitSettings;
 use custody_cloud::Cloud;
-use custody_journal::{JournalError, NewCase, Status};
 use custody_journal::Journal;
+use custody_journal::{JournalError, NewCase, Outcome, Status};
 use custody_plan::check::CheckReport;
 use custody_plan::plan::Plan;
 use std::collections::BTreeMap;
@@ -49,7 +49,13 @@ pub struct Executor {
 impl Executor {
     /// `base`: the identity custody runs as, a session of `base_role` (the forensic role; the plans'
     /// `config.forensic_role_arn`).
-    pub fn new(journal: Arc<Journal>, base: Arc<dyn Cloud>, base_role: &str, settings: Settings, progress: Progress) -> Self {
+    pub fn new(
+        journal: Arc<Journal>,
+        base: Arc<dyn Cloud>,
+        base_role: &str,
+        settings: Settings,
+        progress: Progress,
+    ) -> Self {
         Executor {
             journal,
             base,
@@ -67,16 +73,18 @@ impl Executor {
 
     /// Acquires the instances of `plans` (each with its preflight, if one was made) under a case: a
     /// new case, or one that exists and has none of these instances yet.
-    pub async fn acquire(&self, case: &NewCase, plans: Vec<(Plan, Option<CheckReport>)>) -> Result<AcquireReport, AcquireError> {
+    pub async fn acquire(
+        &self,
+        case: &NewCase,
+        plans: Vec<(Plan, Option<CheckReport>)>,
+    ) -> Result<AcquireReport, AcquireError> {
         match self.journal.create_case(case) {
             Ok(()) | Err(JournalError::CaseExists(_)) => {}
             Err(e) => return Err(e.into()),
         }
         for (plan, _) in &plans {
-            let json = serde_json::to_value(plan).map_err(|e| AcquireError::Plan {
-                step: "journal the plan".to_string(),
-                why: e.to_string(),
-            })?;
+            let json = serde_json::to_value(plan)
+                .map_err(|e| AcquireError::Plan { step: "journal the plan".to_string(), why: e.to_string() })?;
             self.journal.add_acquisition(&case.case_id, &plan.instance_id, &json)?;
         }
         self.run(&case.case_id, plans).await
@@ -92,9 +100,20 @@ impl Executor {
         if self.journal.case(case_id)?.is_none() {
             return Err(JournalError::UnknownCase(case_id.to_string()).into());
         }
+        let acquisitions = self.journal.acquisitions(case_id)?;
+        if acquisitions.is_empty() {
+            // The run stopped before it journaled its plans: nothing was done in AWS.
+            return Err(AcquireError::Refused {
+                step: "resume".to_string(),
+                why: format!(
+                    "case {case_id} has no acquisition in the journal (the run stopped before its plans were \
+                     recorded, so nothing was done in AWS): acquire the instances again under case {case_id}"
+                ),
+            });
+        }
         let mut plans = Vec::new();
         let mut finished = Vec::new();
-        for a in self.journal.acquisitions(case_id)? {
+        for a in acquisitions {
             if a.status == Status::Succeeded {
                 finished.push(a.instance_id);
                 continue;
@@ -183,7 +202,10 @@ impl Executor {
             match joined {
                 Ok(r) => results.push(r),
                 Err(e) => {
-                    return Err(AcquireError::Plan { step: "run an instance".to_string(), why: format!("task failed: {e}") })
+                    return Err(AcquireError::Plan {
+                        step: "run an instance".to_string(),
+                        why: format!("task failed: {e}"),
+                    })
                 }
             }
         }
@@ -228,12 +250,20 @@ async fn run_instance(run: Arc<Run>, pool: Arc<Semaphore>) -> Result<InstanceRep
         reused_steps: Vec::new(),
         not_run: Vec::new(),
     };
+    // A resumed run knows what earlier runs created before it goes on (resolve.rs): a volume whose
+    // evidence is secured skips its transfer steps, and its cleanup needs their ids all the same.
+    for entry in run.journal.entries(run.case())? {
+        if let (true, Some(Outcome::Ok { result, .. })) = (entry.intent.instance_id == run.instance(), &entry.outcome) {
+            run.resolved.absorb(result);
+        }
+    }
     run.journal.set_acquisition_status(run.case(), run.instance(), Status::Running, None)?;
     let devices = match start::before_volumes(&run, &mut report).await {
         Ok(devices) => devices,
         Err(e) if e.is_journal() => return Err(e),
         Err(e) => {
-            let status = if matches!(e, AcquireError::Interrupted { .. }) { Status::Interrupted } else { Status::Failed };
+            let status =
+                if matches!(e, AcquireError::Interrupted { .. }) { Status::Interrupted } else { Status::Failed };
             report.error = Some(e.to_string());
             run.journal.set_acquisition_status(run.case(), run.instance(), status, report.error.as_deref())?;
             return Ok(report);

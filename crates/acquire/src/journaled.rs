@@ -8,7 +8,7 @@ use crate::sessions::Sessions;
 use crate::wait::WaitSettings;
 use custody_cloud::types::Receipt;
 use custody_cloud::{Cloud, CloudError, CloudResult};
-use custody_journal::{Intent, Journal, NewResource, Outcome, ResourceKind};
+use custody_journal::{EntryId, Intent, Journal, JournalError, NewResource, Outcome, ResourceKind};
 use custody_plan::check::{CheckReport, Outcome as CheckOutcome};
 use custody_plan::plan::{Call, Plan, Step};
 use serde_json::Value;
@@ -20,8 +20,9 @@ use std::sync::Arc;
 pub(crate) enum Prior {
     /// Done, with this outcome.
     Done(Value),
-    /// Intended, but no outcome: the run died while AWS answered. Look before redoing.
-    Unsure,
+    /// Intended (this entry), but no outcome: the run died while AWS answered. Look before redoing,
+    /// and record what was found as the entry's outcome ([`Run::settle`]).
+    Unsure(EntryId),
     /// Never tried, or failed (a failed call changed nothing).
     None,
 }
@@ -63,10 +64,10 @@ impl Run {
 
     /// The call of `step` to `api`.
     pub fn call_of<'p>(&self, step: &'p Step, api: &str) -> Result<&'p Call, AcquireError> {
-        step.calls.iter().find(|c| c.api == api).ok_or_else(|| AcquireError::Plan {
-            step: step.id.clone(),
-            why: format!("the step has no `{api}` call"),
-        })
+        step.calls
+            .iter()
+            .find(|c| c.api == api)
+            .ok_or_else(|| AcquireError::Plan { step: step.id.clone(), why: format!("the step has no `{api}` call") })
     }
 
     /// The real id of placeholder (or existing id) `name`, which must have been created.
@@ -90,8 +91,16 @@ impl Run {
         Ok(match entry.outcome {
             Some(Outcome::Ok { result, .. }) => Prior::Done(result),
             Some(Outcome::Failed { .. }) => Prior::None,
-            None => Prior::Unsure,
+            None => Prior::Unsure(entry.id),
         })
+    }
+
+    /// Records what a lookup found for a call intended without an outcome (`Prior::Unsure`): the call
+    /// took effect, and `result` is what it would have returned. A later resume then reads it like
+    /// any other outcome instead of looking again.
+    pub fn settle(&self, entry: EntryId, result: Value) -> Result<(), AcquireError> {
+        self.journal.record_outcome(entry, &Outcome::Ok { result, request_id: None })?;
+        Ok(())
     }
 
     /// Journals and makes one call of `step`: the intent (with `params`), then the call, retried with
@@ -161,6 +170,16 @@ impl Run {
         AcquireError::Call { step: step.id.clone(), error: Box::new(error), explained }
     }
 
+    /// What the preflight said of the requests of `api` in `step`, when it found one not allowed:
+    /// the refusal was predicted (for a refusal AWS does not report as such, a copy in `error`).
+    pub fn predicted_refusal(&self, step: &Step, api: &str) -> Option<String> {
+        let check = self.preflight.as_ref()?.steps.iter().find(|s| s.id == step.id)?;
+        if check.requests.iter().filter(|r| r.call == api).all(|r| r.outcome == CheckOutcome::Allowed) {
+            return None;
+        }
+        self.explain_denial(step, api)
+    }
+
     fn explain_denial(&self, step: &Step, api: &str) -> Option<String> {
         let check = self.preflight.as_ref()?.steps.iter().find(|s| s.id == step.id)?;
         let requests: Vec<_> = check.requests.iter().filter(|r| r.call == api).collect();
@@ -212,6 +231,48 @@ impl Run {
         Ok(())
     }
 
+    /// Records a resource an earlier run created (its step's outcome is journaled), unless the journal
+    /// knows it already: the process may have died between the outcome and the record, and recording
+    /// again one that was removed since would open it again.
+    pub fn record_again(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        account: &str,
+        region: &str,
+        temporary: bool,
+        detail: Value,
+    ) -> Result<(), AcquireError> {
+        let known = self
+            .journal
+            .resources(self.case())?
+            .iter()
+            .any(|r| r.kind == kind && r.id == id && r.account == account && r.region == region);
+        if known {
+            return Ok(());
+        }
+        self.record(kind, id, account, region, temporary, detail)
+    }
+
+    /// Marks removed a resource an earlier run removed (its step's outcome is journaled), when the
+    /// journal still has it open: the process may have died between the outcome and the record.
+    pub fn removed_again(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        account: &str,
+        region: &str,
+        how: &str,
+    ) -> Result<(), AcquireError> {
+        let open = self.journal.resources(self.case())?.iter().any(|r| {
+            r.kind == kind && r.id == id && r.account == account && r.region == region && r.removed_at.is_none()
+        });
+        if open {
+            self.removed(kind, id, account, region, how)?;
+        }
+        Ok(())
+    }
+
     /// Marks a resource removed, and tells.
     pub fn removed(
         &self,
@@ -221,7 +282,15 @@ impl Run {
         region: &str,
         how: &str,
     ) -> Result<(), AcquireError> {
-        self.journal.resource_removed(self.case(), kind, id, account, region, how)?;
+        match self.journal.resource_removed(self.case(), kind, id, account, region, how) {
+            // Created by a call whose outcome the journal lost (an alias asked for again and found to
+            // exist, say): recorded now, so that the journal has it and its removal.
+            Err(JournalError::UnknownResource { .. }) => {
+                self.record(kind, id, account, region, true, Value::Null)?;
+                self.journal.resource_removed(self.case(), kind, id, account, region, how)?;
+            }
+            other => other?,
+        }
         self.progress.emit(Event::Removed { what: format!("{} {id} ({account}, {region}): {how}", kind.as_str()) });
         Ok(())
     }

@@ -15,9 +15,12 @@
 //! id). A resumed run (`custody acquire --resume CASE`) replays the journaled plan: a step whose
 //! outcome is recorded is not run again (its ids are taken from the journal); a step intended without
 //! an outcome — the process died while AWS was answering — is looked up before it is redone (snapshots
-//! and keys by their case tags, aliases by name; grants by name, which KMS makes idempotent; shares,
-//! deletions and retirements are idempotent). If the journal cannot be written the run stops at once:
-//! an unrecorded resource is exactly what cleanup could miss.
+//! by their case tags, keys by their description when the role may list keys; an alias is asked for
+//! again, its name being unique; grants by name, which KMS makes idempotent; shares, deletions and
+//! retirements are idempotent), and what the lookup finds is recorded as the call's outcome. A resumed
+//! run first takes every placeholder's id from the journal, and records again what an earlier run
+//! created or removed but died before recording. If the journal cannot be written the run stops at
+//! once: an unrecorded resource is exactly what cleanup could miss.
 //!
 //! **Cleanup always runs.** Each volume runs its transfer steps, then its cleanup steps, whether the
 //! transfer succeeded or not, for whatever was actually created. One exception, for evidence's sake:

@@ -14,7 +14,11 @@ use std::collections::BTreeMap;
 
 /// Runs `volume`'s steps. Never fails as a whole: what went wrong is in the report. A journal
 /// failure is returned, since nothing more may be done then.
-pub(crate) async fn run_volume(run: &Run, volume: &VolumePlan, device: Option<String>) -> Result<VolumeReport, AcquireError> {
+pub(crate) async fn run_volume(
+    run: &Run,
+    volume: &VolumePlan,
+    device: Option<String>,
+) -> Result<VolumeReport, AcquireError> {
     let steps: Vec<&Step> =
         run.plan.steps.iter().filter(|s| s.volume_id.as_deref() == Some(volume.volume_id.as_str())).collect();
     let (cleanup, transfer): (Vec<&Step>, Vec<&Step>) = steps.into_iter().partition(|s| s.phase == Phase::Cleanup);
@@ -86,17 +90,56 @@ pub(crate) async fn run_volume(run: &Run, volume: &VolumePlan, device: Option<St
             Err(e) => report.left.push(format!("{}: {e}", step.title)),
         }
     }
-    if let (Some(AcquireError::Refused { .. }), Some(planned)) = (&failure, evidence_snapshot) {
-        discard_failed_copy(run, volume, planned, &mut report).await?;
+    match (&failure, evidence_snapshot) {
+        (Some(AcquireError::Refused { .. }), Some(planned)) => {
+            discard_failed_copy(run, volume, planned, &mut report).await?
+        }
+        // A copy made and not waited for (the run was stopped): it completes all the same, and is not
+        // evidence, since the volume's cleanup ran and the volume cannot be resumed.
+        (Some(_), Some(planned)) if volume.snapshots.first().map(|s| &s.id) != Some(&planned.id) => {
+            if let Some(id) = run.created(&planned.id) {
+                report.left.push(format!(
+                    "the evidence copy {id} in account {} ({}) was started and not waited for: it is not recorded as \
+                     evidence (`custody cleanup --case {}` removes it)",
+                    planned.account,
+                    planned.region,
+                    run.case()
+                ));
+            }
+        }
+        _ => {}
     }
-    report.error = failure.map(|e| match (&e, &volume.key_arn) {
-        (AcquireError::Refused { .. }, Some(key)) => format!(
-            "{e}. If {key} is disabled or pending deletion, EBS cannot decrypt the snapshot: `aws kms \
-             cancel-key-deletion --key-id {key}` and `aws kms enable-key --key-id {key}`, then acquire again"
-        ),
-        _ => e.to_string(),
-    });
+    report.error = failure.map(|e| explain_failure(run, volume, &e));
     Ok(report)
+}
+
+/// A volume's failure in words. A copy that ended in `error` says little (EC2's "Given key ID is not
+/// accessible", EBS User Guide, <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html>):
+/// it gets what the preflight said of the copy's requests when it predicted a refusal, and the keys
+/// the copy uses, with how to bring back a key that was disabled or scheduled for deletion.
+fn explain_failure(run: &Run, volume: &VolumePlan, e: &AcquireError) -> String {
+    let mut out = e.to_string();
+    let AcquireError::Refused { step, .. } = e else { return out };
+    let Some(step) = run.plan.steps.iter().find(|s| &s.id == step) else { return out };
+    let Action::CopySnapshot { from, to, .. } = &step.action else { return out };
+    if let Some(predicted) = run.predicted_refusal(step, "ec2:CopySnapshot") {
+        out.push_str(&format!("\nThe preflight predicted this. {predicted}"));
+    }
+    let mut keys: Vec<String> = Vec::new();
+    for s in volume.snapshots.iter().filter(|s| &s.id == from || &s.id == to) {
+        if let Some(key) = s.key_arn.as_deref().and_then(|k| run.created(k)) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    for key in keys {
+        out.push_str(&format!(
+            "\nIf {key} is disabled or pending deletion, EBS cannot use it: `aws kms cancel-key-deletion --key-id \
+             {key}` and `aws kms enable-key --key-id {key}`, then acquire again"
+        ));
+    }
+    out
 }
 
 /// Whether a cleanup step of the volume was journaled (an earlier run reached cleanup).
@@ -169,7 +212,8 @@ async fn discard_failed_copy(
 ) -> Result<(), AcquireError> {
     let is_source = volume.snapshots.first().map(|s| &s.id) == Some(&planned.id);
     let Some(id) = run.created(&planned.id).filter(|_| !is_source) else { return Ok(()) };
-    let Some(step) = run.plan.steps.iter().find(|s| matches!(&s.action, Action::CopySnapshot { to, .. } if to == &planned.id))
+    let Some(step) =
+        run.plan.steps.iter().find(|s| matches!(&s.action, Action::CopySnapshot { to, .. } if to == &planned.id))
     else {
         return Ok(());
     };
@@ -255,9 +299,21 @@ async fn copy(
         Prior::Done(result) => {
             run.resolved.absorb(&result);
             reused(run, step, "copied by an earlier run");
-            run.created(to)
+            let id = run.created(to);
+            if let Some(id) = &id {
+                // The process may have died before it recorded it.
+                run.record_again(
+                    ResourceKind::Snapshot,
+                    id,
+                    &target.account,
+                    &target.region,
+                    !target.evidence,
+                    json!({}),
+                )?;
+            }
+            id
         }
-        Prior::Unsure => {
+        Prior::Unsure(entry) => {
             let query = SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags: tags.clone() };
             let found = ec2
                 .describe_snapshots(&query)
@@ -266,8 +322,16 @@ async fn copy(
                 .into_iter()
                 .find(|s| s.description.as_deref() == Some(description) && s.state != "error");
             if let Some(s) = &found {
+                run.settle(entry, outcome(&[(to, &s.id)], json!({})))?;
                 run.resolved.insert(to, &s.id);
-                run.record(ResourceKind::Snapshot, &s.id, &target.account, &target.region, !target.evidence, json!({}))?;
+                run.record(
+                    ResourceKind::Snapshot,
+                    &s.id,
+                    &target.account,
+                    &target.region,
+                    !target.evidence,
+                    json!({}),
+                )?;
                 reused(run, step, &format!("found {} by its tags", s.id));
             }
             found.map(|s| s.id)
@@ -293,7 +357,13 @@ async fn copy(
             let params = json!({"source_snapshot_id": source_id, "source_region": source.region,
                                 "kms_key_id": kms_key_id, "tags": tags, "description": description});
             let (id, _) = run
-                .journaled(step, call, params, || ec2.copy_snapshot(&request), |id: &String| outcome(&[(to, id)], json!({})))
+                .journaled(
+                    step,
+                    call,
+                    params,
+                    || ec2.copy_snapshot(&request),
+                    |id: &String| outcome(&[(to, id)], json!({})),
+                )
                 .await?;
             run.resolved.insert(to, &id);
             run.record(ResourceKind::Snapshot, &id, &target.account, &target.region, !target.evidence, json!({}))?;
@@ -317,19 +387,32 @@ async fn share(
     let Some(id) = run.created(snapshot) else {
         return skipped(run, step, "the snapshot was never created");
     };
+    let share_id = format!("{id}:{account}");
     if let Prior::Done(_) = run.prior(step, &call.api)? {
         reused(run, step, "done by an earlier run");
-        return Ok(());
+        // The process may have died before it recorded the share, or its removal.
+        return if add {
+            let detail = json!({"snapshot_id": id, "account": account});
+            run.record_again(ResourceKind::Share, &share_id, &snap.account, &snap.region, true, detail)
+        } else {
+            run.removed_again(ResourceKind::Share, &share_id, &snap.account, &snap.region, "share removed")
+        };
     }
     let cloud = run.signer(step, call)?;
     let ec2 = cloud.ec2(&snap.region);
-    let share_id = format!("{id}:{account}");
     let params = json!({"snapshot_id": id, "attribute": "createVolumePermission",
                         "operation": if add { "add" } else { "remove" }, "user_ids": [account]});
     // Shares are idempotent: adding an account twice, or removing one not there, changes nothing.
     let done = run.journaled(step, call, params, || ec2.modify_snapshot_share(&id, account, add), |_| json!({})).await;
     match done {
-        Ok(_) if add => run.record(ResourceKind::Share, &share_id, &snap.account, &snap.region, true, json!({"snapshot_id": id, "account": account})),
+        Ok(_) if add => run.record(
+            ResourceKind::Share,
+            &share_id,
+            &snap.account,
+            &snap.region,
+            true,
+            json!({"snapshot_id": id, "account": account}),
+        ),
         Ok(_) => run.removed(ResourceKind::Share, &share_id, &snap.account, &snap.region, "share removed"),
         Err(AcquireError::Call { error, .. }) if !add && error.is_not_found() => {
             run.removed(ResourceKind::Share, &share_id, &snap.account, &snap.region, "snapshot already gone")
@@ -346,7 +429,7 @@ async fn delete_snapshot(run: &Run, volume: &VolumePlan, step: &Step, snapshot: 
     };
     if let Prior::Done(_) = run.prior(step, &call.api)? {
         reused(run, step, "deleted by an earlier run");
-        return Ok(());
+        return run.removed_again(ResourceKind::Snapshot, &id, &snap.account, &snap.region, "deleted");
     }
     let cloud = run.signer(step, call)?;
     let ec2 = cloud.ec2(&snap.region);
@@ -361,11 +444,19 @@ async fn delete_snapshot(run: &Run, volume: &VolumePlan, step: &Step, snapshot: 
 }
 
 pub(crate) fn reused(run: &Run, step: &Step, how: &str) {
-    run.progress.emit(Event::Reused { instance: run.instance().to_string(), step: step.id.clone(), how: how.to_string() });
+    run.progress.emit(Event::Reused {
+        instance: run.instance().to_string(),
+        step: step.id.clone(),
+        how: how.to_string(),
+    });
 }
 
 pub(crate) fn skipped(run: &Run, step: &Step, why: &str) -> Result<(), AcquireError> {
-    run.progress.emit(Event::Skipped { instance: run.instance().to_string(), step: step.id.clone(), why: why.to_string() });
+    run.progress.emit(Event::Skipped {
+        instance: run.instance().to_string(),
+        step: step.id.clone(),
+        why: why.to_string(),
+    });
     Ok(())
 }
 

@@ -112,10 +112,14 @@ pub async fn snapshots_completed(
                 }
                 match pending {
                     None => return Ok(done),
-                    Some((snapshot, state)) if state == "not yet listed" && started.elapsed() >= settings.not_found_grace => {
+                    Some((snapshot, state))
+                        if state == "not yet listed" && started.elapsed() >= settings.not_found_grace =>
+                    {
                         return Err(AcquireError::Refused {
                             step: step.to_string(),
-                            why: format!("snapshot {snapshot} is not listed by DescribeSnapshots: it was deleted, or never made"),
+                            why: format!(
+                                "snapshot {snapshot} is not listed by DescribeSnapshots: it was deleted, or never made"
+                            ),
                         })
                     }
                     Some((snapshot, state)) if started.elapsed() >= settings.timeout => {
@@ -131,7 +135,9 @@ pub async fn snapshots_completed(
             }
             Err(CloudError::Throttled(_)) => delay = settings.next(delay),
             Err(error) if error.is_not_found() && started.elapsed() < settings.not_found_grace => {}
-            Err(error) => return Err(AcquireError::Call { step: step.to_string(), error: Box::new(error), explained: None }),
+            Err(error) => {
+                return Err(AcquireError::Call { step: step.to_string(), error: Box::new(error), explained: None })
+            }
         }
         tokio::time::sleep(delay).await;
         delay = settings.next(delay);
@@ -144,7 +150,8 @@ mod tests {
 
     #[test]
     fn the_delay_grows_by_half_up_to_the_ceiling() {
-        let s = WaitSettings { initial: Duration::from_secs(2), max: Duration::from_secs(5), ..WaitSettings::default() };
+        let s =
+            WaitSettings { initial: Duration::from_secs(2), max: Duration::from_secs(5), ..WaitSettings::default() };
         assert_eq!(s.next(Duration::from_secs(2)), Duration::from_secs(3));
         assert_eq!(s.next(Duration::from_secs(4)), Duration::from_secs(5));
     }

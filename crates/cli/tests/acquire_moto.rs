@@ -38,8 +38,20 @@ async fn incident(name: &str) -> Incident {
     let policy = custody(
         &moto,
         &[
-            "policy", "role", "--features", "acquire,cleanup", "--kms", "direct", "--forensic-account", MOTO_ACCOUNT,
-            "--forensic-region", FORENSIC_REGION, "--regions", "us-east-1,us-west-2", "--source-accounts", MOTO_ACCOUNT,
+            "policy",
+            "role",
+            "--features",
+            "acquire,cleanup",
+            "--kms",
+            "direct",
+            "--forensic-account",
+            MOTO_ACCOUNT,
+            "--forensic-region",
+            FORENSIC_REGION,
+            "--regions",
+            "us-east-1,us-west-2",
+            "--source-accounts",
+            MOTO_ACCOUNT,
         ],
     )
     .await;
@@ -112,11 +124,13 @@ async fn acquire_copies_both_volumes_into_the_forensic_region_and_leaves_no_inte
     assert_eq!(kept.snapshots().len(), 2);
 
     // The journal has it all, and a second cleanup finds nothing to do.
-    let show = custody(&incident.moto, &["show", "MOTO-1", "--data-dir", incident.data.to_str().unwrap(), "--json"]).await;
+    let show =
+        custody(&incident.moto, &["show", "MOTO-1", "--data-dir", incident.data.to_str().unwrap(), "--json"]).await;
     assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
     let shown: Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(shown["evidence"].as_array().unwrap().len(), 2);
-    let cleanup = custody(&incident.moto, &["cleanup", "--case", "MOTO-1", "--data-dir", incident.data.to_str().unwrap()]).await;
+    let cleanup =
+        custody(&incident.moto, &["cleanup", "--case", "MOTO-1", "--data-dir", incident.data.to_str().unwrap()]).await;
     assert_eq!(cleanup.status.code(), Some(0), "{}", text(&cleanup.stderr));
 }
 
@@ -145,8 +159,14 @@ async fn an_unknown_instance_is_refused_before_anything_is_touched() {
     let out = custody(
         &incident.moto,
         &[
-            "acquire", "i-0123456789abcdef0", "--case", "MOTO-3", "--forensic-role-arn", &incident.role_arn,
-            "--data-dir", incident.data.to_str().unwrap(),
+            "acquire",
+            "i-0123456789abcdef0",
+            "--case",
+            "MOTO-3",
+            "--forensic-role-arn",
+            &incident.role_arn,
+            "--data-dir",
+            incident.data.to_str().unwrap(),
         ],
     )
     .await;

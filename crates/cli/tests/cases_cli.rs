@@ -22,7 +22,11 @@ fn workspace() -> PathBuf {
 /// Runs `custody args…` from the workspace root: (exit code, stdout, stderr).
 fn custody(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::cargo_bin("custody").unwrap().current_dir(workspace()).args(args).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// `custody acquire INSTANCE --case CASE --simulate examples/inventories/FILE --data-dir DIR`.
@@ -93,7 +97,8 @@ fn snapshot(name: &str, description: &str, text: &str) {
 #[test]
 fn redacted_replaces_both_time_forms() {
     let dir = Path::new("/tmp/x");
-    let text = "at 2026-01-02T03:04:05.678901Z and 2026-01-02 03:04:05 in /tmp/x/journal.sqlite3 (2025-01-08T00:00:41Z)";
+    let text =
+        "at 2026-01-02T03:04:05.678901Z and 2026-01-02 03:04:05 in /tmp/x/journal.sqlite3 (2025-01-08T00:00:41Z)";
     assert_eq!(redacted(text, dir), "at [TIME] and YYYY-MM-DD hh:mm:ss in [DIR]/journal.sqlite3 ([TIME])");
 }
 
@@ -156,8 +161,10 @@ fn show_tells_the_evidence_every_call_and_the_removed_resources() {
     assert!(stdout.contains("vol-08b8b8b8b8b8b8b80  path 8 (cross-account-aws-managed-key)"), "{stdout}");
     assert!(stdout.contains("vol-08b8b8b8b8b8b8b82  path 1 (unencrypted)"), "{stdout}");
     assert!(stdout.contains("\nevidence (3)\n"), "{stdout}");
-    assert!(stdout.contains("path 8 (cross-account-aws-managed-key), encrypted under arn:aws:kms:eu-west-1:999999999999:key/"));
-    assert!(stdout.contains("tags CustodyCase=IR-8, CustodyInstance=i-08b8b8b8b8b8b8b8b, CustodyVolume=vol-08b8b8b8b8b8b8b80"));
+    assert!(stdout
+        .contains("path 8 (cross-account-aws-managed-key), encrypted under arn:aws:kms:eu-west-1:999999999999:key/"));
+    assert!(stdout
+        .contains("tags CustodyCase=IR-8, CustodyInstance=i-08b8b8b8b8b8b8b8b, CustodyVolume=vol-08b8b8b8b8b8b8b80"));
     // Every call, with who signed it and what it answered.
     assert!(stdout.contains("assume-source-role  sts:AssumeRole in 111122223333 (eu-west-1) as CustodyForensic"));
     assert!(stdout.contains("create-snapshots  ec2:CreateSnapshots in 111122223333 (eu-west-1) as CustodySource"));
@@ -236,8 +243,9 @@ fn show_without_a_journal_is_bad_input_and_creates_nothing() {
     assert!(!dir.exists());
 }
 
-/// A journal written through the journal's API: one case with an ok call that created ids, a call
-/// AWS refused, a call interrupted before its answer, evidence, and a temporary still open.
+/// A journal written through the journal's API: one case with calls that created ids, a call AWS
+/// refused, its retry interrupted before AWS answered, evidence, a temporary removed and one still
+/// open (the source snapshot of the volume whose copy never completed).
 fn handwritten_journal(dir: &Path) {
     let journal = Journal::open(dir).unwrap();
     let case = "IR-7";
@@ -275,16 +283,31 @@ fn handwritten_journal(dir: &Path) {
     let id = journal.intend(&intent("create-snapshots", "ec2:CreateSnapshots", "eu-west-3")).unwrap();
     let result = json!({"resolves": {"snap-source-0aaaaaaaaaaaaaaa0": "snap-0000000000000000a", "snap-source-0aaaaaaaaaaaaaaa1": "snap-0000000000000000b"}});
     journal.record_outcome(id, &Outcome::Ok { result, request_id: Some("req-1".into()) }).unwrap();
-    let id = journal.intend(&intent("copy-to-forensic:vol-0aaaaaaaaaaaaaaa0", "ec2:CopySnapshot", "eu-west-1")).unwrap();
+    let id =
+        journal.intend(&intent("copy-to-forensic:vol-0aaaaaaaaaaaaaaa0", "ec2:CopySnapshot", "eu-west-1")).unwrap();
     let refused = Outcome::Failed {
         code: Some("UnauthorizedOperation".into()),
         message: "You are not authorized to perform this operation.".into(),
         request_id: Some("req-2".into()),
     };
     journal.record_outcome(id, &refused).unwrap();
-    let id = journal.intend(&intent("copy-to-forensic:vol-0aaaaaaaaaaaaaaa1", "ec2:CopySnapshot", "eu-west-1")).unwrap();
-    journal.record_outcome(id, &Outcome::Ok { result: json!({"resolves": {"snap-evidence-0aaaaaaaaaaaaaaa1": "snap-0000000000000000c"}}), request_id: Some("req-3".into()) }).unwrap();
-    journal.intend(&intent("delete-source-snapshot:vol-0aaaaaaaaaaaaaaa1", "ec2:DeleteSnapshot", "eu-west-3")).unwrap();
+    let id =
+        journal.intend(&intent("copy-to-forensic:vol-0aaaaaaaaaaaaaaa1", "ec2:CopySnapshot", "eu-west-1")).unwrap();
+    journal
+        .record_outcome(
+            id,
+            &Outcome::Ok {
+                result: json!({"resolves": {"snap-evidence-0aaaaaaaaaaaaaaa1": "snap-0000000000000000c"}}),
+                request_id: Some("req-3".into()),
+            },
+        )
+        .unwrap();
+    let id = journal
+        .intend(&intent("delete-source-snapshot:vol-0aaaaaaaaaaaaaaa1", "ec2:DeleteSnapshot", "eu-west-3"))
+        .unwrap();
+    journal.record_outcome(id, &Outcome::Ok { result: json!({}), request_id: Some("req-4".into()) }).unwrap();
+    // The copy refused is tried again, and the process is killed before AWS answers.
+    journal.intend(&intent("copy-to-forensic:vol-0aaaaaaaaaaaaaaa0", "ec2:CopySnapshot", "eu-west-1")).unwrap();
     let resource = |kind, id: &str, region: &str, temporary| NewResource {
         case_id: case.into(),
         instance_id: instance.into(),
@@ -298,7 +321,16 @@ fn handwritten_journal(dir: &Path) {
     journal.record_resource(&resource(ResourceKind::Snapshot, "snap-0000000000000000a", "eu-west-3", true)).unwrap();
     journal.record_resource(&resource(ResourceKind::Snapshot, "snap-0000000000000000b", "eu-west-3", true)).unwrap();
     journal.record_resource(&resource(ResourceKind::Snapshot, "snap-0000000000000000c", "eu-west-1", false)).unwrap();
-    journal.resource_removed(case, ResourceKind::Snapshot, "snap-0000000000000000b", "999999999999", "eu-west-3", "deleted").unwrap();
+    journal
+        .resource_removed(
+            case,
+            ResourceKind::Snapshot,
+            "snap-0000000000000000b",
+            "999999999999",
+            "eu-west-3",
+            "deleted",
+        )
+        .unwrap();
     journal
         .record_evidence(&Evidence {
             case_id: case.into(),
@@ -326,5 +358,9 @@ fn show_tells_ok_failed_and_unanswered_calls() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("FAILED UnauthorizedOperation: You are not authorized"), "{stdout}");
     assert!(stdout.contains("NO OUTCOME (interrupted while AWS answered)"), "{stdout}");
-    snapshot("show-handwritten", "custody show IR-7 (a journal written through the journal's API)", &redacted(&stdout, dir.path()));
+    snapshot(
+        "show-handwritten",
+        "custody show IR-7 (a journal written through the journal's API)",
+        &redacted(&stdout, dir.path()),
+    );
 }

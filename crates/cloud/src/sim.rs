@@ -56,7 +56,7 @@ use crate::api::Cloud;
 use crate::types::{Grant, KeyManager};
 use custody_plan::inventory::Inventory;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use call::Session;
@@ -289,7 +289,7 @@ impl SimWorld {
                 ebs_id: s.ebs_id.clone(),
                 size_gib: s.size_gib,
                 tags: s.tags.clone(),
-                shared_with: s.shared_with.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect(),
+                shared_with: s.shared_with.iter().cloned().collect(),
             })
             .collect()
     }

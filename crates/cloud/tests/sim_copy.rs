@@ -325,7 +325,7 @@ async fn a_snapshot_not_shared_cannot_be_copied_and_a_pending_one_is_in_the_wron
 }
 
 #[tokio::test]
-async fn a_copy_under_a_disabled_or_deleted_key_ends_in_error() {
+async fn a_copy_under_a_disabled_key_ends_in_error() {
     // Key states: https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
     let w = example("6-cross-account-direct.json");
     let source = w.cloud_as(SOURCE, "s");

@@ -27,6 +27,8 @@ pub(crate) async fn create_key(
     let policy = step.creates_keys.iter().find(|k| k.arn == key).map(|k| k.policy.clone()).ok_or_else(|| {
         AcquireError::Plan { step: step.id.clone(), why: format!("no key policy planned for `{key}`") }
     })?;
+    // Whether this run made the key; else it is an earlier run's, which may be recorded already.
+    let mut made = false;
     let arn = match run.prior(step, &create.api)? {
         Prior::Done(result) => {
             run.resolved.absorb(&result);
@@ -35,7 +37,13 @@ pub(crate) async fn create_key(
         }
         prior => {
             let found = match prior {
-                Prior::Unsure => find_key(run, kms.as_ref(), tags, description).await,
+                Prior::Unsure(entry) => match find_key(run, kms.as_ref(), tags, description).await {
+                    Some(arn) => {
+                        run.settle(entry, outcome(&[(key, &arn)], json!({})))?;
+                        Some(arn)
+                    }
+                    None => None,
+                },
                 _ => None,
             };
             match found {
@@ -44,58 +52,111 @@ pub(crate) async fn create_key(
                     arn
                 }
                 None => {
-                    let new = NewKey { policy: policy.clone(), description: description.to_string(), tags: tags.clone() };
+                    let new =
+                        NewKey { policy: policy.clone(), description: description.to_string(), tags: tags.clone() };
                     let params = json!({"policy": policy, "description": description, "tags": tags,
                                         "key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT"});
                     let (meta, _) = run
-                        .journaled(step, create, params, || kms.create_key(&new), |m| outcome(&[(key, &m.arn)], json!({})))
+                        .journaled(
+                            step,
+                            create,
+                            params,
+                            || kms.create_key(&new),
+                            |m| outcome(&[(key, &m.arn)], json!({})),
+                        )
                         .await?;
+                    made = true;
                     meta.arn
                 }
             }
         }
     };
     run.resolved.insert(key, &arn);
-    run.record(ResourceKind::Key, &arn, &create.account, &create.region, true, json!({"alias": alias}))?;
+    let detail = json!({"alias": alias});
+    if made {
+        run.record(ResourceKind::Key, &arn, &create.account, &create.region, true, detail)?;
+    } else {
+        run.record_again(ResourceKind::Key, &arn, &create.account, &create.region, true, detail)?;
+    }
     let call = run.call_of(step, "kms:CreateAlias")?;
+    let mut made = false;
     match run.prior(step, &call.api)? {
         Prior::Done(_) => reused(run, step, "alias created by an earlier run"),
         prior => {
-            let exists = matches!(prior, Prior::Unsure)
-                && kms.list_aliases(Some(&arn)).await.is_ok_and(|list| list.iter().any(|a| a.name == alias));
-            if !exists {
-                let params = json!({"alias_name": alias, "target_key_id": arn});
-                run.journaled(step, call, params, || kms.create_alias(alias, &arn), |_| json!({})).await?;
+            // Not looked up (the plan grants no kms:ListAliases): asked for again. An alias name is
+            // unique in an account and Region (CreateAlias API reference, AlreadyExistsException), and
+            // custody's names the case and the volume, so if it exists and an earlier run of this step
+            // asked for it on this same key without learning the answer, that request took effect.
+            let params = json!({"alias_name": alias, "target_key_id": arn});
+            match run.journaled(step, call, params, || kms.create_alias(alias, &arn), |_| json!({})).await {
+                Ok(_) => made = true,
+                Err(AcquireError::Call { error, .. })
+                    if error.is_code("AlreadyExistsException") && asked_before(run, step, &call.api, &arn)? =>
+                {
+                    if let Prior::Unsure(entry) = prior {
+                        run.settle(entry, json!({}))?;
+                    }
+                    reused(run, step, "alias created by an earlier run (it exists)");
+                }
+                Err(e) => return Err(e),
             }
         }
     }
-    run.record(ResourceKind::Alias, alias, &call.account, &call.region, true, json!({"key_arn": arn}))?;
+    let detail = json!({"key_arn": arn});
+    if made {
+        run.record(ResourceKind::Alias, alias, &call.account, &call.region, true, detail)?;
+    } else {
+        run.record_again(ResourceKind::Alias, alias, &call.account, &call.region, true, detail)?;
+    }
     Ok(())
 }
 
-/// A key custody created before the run died, found by its tags and description (ListKeys,
-/// ListResourceTags). `None` when none is found or the role may not list keys; the run then creates
-/// the key again and says that one may be left.
+/// Whether an earlier run of `step` asked `api` for `key_arn` (its `target_key_id`) and either succeeded
+/// or died before it learned the answer.
+fn asked_before(run: &Run, step: &Step, api: &str, key_arn: &str) -> Result<bool, AcquireError> {
+    Ok(run.journal.entries(run.case())?.iter().any(|e| {
+        e.intent.instance_id == run.instance()
+            && e.intent.step_id == step.id
+            && e.intent.api == api
+            && e.intent.params.get("target_key_id").and_then(|v| v.as_str()) == Some(key_arn)
+            && e.outcome.as_ref().is_none_or(|o| o.is_ok())
+    }))
+}
+
+/// A key custody created before the run died, found by its description, and its tags when they can
+/// be read (ListKeys, DescribeKey, ListResourceTags). `None` when none is found or the role may not
+/// list keys; the run then creates the key again and says that one may be left.
 async fn find_key(run: &Run, kms: &dyn Kms, tags: &BTreeMap<String, String>, description: &str) -> Option<String> {
     let keys = match kms.list_keys().await {
         Ok(keys) => keys,
         Err(e) => {
             run.progress.emit(crate::report::Event::Warning {
+                // `custody cleanup` cannot find it either: it finds temporary keys by their alias, and
+                // this one got none.
                 message: format!(
                     "a temporary key may have been created before the previous run stopped, and it cannot be looked \
-                     for ({e}); `custody cleanup --orphans` finds keys tagged with the case"
+                     for ({e}); a new one is created. If one was, it is left in account {} ({}) without an alias: \
+                     find it by its tag {}={} (`aws kms list-keys`, `aws kms list-resource-tags`) and schedule its \
+                     deletion",
+                    run.plan.source_account,
+                    run.plan.source_region,
+                    custody_plan::plan::TAG_CASE,
+                    run.case()
                 ),
             });
             return None;
         }
     };
+    // The description names the case and the volume; the tags confirm it when they can be read (the
+    // temporary key's policy lets the source role describe the key, not list its tags).
     for arn in keys {
-        let Ok(found) = kms.list_resource_tags(&arn).await else { continue };
-        if tags.iter().all(|(k, v)| found.get(k) == Some(v)) {
-            let Ok(meta) = kms.describe_key(&arn).await else { continue };
-            if meta.state.as_deref() == Some("Enabled") && meta.description.as_deref() == Some(description) {
-                return Some(meta.arn);
-            }
+        let Ok(meta) = kms.describe_key(&arn).await else { continue };
+        if meta.state.as_deref() != Some("Enabled") || meta.description.as_deref() != Some(description) {
+            continue;
+        }
+        match kms.list_resource_tags(&arn).await {
+            Ok(found) if !tags.iter().all(|(k, v)| found.get(k) == Some(v)) => continue,
+            _ => return Some(meta.arn),
         }
     }
     None
@@ -117,6 +178,7 @@ pub(crate) async fn delete_key(
     let kms = cloud.kms(&call.region);
     if let Prior::Done(_) = run.prior(step, &call.api)? {
         reused(run, step, "alias deleted by an earlier run");
+        run.removed_again(ResourceKind::Alias, alias, &call.account, &call.region, "deleted")?;
     } else {
         let params = json!({"alias_name": alias});
         match run.journaled(step, call, params, || kms.delete_alias(alias), |_| json!({})).await {
@@ -128,18 +190,26 @@ pub(crate) async fn delete_key(
         }
     }
     let call = run.call_of(step, "kms:ScheduleKeyDeletion")?;
-    if let Prior::Done(_) = run.prior(step, &call.api)? {
+    if let Prior::Done(result) = run.prior(step, &call.api)? {
         reused(run, step, "key deletion scheduled by an earlier run");
-        return Ok(());
+        let how = match result.get("deletion_date").and_then(|d| d.as_str()) {
+            Some(d) => format!("scheduled for deletion on {d}"),
+            None => format!("scheduled for deletion in {pending_window_days} days"),
+        };
+        return run.removed_again(ResourceKind::Key, &arn, &call.account, &call.region, &how);
     }
     // The key is the caller's own: named by its id, which KMS accepts for keys of the caller's account
     // (an ARN is only required across accounts, ScheduleKeyDeletion API reference, `KeyId`).
     let key_id = arn.rsplit('/').next().unwrap_or(&arn).to_string();
     let params = json!({"key_id": key_id, "pending_window_in_days": pending_window_days});
     let done = run
-        .journaled(step, call, params, || kms.schedule_key_deletion(&key_id, pending_window_days), |date| {
-            json!({"deletion_date": date})
-        })
+        .journaled(
+            step,
+            call,
+            params,
+            || kms.schedule_key_deletion(&key_id, pending_window_days),
+            |date| json!({"deletion_date": date}),
+        )
         .await;
     match done {
         Ok((date, _)) => {
@@ -164,16 +234,28 @@ pub(crate) async fn delete_key(
 /// same grant for a repeated request with the same name and parameters (CreateGrant API reference,
 /// `Name`), so a resumed run simply asks again.
 pub(crate) async fn create_grant(run: &Run, step: &Step) -> Result<(), AcquireError> {
-    let Action::CreateGrant { key_arn, grant, name, grantee, retiring_principal, operations, encryption_context_subset } =
-        &step.action
+    let Action::CreateGrant {
+        key_arn,
+        grant,
+        name,
+        grantee,
+        retiring_principal,
+        operations,
+        encryption_context_subset,
+    } = &step.action
     else {
         return Err(AcquireError::Plan { step: step.id.clone(), why: "not a CreateGrant step".to_string() });
     };
     let call = run.call_of(step, "kms:CreateGrant")?;
+    let detail = json!({"key_arn": key_arn, "retiring_principal": retiring_principal});
     if let Prior::Done(result) = run.prior(step, &call.api)? {
         run.resolved.absorb(&result);
         reused(run, step, "grant created by an earlier run");
-        return Ok(());
+        // The process may have died before it recorded the grant.
+        return match run.created(grant) {
+            Some(id) => run.record_again(ResourceKind::Grant, &id, &call.account, &call.region, true, detail),
+            None => Ok(()),
+        };
     }
     let cloud = run.signer(step, call)?;
     let kms = cloud.kms(&call.region);
@@ -188,10 +270,11 @@ pub(crate) async fn create_grant(run: &Run, step: &Step) -> Result<(), AcquireEr
     let params = json!({"key_id": key_arn, "grantee_principal": grantee, "retiring_principal": retiring_principal,
                         "operations": operations, "constraints": {"encryption_context_subset": encryption_context_subset},
                         "name": name});
-    let (id, _) =
-        run.journaled(step, call, params, || kms.create_grant(&new), |id: &String| outcome(&[(grant, id)], json!({}))).await?;
+    let (id, _) = run
+        .journaled(step, call, params, || kms.create_grant(&new), |id: &String| outcome(&[(grant, id)], json!({})))
+        .await?;
     run.resolved.insert(grant, &id);
-    run.record(ResourceKind::Grant, &id, &call.account, &call.region, true, json!({"key_arn": key_arn, "retiring_principal": retiring_principal}))
+    run.record(ResourceKind::Grant, &id, &call.account, &call.region, true, detail)
 }
 
 /// RetireGrant, by the retiring principal.
@@ -202,7 +285,7 @@ pub(crate) async fn retire_grant(run: &Run, step: &Step, key_arn: &str, grant: &
     let call = run.call_of(step, "kms:RetireGrant")?;
     if let Prior::Done(_) = run.prior(step, &call.api)? {
         reused(run, step, "grant retired by an earlier run");
-        return Ok(());
+        return run.removed_again(ResourceKind::Grant, &id, &call.account, &call.region, "retired");
     }
     let cloud = run.signer(step, call)?;
     let kms = cloud.kms(&call.region);

@@ -53,7 +53,11 @@ pub(crate) async fn before_volumes(
             }
             Action::Triage => {
                 let why = "triage through SSM Run Command is `custody triage` (not run by acquire)".to_string();
-                run.progress.emit(Event::Skipped { instance: run.instance().to_string(), step: step.id.clone(), why: why.clone() });
+                run.progress.emit(Event::Skipped {
+                    instance: run.instance().to_string(),
+                    step: step.id.clone(),
+                    why: why.clone(),
+                });
                 report.not_run.push(format!("{}: {why}", step.id));
             }
             other => {
@@ -117,7 +121,10 @@ async fn discover(run: &Run, step: &Step) -> Result<BTreeMap<String, String>, Ac
         }
     })?;
     let Some(instance) = instances.into_iter().find(|i| i.id == run.instance()) else {
-        return Err(AcquireError::Refused { step: step.id.clone(), why: format!("instance {} is not listed", run.instance()) });
+        return Err(AcquireError::Refused {
+            step: step.id.clone(),
+            why: format!("instance {} is not listed", run.instance()),
+        });
     };
     if let Some(state @ ("terminated" | "shutting-down")) = instance.state.as_deref() {
         return Err(AcquireError::Refused {
@@ -164,16 +171,28 @@ async fn create_snapshots(
     let call = run.call_of(step, "ec2:CreateSnapshots")?;
     let cloud = run.signer(step, call)?;
     let ec2 = cloud.ec2(&call.region);
-    let source_of = |volume_id: &str| {
-        run.plan.volumes.iter().find(|v| v.volume_id == volume_id).and_then(|v| v.snapshots.first())
-    };
     let found: Vec<SnapshotInfo> = match run.prior(step, &call.api)? {
         Prior::Done(result) => {
             run.resolved.absorb(&result);
             reused(run, step, "taken by an earlier run");
+            // The process may have died before it recorded them.
+            for v in &run.plan.volumes {
+                let Some(first) = v.snapshots.first() else { continue };
+                if let Some(id) = run.created(&first.id) {
+                    let detail = json!({"volume_id": v.volume_id});
+                    run.record_again(
+                        ResourceKind::Snapshot,
+                        &id,
+                        &call.account,
+                        &call.region,
+                        !first.evidence,
+                        detail,
+                    )?;
+                }
+            }
             Vec::new()
         }
-        Prior::Unsure => {
+        Prior::Unsure(entry) => {
             let query = SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags: tags.clone() };
             let found: Vec<SnapshotInfo> = ec2
                 .describe_snapshots(&query)
@@ -186,6 +205,7 @@ async fn create_snapshots(
                 .collect();
             if !found.is_empty() {
                 reused(run, step, &format!("found {} snapshot(s) by their tags", found.len()));
+                run.settle(entry, taken_outcome(run, &found))?;
             }
             found
         }
@@ -201,34 +221,44 @@ async fn create_snapshots(
                 call,
                 params,
                 || ec2.create_snapshots(run.instance(), description, tags),
-                |snaps: &Vec<SnapshotInfo>| {
-                    let pairs: Vec<(String, String)> = snaps
-                        .iter()
-                        .filter_map(|s| {
-                            let v = s.volume_id.as_deref()?;
-                            Some((source_of(v)?.id.clone(), s.id.clone()))
-                        })
-                        .collect();
-                    let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-                    outcome(&refs, json!({}))
-                },
+                |snaps: &Vec<SnapshotInfo>| taken_outcome(run, snaps),
             )
             .await?;
         taken = snaps;
     }
     for s in &taken {
-        let Some(planned) = s.volume_id.as_deref().and_then(source_of) else {
+        let Some(planned) = s.volume_id.as_deref().and_then(|v| source_of(run, v)) else {
             // A volume attached after the plan was made: CreateSnapshots took it, the plan does not
             // transfer it. It is the case's evidence all the same, kept in the source account.
-            run.record(ResourceKind::Snapshot, &s.id, &call.account, &call.region, false, json!({"volume_id": s.volume_id}))?;
+            run.record(
+                ResourceKind::Snapshot,
+                &s.id,
+                &call.account,
+                &call.region,
+                false,
+                json!({"volume_id": s.volume_id}),
+            )?;
             continue;
         };
         run.resolved.insert(&planned.id, &s.id);
-        run.record(ResourceKind::Snapshot, &s.id, &call.account, &call.region, !planned.evidence, json!({"volume_id": s.volume_id}))?;
+        run.record(
+            ResourceKind::Snapshot,
+            &s.id,
+            &call.account,
+            &call.region,
+            !planned.evidence,
+            json!({"volume_id": s.volume_id}),
+        )?;
     }
-    // Volumes whose evidence an earlier run secured need their source snapshot no more (it may be
-    // deleted already): only the others are waited for.
-    let secured: Vec<String> = run.journal.evidence(run.case())?.into_iter().map(|e| e.volume_id).collect();
+    // A volume whose evidence an earlier run secured is not waited for: its cleanup may have deleted
+    // the source snapshot since.
+    let secured: Vec<String> = run
+        .journal
+        .evidence(run.case())?
+        .into_iter()
+        .filter(|e| e.instance_id == run.instance())
+        .map(|e| e.volume_id)
+        .collect();
     let mut ids = Vec::new();
     for v in run.plan.volumes.iter().filter(|v| !secured.contains(&v.volume_id)) {
         let Some(first) = v.snapshots.first() else { continue };
@@ -244,4 +274,19 @@ async fn create_snapshots(
     }
     wait::snapshots_completed(ec2.as_ref(), &ids, &step.id, &run.wait, &run.progress, &run.stop).await?;
     Ok(())
+}
+
+/// The planned source snapshot of `volume_id` (the first of its snapshots).
+fn source_of<'p>(run: &'p Run, volume_id: &str) -> Option<&'p custody_plan::plan::PlannedSnapshot> {
+    run.plan.volumes.iter().find(|v| v.volume_id == volume_id).and_then(|v| v.snapshots.first())
+}
+
+/// The journaled outcome of CreateSnapshots: the planned source snapshot each snapshot taken resolves.
+fn taken_outcome(run: &Run, snaps: &[SnapshotInfo]) -> serde_json::Value {
+    let pairs: Vec<(String, String)> = snaps
+        .iter()
+        .filter_map(|s| Some((source_of(run, s.volume_id.as_deref()?)?.id.clone(), s.id.clone())))
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    outcome(&refs, json!({}))
 }

@@ -34,6 +34,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  custody acquire i-0abc… --case IR-7 --to 999999999999:eu-west-1 --forensic-role-arn arn:aws:iam::999999999999:role/CustodyForensic
+  custody acquire --resume IR-7
+  custody acquire i-08b8b8b8b8b8b8b8b --case T1 --simulate examples/inventories/8-cross-account-aws-managed.json
+
+Exit status: 0 all evidence secured, 1 refused by the preflight or failed, 2 bad input (nothing touched), 130 interrupted.")]
 pub struct AcquireArgs {
     /// The instances to acquire (`i-…`), all in one account and Region.
     #[arg(value_name = "INSTANCE_ID", required_unless_present = "resume")]
@@ -44,8 +50,8 @@ pub struct AcquireArgs {
     /// Continue a case whose run was interrupted or killed, from its journaled plans.
     #[arg(long, value_name = "CASE", conflicts_with_all = ["instances", "case_id"])]
     pub resume: Option<String>,
-    /// Where the evidence goes: an account, optionally with a Region (default: the forensic account
-    /// and Region).
+    /// Where the evidence goes: an account, optionally with a Region [default: the forensic account
+    /// and Region].
     #[arg(long, value_name = "ACCOUNT[:REGION]", value_parser = parse_destination)]
     pub to: Option<Destination>,
     /// The examiner's name, recorded with the case.
@@ -132,7 +138,9 @@ fn validate(args: &AcquireArgs) -> Result<(), String> {
     }
     for arn in &args.forensic_key_arns {
         if KeyArn::parse(arn).is_none() {
-            return Err(format!("--forensic-key-arn `{arn}`: expected a key ARN, `arn:aws:kms:<region>:<account>:key/<id>`"));
+            return Err(format!(
+                "--forensic-key-arn `{arn}`: expected a key ARN, `arn:aws:kms:<region>:<account>:key/<id>`"
+            ));
         }
     }
     Ok(())
@@ -239,7 +247,11 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
 }
 
 /// Why the case cannot take these instances: one of them is in it already.
-pub(crate) fn already_acquired(journal: &Journal, case_id: &str, instances: &[String]) -> Result<Option<String>, String> {
+pub(crate) fn already_acquired(
+    journal: &Journal,
+    case_id: &str,
+    instances: &[String],
+) -> Result<Option<String>, String> {
     for instance in instances {
         if let Some(a) = journal.acquisition(case_id, instance).map_err(|e| error_chain(&e))? {
             return Ok(Some(format!(
@@ -266,8 +278,13 @@ fn resumed_forensic_role(journal: &Journal, case: &str) -> Result<String, String
 
 /// The `Cloud` of a session of `role_arn`: the configured identity when it already is one, else a
 /// session custody assumes (named for the case, so CloudTrail ties every call to it).
-pub(crate) async fn become_role(configured: Arc<dyn Cloud>, role_arn: &str, case_id: &str) -> Result<Arc<dyn Cloud>, String> {
-    let me = configured.sts().get_caller_identity().await.map_err(|e| format!("who am I (sts:GetCallerIdentity): {e}"))?;
+pub(crate) async fn become_role(
+    configured: Arc<dyn Cloud>,
+    role_arn: &str,
+    case_id: &str,
+) -> Result<Arc<dyn Cloud>, String> {
+    let me =
+        configured.sts().get_caller_identity().await.map_err(|e| format!("who am I (sts:GetCallerIdentity): {e}"))?;
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
     let account = role_arn.split(':').nth(4).unwrap_or_default();
     if me.account == account && me.arn.contains(&format!(":assumed-role/{role_name}/")) {
@@ -332,7 +349,11 @@ pub(crate) fn plan_and_check(
 }
 
 /// The preflight of each journaled plan of `case` against `inventory` (to explain refusals on resume).
-fn preflight_journaled(journal: &Journal, inventory: &Inventory, case: &str) -> Result<BTreeMap<String, CheckReport>, String> {
+fn preflight_journaled(
+    journal: &Journal,
+    inventory: &Inventory,
+    case: &str,
+) -> Result<BTreeMap<String, CheckReport>, String> {
     let mut out = BTreeMap::new();
     for a in journal.acquisitions(case).map_err(|e| error_chain(&e))? {
         if let Ok(p) = serde_json::from_value::<Plan>(a.plan) {

@@ -22,7 +22,9 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Read-only: the journal is not created when it does not exist. `custody show CASE` tells one case.")]
+#[command(
+    after_help = "Read-only: the journal is not created when it does not exist. `custody show CASE` tells one case."
+)]
 pub struct CasesArgs {
     #[command(flatten)]
     pub data: DataDirArgs,
@@ -32,7 +34,9 @@ pub struct CasesArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Read-only. Exit status 0 shown, 1 the journal could not be read, 2 the case is not in the journal.")]
+#[command(
+    after_help = "Read-only. Exit status 0 shown, 1 the journal could not be read, 2 the case is not in the journal."
+)]
 pub struct ShowArgs {
     /// The case id (`custody cases` lists them).
     #[arg(value_name = "CASE")]
@@ -108,7 +112,9 @@ pub fn run_show(args: &ShowArgs) -> ExitCode {
         Ok(None) => {
             let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
             eprintln!("error: case `{}` is not in the journal ({} does not exist)", args.case, path.display());
-            eprintln!("help: pass --data-dir with the directory `custody acquire` used; `custody cases` lists the cases");
+            eprintln!(
+                "help: pass --data-dir with the directory `custody acquire` used; `custody cases` lists the cases"
+            );
             return ExitCode::from(2);
         }
         Err(message) => {
@@ -169,7 +175,9 @@ pub(crate) fn unknown_case(journal: &Journal, case: &str) -> ExitCode {
     eprintln!("error: case `{case}` is not in the journal ({place})");
     let known: Vec<String> = journal.cases().map(|c| c.into_iter().map(|c| c.case_id).collect()).unwrap_or_default();
     match known.len() {
-        0 => eprintln!("help: this journal has no cases yet; `custody cases` lists them once `custody acquire` opens one"),
+        0 => eprintln!(
+            "help: this journal has no cases yet; `custody cases` lists them once `custody acquire` opens one"
+        ),
         1..=5 => eprintln!("help: this journal has {}; `custody cases` lists them", known.join(", ")),
         n => eprintln!("help: this journal has {n} cases; `custody cases` lists them"),
     }

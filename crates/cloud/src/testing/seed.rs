@@ -348,11 +348,18 @@ pub async fn seed_forensic_role(config: &SdkConfig, role_name: &str, policy: &Va
     let iam = aws_sdk_iam::Client::new(config);
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": format!("arn:aws:iam::{MOTO_ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
-    let role = sdk!("CreateRole", iam.create_role().role_name(role_name).assume_role_policy_document(trust.to_string()).send());
+    let role = sdk!(
+        "CreateRole",
+        iam.create_role().role_name(role_name).assume_role_policy_document(trust.to_string()).send()
+    );
     let arn = role.role().map(|r| r.arn().to_string()).ok_or("CreateRole: no role")?;
     sdk!(
         "PutRolePolicy",
-        iam.put_role_policy().role_name(role_name).policy_name("custody-generated").policy_document(policy.to_string()).send()
+        iam.put_role_policy()
+            .role_name(role_name)
+            .policy_name("custody-generated")
+            .policy_document(policy.to_string())
+            .send()
     );
     Ok(arn)
 }

@@ -14,7 +14,8 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
     if cases.is_empty() {
         return format!("no cases in the journal {place}\n");
     }
-    let header = ["CASE", "STATUS", "CREATED (UTC)", "EXAMINER", "DESTINATION", "INSTANCES", "EVIDENCE", "OPEN TEMPORARIES"];
+    let header =
+        ["CASE", "STATUS", "CREATED (UTC)", "EXAMINER", "DESTINATION", "INSTANCES", "EVIDENCE", "OPEN TEMPORARIES"];
     let rows: Vec<[String; 8]> = cases
         .iter()
         .map(|c| {
@@ -61,7 +62,10 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
     let open: usize = cases.iter().map(|c| c.open_temporaries).sum();
     let _ = writeln!(out, "\n{} case(s) in {place}; `custody show CASE` tells one", cases.len());
     if open > 0 {
-        let _ = writeln!(out, "{open} temporary resource(s) still open: `custody cleanup --case CASE --dry-run` lists them");
+        let _ = writeln!(
+            out,
+            "{open} temporary resource(s) still open: `custody cleanup --case CASE --dry-run` lists them"
+        );
     }
     out
 }
@@ -149,7 +153,9 @@ fn acquisition(out: &mut String, a: &AcquisitionRecord) {
     }
     if let Some(error) = &a.error {
         // The executor joins the errors of several volumes with `; `: one per line reads better.
-        for part in error.split("; vol-").enumerate().map(|(i, p)| if i == 0 { p.to_string() } else { format!("vol-{p}") }) {
+        for part in
+            error.split("; vol-").enumerate().map(|(i, p)| if i == 0 { p.to_string() } else { format!("vol-{p}") })
+        {
             let _ = writeln!(out, "    error: {part}");
         }
     }
@@ -166,7 +172,12 @@ fn evidence(out: &mut String, e: &Evidence) {
         e.instance_id, e.volume_id, e.snapshot_id, e.account, e.region, e.path
     );
     let tags: Vec<String> = e.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let _ = writeln!(out, "    recorded {}; tags {}", e.recorded_at, if tags.is_empty() { "none".into() } else { tags.join(", ") });
+    let _ = writeln!(
+        out,
+        "    recorded {}; tags {}",
+        e.recorded_at,
+        if tags.is_empty() { "none".into() } else { tags.join(", ") }
+    );
 }
 
 fn entry(out: &mut String, n: usize, e: &Entry) {

@@ -2,9 +2,6 @@
 //! plans, preflights and runs an acquisition on a `SimWorld` with a journal, and the questions the
 //! tests ask of the result (the evidence's shape, what is left, what the simulator saw).
 
-#![allow(dead_code)] // each test file uses a part
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
-
 use custody_acquire::cleanup::{cleanup_case, CleanupReport};
 use custody_acquire::wait::WaitSettings;
 use custody_acquire::{AcquireError, AcquireReport, Event, Executor, Progress, Settings};
@@ -45,7 +42,8 @@ pub const PATH_9: Example = example("9-direct-read.json", "i-09c9c9c9c9c9c9c9c",
 pub const SERVICE_LINKED: Example = example("service-linked-role.json", "i-05d5d5d5d5d5d5d5d", Mode::Auto);
 
 /// Every example whose preflight passes.
-pub const PASSING: [Example; 10] = [PATH_1, PATH_2, PATH_3, PATH_4, PATH_5, PATH_6, PATH_7, PATH_8, PATH_9, SERVICE_LINKED];
+pub const PASSING: [Example; 10] =
+    [PATH_1, PATH_2, PATH_3, PATH_4, PATH_5, PATH_6, PATH_7, PATH_8, PATH_9, SERVICE_LINKED];
 
 pub fn inventory(file: &str) -> Inventory {
     let path = format!("{}/../../examples/inventories/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -292,7 +290,10 @@ pub fn unplanned_calls(plan: &Plan, calls: &[SimCall]) -> Vec<String> {
         .filter(|c| !reads(&c.api))
         .filter(|c| {
             !plan.steps.iter().flat_map(|s| &s.calls).any(|p| {
-                p.api == c.api && p.account == c.account && p.region == c.region && role_of(&p.signer) == role_of(&c.principal)
+                p.api == c.api
+                    && p.account == c.account
+                    && p.region == c.region
+                    && role_of(&p.signer) == role_of(&c.principal)
             })
         })
         .map(|c| format!("{} in {} {} by {}: {}", c.api, c.account, c.region, c.principal, c.params))
