@@ -5,6 +5,7 @@
 //! status: 0 done, 1 a check that failed, 2 bad input (nothing was changed).
 
 mod acquisition;
+mod aws_target;
 mod commands;
 mod data_dir;
 mod input;

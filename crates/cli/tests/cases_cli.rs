@@ -7,83 +7,16 @@
 //! cases) and of the journal written by hand. Times and temporary paths are redacted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use assert_cmd::Command;
+mod cli_support;
+
+use cli_support::{custody_offline, redacted, simulated_journal, SUCCESS};
 use custody_journal::{Evidence, Intent, Journal, NewCase, NewResource, Outcome, ResourceKind, Status};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-const SUCCESS: (&str, &str, &str) = ("IR-8", "i-08b8b8b8b8b8b8b8b", "8-cross-account-aws-managed.json");
-const FAILURE: (&str, &str, &str) = ("IR-4", "i-04d4d4d4d4d4d4d4d", "4-cross-region.json");
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs `custody args…` from the workspace root: (exit code, stdout, stderr).
+/// Runs `custody args…` from the workspace root, offline: (exit code, stdout, stderr).
 fn custody(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("custody").unwrap().current_dir(workspace()).args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `custody acquire INSTANCE --case CASE --simulate examples/inventories/FILE --data-dir DIR`.
-fn simulate(dir: &Path, (case, instance, file): (&str, &str, &str)) -> (Option<i32>, String, String) {
-    let inventory = format!("examples/inventories/{file}");
-    custody(&["acquire", instance, "--case", case, "--simulate", &inventory, "--data-dir", dir.to_str().unwrap()])
-}
-
-/// A journal with the success, then the failure.
-fn simulated_journal() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = simulate(dir.path(), SUCCESS);
-    assert_eq!(code, Some(0), "{stderr}");
-    let (code, _, stderr) = simulate(dir.path(), FAILURE);
-    assert_eq!(code, Some(1), "the path-4 example fails at the copy\n{stderr}");
-    dir
-}
-
-/// The text with times and `dir` redacted: RFC 3339 times become `[TIME]`, the table's
-/// `YYYY-MM-DD hh:mm:ss` keeps its width.
-fn redacted(text: &str, dir: &Path) -> String {
-    let text = text.replace(dir.to_str().unwrap(), "[DIR]");
-    let bytes = text.as_bytes();
-    let shape = b"dddd-dd-ddXdd:dd:dd";
-    let mut out = String::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let matches = bytes.len() >= i + shape.len()
-            && shape.iter().zip(&bytes[i..]).all(|(s, b)| match s {
-                b'd' => b.is_ascii_digit(),
-                b'X' => *b == b'T' || *b == b' ',
-                _ => s == b,
-            });
-        if !matches {
-            let c = text[i..].chars().next().unwrap();
-            out.push(c);
-            i += c.len_utf8();
-            continue;
-        }
-        let mut end = i + shape.len();
-        if bytes[i + 10] == b' ' {
-            out.push_str("YYYY-MM-DD hh:mm:ss");
-        } else {
-            if bytes.get(end) == Some(&b'.') {
-                end += 1;
-                while bytes.get(end).is_some_and(u8::is_ascii_digit) {
-                    end += 1;
-                }
-            }
-            if bytes.get(end) == Some(&b'Z') {
-                end += 1;
-            }
-            out.push_str("[TIME]");
-        }
-        i = end;
-    }
-    out
+    custody_offline(args)
 }
 
 fn snapshot(name: &str, description: &str, text: &str) {

@@ -5,86 +5,17 @@
 //! (against moto) is not tested here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use assert_cmd::Command;
+mod cli_support;
+
+use cli_support::{custody_offline, redacted, simulated_journal};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 
-const SUCCESS: (&str, &str, &str) = ("IR-8", "i-08b8b8b8b8b8b8b8b", "8-cross-account-aws-managed.json");
-const FAILURE: (&str, &str, &str) = ("IR-4", "i-04d4d4d4d4d4d4d4d", "4-cross-region.json");
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `custody args…` from the workspace root, with every `AWS_*` variable of the test's environment
-/// replaced by ones that point at a closed port on 127.0.0.1 (nothing can reach a real AWS).
 fn custody(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut cmd = Command::cargo_bin("custody").unwrap();
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    let out = cmd.current_dir(workspace()).args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// A journal with the success, then the failure (which keeps two source snapshots open).
-fn simulated_journal() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for ((case, instance, file), exit) in [(SUCCESS, 0), (FAILURE, 1)] {
-        let inventory = format!("examples/inventories/{file}");
-        let data_dir = dir.path().to_str().unwrap();
-        let (code, _, stderr) =
-            custody(&["acquire", instance, "--case", case, "--simulate", &inventory, "--data-dir", data_dir]);
-        assert_eq!(code, Some(exit), "{case}\n{stderr}");
-    }
-    dir
+    custody_offline(args)
 }
 
 fn data_dir(dir: &tempfile::TempDir) -> &str {
     dir.path().to_str().unwrap()
-}
-
-/// RFC 3339 times as `[TIME]`.
-fn redacted(text: &str) -> String {
-    let shape = b"dddd-dd-ddTdd:dd:dd";
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let matches = bytes.len() >= i + shape.len()
-            && shape.iter().zip(&bytes[i..]).all(|(s, b)| if *s == b'd' { b.is_ascii_digit() } else { s == b });
-        if !matches {
-            let c = text[i..].chars().next().unwrap();
-            out.push(c);
-            i += c.len_utf8();
-            continue;
-        }
-        i += shape.len();
-        if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        if bytes.get(i) == Some(&b'Z') {
-            i += 1;
-        }
-        out.push_str("[TIME]");
-    }
-    out
 }
 
 /// The journal's open temporaries of `case`, through `custody show --json`.
@@ -111,7 +42,7 @@ fn dry_run_lists_the_kept_source_snapshots_and_changes_nothing() {
     settings.set_description("custody cleanup --case IR-4 --dry-run (after the failed path-4 example)");
     settings.set_omit_expression(true);
     settings.set_prepend_module_to_snapshot(true);
-    settings.bind(|| insta::assert_snapshot!("dry-run-case", redacted(&stdout)));
+    settings.bind(|| insta::assert_snapshot!("dry-run-case", redacted(&stdout, dir.path())));
     let open = open_temporaries(&dir, "IR-4");
     assert_eq!(open.len(), 2, "{open:?}");
     for id in &open {

@@ -167,23 +167,13 @@ impl SessionName {
             Some(case) => format!("custody-{purpose}-{case}"),
             None => format!("custody-{purpose}"),
         };
-        let cleaned: String = raw
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' })
-            .take(64)
-            .collect();
-        Self(cleaned)
+        Self::new_exact(&raw)
     }
 
     /// Exactly `name` (a session name the plan chose, `custody_plan::plan::session_name`), with
     /// characters STS does not allow replaced by `-` and cut to 64 characters.
     pub fn new_exact(name: &str) -> Self {
-        Self(
-            name.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' })
-                .take(64)
-                .collect(),
-        )
+        Self(custody_plan::plan::sts_session_name(name))
     }
 
     pub fn as_str(&self) -> &str {

@@ -36,7 +36,7 @@ mod select;
 mod steps;
 mod transfer;
 
-pub use action::{grant_name, session_name, Action};
+pub use action::{grant_name, session_name, sts_session_name, Action};
 pub use error::PlanError;
 pub use kms::COPY_GRANT_OPERATIONS;
 

@@ -14,16 +14,17 @@ mod output;
 mod simulate;
 
 use crate::acquisition::{parse_destination, parse_mode, Destination};
+use crate::aws_target::AwsTargetArgs;
 use crate::data_dir::{error_chain, DataDirArgs};
 use crate::input::{origin_name, read_text};
 use custody_acquire::wait::WaitSettings;
 use custody_acquire::{AcquireReport, Executor, Progress, Settings};
-use custody_cloud::collect::{collect, CollectRequest};
+use custody_cloud::collect::collect;
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::{Cloud, SessionName};
 use custody_journal::{Journal, NewCase};
 use custody_plan::check::{check, CheckReport};
-use custody_plan::inventory::arn::{is_instance_id, is_region, is_role_arn, KeyArn};
+use custody_plan::inventory::arn::is_instance_id;
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::{plan, session_name, Mode, Plan, PlanRequest};
 use std::collections::BTreeMap;
@@ -68,18 +69,8 @@ pub struct AcquireArgs {
     /// Use this inventory instead of collecting one live.
     #[arg(long, value_name = "FILE", conflicts_with = "simulate")]
     pub inventory: Option<PathBuf>,
-    /// The Region of the instances [default: AWS_REGION or the profile's Region].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// The role custody acquires as, in the forensic account [default: the current session's role].
-    #[arg(long, value_name = "ARN")]
-    pub forensic_role_arn: Option<String>,
-    /// The role custody assumes in the instances' account.
-    #[arg(long, value_name = "ARN")]
-    pub source_role_arn: Option<String>,
-    /// The customer managed key evidence copies are encrypted under; repeat for one per Region.
-    #[arg(long = "forensic-key-arn", value_name = "ARN")]
-    pub forensic_key_arns: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsTargetArgs,
     /// Run even when the preflight says a step would fail (the refusal then comes from AWS).
     #[arg(long)]
     pub no_preflight: bool,
@@ -127,23 +118,7 @@ fn validate(args: &AcquireArgs) -> Result<(), String> {
             ));
         }
     }
-    if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
-        return Err(format!("--region `{region}`: expected a Region name such as `eu-west-3`"));
-    }
-    for (flag, arn) in [("--forensic-role-arn", &args.forensic_role_arn), ("--source-role-arn", &args.source_role_arn)]
-    {
-        if let Some(arn) = arn.as_deref().filter(|a| !is_role_arn(a)) {
-            return Err(format!("{flag} `{arn}`: expected a role ARN, `arn:aws:iam::<account>:role/<name>`"));
-        }
-    }
-    for arn in &args.forensic_key_arns {
-        if KeyArn::parse(arn).is_none() {
-            return Err(format!(
-                "--forensic-key-arn `{arn}`: expected a key ARN, `arn:aws:kms:<region>:<account>:key/<id>`"
-            ));
-        }
-    }
-    Ok(())
+    args.aws.validate()
 }
 
 /// The settings the arguments ask for (quick polls on the simulator, which has no real latency).
@@ -171,7 +146,7 @@ async fn acquire(args: &AcquireArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let sdk = SdkCloud::from_env(args.region.as_deref()).await;
+    let sdk = SdkCloud::from_env(args.aws.region.as_deref()).await;
     let base: Arc<dyn Cloud> = Arc::new(sdk);
     match live(args, journal.clone(), base).await {
         Ok(Ended::Report(report)) => output::finish(args, &journal, &report),
@@ -185,7 +160,7 @@ async fn acquire(args: &AcquireArgs) -> ExitCode {
 
 /// Against AWS: become the forensic role, collect (or read) the inventory, plan, preflight, run.
 async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Cloud>) -> Result<Ended, String> {
-    let Some(region) = args.region.clone().or_else(|| configured.default_region()) else {
+    let Some(region) = args.aws.region.clone().or_else(|| configured.default_region()) else {
         return Err("no Region: pass --region, or set AWS_REGION or a profile's region".into());
     };
     let case_id = args.case_id.clone().or_else(|| args.resume.clone()).unwrap_or_default();
@@ -199,14 +174,7 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
         (Some(path), _) => Some(read_inventory(path).map_err(|(m, _)| m)?),
         (None, Some(_)) => None,
         (None, None) => {
-            let request = CollectRequest {
-                instance_ids: args.instances.clone(),
-                region: region.clone(),
-                forensic_role_arn: args.forensic_role_arn.clone(),
-                source_role_arn: args.source_role_arn.clone(),
-                forensic_key_arns: args.forensic_key_arns.clone(),
-                case_id: Some(case_id.clone()),
-            };
+            let request = args.aws.collect_request(&args.instances, region.clone(), Some(case_id.clone()));
             eprintln!("collecting the inventory (read-only calls)…");
             let collected =
                 collect(configured.clone(), &request).await.map_err(|e| format!("collect: {}", error_chain(&e)))?;
@@ -216,7 +184,7 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
             Some(collected.inventory)
         }
     };
-    let forensic_role = match (&inventory, &args.forensic_role_arn) {
+    let forensic_role = match (&inventory, &args.aws.forensic_role_arn) {
         (Some(inv), _) => inv.config.forensic_role_arn.clone(),
         (None, Some(arn)) => arn.clone(),
         (None, None) => resumed_forensic_role(&journal, &case_id)?,
@@ -268,12 +236,14 @@ pub(crate) fn already_acquired(
 fn resumed_forensic_role(journal: &Journal, case: &str) -> Result<String, String> {
     let acquisitions = journal.acquisitions(case).map_err(|e| error_chain(&e))?;
     let first = acquisitions.first().ok_or_else(|| format!("case `{case}` is not in the journal"))?;
-    first
-        .plan
-        .pointer("/steps/0/calls/0/signer")
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
+    journaled_forensic_role(&first.plan)
         .ok_or_else(|| format!("the journaled plan of case `{case}` names no signer; pass --forensic-role-arn"))
+}
+
+/// The role a journaled plan runs as: the signer of its first call (the forensic role assumes the
+/// others, or signs everything itself).
+pub(crate) fn journaled_forensic_role(plan: &serde_json::Value) -> Option<String> {
+    plan.pointer("/steps/0/calls/0/signer").and_then(|v| v.as_str()).map(str::to_string)
 }
 
 /// The `Cloud` of a session of `role_arn`: the configured identity when it already is one, else a

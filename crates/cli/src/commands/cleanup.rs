@@ -177,7 +177,7 @@ fn select(journal: &Journal, args: &CleanupArgs) -> Result<Option<Selection>, Jo
 fn forensic_role(journal: &Journal, case_id: &str) -> Result<Option<Result<String, String>>, JournalError> {
     let acquisitions = journal.acquisitions(case_id)?;
     let Some(first) = acquisitions.first() else { return Ok(None) };
-    let signer = first.plan.pointer("/steps/0/calls/0/signer").and_then(|v| v.as_str()).map(str::to_string);
+    let signer = super::acquire::journaled_forensic_role(&first.plan);
     Ok(Some(signer.ok_or_else(|| {
         format!(
             "case {case_id}: the journaled plan of {} names no signer, so the forensic role to clean up as is unknown",

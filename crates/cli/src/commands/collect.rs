@@ -5,10 +5,11 @@
 //! standard error. Exit 0 with an inventory written, 1 when AWS cannot be reached at all (or an
 //! instance or role does not exist), 2 on bad arguments.
 
-use custody_cloud::collect::{collect, CollectError, CollectRequest, Collected};
+use crate::aws_target::AwsTargetArgs;
+use custody_cloud::collect::{collect, CollectError, Collected};
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
-use custody_plan::inventory::arn::{is_instance_id, is_region, is_role_arn, KeyArn};
+use custody_plan::inventory::arn::is_instance_id;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,18 +20,8 @@ pub struct CollectArgs {
     /// An instance to collect (`i-…`); repeat for several, all in one Region and account.
     #[arg(long = "instance", value_name = "ID", required = true)]
     pub instances: Vec<String>,
-    /// The Region of the instances, where custody works [default: AWS_REGION or the profile's Region].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// The role custody acquires as, in the forensic account [default: the role of the current session].
-    #[arg(long, value_name = "ARN")]
-    pub forensic_role_arn: Option<String>,
-    /// The role custody assumes in the instances' account (read through a session of it).
-    #[arg(long, value_name = "ARN")]
-    pub source_role_arn: Option<String>,
-    /// The customer managed key evidence copies are encrypted under; repeat for one per Region.
-    #[arg(long = "forensic-key-arn", value_name = "ARN")]
-    pub forensic_key_arns: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsTargetArgs,
     /// The case id, carried in the AssumeRole session name (`custody-collect-<case>`).
     #[arg(long, value_name = "ID")]
     pub case: Option<String>,
@@ -116,22 +107,7 @@ fn check(args: &CollectArgs) -> Result<(), String> {
             return Err(format!("--instance `{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
         }
     }
-    if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
-        return Err(format!("--region `{region}`: expected a Region name such as `eu-west-3`"));
-    }
-    for (flag, arn) in [("--forensic-role-arn", &args.forensic_role_arn), ("--source-role-arn", &args.source_role_arn)]
-    {
-        if let Some(arn) = arn.as_deref().filter(|a| !is_role_arn(a)) {
-            return Err(format!("{flag} `{arn}`: expected a role ARN, `arn:aws:iam::<account>:role/<name>`"));
-        }
-    }
-    for arn in &args.forensic_key_arns {
-        if KeyArn::parse(arn).is_none() {
-            return Err(format!(
-                "--forensic-key-arn `{arn}`: expected a key ARN, `arn:aws:kms:<region>:<account>:key/<key-id>`"
-            ));
-        }
-    }
+    args.aws.validate()?;
     if let Some(out) = &args.out {
         let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         if !parent.is_dir() {
@@ -147,18 +123,11 @@ enum Failure {
 }
 
 async fn collect_live(args: &CollectArgs) -> Result<Collected, Failure> {
-    let cloud = SdkCloud::from_env(args.region.as_deref()).await;
+    let cloud = SdkCloud::from_env(args.aws.region.as_deref()).await;
     let Some(region) = cloud.default_region() else {
         return Err(Failure::Usage("no Region: pass --region, or set AWS_REGION or a profile's region".into()));
     };
-    let request = CollectRequest {
-        instance_ids: args.instances.clone(),
-        region,
-        forensic_role_arn: args.forensic_role_arn.clone(),
-        source_role_arn: args.source_role_arn.clone(),
-        forensic_key_arns: args.forensic_key_arns.clone(),
-        case_id: args.case.clone(),
-    };
+    let request = args.aws.collect_request(&args.instances, region, args.case.clone());
     collect(Arc::new(cloud), &request).await.map_err(Failure::Collect)
 }
 

@@ -79,11 +79,12 @@ pub fn grant_name(case_id: &str, volume_id: &str) -> String {
 /// reference, `RoleSessionName`, <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html>).
 /// It is in every session ARN the plan's requests name, so CloudTrail ties each call to the case.
 pub fn session_name(case_id: &str) -> String {
-    format!("custody-{case_id}")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' })
-        .take(64)
-        .collect()
+    sts_session_name(&format!("custody-{case_id}"))
+}
+
+/// `raw` as a role session name: characters outside STS's `[\w+=,.@-]` become `-`, cut to 64.
+pub fn sts_session_name(raw: &str) -> String {
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' }).take(64).collect()
 }
 
 #[cfg(test)]
