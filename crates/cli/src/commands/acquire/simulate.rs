@@ -35,6 +35,13 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let case_id = args.case_id.clone().unwrap_or_default();
+    // A dry run shows where AWS would refuse: it goes on whatever the preflight says.
+    let plans = match plan_and_check(args, &inventory, &case_id, false) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    // Only now, with the input known good, is a journal opened (and, with --data-dir, created).
     let journal = match &args.data.data_dir {
         Some(_) => args.data.open(),
         None => Journal::open_in_memory().map_err(|e| e.to_string()),
@@ -45,12 +52,6 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
             eprintln!("error: {message}");
             return ExitCode::from(2);
         }
-    };
-    let case_id = args.case_id.clone().unwrap_or_default();
-    // A dry run shows where AWS would refuse: it goes on whatever the preflight says.
-    let plans = match plan_and_check(args, &inventory, &case_id, false) {
-        Ok(p) => p,
-        Err(code) => return code,
     };
     let forensic = inventory.config.forensic_role_arn.clone();
     let base = world.cloud_as(&forensic, &session_name(&case_id));
