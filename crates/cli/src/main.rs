@@ -51,6 +51,13 @@ enum Command {
     Show(commands::cases::ShowArgs),
     /// Remove what acquisitions left behind (by journal, and by tag and alias prefix in AWS).
     Cleanup(commands::cleanup::CleanupArgs),
+    /// Image a snapshot through the EBS direct APIs: every block checked, a sparse raw image, its
+    /// hashes and a chain-of-custody manifest beside it.
+    Image(commands::image::ImageArgs),
+    /// Re-hash an image and check it against its manifest (exit 0 match, 1 with the first differing offset).
+    Verify(commands::image::VerifyArgs),
+    /// Collect the volatile state of running instances through SSM Run Command, scoped by instance tag.
+    Triage(commands::triage::TriageArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,5 +72,8 @@ fn main() -> ExitCode {
         Command::Cases(args) => commands::cases::run_cases(&args),
         Command::Show(args) => commands::cases::run_show(&args),
         Command::Cleanup(args) => commands::cleanup::run(&args),
+        Command::Image(args) => commands::image::run_image(&args),
+        Command::Verify(args) => commands::image::run_verify(&args),
+        Command::Triage(args) => commands::triage::run(&args),
     }
 }

@@ -6,5 +6,7 @@ pub mod cases;
 pub mod check;
 pub mod cleanup;
 pub mod collect;
+pub mod image;
 pub mod plan;
 pub mod policy;
+pub mod triage;
