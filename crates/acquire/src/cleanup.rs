@@ -7,10 +7,10 @@
 //! plans touch, for what the journal may not know (a resource created just before the process died):
 //! snapshots tagged with the case that are not evidence (and per-volume copies never recorded as
 //! evidence), the aliases the plans name (deleted by name). Before that, what the journal's outcomes
-//! say was created but never recorded is recorded, and a grant asked for without an answer is asked
-//! for again to learn its id. A temporary key whose CreateKey was never answered cannot be found
-//! (no alias yet, and custody's roles may not list keys): the resume's warning names it. Evidence is
-//! never removed.
+//! say was created but never recorded is recorded, a grant asked for without an answer is asked
+//! for again to learn its id, and a temporary key whose CreateKey was never answered (it has no alias
+//! yet) is looked for by its description with the plan's lookup (kms:ListKeys). Evidence is never
+//! removed.
 
 use crate::error::AcquireError;
 use crate::report::{Event, Progress};
@@ -61,6 +61,7 @@ pub async fn cleanup_case(
     reconcile(journal, case_id, &plans)?;
     let roles = Roles::new(base, base_role, case_id, &plans);
     unanswered_grants(journal, &roles, case_id, &mut report).await?;
+    unanswered_keys(journal, &roles, case_id, &plans, &mut report).await?;
     let mut open = journal.open_temporaries(Some(case_id))?;
     open.sort_by_key(|r| order(r.kind));
     for r in &open {
@@ -199,6 +200,60 @@ async fn unanswered_grants(
                 detail: json!({"key_arn": grant.key_id, "retiring_principal": grant.retiring_principal}),
             })?,
             Err(e) => report.failed.push(format!("{what}, asked for when the run died, cannot be looked for: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Temporary keys whose CreateKey the journal has without an answer: the run died while KMS answered,
+/// so the key exists (or not) with no alias and an id the journal never learned. It is looked for as
+/// a resume would, by the description the plan gave it, and recorded so that it is scheduled for
+/// deletion with the rest.
+async fn unanswered_keys(
+    journal: &Journal,
+    roles: &Roles,
+    case_id: &str,
+    plans: &[Plan],
+    report: &mut CleanupReport,
+) -> Result<(), AcquireError> {
+    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == "kms:CreateKey") {
+        let i = &entry.intent;
+        let answered = journal
+            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
+            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
+        if answered {
+            continue;
+        }
+        let planned = plans.iter().filter(|p| p.instance_id == i.instance_id).flat_map(|p| &p.steps).find_map(|s| {
+            match &s.action {
+                Action::CreateKey { alias, description, tags, .. } if s.id == i.step_id => {
+                    Some((alias, description, tags))
+                }
+                _ => None,
+            }
+        });
+        let Some((alias, description, tags)) = planned else { continue };
+        let found = match roles.role(&i.signer).await {
+            Ok(cloud) => crate::execute::lookup_temp_key(cloud.kms(&i.region).as_ref(), tags, description).await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(Some(arn)) => journal.record_resource(&NewResource {
+                case_id: case_id.to_string(),
+                instance_id: i.instance_id.clone(),
+                kind: ResourceKind::Key,
+                id: arn,
+                account: i.account.clone(),
+                region: i.region.clone(),
+                temporary: true,
+                detail: json!({"alias": alias}),
+            })?,
+            Ok(None) => {}
+            Err(e) => report.failed.push(format!(
+                "a temporary key (\"{description}\") may have been created in account {} ({}) when the run died, and \
+                 cannot be looked for: {e}",
+                i.account, i.region
+            )),
         }
     }
     Ok(())

@@ -217,9 +217,9 @@ async fn discard_failed_copy(
     else {
         return Ok(());
     };
-    let call = run.call_of(step, "ec2:CopySnapshot")?;
+    let call = run.call_of(step, "ec2:DeleteSnapshot")?;
     let cloud = run.signer(step, call)?;
-    let ec2 = cloud.ec2(&planned.region);
+    let ec2 = cloud.ec2(&call.region);
     match ec2.delete_snapshot(&id).await {
         Ok(_) => {
             run.removed(ResourceKind::Snapshot, &id, &planned.account, &planned.region, "failed copy deleted")?;

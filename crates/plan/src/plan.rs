@@ -307,6 +307,18 @@ pub struct Call {
     /// Every authorization request AWS evaluates for the call (the call's own, and the KMS calls a
     /// service makes on the caller's behalf).
     pub requests: Vec<AuthzRequest>,
+    /// When the call is made only in some circumstance (a failed copy, a resume after a crash), that
+    /// circumstance in words; `None`: every run makes it. The preflight checks it all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+}
+
+impl Call {
+    /// The same call, made only when `circumstance` holds.
+    pub fn only_when(mut self, circumstance: impl Into<String>) -> Call {
+        self.when = Some(circumstance.into());
+        self
+    }
 }
 
 /// One authorization request, in the terms of the `custody authz` case format's `request`.

@@ -123,43 +123,52 @@ fn asked_before(run: &Run, step: &Step, api: &str, key_arn: &str) -> Result<bool
     }))
 }
 
-/// A key custody created before the run died, found by its description, and its tags when they can
-/// be read (ListKeys, DescribeKey, ListResourceTags). `None` when none is found or the role may not
-/// list keys; the run then creates the key again and says that one may be left.
+/// A key custody created before the run died, looked for with the plan's lookup (kms:ListKeys, then
+/// DescribeKey of each). `None` when none is found; when the role may not list keys, the run creates
+/// the key again and says that one may be left.
 async fn find_key(run: &Run, kms: &dyn Kms, tags: &BTreeMap<String, String>, description: &str) -> Option<String> {
-    let keys = match kms.list_keys().await {
-        Ok(keys) => keys,
+    match lookup_temp_key(kms, tags, description).await {
+        Ok(found) => found,
         Err(e) => {
             run.progress.emit(crate::report::Event::Warning {
-                // `custody cleanup` cannot find it either: it finds temporary keys by their alias, and
-                // this one got none.
+                // `custody cleanup` looks the same way, and is refused the same way.
                 message: format!(
                     "a temporary key may have been created before the previous run stopped, and it cannot be looked \
                      for ({e}); a new one is created. If one was, it is left in account {} ({}) without an alias: \
                      find it by its tag {}={} (`aws kms list-keys`, `aws kms list-resource-tags`) and schedule its \
-                     deletion",
+                     deletion. `custody policy role --features acquire,cleanup` grants the kms:ListKeys this needs",
                     run.plan.source_account,
                     run.plan.source_region,
                     custody_plan::plan::TAG_CASE,
                     run.case()
                 ),
             });
-            return None;
+            None
         }
-    };
-    // The description names the case and the volume; the tags confirm it when they can be read (the
-    // temporary key's policy lets the source role describe the key, not list its tags).
-    for arn in keys {
+    }
+}
+
+/// The enabled key whose description is `description` (it names the case and the volume), confirmed
+/// by its tags when they can be read (the temporary key's policy lets the source role describe the
+/// key, not list its tags). KMS CreateKey takes no idempotency token (KMS API Reference, CreateKey),
+/// so a key whose CreateKey answer was lost can only be found this way. Keys the caller may not
+/// describe are not custody's and are passed over. An error only when the keys cannot be listed.
+pub(crate) async fn lookup_temp_key(
+    kms: &dyn Kms,
+    tags: &BTreeMap<String, String>,
+    description: &str,
+) -> Result<Option<String>, custody_cloud::CloudError> {
+    for arn in kms.list_keys().await? {
         let Ok(meta) = kms.describe_key(&arn).await else { continue };
         if meta.state.as_deref() != Some("Enabled") || meta.description.as_deref() != Some(description) {
             continue;
         }
         match kms.list_resource_tags(&arn).await {
             Ok(found) if !tags.iter().all(|(k, v)| found.get(k) == Some(v)) => continue,
-            _ => return Some(meta.arn),
+            _ => return Ok(Some(meta.arn)),
         }
     }
-    None
+    Ok(None)
 }
 
 /// DeleteAlias, then ScheduleKeyDeletion.

@@ -167,7 +167,8 @@ async fn the_simulator_refuses_nothing_the_preflight_passed() {
 
 /// A differential check of the executor against the plan it runs: every changing call the simulator
 /// saw is a call of the plan (same API, account, Region and signing role), and every changing call of
-/// the plan was made, except those of actions `acquire` does not run (triage, reading blocks).
+/// the plan was made, except those of actions `acquire` does not run (triage, reading blocks) and
+/// those made only in some circumstance (`Call::when`: a failed copy, a lost CreateKey answer).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_changing_calls_made_are_exactly_the_plans() {
     for e in PASSING {
@@ -175,14 +176,18 @@ async fn the_changing_calls_made_are_exactly_the_plans() {
         let calls = h.world.calls();
         assert!(unplanned_calls(&plan, &calls).is_empty(), "{}: {:#?}", e.file, unplanned_calls(&plan, &calls));
         let run = plan.steps.iter().filter(|s| !matches!(s.action, Action::Triage | Action::ReadBlocks { .. }));
-        for call in run.flat_map(|s| &s.calls).filter(|c| !reads(&c.api)) {
+        for call in run.flat_map(|s| &s.calls).filter(|c| !reads(&c.api) && c.when.is_none()) {
             let made = calls.iter().any(|c| {
                 c.api == call.api
                     && c.account == call.account
                     && c.region == call.region
                     && role_of(&c.principal) == role_of(&call.signer)
             });
-            assert!(made, "{}: the plan's {} in {} {} was not made", e.file, call.api, call.account, call.region);
+            assert!(
+                made,
+                "{}: the plan's {} in {} {} was not made: {call:#?}",
+                e.file, call.api, call.account, call.region
+            );
         }
     }
 }

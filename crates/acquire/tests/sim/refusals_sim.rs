@@ -76,28 +76,27 @@ async fn a_copy_the_source_key_policy_refuses_keeps_the_source_snapshot_until_cl
     assert!(h.open_temporaries().is_empty());
 }
 
-/// The failed copies are in the forensic account, whose role's least-privilege policy (what `custody
-/// policy role` generates for a cross-account source) grants no `ec2:DeleteSnapshot`: the run's
-/// attempt to delete them is refused, and the run and cleanup both say so instead of leaving them
-/// silently.
+/// The failed copies are in the forensic account. The copy step plans their deletion by the forensic
+/// role (`Call::when`: only when the copy ends in error) and the generated policy allows it for
+/// snapshots custody tagged (`CleanupDeleteFailedCopies`), so the run deletes them and says so; the
+/// only leftovers are the source snapshots it keeps, which cleanup removes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_copy_the_forensic_role_may_not_delete_is_reported_by_the_run_and_by_cleanup() {
-    let (h, report, _) = refused_copy(PATH_5_REFUSED, &["e50", "e51"], 1).await;
-    let failed: Vec<String> = h.world.snapshots().into_iter().filter(|s| s.state == "error").map(|s| s.id).collect();
-    assert_eq!(failed.len(), 2);
-    for id in &failed {
-        assert!(left(&report).iter().any(|l| l.contains(id) && l.contains("could not be deleted")), "{id}");
+async fn a_failed_copy_in_the_forensic_account_is_deleted_by_the_run() {
+    let (h, report, kept) = refused_copy(PATH_5_REFUSED, &["e50", "e51"], 1).await;
+    let in_forensic = |c: &custody_cloud::sim::SimCall| c.api == "ec2:DeleteSnapshot" && c.account == "999999999999";
+    let deletions: Vec<_> = h.world.calls().into_iter().filter(in_forensic).collect();
+    assert_eq!(deletions.len(), 2, "{deletions:#?}");
+    for c in &deletions {
+        assert!(c.result.is_ok() && c.principal.contains("CustodyForensic"), "{c:#?}");
     }
-    let cleaned = h.cleanup().await;
-    for id in &failed {
-        assert!(
-            cleaned.failed.iter().any(|f| f.contains(id) && f.contains("ec2:DeleteSnapshot")),
-            "{id}: {cleaned:#?}"
-        );
-    }
+    let removed: Vec<&String> = report.instances.iter().flat_map(|i| &i.volumes).flat_map(|v| &v.removed).collect();
+    assert_eq!(removed.iter().filter(|r| r.starts_with("Delete the failed copy")).count(), 2, "{removed:#?}");
+    assert!(h.world.snapshots().iter().all(|s| s.state != "error"), "no failed copy is left");
     let leftovers = h.leftovers();
-    assert_eq!(leftovers.len(), failed.len(), "{leftovers:#?}");
-    assert!(leftovers.iter().all(|l| l.contains(", error)")), "only the failed copies: {leftovers:#?}");
+    assert_eq!(leftovers.len(), kept.len(), "{leftovers:#?}");
+    let cleaned = h.cleanup().await;
+    assert!(cleaned.clean(), "{cleaned:#?}");
+    assert!(h.leftovers().is_empty() && h.open_temporaries().is_empty(), "{:#?}", h.leftovers());
 }
 
 #[test]

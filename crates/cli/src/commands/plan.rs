@@ -73,6 +73,9 @@ fn report(plan: &Plan) -> String {
         for call in &step.calls {
             let _ =
                 writeln!(out, "     {} in account {} ({}), as {}", call.api, call.account, call.region, call.signer);
+            if let Some(when) = &call.when {
+                let _ = writeln!(out, "       only when {when}");
+            }
             for r in &call.requests {
                 request(&mut out, r, &call.region);
             }

@@ -131,6 +131,7 @@ const ALIASES: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/ali
 pub(super) const RESOURCE_ALIASES: &str =
     "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases";
 const KMS_TAGS: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html";
+const LIST_KEYS: &str = "https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html";
 const EBS_DIRECT: &str = "https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-permissions.html";
 const SSM_TAGS: &str =
     "https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html#tag-based-access";
@@ -266,6 +267,19 @@ pub const TEMPLATES: &[Template] = &[
         conditions: &[],
         purpose: "name the temporary key with the prefixed alias (alias side: only the alias ARN can scope it, map §9.3)",
         doc: ALIASES,
+    },
+    Template {
+        sid: "FindTempKeyAfterInterruption",
+        role: Source,
+        features: &[Acquire, Cleanup],
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:ListKeys"],
+        resources: &[Any],
+        conditions: &[],
+        purpose: "find a temporary key whose CreateKey answer a crash lost (CreateKey is not idempotent; ListKeys has no resource type, map §9.1)",
+        doc: LIST_KEYS,
     },
     Template {
         sid: "AcquireCopyToTempKey",
@@ -530,6 +544,19 @@ pub const TEMPLATES: &[Template] = &[
         resources: &[Snapshots],
         conditions: &[CaseTagged],
         purpose: "delete only the intermediate snapshots custody tagged (aws:ResourceTag, map §4)",
+        doc: EBS_IAM,
+    },
+    Template {
+        sid: "CleanupDeleteFailedCopies",
+        role: Forensic,
+        features: &[Cleanup],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:DeleteSnapshot"],
+        resources: &[Snapshots],
+        conditions: &[CaseTagged],
+        purpose: "delete a copy into the forensic account that ended in error (it holds nothing; only snapshots custody tagged, map §4)",
         doc: EBS_IAM,
     },
     Template {

@@ -284,6 +284,31 @@ pub(crate) fn alias_requests(source: &Signer, action: &str, alias_arn: &str, key
     ]
 }
 
+/// The lookup of a temporary key whose CreateKey answer was lost (a run killed mid-call): KMS
+/// CreateKey takes no client token, so a resume or a cleanup finds the key by listing the account's
+/// keys and describing each (map §9.1). kms:ListKeys has no resource type and is decided by IAM
+/// policy alone; DescribeKey of the temporary key is granted by the key policy custody writes.
+pub(crate) fn find_temp_key(source: &Signer, key: &KeyRef) -> Vec<AuthzRequest> {
+    vec![
+        AuthzRequest::new(&source.session, "kms:ListKeys", "*")
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .because(
+                "ListKeys has no resource type (Resource \"*\"): a key whose CreateKey answer was lost in a crash can \
+                 only be found by listing the keys of the account and Region, as CreateKey is not idempotent",
+                doc::KMS_LIST_KEYS,
+            ),
+        AuthzRequest::new(&source.session, "kms:DescribeKey", &key.arn)
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .because(
+                "each listed key is described to recognise the temporary key by its description; the key policy \
+                 custody writes lets the source role describe it",
+                doc::KMS_LIST_KEYS,
+            ),
+    ]
+}
+
 /// ScheduleKeyDeletion of the temporary key with the shortest waiting period (map §9.4).
 pub(crate) fn schedule_key_deletion(source: &Signer, key: &KeyRef) -> AuthzRequest {
     AuthzRequest::new(&source.session, "kms:ScheduleKeyDeletion", &key.arn)

@@ -37,6 +37,7 @@ pub(crate) mod doc {
     pub const KMS_RETIRE_GRANT: &str =
         "https://docs.aws.amazon.com/kms/latest/developerguide/grant-manage.html#grant-delete";
     pub const KMS_CREATE_KEY: &str = "https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html";
+    pub const KMS_LIST_KEYS: &str = "https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html";
     pub const KMS_TAG_ON_CREATE: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html";
     pub const KMS_ALIAS_ACCESS: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html";
     pub const KMS_SCHEDULE_DELETION: &str =

@@ -23,6 +23,11 @@ pub(crate) struct VolumeSteps {
     pub snapshots: Vec<PlannedSnapshot>,
 }
 
+/// When the temporary key is looked for: KMS CreateKey takes no idempotency token, so a key whose
+/// CreateKey answer a crash lost is found by listing the keys.
+const ASKED_CREATE_KEY_UNANSWERED: &str =
+    "the journal holds a CreateKey whose answer was lost (a run killed mid-call): the key is looked for";
+
 /// A call.
 pub(crate) fn call(
     api: &str,
@@ -37,6 +42,7 @@ pub(crate) fn call(
         region: region.to_string(),
         signer: signer.role_arn.clone(),
         requests,
+        when: None,
     }
 }
 
@@ -183,6 +189,8 @@ fn aws_managed_key(
                 source,
                 kms::alias_requests(source, "kms:CreateAlias", &alias_arn, &temp_key),
             ),
+            call("kms:ListKeys", &ctx.src_account, &ctx.src_region, source, kms::find_temp_key(source, &temp_key))
+                .only_when(ASKED_CREATE_KEY_UNANSWERED),
         ],
     );
     create.creates_keys.push(kms::temp_key(ctx, source, &dest.role_arn, &temp_key, &alias));
@@ -223,6 +231,8 @@ fn aws_managed_key(
                 source,
                 vec![kms::schedule_key_deletion(source, &temp_key)],
             ),
+            call("kms:ListKeys", &ctx.src_account, &ctx.src_region, source, kms::find_temp_key(source, &temp_key))
+                .only_when(ASKED_CREATE_KEY_UNANSWERED),
         ],
     ));
     out.snapshots.extend([planned(src, false), planned(&temp, false), planned(&evidence, true)]);
@@ -269,6 +279,16 @@ fn copy_step(ctx: &Ctx, volume: &Volume, id: &str, signer: &Signer, from: &SnapR
                 signer,
                 vec![requests::ec2_describe(signer, "ec2:DescribeSnapshots", &to.region)],
             ),
+            // The failed copy holds nothing and is deleted by the account that made it (the tags it was
+            // created with allow it).
+            call(
+                "ec2:DeleteSnapshot",
+                &to.account,
+                &to.region,
+                signer,
+                vec![requests::delete_snapshot(ctx, signer, to)],
+            )
+            .only_when("the copy ends in error"),
         ],
     )
 }

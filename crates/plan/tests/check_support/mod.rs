@@ -131,7 +131,7 @@ fn call_from_json(c: &Value) -> Call {
     let requests: Vec<AuthzRequest> = c["requests"].as_array().unwrap().iter().map(request_from_json).collect();
     let signer = requests.first().map(|r| r.principal.clone()).unwrap_or_default();
     let account = signer.split(':').nth(4).unwrap_or_default().to_string();
-    Call { api: string(c, "api"), account, region: "eu-west-1".into(), signer, requests }
+    Call { api: string(c, "api"), account, region: "eu-west-1".into(), signer, requests, when: None }
 }
 
 pub fn request_from_json(r: &Value) -> AuthzRequest {
