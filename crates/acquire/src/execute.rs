@@ -2,6 +2,7 @@
 //! then its volumes in parallel (bounded), each volume through its transfer and cleanup steps.
 
 pub(crate) mod keys;
+pub(crate) mod volumes;
 pub(crate) use keys::lookup_temp_key;
 mod start;
 

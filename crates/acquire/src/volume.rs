@@ -254,6 +254,9 @@ pub(crate) async fn run_step(run: &Run, volume: &VolumePlan, step: &Step) -> Res
         }
         Action::Share { snapshot, account, add } => share(run, volume, step, snapshot, account, *add).await,
         Action::DeleteSnapshot { snapshot } => delete_snapshot(run, volume, step, snapshot).await,
+        Action::CreateVolume { snapshot, volume: new_volume, availability_zone, tags } => {
+            crate::execute::volumes::create_volume(run, step, snapshot, new_volume, availability_zone, tags).await
+        }
         Action::CreateKey { key, alias, description, tags } => {
             crate::execute::keys::create_key(run, step, key, alias, description, tags).await
         }

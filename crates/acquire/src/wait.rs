@@ -144,6 +144,60 @@ pub async fn snapshots_completed(
     }
 }
 
+/// Waits until volume `id` is `available`. A volume in `error` fails the wait; a volume not listed
+/// yet is waited for during the grace period (EC2 is eventually consistent); `stop` ends it early.
+pub async fn volume_available(
+    ec2: &dyn Ec2,
+    id: &str,
+    step: &str,
+    settings: &WaitSettings,
+    stop: &AtomicBool,
+) -> Result<(), AcquireError> {
+    let started = tokio::time::Instant::now();
+    let mut delay = settings.initial;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(AcquireError::Interrupted { step: step.to_string() });
+        }
+        let state = match ec2.describe_volumes(&[id.to_string()]).await {
+            Ok(found) => found.into_iter().find(|v| v.id == id).and_then(|v| v.state),
+            Err(CloudError::Throttled(_)) => Some("throttled".to_string()),
+            Err(error) if error.is_not_found() => None,
+            Err(error) => {
+                return Err(AcquireError::Call { step: step.to_string(), error: Box::new(error), explained: None })
+            }
+        };
+        match state.as_deref() {
+            Some("available") | Some("in-use") => return Ok(()),
+            Some("error") => {
+                return Err(AcquireError::Refused {
+                    step: step.to_string(),
+                    why: format!(
+                        "volume {id} failed (state `error`): the evidence snapshot is intact, only the volume failed"
+                    ),
+                })
+            }
+            None if started.elapsed() >= settings.not_found_grace => {
+                return Err(AcquireError::Refused {
+                    step: step.to_string(),
+                    why: format!("volume {id} is not listed by DescribeVolumes: it was deleted, or never made"),
+                })
+            }
+            other if started.elapsed() >= settings.timeout => {
+                return Err(AcquireError::Timeout {
+                    step: step.to_string(),
+                    snapshot: id.to_string(),
+                    state: other.unwrap_or("not yet listed").to_string(),
+                    seconds: settings.timeout.as_secs(),
+                })
+            }
+            _ => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = settings.next(delay);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

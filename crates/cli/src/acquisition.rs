@@ -29,6 +29,10 @@ pub struct AcquisitionArgs {
     /// Include triage through SSM Run Command.
     #[arg(long)]
     pub triage: bool,
+    /// Also create a volume from each evidence snapshot in this availability zone of the
+    /// destination Region (feature `volume` of `custody policy role`).
+    #[arg(long, value_name = "AZ")]
+    pub volume_az: Option<String>,
     /// The case id: names the role sessions, the tags and the temporary key's alias.
     #[arg(long = "case", value_name = "ID", default_value = "CASE")]
     pub case_id: String,
@@ -79,6 +83,7 @@ pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusa
         mode: args.mode,
         triage: args.triage,
         case_id: args.case_id.clone(),
+        volume_az: args.volume_az.clone(),
     };
     let planned = plan(&inventory, &request).map_err(|e| (InputError { origin, message: e.to_string() }, None))?;
     Ok((inventory, planned))

@@ -60,11 +60,14 @@ pub enum Feature {
     Cleanup,
     /// Path 9: read the snapshot's blocks in the source account, without a copy.
     DirectRead,
+    /// Create a volume from each evidence snapshot in an availability zone of the forensic account
+    /// (`custody acquire --volume-az`).
+    Volume,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 5] =
-        [Feature::Acquire, Feature::Image, Feature::Triage, Feature::Cleanup, Feature::DirectRead];
+    pub const ALL: [Feature; 6] =
+        [Feature::Acquire, Feature::Image, Feature::Triage, Feature::Cleanup, Feature::DirectRead, Feature::Volume];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,6 +76,7 @@ impl Feature {
             Feature::Triage => "triage",
             Feature::Cleanup => "cleanup",
             Feature::DirectRead => "direct-read",
+            Feature::Volume => "volume",
         }
     }
 }

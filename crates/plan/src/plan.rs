@@ -177,6 +177,9 @@ pub struct PlanRequest {
     pub triage: bool,
     /// The case id (names the temporary alias, tags, the role session); default `CASE`.
     pub case_id: String,
+    /// Create a volume from each evidence snapshot in this availability zone of the destination
+    /// Region (for an examiner to attach to an analysis instance); `None`: snapshots only.
+    pub volume_az: Option<String>,
 }
 
 impl PlanRequest {
@@ -190,6 +193,7 @@ impl PlanRequest {
             mode: Mode::Auto,
             triage: false,
             case_id: "CASE".to_string(),
+            volume_az: None,
         }
     }
 }
@@ -407,9 +411,13 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
     let mut volumes = Vec::new();
     let mut transfers = Vec::new();
     let mut cleanups = Vec::new();
+    let mut new_volumes = Vec::new();
     for volume in &ctx.instance.volumes {
         let choice = select::choose(&ctx, volume, request.mode)?;
         let laid_out = transfer::volume_steps(&ctx, volume, &choice)?;
+        if let Some(az) = &request.volume_az {
+            new_volumes.push(transfer::volume_step(&ctx, volume, laid_out.evidence.as_ref(), az)?);
+        }
         transfers.extend(laid_out.transfer);
         cleanups.extend(laid_out.cleanup);
         volumes.push(VolumePlan {
@@ -429,6 +437,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
         all.push(steps::triage(&ctx, &mut notes));
     }
     all.extend(transfers);
+    all.extend(new_volumes);
     all.extend(cleanups);
     Ok(Plan {
         instance_id: ctx.instance.id.clone(),

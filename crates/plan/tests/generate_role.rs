@@ -125,8 +125,12 @@ fn without_a_feature_none_of_its_actions_appear() {
         assert_eq!(any("ebs:"), has(Feature::Image) || has(Feature::DirectRead), "{o:?}: {a:?}");
         assert_eq!(a.contains("ec2:CreateSnapshots"), has(Feature::Acquire), "{o:?}: {a:?}");
         assert_eq!(a.contains("ec2:CopySnapshot"), has(Feature::Acquire), "{o:?}: {a:?}");
+        assert_eq!(a.contains("ec2:CreateVolume"), has(Feature::Volume), "{o:?}: {a:?}");
+        if !has(Feature::Acquire) && !has(Feature::Volume) {
+            assert!(!a.contains("ec2:CreateTags"), "{o:?}");
+        }
         if !has(Feature::Acquire) {
-            for x in ["kms:CreateKey", "kms:CreateGrant", "kms:CreateAlias", "ec2:CreateTags", "kms:Encrypt"] {
+            for x in ["kms:CreateKey", "kms:CreateGrant", "kms:CreateAlias", "kms:Encrypt"] {
                 assert!(!a.contains(x), "{o:?}: {x}");
             }
         }
@@ -134,9 +138,7 @@ fn without_a_feature_none_of_its_actions_appear() {
             assert!(!a.contains("kms:DeleteAlias"), "{o:?}");
         }
         // Actions custody never needs in any mode.
-        for x in
-            ["kms:RetireGrant", "kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "ec2:CreateVolume"]
-        {
+        for x in ["kms:RetireGrant", "kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"] {
             assert!(!a.contains(x), "{o:?}: {x}");
         }
         assert!(!a.iter().any(|x| x.ends_with(":*") || x == "*"), "{o:?}: {a:?}");

@@ -15,3 +15,4 @@ mod crash_resume_sim;
 mod paths_sim;
 mod refusals_sim;
 mod stop_sim;
+mod volume_sim;

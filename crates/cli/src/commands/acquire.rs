@@ -62,6 +62,10 @@ pub struct AcquireArgs {
     /// direct, owner-grants, direct-read).
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_mode)]
     pub mode: Mode,
+    /// Also create a volume from each evidence snapshot in this availability zone of the destination
+    /// Region, for an examiner to attach (needs feature `volume` of `custody policy role`).
+    #[arg(long, value_name = "AZ", conflicts_with = "resume")]
+    pub volume_az: Option<String>,
     /// Dry run: acquire from the simulated cloud this inventory describes (nothing real is touched;
     /// the journal is kept in memory unless --data-dir is given).
     #[arg(long, value_name = "INVENTORY")]
@@ -292,6 +296,7 @@ pub(crate) fn plan_and_check(
             mode: args.mode,
             triage: false,
             case_id: case_id.to_string(),
+            volume_az: args.volume_az.clone(),
         };
         let planned = plan(inventory, &request).map_err(|e| {
             eprintln!("error: {instance}: {e}");

@@ -82,6 +82,9 @@ impl<'a> Ctx<'a> {
             Res::SourceInstances => self.each(sources, |r, a| format!("arn:aws:ec2:{r}:{a}:instance/*")),
             Res::SourceVolumes => self.each(sources, |r, a| format!("arn:aws:ec2:{r}:{a}:volume/*")),
             Res::SourceKeys => self.each(sources, |r, a| format!("arn:aws:kms:{r}:{a}:key/*")),
+            Res::ForensicVolumes => {
+                self.each(&[self.forensic_account()], |r, a| format!("arn:aws:ec2:{r}:{a}:volume/*"))
+            }
             Res::ForensicKeys => self.each(&[self.forensic_account()], |r, a| format!("arn:aws:kms:{r}:{a}:key/*")),
             Res::TempKeyAliases => self.each(sources, |r, a| format!("arn:aws:kms:{r}:{a}:alias/{prefix}-*")),
             Res::RunCommandDocuments => ["AWS-RunShellScript", "AWS-RunPowerShellScript"]

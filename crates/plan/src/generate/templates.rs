@@ -59,6 +59,8 @@ pub enum Res {
     SourceVolumes,
     /// `arn:aws:kms:<region>:<source account>:key/*`.
     SourceKeys,
+    /// `arn:aws:ec2:<region>:<forensic account>:volume/*`.
+    ForensicVolumes,
     /// `arn:aws:kms:<region>:<forensic account>:key/*`.
     ForensicKeys,
     /// `arn:aws:kms:<region>:<source account>:alias/<prefix>-*`.
@@ -139,7 +141,7 @@ const SSM_SAR: &str = "https://docs.aws.amazon.com/service-authorization/latest/
 pub(super) const RETIRE: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/grant-manage.html#grant-delete";
 
 use Cond::*;
-use Feature::{Acquire, Cleanup, DirectRead, Image, Triage};
+use Feature::{Acquire, Cleanup, DirectRead, Image, Triage, Volume};
 use Res::*;
 use Role::{Forensic, Source};
 use Scope::{Always, CrossAccount, SameAccount};
@@ -531,6 +533,59 @@ pub const TEMPLATES: &[Template] = &[
         conditions: &[],
         purpose: "read the command's output (no resource types: Resource \"*\", a tag condition could never match, map §10.2)",
         doc: SSM_SAR,
+    },
+    // ---- volume, forensic role: a volume from each evidence snapshot (map §7) ----------------------
+    Template {
+        sid: "VolumeCreateTaggedWithTheCase",
+        role: Forensic,
+        features: &[Volume],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:CreateVolume"],
+        resources: &[ForensicVolumes],
+        conditions: &[CaseTagRequested],
+        purpose: "create volumes in the forensic account only tagged with the case (aws:RequestTag, map §7)",
+        doc: EBS_IAM,
+    },
+    Template {
+        sid: "VolumeFromCustodySnapshots",
+        role: Forensic,
+        features: &[Volume],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:CreateVolume"],
+        resources: &[Snapshots],
+        conditions: &[CaseTagged],
+        purpose: "only from the evidence snapshots custody tagged (CreateVolume is also authorized on the snapshot, map §7)",
+        doc: EBS_IAM,
+    },
+    Template {
+        sid: "VolumeTagOnCreate",
+        role: Forensic,
+        features: &[Volume],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:CreateTags"],
+        resources: &[ForensicVolumes],
+        conditions: &[CreateAction("CreateVolume")],
+        purpose: "tag the volumes as they are created (ec2:CreateAction, map §7)",
+        doc: EC2_SAR,
+    },
+    Template {
+        sid: "VolumeDescribe",
+        role: Forensic,
+        features: &[Volume],
+        kms: ANY_MODE,
+        scope: Always,
+        forensic_too: false,
+        actions: &["ec2:DescribeVolumes"],
+        resources: &[Any],
+        conditions: &[],
+        purpose: "wait for the volumes to be available (DescribeVolumes has no resource-level permissions, map §2)",
+        doc: EC2_SAR,
     },
     // ---- cleanup, source role ---------------------------------------------------------------------
     Template {

@@ -46,6 +46,9 @@ pub enum Action {
     /// CopySnapshot of `from` into the snapshot `to` of the plan's `VolumePlan::snapshots` (its
     /// account, Region and key say where and how), with `tags` and `description`; then wait for it.
     CopySnapshot { from: String, to: String, tags: BTreeMap<String, String>, description: String },
+    /// CreateVolume from the evidence `snapshot` in `availability_zone`, with `tags`; then wait for it
+    /// to be available. Produces the volume named by the placeholder `volume`; it is evidence too.
+    CreateVolume { snapshot: String, volume: String, availability_zone: String, tags: BTreeMap<String, String> },
     /// DeleteSnapshot of an intermediate snapshot.
     DeleteSnapshot { snapshot: String },
     /// RetireGrant of the grant created earlier (the placeholder `grant`) on `key_arn`.

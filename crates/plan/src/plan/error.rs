@@ -50,6 +50,10 @@ pub enum PlanError {
     )]
     MissingKeyArn { volume_id: String },
 
+    /// A volume was asked for where custody cannot create it.
+    #[error("--volume-az `{availability_zone}`: {why}")]
+    VolumeZone { availability_zone: String, why: String },
+
     /// A volume's key is not in the inventory, so its kind (AWS managed or customer) is unknown.
     #[error(
         "volume `{volume_id}` is encrypted under `{key_arn}`, which is not in the inventory: custody cannot \

@@ -131,6 +131,35 @@ pub(crate) fn copy_dest_key(signer: &Signer, key: &KeyRef, new_id: &str) -> Vec<
     ]
 }
 
+/// The KMS requests EC2 makes as the caller when it creates a volume from a snapshot encrypted under
+/// `key` (map §7; EBS User Guide, "How EBS encryption works"): the new volume's data key, a grant for
+/// it, and the snapshot's data key decrypted (`aws:ebs:id` = the snapshot's own id).
+pub(crate) fn create_volume_key(
+    signer: &Signer,
+    key: &KeyRef,
+    snapshot_ebs_id: &str,
+    new_id: &str,
+) -> Vec<AuthzRequest> {
+    vec![
+        on_behalf(signer, key, "kms:DescribeKey", None)
+            .because("EC2 describes the key of the volume it creates, as the caller (map §7)", doc::KMS_SHARE_KEY),
+        on_behalf(signer, key, "kms:CreateGrant", Some(new_id)).because(
+            "EC2 creates a grant for the new volume as the caller (kms:GrantIsForAWSResource = true, map §7)",
+            doc::KMS_EBS_CONTEXT,
+        ),
+        on_behalf(signer, key, "kms:GenerateDataKeyWithoutPlaintext", Some(new_id)).because(
+            format!("EC2 generates the volume's data key with aws:ebs:id = {new_id}, the new volume's id (map §7)"),
+            doc::KMS_EBS_CONTEXT,
+        ),
+        on_behalf(signer, key, "kms:Decrypt", Some(snapshot_ebs_id)).because(
+            format!(
+                "EC2 decrypts the snapshot's data key (aws:ebs:id = {snapshot_ebs_id}) to create the volume (map §7)"
+            ),
+            doc::KMS_EBS_CONTEXT,
+        ),
+    ]
+}
+
 /// DescribeKey on the caller's default `aws/ebs` key, documented as required for any encrypted copy.
 pub(crate) fn describe_default_key(signer: &Signer, key: &KeyRef) -> AuthzRequest {
     on_behalf(signer, key, "kms:DescribeKey", None).because(

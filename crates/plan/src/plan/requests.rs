@@ -311,6 +311,47 @@ pub(crate) fn delete_snapshot(ctx: &Ctx, signer: &Signer, snap: &SnapRef) -> Aut
     )
 }
 
+/// `ec2:CreateVolume` from the evidence snapshot `snap` in `az`: authorized on the new volume (with
+/// the tags requested for it) and on the snapshot, plus CreateTags for tag-on-create (map §7;
+/// EBS User Guide, "Identity-based policies for Amazon EBS").
+pub(crate) fn create_volume(
+    ctx: &Ctx,
+    signer: &Signer,
+    snap: &SnapRef,
+    az: &str,
+    tags: &[(String, String)],
+) -> Vec<AuthzRequest> {
+    let new_volume = format!("arn:{}:ec2:{}:{}:volume/*", ctx.partition, snap.region, signer.account);
+    let mut on_new = AuthzRequest::new(&signer.session, "ec2:CreateVolume", &new_volume)
+        .ec2_in(&snap.region)
+        .with("ec2:AvailabilityZone", az)
+        .with("ec2:Encrypted", snap.key.is_some().to_string())
+        .with("ec2:ParentSnapshot", ctx.snapshot_arn(&snap.region, &snap.id))
+        .request_tags(tags);
+    if let Some(k) = &snap.key {
+        on_new = on_new.with("ec2:KmsKeyId", &k.arn);
+    }
+    vec![
+        on_new.because(
+            "CreateVolume is authorized on the new volume, with the tags requested for it (aws:RequestTag) and its \
+             zone, encryption and parent snapshot (map §7)",
+            doc::EBS_IAM_TAG_ON_CREATE,
+        ),
+        snapshot_request(ctx, signer, "ec2:CreateVolume", snap)
+            .with("ec2:Encrypted", snap.key.is_some().to_string())
+            .because("CreateVolume is also authorized on the snapshot it is created from (map §7)", doc::EC2_SAR),
+        AuthzRequest::new(&signer.session, "ec2:CreateTags", new_volume)
+            .ec2_in(&snap.region)
+            .with("ec2:CreateAction", "CreateVolume")
+            .request_tags(tags)
+            .because(
+                "tagging the volume as it is created needs ec2:CreateTags with ec2:CreateAction = CreateVolume \
+                 (map §7)",
+                doc::EBS_IAM_TAG_ON_CREATE,
+            ),
+    ]
+}
+
 /// A request on an existing snapshot custody created, with the resource keys it carries.
 fn snapshot_request(ctx: &Ctx, signer: &Signer, action: &str, snap: &SnapRef) -> AuthzRequest {
     let mut r = AuthzRequest::new(&signer.session, action, ctx.snapshot_arn(&snap.region, &snap.id))

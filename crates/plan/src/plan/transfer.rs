@@ -21,6 +21,8 @@ pub(crate) struct VolumeSteps {
     pub transfer: Vec<Step>,
     pub cleanup: Vec<Step>,
     pub snapshots: Vec<PlannedSnapshot>,
+    /// The evidence snapshot of the volume.
+    pub evidence: Option<SnapRef>,
 }
 
 /// When the temporary key is looked for: KMS CreateKey takes no idempotency token, so a key whose
@@ -67,6 +69,66 @@ pub(crate) fn step(
     }
 }
 
+impl VolumeSteps {
+    /// `snap` is the volume's evidence.
+    fn keep_as_evidence(&mut self, snap: &SnapRef) {
+        self.snapshots.push(planned(snap, true));
+        self.evidence = Some(snap.clone());
+    }
+}
+
+/// CreateVolume from the evidence `snap` of `volume` in `az`, by the destination role, then wait for
+/// it (ec2:DescribeVolumes). Only where the evidence is in the destination account and Region: path 9
+/// leaves it in the source account, which custody does not create volumes in.
+pub(crate) fn volume_step(ctx: &Ctx, volume: &Volume, snap: Option<&SnapRef>, az: &str) -> Result<Step, PlanError> {
+    let refuse = |why: String| PlanError::VolumeZone { availability_zone: az.to_string(), why };
+    let in_region = az.strip_prefix(ctx.dst_region.as_str()).is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 3 && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    if !in_region {
+        return Err(refuse(format!(
+            "expected an availability zone of the destination Region {}, such as `{}a`",
+            ctx.dst_region, ctx.dst_region
+        )));
+    }
+    let snap = snap.filter(|s| s.account == ctx.dst_account && s.region == ctx.dst_region).ok_or_else(|| {
+        refuse(format!(
+            "the evidence of {} stays in account {} (path 9, the direct read): custody creates volumes only in the \
+             forensic account {}",
+            volume.id, ctx.src_account, ctx.dst_account
+        ))
+    })?;
+    let dest = ctx.dest()?;
+    let new_volume = format!("vol-evidence-{}", volume.id.trim_start_matches("vol-"));
+    let tags = ctx.volume_tags(volume);
+    let mut reqs = requests::create_volume(ctx, dest, snap, az, &tags);
+    if let (Some(k), Some(ebs_id)) = (&snap.key, &snap.ebs_id) {
+        reqs.extend(kms::create_volume_key(dest, k, ebs_id, &new_volume));
+    }
+    Ok(step(
+        format!("create-volume:{}", volume.id),
+        format!("Create a volume from {} in {az} (account {}), and wait for it to be available", snap.id, dest.account),
+        Phase::Transfer,
+        Action::CreateVolume {
+            snapshot: snap.id.clone(),
+            volume: new_volume,
+            availability_zone: az.to_string(),
+            tags: tags.iter().cloned().collect(),
+        },
+        Some(volume),
+        vec![
+            call("ec2:CreateVolume", &snap.account, &snap.region, dest, reqs),
+            call(
+                "ec2:DescribeVolumes",
+                &snap.account,
+                &snap.region,
+                dest,
+                vec![requests::ec2_describe(dest, "ec2:DescribeVolumes", &snap.region)],
+            ),
+        ],
+    ))
+}
+
 fn planned(snap: &SnapRef, evidence: bool) -> PlannedSnapshot {
     PlannedSnapshot {
         id: snap.id.clone(),
@@ -81,7 +143,7 @@ fn planned(snap: &SnapRef, evidence: bool) -> PlannedSnapshot {
 /// The steps of `volume` on the path chosen.
 pub(crate) fn volume_steps(ctx: &Ctx, volume: &Volume, choice: &Choice) -> Result<VolumeSteps, PlanError> {
     let src = ctx.source_snapshot(volume);
-    let mut out = VolumeSteps { transfer: Vec::new(), cleanup: Vec::new(), snapshots: Vec::new() };
+    let mut out = VolumeSteps { transfer: Vec::new(), cleanup: Vec::new(), snapshots: Vec::new(), evidence: None };
     let forensic_key = || {
         ctx.forensic_key.clone().ok_or_else(|| PlanError::NoForensicKey {
             volume_id: volume.id.clone(),
@@ -92,14 +154,14 @@ pub(crate) fn volume_steps(ctx: &Ctx, volume: &Volume, choice: &Choice) -> Resul
     match choice.path {
         Path::DirectRead => {
             out.transfer.push(read_step(ctx, volume, &src));
-            out.snapshots.push(planned(&src, true));
+            out.keep_as_evidence(&src);
         }
-        Path::Unencrypted if ctx.same_account() && ctx.same_region() => out.snapshots.push(planned(&src, true)),
+        Path::Unencrypted if ctx.same_account() && ctx.same_region() => out.keep_as_evidence(&src),
         Path::AwsManagedSameAccount | Path::CustomerKeySameAccount => match &ctx.forensic_key {
             Some(fk) if Some(&fk.arn) != choice.key.as_ref().map(|k| &k.arn) => {
                 copy_and_delete(ctx, volume, &src, Some(fk.clone()), &mut out)?;
             }
-            _ => out.snapshots.push(planned(&src, true)),
+            _ => out.keep_as_evidence(&src),
         },
         Path::Unencrypted => copy_and_delete(ctx, volume, &src, None, &mut out)?,
         Path::CrossRegion => copy_and_delete(ctx, volume, &src, Some(forensic_key()?), &mut out)?,
@@ -139,7 +201,7 @@ fn copy_and_delete(
     }
     out.cleanup.push(delete_step(ctx, volume, "delete-source-snapshot", src));
     out.snapshots.push(planned(src, false));
-    out.snapshots.push(planned(&evidence, true));
+    out.keep_as_evidence(&evidence);
     Ok(())
 }
 
@@ -235,7 +297,8 @@ fn aws_managed_key(
                 .only_when(ASKED_CREATE_KEY_UNANSWERED),
         ],
     ));
-    out.snapshots.extend([planned(src, false), planned(&temp, false), planned(&evidence, true)]);
+    out.snapshots.extend([planned(src, false), planned(&temp, false)]);
+    out.keep_as_evidence(&evidence);
     Ok(())
 }
 
