@@ -16,7 +16,7 @@ use crate::error::AcquireError;
 use crate::report::{Event, Progress};
 use custody_cloud::types::{NewGrant, SnapshotInfo, SnapshotQuery};
 use custody_cloud::{Cloud, CloudError, SessionName};
-use custody_journal::{Journal, NewResource, Outcome, ResourceKind, ResourceRecord, Status};
+use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind, ResourceRecord, Status};
 use custody_plan::plan::{session_name, Action, Plan, TAG_CASE, TAG_VOLUME};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -153,6 +153,22 @@ fn reconcile(journal: &Journal, case_id: &str, plans: &[Plan]) -> Result<(), Acq
     Ok(())
 }
 
+/// The journal's calls of `api` that were asked and never answered, not even by a later run of the
+/// same step: the run died while AWS answered.
+fn unanswered(journal: &Journal, case_id: &str, api: &str) -> Result<Vec<Entry>, AcquireError> {
+    let mut out = Vec::new();
+    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == api) {
+        let i = &entry.intent;
+        let answered = journal
+            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
+            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
+        if !answered {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
 /// Grants whose CreateGrant the journal has without an answer: the run died while KMS answered. KMS
 /// answers a repeated request with the same name and parameters with the existing grant's id
 /// (CreateGrant API reference, `Name`, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>),
@@ -164,14 +180,8 @@ async fn unanswered_grants(
     case_id: &str,
     report: &mut CleanupReport,
 ) -> Result<(), AcquireError> {
-    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == "kms:CreateGrant") {
+    for entry in unanswered(journal, case_id, "kms:CreateGrant")? {
         let i = &entry.intent;
-        let answered = journal
-            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
-            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
-        if answered {
-            continue;
-        }
         let p = &i.params;
         let text = |v: &Value| v.as_str().map(str::to_string);
         let grant = NewGrant {
@@ -216,14 +226,8 @@ async fn unanswered_keys(
     plans: &[Plan],
     report: &mut CleanupReport,
 ) -> Result<(), AcquireError> {
-    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == "kms:CreateKey") {
+    for entry in unanswered(journal, case_id, "kms:CreateKey")? {
         let i = &entry.intent;
-        let answered = journal
-            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
-            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
-        if answered {
-            continue;
-        }
         let planned = plans.iter().filter(|p| p.instance_id == i.instance_id).flat_map(|p| &p.steps).find_map(|s| {
             match &s.action {
                 Action::CreateKey { alias, description, tags, .. } if s.id == i.step_id => {

@@ -27,7 +27,7 @@ pub enum PolicyCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct RoleArgs {
-    /// What custody must be able to do: acquire, image, triage, cleanup, direct-read (comma-separated).
+    /// What custody must be able to do: acquire, image, triage, cleanup, direct-read, volume (comma-separated).
     #[arg(long, value_name = "FEATURE,...", value_delimiter = ',', required = true, value_parser = parsed::<Feature>)]
     pub features: Vec<Feature>,
     /// How custody uses customer managed keys of the source accounts: grant-only (seed option 1),
