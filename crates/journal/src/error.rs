@@ -46,6 +46,9 @@ pub enum JournalError {
     /// made, and the journal never rewrites a fact.
     #[error("journal entry {0} already has an outcome")]
     OutcomeRecorded(EntryId),
+    /// `set_triage_status` for a command the journal never recorded.
+    #[error("no triage command `{command_id}` for instance `{instance_id}` in the journal")]
+    UnknownTriageCommand { command_id: String, instance_id: String },
     /// `resource_removed` for a resource the journal never recorded.
     #[error("case `{case}` has no {kind} `{id}` in account `{account}`, region `{region}`")]
     UnknownResource { case: String, kind: &'static str, id: String, account: String, region: String },

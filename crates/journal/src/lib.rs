@@ -20,6 +20,8 @@
 //! - `resources`: every resource created, temporary (cleanup removes it) or evidence, and when and how
 //!   it was removed.
 //! - `evidence`: the evidence items, one snapshot per volume.
+//! - `triage_commands`, `triage_artifacts` (schema 2): the SSM Run Command invocations of `custody
+//!   triage`, their latest status, and every artifact fetched with its SHA-256 ([`triage`]).
 //!
 //! Times are UTC, RFC 3339 with microseconds, so that text order is time order.
 //!
@@ -66,6 +68,7 @@ mod model;
 mod resources;
 mod schema;
 mod steps;
+pub mod triage;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

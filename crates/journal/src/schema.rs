@@ -92,6 +92,44 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (case_id, volume_id, snapshot_id)
     ) STRICT;
     ",
+    // 1 → 2: triage through SSM Run Command (crate custody-triage). Additive: two new tables.
+    "
+    -- One row per (command, instance): what was sent and the invocation's latest SSM status
+    -- (Pending, InProgress, Success, Failed, TimedOut, Cancelled, …, as GetCommandInvocation says).
+    CREATE TABLE triage_commands (
+        case_id         TEXT NOT NULL REFERENCES cases (case_id),
+        command_id      TEXT NOT NULL,
+        instance_id     TEXT NOT NULL,
+        kind            TEXT NOT NULL,   -- collect | memory
+        document        TEXT NOT NULL,
+        script_version  TEXT NOT NULL,
+        script_sha256   TEXT NOT NULL,   -- of the commands exactly as sent
+        output_location TEXT,            -- s3://bucket/prefix/… ; NULL: inline output only
+        status          TEXT NOT NULL,
+        status_details  TEXT,
+        response_code   INTEGER,
+        sent_at         TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        PRIMARY KEY (command_id, instance_id)
+    ) STRICT;
+    CREATE INDEX triage_commands_by_case ON triage_commands (case_id);
+
+    -- Every artifact fetched (an S3 object, or the inline output), with its SHA-256 as received.
+    CREATE TABLE triage_artifacts (
+        case_id     TEXT NOT NULL REFERENCES cases (case_id),
+        command_id  TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        location    TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        bytes       INTEGER NOT NULL,
+        detail      TEXT NOT NULL,   -- JSON
+        content     TEXT,            -- the inline output itself (at most 24,000 characters)
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (command_id, instance_id, name),
+        FOREIGN KEY (command_id, instance_id) REFERENCES triage_commands (command_id, instance_id)
+    ) STRICT;
+    ",
 ];
 
 /// What `migrate` found.
@@ -125,5 +163,27 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Migration> {
         // PRAGMA takes no parameters; the value is our own integer.
         tx.execute_batch(&format!("PRAGMA user_version = {}", version + 1))?;
         tx.commit()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_journal_migrates_to_triage_keeping_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        conn.execute_batch(
+            "INSERT INTO cases VALUES ('IR-1', NULL, '111122223333', 'eu-west-1', NULL, 'running', 't', 't')",
+        )
+        .unwrap();
+        assert!(matches!(migrate(&mut conn).unwrap(), Migration::Current));
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 2);
+        let cases: i64 = conn.query_row("SELECT count(*) FROM cases", [], |r| r.get(0)).unwrap();
+        let triage: i64 = conn.query_row("SELECT count(*) FROM triage_commands", [], |r| r.get(0)).unwrap();
+        assert_eq!((cases, triage), (1, 0));
     }
 }

@@ -4,18 +4,21 @@
 //! `--data-dir` does not leave an empty journal behind. `cases` lists the cases, newest first, with
 //! what an examiner looks at first: status, destination, how many instances, evidence items and
 //! temporary resources still open. `show` gives one case whole: the acquisitions and the path each
-//! volume took, the evidence, every AWS call journaled (intent and outcome, in order), and every
-//! resource created, with when and how it was removed. From that alone an examiner can say what was
-//! done, by which role, and when. With `--json`, both print the journal's records as stored.
+//! volume took, the evidence, every AWS call journaled (intent and outcome, in order), every resource
+//! created, with when and how it was removed, and the triage: each command sent through SSM Run
+//! Command, its status and output location, every artifact fetched with its SHA-256. From that alone
+//! an examiner can say what was done, by which role, and when. With `--json`, both print the journal's records as stored.
 //!
 //! Exit status: 0 printed, 1 the journal could not be read, 2 bad input (an unknown case, a journal
 //! that cannot be opened).
 
 mod render;
+mod triage;
 
 pub(crate) use render::detail as detail_text;
 
 use crate::data_dir::{error_chain, DataDirArgs};
+use custody_journal::triage::{TriageArtifact, TriageCommand};
 use custody_journal::{AcquisitionRecord, CaseRecord, Entry, Evidence, Journal, JournalError, ResourceRecord, Status};
 use serde::Serialize;
 use std::io::Write as _;
@@ -43,7 +46,8 @@ pub struct ShowArgs {
     pub case: String,
     #[command(flatten)]
     pub data: DataDirArgs,
-    /// Print the journal's records as JSON: {case, acquisitions, evidence, entries, resources}.
+    /// Print the journal's records as JSON: {case, acquisitions, evidence, entries, resources,
+    /// triage: {commands, artifacts}}.
     #[arg(long)]
     pub json: bool,
 }
@@ -74,6 +78,17 @@ pub(crate) struct CaseDetail {
     pub evidence: Vec<Evidence>,
     pub entries: Vec<Entry>,
     pub resources: Vec<ResourceRecord>,
+    /// `custody triage` of the case: the commands sent and the artifacts fetched.
+    pub triage: TriageRecords,
+}
+
+/// The triage of one case, as journaled.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TriageRecords {
+    /// One per command and instance, in the order sent, with its latest status.
+    pub commands: Vec<TriageCommand>,
+    /// Every artifact fetched, with its SHA-256 as it arrived.
+    pub artifacts: Vec<TriageArtifact>,
 }
 
 /// Runs `custody cases`.
@@ -166,6 +181,10 @@ pub(crate) fn detail(journal: &Journal, case_id: &str) -> Result<Option<CaseDeta
         evidence: journal.evidence(case_id)?,
         entries: journal.entries(case_id)?,
         resources: journal.resources(case_id)?,
+        triage: TriageRecords {
+            commands: journal.triage_commands(case_id)?,
+            artifacts: journal.triage_artifacts(case_id)?,
+        },
     }))
 }
 

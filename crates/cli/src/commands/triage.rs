@@ -1,15 +1,302 @@
-//! `custody triage` (issue 6). Work in progress: owned by the triage work.
+//! `custody triage`: the volatile state of running instances through SSM Run Command, scoped by
+//! instance tag (crate custody-triage).
+//!
+//! Arguments are checked before anything else (exit 2, nothing touched). With a scoping tag
+//! (`--ssm-tag`, or `config.ssm_tag` of `--inventory`), instances without it are refused before
+//! anything is sent (exit 2). Progress goes to standard error, the result to standard output
+//! (`--json`). Exit 0 every command succeeded with its whole output, 1 a command failed, timed out,
+//! came back incomplete or was refused by AWS, 2 bad input.
 
+use crate::data_dir::{error_chain, DataDirArgs};
+use crate::input::{origin_name, read_text};
+use custody_cloud::sdk::SdkCloud;
+use custody_cloud::Cloud;
+use custody_plan::inventory::arn::{is_instance_id, is_region};
+use custody_plan::inventory::{parse_inventory, Tag};
+use custody_triage::sdk::SdkTriage;
+use custody_triage::{resolve, triage_resolved, MemoryTarget, S3Location, TriageError, TriageReport, TriageRequest};
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Arguments of `custody triage`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  custody triage i-0abc… --case IR-7 --ssm-tag CustodySSMEnabled=True --output s3://ir-evidence/IR-7
+  custody triage --tag Role=web --case IR-7 --output s3://ir-evidence/IR-7 --memory nginx --memory-limit 512M
+
+Exit status: 0 every output complete, 1 a command failed, timed out or came back incomplete, or AWS refused it, 2 bad input (nothing sent).")]
 pub struct TriageArgs {
-    /// The instances to triage.
+    /// The instances to triage (`i-…`), in one Region.
+    #[arg(value_name = "INSTANCE_ID", required_unless_present = "tag")]
     pub instances: Vec<String>,
+    /// Triage the running instances that carry this tag instead.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag, conflicts_with = "instances")]
+    pub tag: Option<Tag>,
+    /// The case id (created in the journal if new).
+    #[arg(long = "case", value_name = "ID")]
+    pub case_id: String,
+    /// Where the SSM agent writes the whole output (OutputS3BucketName/KeyPrefix); without it,
+    /// the inline output is cut at 24,000 characters.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = S3Location::parse)]
+    pub output: Option<S3Location>,
+    /// The tag SendCommand is scoped to: instances without it are refused before anything is sent
+    /// [default: config.ssm_tag of --inventory].
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub ssm_tag: Option<Tag>,
+    /// An inventory whose config.ssm_tag is the default scoping tag.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Also dump the memory of this process (pid or name); repeat for more. Needs --output.
+    #[arg(long, value_name = "PID|NAME", value_parser = MemoryTarget::parse)]
+    pub memory: Vec<MemoryTarget>,
+    /// The most memory dumped per process (bytes, or with K, M or G).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub memory_limit: u64,
+    /// Give up waiting after this many seconds (also the script's executionTimeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(30..=172_800))]
+    pub timeout: u64,
+    /// The Region of the instances [default: AWS_REGION or the profile's Region].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The examiner's name, recorded with a new case.
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_args: &TriageArgs) -> ExitCode {
-    eprintln!("custody triage: not built yet");
-    ExitCode::from(2)
+fn parse_tag(text: &str) -> Result<Tag, String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() && k.len() <= 128 && v.len() <= 256 => {
+            Ok(Tag { key: k.to_string(), value: v.to_string() })
+        }
+        _ => Err(format!("`{text}`: expected KEY=VALUE (a tag key of 1 to 128 characters)")),
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        _ => return Err(format!("`{text}`: expected a size such as 65536, 64K, 256M or 2G")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}`: expected a size such as 65536, 64K, 256M or 2G"))
+}
+
+/// Runs the command.
+pub fn run(args: &TriageArgs) -> ExitCode {
+    let scope = match validate(args) {
+        Ok(scope) => scope,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(live(args, scope))
+}
+
+/// Checks the raw arguments; answers the scoping tag.
+fn validate(args: &TriageArgs) -> Result<Option<Tag>, String> {
+    for id in &args.instances {
+        if !is_instance_id(id) {
+            return Err(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
+        }
+    }
+    let case = &args.case_id;
+    if case.is_empty() || case.len() > 64 || !case.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(format!("case id `{case}`: expected 1 to 64 letters, digits, `-`, `_` or `.`"));
+    }
+    if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
+        return Err(format!("--region `{region}`: expected a Region name such as `eu-west-3`"));
+    }
+    if !args.memory.is_empty() && args.output.is_none() {
+        return Err("--memory needs --output s3://bucket/prefix: a memory dump is far larger than the 24,000 \
+                    characters of inline output"
+            .into());
+    }
+    let from_inventory = match &args.inventory {
+        Some(path) => {
+            let text = read_text(path).map_err(|e| e.to_string())?;
+            let inventory = parse_inventory(&text).map_err(|e| format!("{}: {e}", origin_name(path)))?;
+            inventory.config.ssm_tag
+        }
+        None => None,
+    };
+    Ok(args.ssm_tag.clone().or(from_inventory))
+}
+
+async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
+    let cloud = SdkCloud::from_env(args.region.as_deref()).await;
+    let Some(region) = args.region.clone().or_else(|| cloud.default_region()) else {
+        eprintln!("error: no Region: pass --region, or set AWS_REGION or a profile's region");
+        return ExitCode::from(2);
+    };
+    let signer = match cloud.sts().get_caller_identity().await {
+        Ok(me) => me.arn,
+        Err(e) => {
+            eprintln!("error: who am I (sts:GetCallerIdentity): {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if scope.is_none() {
+        eprintln!(
+            "note: no scoping tag (--ssm-tag, or config.ssm_tag of --inventory): instances are not checked before \
+             sending, AWS's policy decides"
+        );
+    }
+    let aws = SdkTriage::in_region(cloud.config(), &region);
+    let request = TriageRequest {
+        case_id: args.case_id.clone(),
+        examiner: args.examiner.clone(),
+        instances: args.instances.clone(),
+        by_tag: args.tag.clone(),
+        scope_tag: scope,
+        output: args.output.clone(),
+        memory: args.memory.clone(),
+        memory_limit: args.memory_limit,
+        timeout: Duration::from_secs(args.timeout),
+        poll_interval: Duration::from_secs(2),
+        region,
+        signer,
+    };
+    // The instances first (read-only): an unknown, stopped or untagged instance is refused before
+    // the journal is opened, so a refusal leaves no journal behind.
+    let instances = match resolve(&aws, &request).await {
+        Ok(instances) => instances,
+        Err(e) => return failed(&e),
+    };
+    let journal = match args.data.open() {
+        Ok(j) => j,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let quiet = args.json;
+    let progress = move |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    match triage_resolved(&aws, &journal, &request, &instances, &progress).await {
+        Ok(report) => {
+            let out = if args.json {
+                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+            } else {
+                render(&report)
+            };
+            print!("{out}");
+            if report.succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// Says why the triage stopped; exit 2 when nothing was sent (bad input, a scope refusal), else 1.
+fn failed(e: &TriageError) -> ExitCode {
+    eprintln!("error: {}", error_chain(e));
+    if let Some(help) = e.help() {
+        eprintln!("help: {help}");
+    }
+    ExitCode::from(if e.is_refusal() { 2 } else { 1 })
+}
+
+/// The readable result.
+fn render(report: &TriageReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Triage, case {}", report.case_id);
+    for i in &report.instances {
+        let _ = writeln!(out, "\n{} ({})", i.instance_id, i.platform.as_str());
+        if let Some(r) = &i.refused {
+            let _ = writeln!(out, "  ✗ not sent: {}", r.message);
+            if let Some(help) = &r.help {
+                let _ = writeln!(out, "      help: {help}");
+            }
+        }
+        for c in &i.commands {
+            let mark = if c.succeeded() { "✓" } else { "✗" };
+            let _ = writeln!(out, "  {mark} {} {}: {} (command {})", c.kind, c.document, c.status, c.command_id);
+            if let Some(l) = &c.output_location {
+                let _ = writeln!(out, "      output: {l}");
+            }
+            for a in &c.artifacts {
+                let _ = writeln!(out, "      {} {} bytes sha256 {} ({})", a.name, a.bytes, a.sha256, a.location);
+            }
+            if let Some(col) = &c.collection {
+                let sections: Vec<String> = col
+                    .sections
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, serde_json::json!(s.status).as_str().unwrap_or("")))
+                    .collect();
+                let _ = writeln!(out, "      sections: {}", sections.join(", "));
+            }
+            if let Some(m) = &c.memory {
+                for p in &m.processes {
+                    let verified = p.regions.iter().filter(|r| r.verified).count();
+                    let _ = writeln!(
+                        out,
+                        "      memory of {} ({}): {} region(s), {verified} verified{}",
+                        p.pid,
+                        p.description,
+                        p.regions.len(),
+                        if p.limited { ", stopped at --memory-limit" } else { "" }
+                    );
+                }
+            }
+            for w in &c.warnings {
+                let _ = writeln!(out, "      warning: {w}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("256M"), Ok(256 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        for bad in ["", "0", "12T", "M", "1.5G", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_parse() {
+        assert_eq!(parse_tag("A=b=c"), Ok(Tag { key: "A".into(), value: "b=c".into() }));
+        assert_eq!(parse_tag("A="), Ok(Tag { key: "A".into(), value: String::new() }));
+        assert!(parse_tag("=b").is_err());
+        assert!(parse_tag("nokey").is_err());
+    }
 }

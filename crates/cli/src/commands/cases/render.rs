@@ -101,6 +101,8 @@ pub(crate) fn show(d: &CaseDetail) -> String {
         entry(&mut out, n + 1, e);
     }
 
+    super::triage::render(&mut out, &d.triage);
+
     let open = d.resources.iter().filter(|r| is_open(r)).count();
     let _ = writeln!(out, "\nresources ({}, {open} temporary still open)", d.resources.len());
     let evidence: BTreeSet<&str> = d.evidence.iter().map(|e| e.snapshot_id.as_str()).collect();

@@ -1,0 +1,147 @@
+//! The AWS calls triage makes, behind a trait: EC2 DescribeInstances (platform and tags), SSM
+//! SendCommand and GetCommandInvocation, S3 ListObjectsV2 and GetObject for the output.
+
+use crate::script::Platform;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+/// An error AWS answered with (or a call that got no answer: then `code` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsError {
+    pub code: Option<String>,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl AwsError {
+    pub fn new(code: Option<&str>, message: impl Into<String>) -> AwsError {
+        AwsError { code: code.map(str::to_string), message: message.into(), request_id: None }
+    }
+
+    /// AccessDenied / AccessDeniedException (SSM says the latter, EC2 and S3 the former).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self.code.as_deref(), Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation"))
+    }
+}
+
+/// What DescribeInstances says of one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceInfo {
+    pub id: String,
+    pub platform: Platform,
+    pub tags: BTreeMap<String, String>,
+    /// `running`, `stopped`, …
+    pub state: String,
+    /// The account of its reservation.
+    pub account: Option<String>,
+}
+
+/// `s3://bucket/prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Without leading or trailing `/`; may be empty.
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket[/prefix]`.
+    pub fn parse(text: &str) -> Result<S3Location, String> {
+        let rest = text.strip_prefix("s3://").ok_or_else(|| format!("`{text}`: expected s3://bucket/prefix"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // S3 bucket naming rules (3–63 characters: lowercase letters, digits, `.` and `-`).
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+        if !valid {
+            return Err(format!("`{text}`: `{bucket}` is not an S3 bucket name"));
+        }
+        Ok(S3Location { bucket: bucket.to_string(), prefix: prefix.trim_matches('/').to_string() })
+    }
+
+    /// Where the agent writes the output of `command_id` on `instance_id`:
+    /// `<prefix>/<command-id>/<instance-id>/` (then the plugin's folder and `stdout`, `stderr`).
+    pub fn command_prefix(&self, command_id: &str, instance_id: &str) -> String {
+        if self.prefix.is_empty() {
+            format!("{command_id}/{instance_id}/")
+        } else {
+            format!("{}/{command_id}/{instance_id}/", self.prefix)
+        }
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// One SendCommand to one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    pub instance_id: String,
+    pub document: String,
+    pub commands: Vec<String>,
+    /// The document's `executionTimeout`, seconds.
+    pub execution_timeout: u64,
+    pub output: Option<S3Location>,
+    pub comment: String,
+}
+
+/// An invocation's state, as GetCommandInvocation answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Invocation {
+    /// Pending, InProgress, Delayed, Success, Cancelled, TimedOut, Failed, Cancelling.
+    pub status: String,
+    pub status_details: Option<String>,
+    /// -1 until the command ran.
+    pub response_code: i64,
+    /// The first 24,000 characters of stdout.
+    pub stdout: String,
+    /// The first 8,000 characters of stderr.
+    pub stderr: String,
+}
+
+impl Invocation {
+    /// The status is final: Success, Cancelled, TimedOut or Failed (GetCommandInvocation's
+    /// `Status`; `Cancelling`, `Delayed`, `Pending` and `InProgress` move on).
+    pub fn is_final(&self) -> bool {
+        matches!(self.status.as_str(), "Success" | "Cancelled" | "TimedOut" | "Failed")
+    }
+}
+
+/// The AWS calls of a triage.
+#[async_trait]
+pub trait TriageAws: Send + Sync {
+    /// The instances `ids`, or those carrying `tag` when `ids` is empty.
+    async fn describe_instances(
+        &self,
+        ids: &[String],
+        tag: Option<(&str, &str)>,
+    ) -> Result<Vec<InstanceInfo>, AwsError>;
+    /// Sends the command; answers its command id.
+    async fn send_command(&self, request: &SendRequest) -> Result<String, AwsError>;
+    /// The invocation, or `None` while SSM does not know it yet (`InvocationDoesNotExist`, which
+    /// GetCommandInvocation answers for a moment after SendCommand).
+    async fn get_invocation(&self, command_id: &str, instance_id: &str) -> Result<Option<Invocation>, AwsError>;
+    /// The keys under `prefix`.
+    async fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError>;
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_locations_parse() {
+        let l = S3Location::parse("s3://evidence-bucket/ir-7/triage/").unwrap();
+        assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("evidence-bucket", "ir-7/triage"));
+        assert_eq!(l.command_prefix("c1", "i-1"), "ir-7/triage/c1/i-1/");
+        let bare = S3Location::parse("s3://evidence-bucket").unwrap();
+        assert_eq!(bare.command_prefix("c1", "i-1"), "c1/i-1/");
+        for bad in ["evidence", "s3://", "s3://Upper/x", "s3://a/x", "https://b/x"] {
+            assert!(S3Location::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
