@@ -136,6 +136,15 @@ async fn run(inv: &Inventory, plan: Plan) -> Run {
                     let id = cloud.kms(&region).create_grant(&new).await.map_err(e)?.value;
                     r.real.insert(grant.clone(), id);
                 }
+                Action::CreateVolume { snapshot, volume, availability_zone, tags } => {
+                    let made = cloud
+                        .ec2(&region)
+                        .create_volume(&real(&r, snapshot), availability_zone, tags)
+                        .await
+                        .map_err(e)?
+                        .value;
+                    r.real.insert(volume.clone(), made);
+                }
                 Action::Share { snapshot, account, add } => {
                     cloud.ec2(&region).modify_snapshot_share(&real(&r, snapshot), account, *add).await.map_err(e)?;
                 }

@@ -1,1 +1,49 @@
-//! Forensic disk images of EBS snapshots through the EBS direct APIs (issue 5). Work in progress.
+//! # custody-image: forensic disk images of EBS snapshots
+//!
+//! A snapshot is evidence as far as AWS is concerned; an examiner wants a disk image with hashes and
+//! a record of how it was made. This crate reads a snapshot's blocks through the EBS direct APIs (no
+//! helper instance, no volume attached to anything), checks each one, and writes a verified image.
+//!
+//! ## Pipeline
+//!
+//! 1. **List** ([`fetch::list_all`]): ListSnapshotBlocks, every page. The answer must agree with the
+//!    API's contract — 512 KiB blocks, one volume size, indexes inside the volume, none twice — or it
+//!    is refused: a wrong offset would silently produce a wrong image.
+//! 2. **Read** ([`fetch::read_block`]): GetSnapshotBlock for each listed block, `workers` at a time,
+//!    retried with capped exponential backoff on throttling and transient failures. Each block's
+//!    SHA-256 must equal the checksum AWS returns; a mismatch is read again and, if it persists, the
+//!    image fails. A block that did not check is never written.
+//! 3. **Write and hash** ([`writer`]): one thread walks the volume in order, writing blocks into a
+//!    `.partial` file created at full size (unlisted blocks are holes: zeros, never written) and
+//!    feeding the whole-image hashes in order, zeros for holes from a static buffer. Blocks are read
+//!    out of order but handed over in order, through a window of 2 × `workers` blocks, so the hash
+//!    is computed without reading the image back.
+//! 4. **Checkpoint** ([`checkpoint`]): after each sync of the image, the indexes and checksums of the
+//!    blocks now on disk are appended. A killed run resumes: checkpointed blocks are read back (they
+//!    are needed for the hash anyway), checked against their checksum, and not downloaded again.
+//! 5. **Manifest** ([`manifest`]): JSON and text beside the image, then the `.partial` file is renamed
+//!    into place — an image under its final name is always complete.
+//! 6. **Verify** ([`verify`]): re-hash the image against its manifest and block checksum file, and
+//!    optionally re-read the block checksums from AWS.
+//!
+//! AWS is behind [`SnapshotBlocks`]; [`SdkSnapshotBlocks`] is the aws-sdk-ebs adapter. Tests inject
+//! faults through the trait and run the adapter against moto.
+
+pub mod checkpoint;
+pub mod error;
+pub mod fetch;
+pub mod hashes;
+pub mod imaging;
+pub mod manifest;
+pub mod sdk;
+pub mod source;
+pub mod verify;
+pub mod writer;
+
+pub use error::ImageError;
+pub use fetch::RetryPolicy;
+pub use hashes::{ExtraHashes, ImageHashes};
+pub use imaging::{image_snapshot, ImageOutcome, ImagePaths, ImageRequest, ManifestContext, NoProgress, Progress};
+pub use manifest::{AwsCall, Manifest, ManifestError, Source};
+pub use sdk::{load_config, SdkSnapshotBlocks};
+pub use source::{BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB};

@@ -1,27 +1,349 @@
-//! `custody image` and `custody verify` (issue 5). Work in progress: owned by the image work.
+//! `custody image` and `custody verify`: forensic disk images of snapshots through the EBS direct
+//! APIs, and their verification (the work is in the `custody-image` crate; this is arguments and
+//! output).
+//!
+//! `image` takes a snapshot id, or `--case` for every evidence item of a case. When the snapshot is
+//! evidence in the journal, the manifest records its case, source and the AWS calls that produced it.
+//! Exit status: 0 imaged, 1 an image failed (its partial file and checkpoint are kept: run the same
+//! command again to resume), 2 bad input (nothing was read or written).
+//!
+//! `verify` exit status: 0 the image matches its manifest, 1 it does not (the first differing offset
+//! is printed), 2 bad input (the manifest or a file it names cannot be used; nothing was changed).
 
+mod context;
+
+use crate::data_dir::{error_chain, DataDirArgs};
+use context::Target;
+use custody_image::verify::{self, Verdict};
+use custody_image::{
+    image_snapshot, load_config, ExtraHashes, ImageOutcome, ImageRequest, ManifestContext, Progress, RetryPolicy,
+    SdkSnapshotBlocks, Source,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Where and as whom the EBS direct APIs are called.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EbsTargetArgs {
+    /// The Region of the snapshot [default: the evidence item's Region, else AWS_REGION or the profile's].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The AWS profile to read with [default: AWS_PROFILE, else the default credentials chain].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send EBS calls to this endpoint (an emulator) [default: AWS_ENDPOINT_URL, else AWS's].
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// GetSnapshotBlock calls in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: u16,
+}
 
 /// Arguments of `custody image`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Writes SNAPSHOT.raw (sparse), SNAPSHOT.blocks and SNAPSHOT.manifest.{json,txt} in --out. \
+Exit status 0 imaged, 1 an image failed (run again to resume), 2 bad input.")]
 pub struct ImageArgs {
-    /// The snapshot to image.
+    /// The snapshot to image (`snap-…`); without it, `--case` images every evidence item of the case.
+    #[arg(value_name = "SNAPSHOT_ID")]
     pub snapshot: Option<String>,
+    /// The directory the image and its manifest are written to (must exist).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The case the snapshot is evidence of (the manifest records the case's journaled AWS calls).
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// The examiner named in the manifest [default: the case's examiner].
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Also compute the image's MD5.
+    #[arg(long)]
+    pub md5: bool,
+    /// Also compute the image's SHA-1.
+    #[arg(long)]
+    pub sha1: bool,
+    /// Print a JSON summary instead of text (no progress bar).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub aws: EbsTargetArgs,
+    #[command(flatten)]
+    pub data: DataDirArgs,
 }
 
 /// Arguments of `custody verify`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Exit status 0 the image matches, 1 it does not (first differing offset printed), 2 bad input.")]
 pub struct VerifyArgs {
-    /// The manifest written beside the image.
-    pub manifest: std::path::PathBuf,
+    /// The manifest written beside the image (`SNAPSHOT.manifest.json`).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Also re-read every block's checksum from AWS and compare it with the block checksum file.
+    #[arg(long)]
+    pub against_snapshot: bool,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub aws: EbsTargetArgs,
 }
 
-pub fn run_image(_args: &ImageArgs) -> ExitCode {
-    eprintln!("custody image: not built yet");
+fn usage(message: String) -> ExitCode {
+    eprintln!("error: {message}");
     ExitCode::from(2)
 }
 
-pub fn run_verify(_args: &VerifyArgs) -> ExitCode {
-    eprintln!("custody verify: not built yet");
-    ExitCode::from(2)
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Checks the raw values and resolves the snapshots to image, before anything is asked of AWS.
+fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, String> {
+    if let Some(snapshot) = args.snapshot.as_deref().filter(|s| !is_snapshot_id(s)) {
+        return Err(format!("`{snapshot}`: expected a snapshot id, `snap-` and hex digits"));
+    }
+    if args.snapshot.is_none() && args.case.is_none() {
+        return Err("nothing to image: give a SNAPSHOT_ID, or --case ID for every evidence item of a case".into());
+    }
+    if !args.out.is_dir() {
+        return Err(format!("--out `{}`: not a directory", args.out.display()));
+    }
+    let journal = args.data.open_existing()?;
+    let found = match (&journal, args.case.as_deref()) {
+        (None, Some(case)) => return Err(format!("case `{case}` is not in the journal (there is no journal)")),
+        (None, None) => Some(Vec::new()),
+        (Some(journal), case) => context::from_journal(journal, case, args.snapshot.as_deref())
+            .map_err(|e| format!("cannot read the journal: {}", error_chain(&e)))?,
+    };
+    let Some(found) = found else {
+        return Err(format!(
+            "case `{}` is not in the journal; `custody cases` lists the cases",
+            args.case.as_deref().unwrap_or("")
+        ));
+    };
+    let mut targets: Vec<Target> = found.into_iter().map(context::target).collect();
+    match (&args.snapshot, targets.is_empty()) {
+        (Some(snapshot), true) if args.case.is_some() => {
+            return Err(format!("`{snapshot}` is not evidence of case `{}`", args.case.as_deref().unwrap_or("")))
+        }
+        (None, true) => return Err(format!("case `{}` has no evidence items", args.case.as_deref().unwrap_or(""))),
+        // A snapshot that is not evidence in any case: imaged with what the arguments say.
+        (Some(snapshot), true) => targets.push(Target {
+            snapshot_id: snapshot.clone(),
+            context: ManifestContext {
+                custody_version: env!("CARGO_PKG_VERSION").to_string(),
+                source: Source { snapshot_id: snapshot.clone(), ..Source::default() },
+                ..ManifestContext::default()
+            },
+        }),
+        _ => {}
+    }
+    for target in &mut targets {
+        if args.examiner.is_some() {
+            target.context.examiner = args.examiner.clone();
+        }
+    }
+    Ok(targets)
+}
+
+fn is_snapshot_id(s: &str) -> bool {
+    s.strip_prefix("snap-").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// An indicatif bar: blocks, bytes, throughput, ETA.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn started(&self, blocks_to_read: u64, resumed: u64) {
+        self.0.set_length(blocks_to_read);
+        if resumed > 0 {
+            self.0.println(format!("resuming: {resumed} blocks already in the partial image"));
+        }
+    }
+    fn block_read(&self, bytes: u64) {
+        self.0.inc(1);
+        let _ = bytes;
+    }
+}
+
+fn progress_bar(snapshot_id: &str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template(
+        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({per_sec}, ETA {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(snapshot_id.to_string());
+    bar
+}
+
+/// Runs `custody image`.
+pub fn run_image(args: &ImageArgs) -> ExitCode {
+    let targets = match resolve_targets(args) {
+        Ok(t) => t,
+        Err(message) => return usage(message),
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let show_bar = !args.json && std::io::stderr().is_terminal();
+    let mut summaries = Vec::new();
+    let mut failed = false;
+    for target in targets {
+        let region =
+            args.aws.region.clone().or_else(|| Some(target.context.source.region.clone()).filter(|r| !r.is_empty()));
+        let outcome = runtime.block_on(async {
+            let config =
+                load_config(args.aws.profile.as_deref(), region.as_deref(), args.aws.endpoint_url.as_deref()).await;
+            let Some(region) = config.region().map(|r| r.to_string()) else {
+                return Err("no Region: pass --region, or set AWS_REGION or a profile's region".to_string());
+            };
+            let mut context = target.context.clone();
+            context.source.region = region;
+            let request = ImageRequest {
+                snapshot_id: target.snapshot_id.clone(),
+                out_dir: args.out.clone(),
+                workers: args.aws.workers as usize,
+                extra_hashes: ExtraHashes { md5: args.md5, sha1: args.sha1 },
+                retry: RetryPolicy::default(),
+                context,
+            };
+            let bar = show_bar.then(|| progress_bar(&target.snapshot_id));
+            let progress: Arc<dyn Progress> = match &bar {
+                Some(b) => Arc::new(Bar(b.clone())),
+                None => Arc::new(custody_image::NoProgress),
+            };
+            let result = image_snapshot(Arc::new(SdkSnapshotBlocks::new(&config)), &request, progress).await;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            result.map_err(|e| error_chain(&e))
+        });
+        match outcome {
+            Ok(outcome) => summaries.push(summary(&outcome)),
+            Err(message) => {
+                failed = true;
+                eprintln!("error: {}: {message}", target.snapshot_id);
+                eprintln!("help: the partial image and its checkpoint are kept; run the same command again to resume");
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summaries).unwrap_or_default());
+    } else {
+        for s in &summaries {
+            print_summary(s);
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn summary(outcome: &ImageOutcome) -> serde_json::Value {
+    let m = &outcome.manifest;
+    serde_json::json!({
+        "snapshot_id": m.source.snapshot_id,
+        "case_id": m.case_id,
+        "image": outcome.paths.image,
+        "manifest": outcome.paths.manifest_json,
+        "size_bytes": m.image.size_bytes,
+        "blocks_with_data": m.image.blocks_with_data,
+        "blocks_downloaded": m.imaging.blocks_downloaded,
+        "blocks_resumed": m.imaging.blocks_resumed,
+        "hashes": m.image.hashes,
+        "block_checksum_digest": m.image.block_checksums.sha256,
+    })
+}
+
+fn print_summary(s: &serde_json::Value) {
+    let field =
+        |k: &str| s.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+    println!("{}: imaged to {}", field("snapshot_id"), field("image"));
+    println!(
+        "  {} bytes, {} blocks with data ({} read, {} resumed)",
+        field("size_bytes"),
+        field("blocks_with_data"),
+        field("blocks_downloaded"),
+        field("blocks_resumed")
+    );
+    if let Some(hashes) = s.get("hashes").and_then(|h| h.as_object()) {
+        for (name, value) in hashes {
+            println!("  {name:<7}{}", value.as_str().unwrap_or_default());
+        }
+    }
+    println!("  manifest {}", field("manifest"));
+}
+
+/// Runs `custody verify`.
+pub fn run_verify(args: &VerifyArgs) -> ExitCode {
+    let loaded = match verify::load(&args.manifest) {
+        Ok(l) => l,
+        Err(e) => return usage(error_chain(&e)),
+    };
+    let mut verdict = match verify::verify_image(&loaded) {
+        Ok(v) => v,
+        Err(e) => return usage(error_chain(&e)),
+    };
+    let mut checked = vec!["image"];
+    if verdict == Verdict::Match && args.against_snapshot {
+        let runtime = match runtime() {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        let region = args.aws.region.clone().unwrap_or_else(|| loaded.manifest.source.region.clone());
+        let result = runtime.block_on(async {
+            let config =
+                load_config(args.aws.profile.as_deref(), Some(&region), args.aws.endpoint_url.as_deref()).await;
+            let source = Arc::new(SdkSnapshotBlocks::new(&config));
+            verify::verify_against_snapshot(&loaded, source, args.aws.workers as usize, RetryPolicy::default()).await
+        });
+        verdict = match result {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("error: re-reading {} from AWS: {}", loaded.manifest.source.snapshot_id, error_chain(&e));
+                return ExitCode::from(1);
+            }
+        };
+        checked.push("snapshot");
+    }
+    let image = loaded.dir.join(&loaded.manifest.image.file);
+    match &verdict {
+        Verdict::Match if args.json => {
+            println!(
+                "{}",
+                serde_json::json!({"match": true, "image": image, "checked": checked, "sha256": loaded.manifest.image.hashes.sha256})
+            );
+        }
+        Verdict::Match => {
+            println!("{}: matches its manifest (SHA-256 {})", image.display(), loaded.manifest.image.hashes.sha256);
+            if args.against_snapshot {
+                println!("  and every block checksum matches {} in AWS", loaded.manifest.source.snapshot_id);
+            }
+        }
+        Verdict::Mismatch { offset, reason } if args.json => {
+            println!(
+                "{}",
+                serde_json::json!({"match": false, "image": image, "first_differing_offset": offset, "reason": reason})
+            );
+        }
+        Verdict::Mismatch { offset, reason } => match offset {
+            Some(o) => println!("{}: DOES NOT MATCH at offset {o}: {reason}", image.display()),
+            None => println!("{}: DOES NOT MATCH: {reason}", image.display()),
+        },
+    }
+    if verdict == Verdict::Match {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -1,0 +1,290 @@
+//! Listing and reading blocks with retries, and the checks every answer must pass.
+//!
+//! - The listing: every page must say `BlockSize` 524288 and the same `VolumeSize`; every index must
+//!   fall inside the volume and appear once; a `NextToken` must not come back. Anything else is
+//!   refused: an image built on a listing we do not understand could put data at the wrong offset.
+//! - A block: `DataLength` must be 524288, the body exactly that long, the algorithm `SHA256`, and the
+//!   SHA-256 of the body must equal the base64 checksum AWS sent. A mismatch or a short body is read
+//!   again (the EBS user guide says to consider such data not valid and retry); if it persists the
+//!   image fails.
+//! - Throttling and transient failures back off exponentially with jitter, capped.
+//!
+//! Where the rules come from (AWS documentation):
+//! - Block size and indexes: EBS User Guide, "Concepts for EBS direct APIs", Block indexes ("a logical
+//!   index in units of 512 KiB blocks … logical offset of data/524288"),
+//!   <https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-elements.html>.
+//! - `VolumeSize` (GiB), `BlockSize` (bytes), `NextToken` (null when there are no more blocks):
+//!   EBS API Reference, ListSnapshotBlocks,
+//!   <https://docs.aws.amazon.com/ebs/latest/APIReference/API_ListSnapshotBlocks.html>; `BlockIndex`
+//!   minimum 0: EBS API Reference, Block, <https://docs.aws.amazon.com/ebs/latest/APIReference/API_Block.html>.
+//! - Indexes are unique and in numerical order: EBS User Guide, "Frequently asked questions for EBS
+//!   direct APIs", <https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-faq.html>.
+//! - `x-amz-Data-Length`, `x-amz-Checksum` (base64 SHA-256), `x-amz-Checksum-Algorithm` (`SHA256`):
+//!   EBS API Reference, GetSnapshotBlock,
+//!   <https://docs.aws.amazon.com/ebs/latest/APIReference/API_GetSnapshotBlock.html>.
+
+use crate::error::ImageError;
+use crate::source::{FailureKind, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// How often and how patiently calls are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per call for throttling and transient failures (the first included).
+    pub max_attempts: u32,
+    /// Reads of one block whose checksum does not match before the image fails.
+    pub checksum_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            checksum_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`: exponential, capped, with "full jitter" so that 64
+    /// throttled workers do not come back in lockstep.
+    fn delay(&self, attempt: u32, salt: u64) -> Duration {
+        let exp = self.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0);
+        // splitmix64 of time and salt: cheap, good enough to spread retries.
+        let mut z = nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let max = exp.as_nanos().max(1) as u64;
+        Duration::from_nanos(max / 2 + z % (max / 2 + 1))
+    }
+}
+
+/// The whole listing of a snapshot, checked.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub volume_size_gib: u64,
+    /// Blocks with data, in index order.
+    pub blocks: Vec<ListedBlock>,
+    /// The request id of each ListSnapshotBlocks page.
+    pub request_ids: Vec<String>,
+}
+
+impl Listing {
+    pub fn volume_bytes(&self) -> u64 {
+        self.volume_size_gib * GIB
+    }
+    pub fn volume_blocks(&self) -> u64 {
+        self.volume_bytes() / BLOCK_SIZE
+    }
+}
+
+/// An optional number as a message shows it: the number, or "none".
+fn shown<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "none".to_string(), |v| v.to_string())
+}
+
+/// Runs `call` until it succeeds, fails fatally or runs out of attempts.
+async fn with_retries<T, F, Fut>(
+    policy: &RetryPolicy,
+    salt: u64,
+    context: &(dyn Fn() -> String + Sync),
+    mut call: F,
+) -> Result<T, ImageError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SourceError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.kind != FailureKind::Fatal && attempt < policy.max_attempts => {
+                tokio::time::sleep(policy.delay(attempt, salt)).await;
+            }
+            Err(source) => return Err(ImageError::Source { context: context(), attempts: attempt, source }),
+        }
+    }
+}
+
+/// ListSnapshotBlocks, every page, checked.
+pub async fn list_all(
+    source: &dyn SnapshotBlocks,
+    snapshot_id: &str,
+    policy: &RetryPolicy,
+) -> Result<Listing, ImageError> {
+    let mut volume_size_gib: Option<u64> = None;
+    let mut blocks = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut request_ids = Vec::new();
+    let mut token: Option<String> = None;
+    let mut tokens_seen = BTreeSet::new();
+    loop {
+        let context = || format!("listing the blocks of {snapshot_id}");
+        let page = with_retries(policy, 0, &context, || source.list_blocks(snapshot_id, token.as_deref())).await?;
+        if page.block_size != Some(BLOCK_SIZE as i32) {
+            return Err(ImageError::Inconsistent(format!(
+                "ListSnapshotBlocks of {snapshot_id} says BlockSize {}; the EBS direct APIs serve blocks of {BLOCK_SIZE} bytes",
+                shown(page.block_size)
+            )));
+        }
+        let size = match page.volume_size_gib {
+            Some(s) if s > 0 => s as u64,
+            other => {
+                return Err(ImageError::Inconsistent(format!(
+                    "ListSnapshotBlocks of {snapshot_id} says VolumeSize {}; expected a positive size in GiB",
+                    shown(other)
+                )))
+            }
+        };
+        if volume_size_gib.is_some_and(|v| v != size) {
+            return Err(ImageError::Inconsistent(format!(
+                "ListSnapshotBlocks of {snapshot_id}: VolumeSize changed between pages ({} GiB, then {size} GiB)",
+                shown(volume_size_gib)
+            )));
+        }
+        volume_size_gib = Some(size);
+        let volume_blocks = size * GIB / BLOCK_SIZE;
+        for block in page.blocks {
+            if block.index < 0 || block.index as u64 >= volume_blocks {
+                return Err(ImageError::Inconsistent(format!(
+                    "ListSnapshotBlocks of {snapshot_id} lists block {} outside a volume of {size} GiB ({volume_blocks} blocks)",
+                    block.index
+                )));
+            }
+            if !seen.insert(block.index) {
+                return Err(ImageError::Inconsistent(format!(
+                    "ListSnapshotBlocks of {snapshot_id} lists block {} twice",
+                    block.index
+                )));
+            }
+            blocks.push(block);
+        }
+        request_ids.extend(page.request_id);
+        match page.next_token {
+            Some(next) if !next.is_empty() => {
+                if !tokens_seen.insert(next.clone()) {
+                    return Err(ImageError::Inconsistent(format!(
+                        "ListSnapshotBlocks of {snapshot_id} returned the same NextToken twice (`{next}`); following it would list the same blocks forever"
+                    )));
+                }
+                token = Some(next);
+            }
+            _ => break,
+        }
+    }
+    let volume_size_gib = volume_size_gib.unwrap_or(0);
+    // AWS lists in index order; sorting costs nothing and removes the assumption.
+    blocks.sort_by_key(|b| b.index);
+    Ok(Listing { volume_size_gib, blocks, request_ids })
+}
+
+/// A block read and checked: its data and its SHA-256 (what AWS's checksum decodes to).
+#[derive(Debug, Clone)]
+pub struct VerifiedBlock {
+    pub index: u64,
+    pub data: Vec<u8>,
+    pub sha256: [u8; 32],
+}
+
+/// Why one read of a block was not accepted.
+enum ReadProblem {
+    /// The data does not hash to AWS's checksum: worth reading again.
+    Mismatch {
+        expected: String,
+        actual: String,
+    },
+    /// The body is not as long as `DataLength` says (a truncated transfer, as far as we can tell):
+    /// worth reading again.
+    BodyLength {
+        received: usize,
+    },
+    Refuse(String),
+}
+
+fn check_block(snapshot_id: &str, index: u64, block: &crate::source::FetchedBlock) -> Result<[u8; 32], ReadProblem> {
+    let where_ = || format!("GetSnapshotBlock of {snapshot_id} block {index}");
+    match block.checksum_algorithm.as_deref() {
+        Some("SHA256") => {}
+        other => {
+            return Err(ReadProblem::Refuse(format!("{}: checksum algorithm {other:?}, expected SHA256", where_())))
+        }
+    }
+    if block.data_length != Some(BLOCK_SIZE as i32) {
+        return Err(ReadProblem::Refuse(format!(
+            "{}: DataLength {}, expected {BLOCK_SIZE} (every block is 512 KiB)",
+            where_(),
+            shown(block.data_length)
+        )));
+    }
+    let Some(checksum) = block.checksum.as_deref() else {
+        return Err(ReadProblem::Refuse(format!("{}: no checksum", where_())));
+    };
+    let expected = match base64::engine::general_purpose::STANDARD.decode(checksum) {
+        Ok(bytes) if bytes.len() == 32 => bytes,
+        _ => return Err(ReadProblem::Refuse(format!("{}: checksum `{checksum}` is not a base64 SHA-256", where_()))),
+    };
+    if block.data.len() as u64 != BLOCK_SIZE {
+        return Err(ReadProblem::BodyLength { received: block.data.len() });
+    }
+    let actual: [u8; 32] = Sha256::digest(&block.data).into();
+    if actual[..] != expected[..] {
+        return Err(ReadProblem::Mismatch {
+            expected: checksum.to_string(),
+            actual: base64::engine::general_purpose::STANDARD.encode(actual),
+        });
+    }
+    Ok(actual)
+}
+
+/// GetSnapshotBlock with retries, checked.
+pub async fn read_block(
+    source: &dyn SnapshotBlocks,
+    snapshot_id: &str,
+    block: &ListedBlock,
+    policy: &RetryPolicy,
+) -> Result<VerifiedBlock, ImageError> {
+    let index = block.index as u64;
+    let mut mismatches = 0;
+    loop {
+        let context = || format!("{snapshot_id} block {index} (offset {})", index * BLOCK_SIZE);
+        let fetched =
+            with_retries(policy, index, &context, || source.get_block(snapshot_id, block.index, &block.token)).await?;
+        match check_block(snapshot_id, index, &fetched) {
+            Ok(sha256) => return Ok(VerifiedBlock { index, data: fetched.data, sha256 }),
+            Err(ReadProblem::Refuse(why)) => return Err(ImageError::Inconsistent(why)),
+            Err(ReadProblem::Mismatch { expected, actual }) => {
+                mismatches += 1;
+                if mismatches >= policy.checksum_attempts {
+                    return Err(ImageError::ChecksumMismatch {
+                        index,
+                        offset: index * BLOCK_SIZE,
+                        attempts: mismatches,
+                        expected,
+                        actual,
+                    });
+                }
+            }
+            Err(ReadProblem::BodyLength { received }) => {
+                mismatches += 1;
+                if mismatches >= policy.checksum_attempts {
+                    return Err(ImageError::Inconsistent(format!(
+                        "GetSnapshotBlock of {snapshot_id} block {index}: the body is {received} bytes where DataLength says {BLOCK_SIZE}, on each of {mismatches} reads; nothing of this block was written"
+                    )));
+                }
+            }
+        }
+    }
+}

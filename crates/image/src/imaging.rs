@@ -1,0 +1,270 @@
+//! `image_snapshot`: list, read with bounded concurrency, write in order, hash, manifest, rename.
+
+use crate::checkpoint;
+use crate::error::ImageError;
+use crate::fetch::{list_all, read_block, RetryPolicy, VerifiedBlock};
+use crate::hashes::ExtraHashes;
+use crate::manifest::{
+    AwsCall, BlockChecksums, ByteRange, ImageFacts, Imaging, Manifest, Source, BLOCK_DIGEST_METHOD, FORMAT,
+};
+use crate::source::{SnapshotBlocks, BLOCK_SIZE};
+use crate::writer::{self, WriterInput, WriterStop};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What to image and how.
+#[derive(Debug, Clone)]
+pub struct ImageRequest {
+    pub snapshot_id: String,
+    pub out_dir: PathBuf,
+    /// GetSnapshotBlock calls in flight at most.
+    pub workers: usize,
+    pub extra_hashes: ExtraHashes,
+    pub retry: RetryPolicy,
+    /// What the manifest says about the evidence (from the journal when the snapshot is in a case).
+    pub context: ManifestContext,
+}
+
+/// The manifest's account of where the snapshot came from.
+#[derive(Debug, Clone, Default)]
+pub struct ManifestContext {
+    pub custody_version: String,
+    pub case_id: Option<String>,
+    pub examiner: Option<String>,
+    /// `snapshot_id` is overwritten with the request's.
+    pub source: Source,
+    pub aws_calls: Vec<AwsCall>,
+}
+
+/// Progress, for a bar. Called from the reading task; keep it cheap.
+pub trait Progress: Send + Sync {
+    /// The listing is known: blocks to read, and bytes they hold; blocks resumed from a checkpoint.
+    fn started(&self, _blocks_to_read: u64, _resumed: u64) {}
+    fn block_read(&self, _bytes: u64) {}
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// The files of one image, all in the output directory.
+#[derive(Debug, Clone)]
+pub struct ImagePaths {
+    pub image: PathBuf,
+    pub partial: PathBuf,
+    pub checkpoint: PathBuf,
+    pub blocks: PathBuf,
+    pub manifest_json: PathBuf,
+    pub manifest_text: PathBuf,
+}
+
+impl ImagePaths {
+    pub fn new(out_dir: &Path, snapshot_id: &str) -> Self {
+        ImagePaths {
+            image: out_dir.join(format!("{snapshot_id}.raw")),
+            partial: out_dir.join(format!("{snapshot_id}.raw.partial")),
+            checkpoint: out_dir.join(format!("{snapshot_id}.raw.partial.checkpoint")),
+            blocks: out_dir.join(format!("{snapshot_id}.blocks")),
+            manifest_json: out_dir.join(format!("{snapshot_id}.manifest.json")),
+            manifest_text: out_dir.join(format!("{snapshot_id}.manifest.txt")),
+        }
+    }
+}
+
+/// A finished image.
+#[derive(Debug, Clone)]
+pub struct ImageOutcome {
+    pub paths: ImagePaths,
+    pub manifest: Manifest,
+}
+
+pub(crate) fn utc_now() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The unlisted runs of blocks, as byte ranges.
+fn sparse_ranges(listed: &[u64], volume_blocks: u64) -> Vec<ByteRange> {
+    let mut ranges = Vec::new();
+    let mut position = 0;
+    for &index in listed.iter().chain(std::iter::once(&volume_blocks)) {
+        if index > position {
+            ranges.push(ByteRange { offset: position * BLOCK_SIZE, length: (index - position) * BLOCK_SIZE });
+        }
+        position = index + 1;
+    }
+    ranges
+}
+
+/// Images one snapshot into `request.out_dir`: `<snapshot>.raw` (sparse), `<snapshot>.blocks` and the
+/// manifest (`.manifest.json`, `.manifest.txt`). A partial image and its checkpoint from a killed run
+/// are resumed. On failure the partial image and checkpoint are kept for the next run.
+pub async fn image_snapshot(
+    source: Arc<dyn SnapshotBlocks>,
+    request: &ImageRequest,
+    progress: Arc<dyn Progress>,
+) -> Result<ImageOutcome, ImageError> {
+    let started_at = utc_now();
+    let snapshot_id = request.snapshot_id.clone();
+    let paths = ImagePaths::new(&request.out_dir, &snapshot_id);
+    for existing in [&paths.image, &paths.manifest_json] {
+        if existing.exists() {
+            return Err(ImageError::Exists { path: existing.clone() });
+        }
+    }
+    let listing = list_all(source.as_ref(), &snapshot_id, &request.retry).await?;
+    let volume_blocks = listing.volume_blocks();
+    let header = checkpoint::header(&snapshot_id, listing.volume_size_gib);
+
+    // Resume only when both the partial image and its checkpoint are there.
+    let loaded = match paths.partial.exists() {
+        true => checkpoint::load(&paths.checkpoint, &header)?,
+        false => None,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(loaded.is_none())
+        .open(&paths.partial)
+        .map_err(ImageError::io(&paths.partial))?;
+    file.set_len(listing.volume_bytes()).map_err(ImageError::io(&paths.partial))?;
+    let (resumed, resume_at) = match loaded {
+        Some(l) => (l.done, Some(l.valid_len)),
+        None => (BTreeMap::new(), None),
+    };
+    let checkpoint_writer = checkpoint::CheckpointWriter::open(&paths.checkpoint, &header, resume_at)?;
+
+    let listed: Vec<u64> = listing.blocks.iter().map(|b| b.index as u64).collect();
+    let resumed: BTreeMap<u64, [u8; 32]> =
+        resumed.into_iter().filter(|(index, _)| listed.binary_search(index).is_ok()).collect();
+    let to_read: Vec<_> = listing.blocks.iter().filter(|b| !resumed.contains_key(&(b.index as u64))).cloned().collect();
+    progress.started(to_read.len() as u64, resumed.len() as u64);
+    let resumed_count = resumed.len() as u64;
+
+    let workers = request.workers.max(1);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<VerifiedBlock>(workers.min(32));
+    let writer_input = WriterInput {
+        partial_path: paths.partial.clone(),
+        file,
+        checkpoint: checkpoint_writer,
+        volume_blocks,
+        listed: listed.clone(),
+        resumed,
+        extra: request.extra_hashes,
+        blocks: receiver,
+    };
+    let writer_task = tokio::task::spawn_blocking(move || writer::run(writer_input));
+
+    // Reads are started in index order, at most `workers` calls in flight and at most 2 × `workers`
+    // blocks held in memory; results are taken in index order for the writer. A slow block holds the
+    // window back rather than letting memory grow without bound.
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(workers));
+    let mut window = VecDeque::new();
+    let mut pending = to_read.into_iter();
+    let mut read_error = None;
+    loop {
+        while window.len() < workers * 2 {
+            let Some(block) = pending.next() else { break };
+            let (source, semaphore, snapshot_id, policy) =
+                (source.clone(), semaphore.clone(), snapshot_id.clone(), request.retry);
+            window.push_back(tokio::spawn(async move {
+                let _permit = semaphore.acquire_owned().await.ok();
+                read_block(source.as_ref(), &snapshot_id, &block, &policy).await
+            }));
+        }
+        let Some(task) = window.pop_front() else { break };
+        let result = match task.await {
+            Ok(result) => result,
+            Err(e) => Err(ImageError::Inconsistent(format!("internal: a block reader stopped: {e}"))),
+        };
+        match result {
+            Ok(block) => {
+                let bytes = block.data.len() as u64;
+                if sender.send(block).await.is_err() {
+                    break; // the writer stopped; its error is reported below
+                }
+                progress.block_read(bytes);
+            }
+            Err(e) => {
+                read_error = Some(e);
+                break;
+            }
+        }
+    }
+    for task in &window {
+        task.abort();
+    }
+    drop(sender);
+    let written = match writer_task.await {
+        Ok(Ok(output)) => output,
+        Ok(Err(WriterStop::Failed(e))) => return Err(e),
+        Ok(Err(WriterStop::Incomplete { written })) => {
+            return Err(read_error.unwrap_or(ImageError::Stopped { written }));
+        }
+        Err(e) => return Err(ImageError::Inconsistent(format!("internal: the image writer stopped: {e}"))),
+    };
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+
+    std::fs::write(&paths.blocks, &written.block_lines).map_err(ImageError::io(&paths.blocks))?;
+    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let context = &request.context;
+    let manifest = Manifest {
+        format: FORMAT.to_string(),
+        custody_version: context.custody_version.clone(),
+        created_at: utc_now(),
+        case_id: context.case_id.clone(),
+        examiner: context.examiner.clone(),
+        source: Source { snapshot_id: snapshot_id.clone(), ..context.source.clone() },
+        aws_calls: context.aws_calls.clone(),
+        imaging: Imaging {
+            started_at,
+            finished_at: utc_now(),
+            workers,
+            list_request_ids: listing.request_ids.clone(),
+            blocks_downloaded: written.written,
+            blocks_resumed: resumed_count,
+        },
+        image: ImageFacts {
+            file: file_name(&paths.image),
+            size_bytes: listing.volume_bytes(),
+            block_size: BLOCK_SIZE,
+            volume_size_gib: listing.volume_size_gib,
+            blocks_total: volume_blocks,
+            blocks_with_data: listed.len() as u64,
+            sparse_ranges: sparse_ranges(&listed, volume_blocks),
+            block_checksums: BlockChecksums {
+                file: file_name(&paths.blocks),
+                method: BLOCK_DIGEST_METHOD.to_string(),
+                sha256: hex::encode(Sha256::digest(written.block_lines.as_bytes())),
+            },
+            hashes: written.hashes,
+        },
+    };
+    std::fs::write(&paths.manifest_json, manifest.to_json()).map_err(ImageError::io(&paths.manifest_json))?;
+    std::fs::write(&paths.manifest_text, manifest.to_text()).map_err(ImageError::io(&paths.manifest_text))?;
+    // The image gets its final name last: an image under that name is always complete.
+    std::fs::rename(&paths.partial, &paths.image).map_err(ImageError::io(&paths.image))?;
+    std::fs::remove_file(&paths.checkpoint).map_err(ImageError::io(&paths.checkpoint))?;
+    Ok(ImageOutcome { paths, manifest })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_ranges_are_the_unlisted_runs() {
+        let b = BLOCK_SIZE;
+        assert_eq!(sparse_ranges(&[], 4), vec![ByteRange { offset: 0, length: 4 * b }]);
+        assert_eq!(sparse_ranges(&[0, 1, 2, 3], 4), vec![]);
+        assert_eq!(
+            sparse_ranges(&[1, 2], 5),
+            vec![ByteRange { offset: 0, length: b }, ByteRange { offset: 3 * b, length: 2 * b }]
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! [`SnapshotBlocks`] on aws-sdk-ebs.
+//!
+//! The SDK's own retries are turned off for this client: [`crate::fetch`] retries with its own backoff
+//! and counts attempts per block, so a block that keeps failing is reported once, with its index,
+//! instead of being retried by two layers that do not know of each other.
+
+use crate::source::{BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_ebs::config::http::HttpResponse;
+use aws_sdk_ebs::config::retry::RetryConfig;
+use aws_sdk_ebs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ebs::operation::RequestId;
+
+/// The EBS direct APIs of one configuration (credentials, Region, endpoint).
+#[derive(Debug, Clone)]
+pub struct SdkSnapshotBlocks {
+    client: aws_sdk_ebs::Client,
+}
+
+impl SdkSnapshotBlocks {
+    pub fn new(config: &SdkConfig) -> Self {
+        let ebs_config = aws_sdk_ebs::config::Builder::from(config).retry_config(RetryConfig::disabled()).build();
+        SdkSnapshotBlocks { client: aws_sdk_ebs::Client::from_conf(ebs_config) }
+    }
+}
+
+/// Which failures are worth retrying. The EBS direct API reference says to always retry 5xx answers,
+/// ThrottlingException and RequestThrottledException (API Reference, GetSnapshotBlock, Note).
+fn classify<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> SourceError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let (kind, message, request_id) = match &err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            let code = inner.code().unwrap_or("unknown error").to_string();
+            let status = service_status(&err);
+            let kind = match code.as_str() {
+                "ThrottlingException" | "RequestThrottledException" | "TooManyRequestsException" => {
+                    FailureKind::Throttled
+                }
+                "InternalServerException" | "ServiceUnavailable" | "InternalFailure" => FailureKind::Transient,
+                _ if status == Some(429) => FailureKind::Throttled,
+                _ if status.is_some_and(|s| s >= 500) => FailureKind::Transient,
+                _ => FailureKind::Fatal,
+            };
+            let message = match inner.message() {
+                Some(m) => format!("{code}: {m}"),
+                None => code,
+            };
+            (kind, message, inner.meta().request_id().map(str::to_string))
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            (FailureKind::Transient, error_chain(&err), None)
+        }
+        _ => (FailureKind::Fatal, error_chain(&err), None),
+    };
+    SourceError { kind, operation, message, request_id }
+}
+
+fn service_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    out
+}
+
+#[async_trait]
+impl SnapshotBlocks for SdkSnapshotBlocks {
+    async fn list_blocks(&self, snapshot_id: &str, next_token: Option<&str>) -> Result<BlockPage, SourceError> {
+        let out = self
+            .client
+            .list_snapshot_blocks()
+            .snapshot_id(snapshot_id)
+            .set_next_token(next_token.map(str::to_string))
+            .max_results(10_000)
+            .send()
+            .await
+            .map_err(|e| classify("ebs:ListSnapshotBlocks", e))?;
+        let mut blocks = Vec::with_capacity(out.blocks().len());
+        for block in out.blocks() {
+            match (block.block_index(), block.block_token()) {
+                (Some(index), Some(token)) => blocks.push(ListedBlock { index, token: token.to_string() }),
+                _ => {
+                    return Err(SourceError::new(
+                        FailureKind::Fatal,
+                        "ebs:ListSnapshotBlocks",
+                        "a block without BlockIndex or BlockToken",
+                    ))
+                }
+            }
+        }
+        Ok(BlockPage {
+            blocks,
+            volume_size_gib: out.volume_size(),
+            block_size: out.block_size(),
+            next_token: out.next_token().map(str::to_string),
+            request_id: out.request_id().map(str::to_string),
+        })
+    }
+
+    async fn get_block(&self, snapshot_id: &str, index: i32, token: &str) -> Result<FetchedBlock, SourceError> {
+        let out = self
+            .client
+            .get_snapshot_block()
+            .snapshot_id(snapshot_id)
+            .block_index(index)
+            .block_token(token)
+            .send()
+            .await
+            .map_err(|e| classify("ebs:GetSnapshotBlock", e))?;
+        let checksum = out.checksum().map(str::to_string);
+        let checksum_algorithm = out.checksum_algorithm().map(|a| a.as_str().to_string());
+        let data_length = out.data_length();
+        let body = out.block_data.collect().await.map_err(|e| {
+            SourceError::new(FailureKind::Transient, "ebs:GetSnapshotBlock", format!("reading the block data: {e}"))
+        })?;
+        // One copy of the segments the body arrived in (`AggregatedBytes::to_vec` collects the body
+        // byte by byte through an iterator).
+        let segments: Vec<_> = body.into_segments().collect();
+        let mut data = Vec::with_capacity(segments.iter().map(|s| s.len()).sum());
+        for segment in &segments {
+            data.extend_from_slice(segment);
+        }
+        Ok(FetchedBlock { data, checksum, checksum_algorithm, data_length })
+    }
+}
+
+/// The SDK configuration the AWS CLI would load (environment, profiles, SSO, instance metadata),
+/// with `--profile`, `--region` and `--endpoint-url` overriding it when given.
+pub async fn load_config(profile: Option<&str>, region: Option<&str>, endpoint_url: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
+    }
+    if let Some(endpoint) = endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}

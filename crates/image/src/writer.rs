@@ -1,0 +1,115 @@
+//! The one thread that touches the image file: it walks the volume in block order, writes the blocks
+//! it receives (in order), hashes everything in order — blocks, resumed blocks read back, and zeros
+//! for holes — and keeps the checkpoint. Keeping hashing in order on one thread is what lets the
+//! whole-image hash be computed without reading the image again.
+
+use crate::checkpoint::CheckpointWriter;
+use crate::error::ImageError;
+use crate::fetch::VerifiedBlock;
+use crate::hashes::{is_zero, ExtraHashes, ImageHasher, ImageHashes};
+use crate::source::BLOCK_SIZE;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::os::unix::fs::FileExt as _;
+use std::path::PathBuf;
+
+/// Sync the image and append to the checkpoint every this many new blocks (64 MiB).
+const SYNC_EVERY_BLOCKS: u64 = 128;
+
+pub struct WriterInput {
+    pub partial_path: PathBuf,
+    pub file: std::fs::File,
+    pub checkpoint: CheckpointWriter,
+    pub volume_blocks: u64,
+    /// Indexes of the blocks with data, ascending.
+    pub listed: Vec<u64>,
+    /// Blocks already in the partial image, with their SHA-256.
+    pub resumed: BTreeMap<u64, [u8; 32]>,
+    pub extra: ExtraHashes,
+    pub blocks: tokio::sync::mpsc::Receiver<VerifiedBlock>,
+}
+
+pub struct WriterOutput {
+    pub hashes: ImageHashes,
+    /// The block checksum file's content.
+    pub block_lines: String,
+    pub written: u64,
+}
+
+/// Why the writer stopped before the end.
+pub enum WriterStop {
+    /// The block stream ended early (the reader failed or was stopped); what was written is synced and
+    /// checkpointed.
+    Incomplete {
+        written: u64,
+    },
+    Failed(ImageError),
+}
+
+impl From<ImageError> for WriterStop {
+    fn from(e: ImageError) -> Self {
+        WriterStop::Failed(e)
+    }
+}
+
+pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
+    let path = input.partial_path.clone();
+    let mut hasher = ImageHasher::new(input.extra);
+    let mut block_lines = String::with_capacity(input.listed.len() * 56);
+    let mut position = 0u64;
+    let mut written = 0u64;
+    let mut since_sync = 0u64;
+    let mut buffer = vec![0u8; BLOCK_SIZE as usize];
+    let sync = |file: &std::fs::File, checkpoint: &mut CheckpointWriter| -> Result<(), ImageError> {
+        file.sync_data().map_err(ImageError::io(&path))?;
+        checkpoint.flush()
+    };
+    for &index in &input.listed {
+        hasher.zero_blocks(index - position);
+        let offset = index * BLOCK_SIZE;
+        let sha256 = if let Some(expected) = input.resumed.get(&index) {
+            input.file.read_exact_at(&mut buffer, offset).map_err(ImageError::io(&path))?;
+            let actual: [u8; 32] = Sha256::digest(&buffer).into();
+            if &actual != expected {
+                return Err(WriterStop::Failed(ImageError::Checkpoint {
+                    path: path.clone(),
+                    message: format!(
+                        "block {index} (offset {offset}) does not hold what the checkpoint says; remove the .partial file and its checkpoint to start over"
+                    ),
+                }));
+            }
+            hasher.update(&buffer);
+            actual
+        } else {
+            let Some(block) = input.blocks.blocking_recv() else {
+                sync(&input.file, &mut input.checkpoint)?;
+                return Err(WriterStop::Incomplete { written });
+            };
+            if block.index != index {
+                return Err(WriterStop::Failed(ImageError::Inconsistent(format!(
+                    "internal: block {} arrived where block {index} was due",
+                    block.index
+                ))));
+            }
+            // The file was created at full size, so all-zero blocks are already there as a hole.
+            if !is_zero(&block.data) {
+                input.file.write_all_at(&block.data, offset).map_err(ImageError::io(&path))?;
+            }
+            hasher.update(&block.data);
+            input.checkpoint.record(index, &block.sha256);
+            written += 1;
+            since_sync += 1;
+            if since_sync >= SYNC_EVERY_BLOCKS {
+                sync(&input.file, &mut input.checkpoint)?;
+                since_sync = 0;
+            }
+            block.sha256
+        };
+        block_lines.push_str(&format!("{index} {}\n", base64::engine::general_purpose::STANDARD.encode(sha256)));
+        position = index + 1;
+    }
+    hasher.zero_blocks(input.volume_blocks - position);
+    sync(&input.file, &mut input.checkpoint)?;
+    Ok(WriterOutput { hashes: hasher.finish(), block_lines, written })
+}

@@ -1,0 +1,236 @@
+//! Test support: moto with the EBS direct API quirks corrected (see `moto_ebs.py`), uploading a
+//! snapshot through StartSnapshot/PutSnapshotBlock/CompleteSnapshot, and a [`SnapshotBlocks`] wrapper
+//! that injects faults and counts reads.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use base64::Engine as _;
+use custody_image::{BlockPage, FailureKind, FetchedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const REGION: &str = "us-east-1";
+
+/// A moto server (with `moto_ebs.py`'s corrections) on a free port of 127.0.0.1, killed on drop.
+pub struct MotoEbs {
+    child: tokio::process::Child,
+    pub endpoint: String,
+}
+
+impl MotoEbs {
+    pub async fn start() -> MotoEbs {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let out = tokio::process::Command::new(root.join("../../scripts/moto")).arg("python").output().await.unwrap();
+        assert!(out.status.success(), "`scripts/moto python` failed: moto is needed for this test");
+        let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        custody_cloud::testing::check_local(&endpoint).unwrap();
+        let mut child = tokio::process::Command::new(python)
+            .arg(root.join("tests/support/moto_ebs.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        for _ in 0..300 {
+            assert!(child.try_wait().unwrap().is_none(), "moto exited at start");
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return MotoEbs { child, endpoint };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("moto did not answer on {endpoint}");
+    }
+
+    /// Fake credentials, the test Region, this endpoint; nothing read from profiles.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        custody_cloud::testing::check_local(&self.endpoint).unwrap();
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_ebs::config::Credentials::new("testing", "testing", None, None, "moto-test"))
+            .load()
+            .await
+    }
+}
+
+impl Drop for MotoEbs {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// Uploads `volume` (its length a multiple of 512 KiB, at most `volume_size_gib`) as a snapshot,
+/// skipping all-zero blocks as EBS does; returns the snapshot id and the indexes written.
+pub async fn upload(config: &SdkConfig, volume_size_gib: i64, blocks: &[(i32, Vec<u8>)]) -> String {
+    let client = aws_sdk_ebs::Client::new(config);
+    let started =
+        client.start_snapshot().volume_size(volume_size_gib).description("custody-image test").send().await.unwrap();
+    let snapshot_id = started.snapshot_id().unwrap().to_string();
+    for (index, data) in blocks {
+        assert_eq!(data.len() as u64, BLOCK_SIZE);
+        // PutSnapshotBlock: a base64 SHA-256 checksum, algorithm SHA256 (EBS API Reference,
+        // PutSnapshotBlock; EBS User Guide, "Use EBS direct APIs checksums to validate snapshot data").
+        let checksum = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(data));
+        client
+            .put_snapshot_block()
+            .snapshot_id(&snapshot_id)
+            .block_index(*index)
+            .block_data(aws_sdk_ebs::primitives::ByteStream::from(data.clone()))
+            .data_length(BLOCK_SIZE as i32)
+            .checksum(checksum)
+            .checksum_algorithm(aws_sdk_ebs::types::ChecksumAlgorithm::ChecksumAlgorithmSha256)
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .complete_snapshot()
+        .snapshot_id(&snapshot_id)
+        .changed_blocks_count(blocks.len() as i32)
+        .send()
+        .await
+        .unwrap();
+    snapshot_id
+}
+
+/// The non-zero 512 KiB blocks of `bytes`.
+pub fn nonzero_blocks(bytes: &[u8]) -> Vec<(i32, Vec<u8>)> {
+    bytes
+        .chunks(BLOCK_SIZE as usize)
+        .enumerate()
+        .filter(|(_, c)| c.iter().any(|b| *b != 0))
+        .map(|(i, c)| {
+            let mut block = c.to_vec();
+            block.resize(BLOCK_SIZE as usize, 0);
+            (i as i32, block)
+        })
+        .collect()
+}
+
+/// Deterministic non-zero block content.
+pub fn pattern_block(seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..BLOCK_SIZE)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Faults to inject, per block index.
+#[derive(Default)]
+pub struct Faults {
+    /// Answer this many reads of the block with a transient failure (a 500) first.
+    pub transient: HashMap<i32, u32>,
+    /// Answer this many reads with RequestThrottledException first.
+    pub throttled: HashMap<i32, u32>,
+    /// Flip a bit of the data this many times (the checksum then does not match).
+    pub corrupt: HashMap<i32, u32>,
+    /// After this many successful reads, every read fails fatally (a run "killed" at that point).
+    pub stop_after: Option<u64>,
+    /// Rewrites every listing page (to test refusals); given the NextToken the page was asked with.
+    pub rewrite_page: Option<fn(Option<&str>, &mut BlockPage)>,
+    /// Rewrites every GetSnapshotBlock answer (to test refusals); given the block index.
+    pub rewrite_block: Option<fn(i32, &mut FetchedBlock)>,
+}
+
+/// Wraps a source: injects [`Faults`] and counts reads.
+pub struct Faulty {
+    pub inner: Arc<dyn SnapshotBlocks>,
+    pub faults: Mutex<Faults>,
+    /// Reads that returned data.
+    pub reads: AtomicU64,
+    /// Every GetSnapshotBlock call, failed or not.
+    pub calls: AtomicU64,
+    /// GetSnapshotBlock calls per block index.
+    pub calls_by_index: Mutex<HashMap<i32, u64>>,
+}
+
+impl Faulty {
+    pub fn new(inner: Arc<dyn SnapshotBlocks>, faults: Faults) -> Arc<Faulty> {
+        Arc::new(Faulty {
+            inner,
+            faults: Mutex::new(faults),
+            reads: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            calls_by_index: Mutex::new(HashMap::new()),
+        })
+    }
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::SeqCst)
+    }
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+    pub fn calls_of(&self, index: i32) -> u64 {
+        self.calls_by_index.lock().unwrap().get(&index).copied().unwrap_or(0)
+    }
+}
+
+fn take(map: &mut HashMap<i32, u32>, index: i32) -> bool {
+    match map.get_mut(&index) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    }
+}
+
+#[async_trait::async_trait]
+impl SnapshotBlocks for Faulty {
+    async fn list_blocks(&self, snapshot_id: &str, next_token: Option<&str>) -> Result<BlockPage, SourceError> {
+        let mut page = self.inner.list_blocks(snapshot_id, next_token).await?;
+        if let Some(rewrite) = self.faults.lock().unwrap().rewrite_page {
+            rewrite(next_token, &mut page);
+        }
+        Ok(page)
+    }
+
+    async fn get_block(&self, snapshot_id: &str, index: i32, token: &str) -> Result<FetchedBlock, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        *self.calls_by_index.lock().unwrap().entry(index).or_default() += 1;
+        let (corrupt, rewrite) = {
+            let mut faults = self.faults.lock().unwrap();
+            if faults.stop_after.is_some_and(|n| self.reads() >= n) {
+                return Err(SourceError::new(
+                    FailureKind::Fatal,
+                    "ebs:GetSnapshotBlock",
+                    "injected: the run is killed",
+                ));
+            }
+            if take(&mut faults.transient, index) {
+                return Err(SourceError::new(FailureKind::Transient, "ebs:GetSnapshotBlock", "injected: HTTP 500"));
+            }
+            if take(&mut faults.throttled, index) {
+                return Err(SourceError::new(
+                    FailureKind::Throttled,
+                    "ebs:GetSnapshotBlock",
+                    "injected: RequestThrottledException",
+                ));
+            }
+            (take(&mut faults.corrupt, index), faults.rewrite_block)
+        };
+        let mut block = self.inner.get_block(snapshot_id, index, token).await?;
+        if corrupt {
+            block.data[1000] ^= 0x01;
+        }
+        if let Some(rewrite) = rewrite {
+            rewrite(index, &mut block);
+        }
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(block)
+    }
+}
