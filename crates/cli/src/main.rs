@@ -9,6 +9,7 @@ mod aws_target;
 mod commands;
 mod data_dir;
 mod input;
+mod runtime;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -133,12 +133,9 @@ pub fn run(args: &CleanupArgs) -> ExitCode {
     if selection.targets.is_empty() {
         return output::finish(args, &[], &selection.skipped);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2)) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let results = runtime.block_on(live(&journal, args, &selection.targets));
     output::finish(args, &results, &selection.skipped)

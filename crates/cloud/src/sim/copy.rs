@@ -241,10 +241,7 @@ pub(crate) fn create_volume(
     availability_zone: &str,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, String), CloudError> {
-    let az_ok = availability_zone.strip_prefix(region).is_some_and(|rest| {
-        !rest.is_empty() && rest.len() <= 3 && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    });
-    if !az_ok {
+    if !custody_plan::inventory::arn::is_zone_of(availability_zone, region) {
         return Err(
             CREATE_VOLUME.error("InvalidParameterValue", format!("Invalid availability zone: [{availability_zone}]"))
         );

@@ -42,6 +42,14 @@ pub fn is_region(text: &str) -> bool {
         && last.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether `zone` is an availability zone name of `region`: the Region's name and a short suffix of
+/// lowercase letters and digits (`eu-west-1b`, `us-west-2-lax-1a` is not one of custody's).
+pub fn is_zone_of(zone: &str, region: &str) -> bool {
+    zone.strip_prefix(region).is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 3 && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
 fn is_hex(text: &str) -> bool {
     text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
@@ -277,6 +285,14 @@ mod tests {
         }
         assert!(!is_role_arn("arn:aws:iam::111122223333:user/alice"));
         assert!(!is_role_arn("arn:aws:sts::111122223333:assumed-role/R/s"));
+    }
+
+    #[test]
+    fn zones_belong_to_their_region() {
+        assert!(is_zone_of("eu-west-1b", "eu-west-1"));
+        assert!(is_zone_of("us-east-1az1", "us-east-1") && !is_zone_of("us-east-1", "us-east-1"));
+        assert!(!is_zone_of("eu-west-3a", "eu-west-1") && !is_zone_of("eu-west-1B", "eu-west-1"));
+        assert!(!is_zone_of("eu-west-1abcd", "eu-west-1"));
     }
 
     #[test]

@@ -82,10 +82,7 @@ impl VolumeSteps {
 /// leaves it in the source account, which custody does not create volumes in.
 pub(crate) fn volume_step(ctx: &Ctx, volume: &Volume, snap: Option<&SnapRef>, az: &str) -> Result<Step, PlanError> {
     let refuse = |why: String| PlanError::VolumeZone { availability_zone: az.to_string(), why };
-    let in_region = az.strip_prefix(ctx.dst_region.as_str()).is_some_and(|rest| {
-        !rest.is_empty() && rest.len() <= 3 && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    });
-    if !in_region {
+    if !crate::inventory::arn::is_zone_of(az, &ctx.dst_region) {
         return Err(refuse(format!(
             "expected an availability zone of the destination Region {}, such as `{}a`",
             ctx.dst_region, ctx.dst_region
