@@ -67,3 +67,62 @@ async fn refusals_from_what_aws_says_exit_2_and_leave_no_journal() {
         assert!(!data.exists(), "{args:?} created the journal");
     }
 }
+
+/// Cross-account triage: the instance lives in a source account reached through a role there.
+/// SendCommand is authorized in the account that owns the instance, so it is signed by a session of
+/// the source role (seed 004; IAM User Guide, "Cross account resource access in IAM",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies-cross-account-resource-access.html>):
+/// the command exists in the source account only, and the journal names that session as its signer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_source_role_the_command_is_sent_in_the_source_account_as_its_session() {
+    const SOURCE_ROLE: &str = "arn:aws:iam::111111111111:role/CustodySource";
+    let moto = Moto::start().await.unwrap();
+    let forensic = moto.sdk_config(REGION).await.unwrap();
+    let source = Moto::as_role(&forensic, SOURCE_ROLE).await.unwrap();
+    let source_ec2 = aws_sdk_ec2::Client::new(&source);
+    let (running, _) = seed(&source_ec2).await;
+    let scope = aws_sdk_ec2::types::Tag::builder().key("CustodySSMEnabled").value("True").build();
+    source_ec2.create_tags().resources(&running).tags(scope).send().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_dir = data.to_str().unwrap();
+    let base = ["triage", running.as_str(), "--case", "X1", "--data-dir", data_dir, "--region", REGION];
+
+    // As the forensic account itself, the instance does not exist: refused, nothing sent.
+    let out = custody(&moto, &base).await;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!data.exists());
+
+    let mut args = base.to_vec();
+    args.extend(["--source-role-arn", SOURCE_ROLE, "--ssm-tag", "CustodySSMEnabled=True", "--timeout", "30"]);
+    let out = custody(&moto, &args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("assuming {SOURCE_ROLE} (the source role) as custody-X1")), "{stderr}");
+    // moto answers every invocation with empty output, so the collection is incomplete (exit 1);
+    // what matters here is where the command went and who signed it.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let in_source = aws_sdk_ssm::Client::new(&source).list_commands().send().await.unwrap();
+    assert_eq!(in_source.commands().len(), 1, "one command, in the source account");
+    // (moto lists every instance of the Region in a command sent with InstanceIds; AWS lists the
+    // ones asked for, so only "contains" is checked.)
+    assert!(in_source.commands()[0].instance_ids().contains(&running));
+    let in_forensic = aws_sdk_ssm::Client::new(&forensic).list_commands().send().await.unwrap();
+    assert!(in_forensic.commands().is_empty(), "nothing sent in the forensic account");
+
+    let journal = custody_journal::Journal::open(&data).unwrap();
+    let entries = journal.entries("X1").unwrap();
+    let sent = entries.iter().find(|e| e.intent.api == "ssm:SendCommand").unwrap();
+    assert_eq!(sent.intent.account, "111111111111");
+    assert!(
+        sent.intent.signer.starts_with("arn:aws:sts::111111111111:assumed-role/CustodySource/custody-X1"),
+        "{}",
+        sent.intent.signer
+    );
+
+    // A role ARN that is not one is bad input: exit 2, nothing touched.
+    let mut bad = base.to_vec();
+    bad.extend(["--source-role-arn", "arn:aws:iam::111111111111:user/someone"]);
+    let out = custody(&moto, &bad).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--source-role-arn"));
+}

@@ -51,6 +51,14 @@ impl SdkCloud {
         &self.config
     }
 
+    /// A session of `role_arn` (AssumeRole called once now, so a refusal surfaces here; renewed when
+    /// it expires), as an adapter of its own: for callers that need its configuration, such as
+    /// `custody triage` sending Run Command in a source account.
+    pub async fn assume(&self, role_arn: &str, session: &SessionName) -> CloudResult<SdkCloud> {
+        let config = sts::assume_role(&self.global(), &self.config, role_arn, session).await?;
+        Ok(SdkCloud { config })
+    }
+
     /// The configuration with `region` as its Region.
     fn in_region(&self, region: &str) -> SdkConfig {
         self.config.to_builder().region(Region::new(region.to_string())).build()
@@ -92,8 +100,7 @@ impl Cloud for SdkCloud {
     }
 
     async fn assume_role(&self, role_arn: &str, session: &SessionName) -> CloudResult<Arc<dyn Cloud>> {
-        let config = sts::assume_role(&self.global(), &self.config, role_arn, session).await?;
-        Ok(Arc::new(SdkCloud { config }))
+        Ok(Arc::new(self.assume(role_arn, session).await?))
     }
 }
 

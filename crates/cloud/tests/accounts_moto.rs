@@ -4,9 +4,6 @@
 //! a member account cannot read them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use aws_config::SdkConfig;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_organizations::types::PolicyType;
 use custody_cloud::collect::{collect, CollectRequest};
 use custody_cloud::sdk::SdkCloud;
@@ -16,16 +13,6 @@ use serde_json::json;
 use std::sync::Arc;
 
 const REGION: &str = "us-east-1";
-
-/// A configuration acting as `role_arn` (seeding only: custody's own sessions come from `assume_role`).
-async fn as_role(base: &SdkConfig, role_arn: &str) -> SdkConfig {
-    let sts = aws_sdk_sts::Client::new(base);
-    let out = sts.assume_role().role_arn(role_arn).role_session_name("seed").send().await.unwrap();
-    let c = out.credentials().unwrap();
-    let creds =
-        Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), None, "seed");
-    base.to_builder().credentials_provider(SharedCredentialsProvider::new(creds)).build()
-}
 
 #[tokio::test]
 async fn a_member_account_is_read_through_its_role_and_its_scps_through_the_management_account() {
@@ -56,7 +43,8 @@ async fn a_member_account_is_read_through_its_role_and_its_scps_through_the_mana
     org.attach_policy().policy_id(&scp_id).target_id(&ou).send().await.unwrap();
 
     // The incident in the member account; custody's own role in the management account.
-    let member_config = as_role(&base, &format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole")).await;
+    let member_config =
+        Moto::as_role(&base, &format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole")).await.unwrap();
     let incident = seed_incident(&member_config).await.unwrap();
     assert!(incident.role_arn.contains(&member));
     let forensics = seed_incident(&base).await.unwrap();

@@ -1,4 +1,4 @@
-# custody triage collection script for Linux, version 1 (crates/triage/scripts/linux.sh).
+# custody triage collection script for Linux, version 2 (crates/triage/scripts/linux.sh).
 #
 # Sent as the `commands` of AWS-RunShellScript, after a prelude custody writes:
 #   CUSTODY_NONCE=<hex>         every marker line carries it, so output that merely contains marker
@@ -37,7 +37,7 @@ show() {
 }
 
 collect() {
-  printf '%s TRIAGE linux 1 BEGIN\n' "$M"
+  printf '%s TRIAGE linux 2 BEGIN\n' "$M"
 
   begin system
   printf 'date_utc: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)"
@@ -215,7 +215,7 @@ with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as
 '
 
 memory() {
-  printf '%s TRIAGE linux 1 MEMORY\n' "$M"
+  printf '%s TRIAGE linux 2 MEMORY\n' "$M"
   # The limit is per process.
   LIMIT=${CUSTODY_MEMORY_LIMIT:-268435456}
   case $CUSTODY_MEMORY in

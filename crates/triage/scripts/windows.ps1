@@ -1,4 +1,4 @@
-# custody triage collection script for Windows, version 1 (crates/triage/scripts/windows.ps1).
+# custody triage collection script for Windows, version 2 (crates/triage/scripts/windows.ps1).
 #
 # Sent as the `commands` of AWS-RunPowerShellScript, after a prelude custody writes:
 #   $CustodyNonce = '<hex>'        every marker line carries it (output cannot fake a section)
@@ -29,7 +29,7 @@ function Show-File($path, $lines = 1000) {
 }
 
 function Collect {
-  Write-Output "$M TRIAGE windows 1 BEGIN"
+  Write-Output "$M TRIAGE windows 2 BEGIN"
 
   Begin-Section 'system'
   Write-Output ("date_utc: " + (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ'))
@@ -114,10 +114,13 @@ function Collect {
 
 # A full minidump with comsvcs.dll (what the OS ships), hashed here, streamed as base64, deleted.
 function Memory {
-  Write-Output "$M TRIAGE windows 1 MEMORY"
+  Write-Output "$M TRIAGE windows 2 MEMORY"
   $limit = if ($CustodyMemoryLimit) { [int64]$CustodyMemoryLimit } else { 268435456 }
-  $procs = if ($CustodyMemory -match '^\d+$') { Get-Process -Id ([int]$CustodyMemory) -ErrorAction SilentlyContinue }
-           else { Get-Process -Name ($CustodyMemory -replace '\.exe$', '') -ErrorAction SilentlyContinue }
+  if ($CustodyMemory -match '^\d+$') {
+    $procs = Get-Process -Id ([int]$CustodyMemory) -ErrorAction SilentlyContinue
+  } else {
+    $procs = Get-Process -Name ($CustodyMemory -replace '\.exe$', '') -ErrorAction SilentlyContinue
+  }
   if (-not $procs) { Note "unavailable: no process named $CustodyMemory" }
   foreach ($p in $procs) {
     Write-Output "$M MEMORY $($p.Id) BEGIN $($p.Name)"

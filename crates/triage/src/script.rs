@@ -12,7 +12,7 @@ pub const LINUX_SCRIPT: &str = include_str!("../scripts/linux.sh");
 pub const WINDOWS_SCRIPT: &str = include_str!("../scripts/windows.ps1");
 /// The version both scripts carry in their first line and their `TRIAGE` marker; bump it with any
 /// change to either (the journal records it next to the SHA-256 of what was sent).
-pub const SCRIPT_VERSION: &str = "1";
+pub const SCRIPT_VERSION: &str = "2";
 
 /// The sections every collection has, on both platforms, in order.
 pub const SECTIONS: [&str; 11] = [
@@ -60,7 +60,7 @@ impl Platform {
         }
     }
 
-    /// `linux/1`, as journaled.
+    /// `linux/2`, as journaled.
     pub fn script_version(self) -> String {
         format!("{}/{SCRIPT_VERSION}", self.as_str())
     }
@@ -165,7 +165,7 @@ mod tests {
         let target = MemoryTarget::parse("sshd").unwrap();
         let p = prepare(Platform::Linux, "00ff", Some((&target, 4096)));
         assert_eq!(&p.commands[..3], ["CUSTODY_NONCE='00ff'", "CUSTODY_MEMORY='sshd'", "CUSTODY_MEMORY_LIMIT='4096'"]);
-        assert_eq!(p.version, "linux/1");
+        assert_eq!(p.version, "linux/2");
         let w = prepare(Platform::Windows, "00ff", None);
         assert_eq!(&w.commands[..2], ["$CustodyNonce = '00ff'", "$CustodyMemory = ''"]);
         assert_ne!(p.sha256, w.sha256);

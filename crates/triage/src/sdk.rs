@@ -24,6 +24,10 @@ fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: E) -> Aws
     AwsError { code, message, request_id: None }
 }
 
+fn with_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config.to_builder().region(Region::new(region.to_string())).build()
+}
+
 impl SdkTriage {
     /// The default credential chain and Region (`region` overrides), `AWS_ENDPOINT_URL` honoured.
     pub async fn from_env(region: Option<&str>) -> SdkTriage {
@@ -36,19 +40,35 @@ impl SdkTriage {
 
     /// `config` with `region` as its Region (the CLI shares the configuration custody-cloud loaded).
     pub fn in_region(config: &SdkConfig, region: &str) -> SdkTriage {
-        SdkTriage::from_config(config.to_builder().region(Region::new(region.to_string())).build())
+        SdkTriage::from_config(with_region(config, region))
+    }
+
+    /// Cross-account triage in `region`: see [`SdkTriage::reading_output_as`].
+    pub fn cross_account_in_region(instances: &SdkConfig, output_reader: &SdkConfig, region: &str) -> SdkTriage {
+        SdkTriage::reading_output_as(with_region(instances, region), &with_region(output_reader, region))
     }
 
     pub fn from_config(config: SdkConfig) -> SdkTriage {
+        SdkTriage::reading_output_as(config.clone(), &config)
+    }
+
+    /// EC2 and SSM as `instances` (a session of the role in the instances' account), the S3 output
+    /// read as `output_reader` (the caller's own identity: the evidence bucket is the investigators',
+    /// and with S3 Object Ownership's default for new buckets, bucket owner enforced, the bucket's
+    /// owner owns what the SSM agent writes into it from the source account: S3 User Guide,
+    /// "Controlling ownership of objects and disabling ACLs for your bucket",
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html>).
+    pub fn reading_output_as(instances: SdkConfig, output_reader: &SdkConfig) -> SdkTriage {
         // A custom endpoint (an S3-compatible emulator, a VPC endpoint URL) cannot take the bucket in
         // the host name; path-style addressing works with both.
-        let s3_config =
-            aws_sdk_s3::config::Builder::from(&config).force_path_style(config.endpoint_url().is_some()).build();
+        let s3_config = aws_sdk_s3::config::Builder::from(output_reader)
+            .force_path_style(output_reader.endpoint_url().is_some())
+            .build();
         SdkTriage {
-            ec2: aws_sdk_ec2::Client::new(&config),
-            ssm: aws_sdk_ssm::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&instances),
+            ssm: aws_sdk_ssm::Client::new(&instances),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            config,
+            config: instances,
         }
     }
 

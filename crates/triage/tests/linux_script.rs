@@ -20,7 +20,7 @@ fn the_linux_script_produces_every_section() {
     let out = run(&prepared.commands);
     let c = parse_collection(&out, "feedc0de");
     assert!(c.complete, "no TRIAGE END");
-    assert_eq!(c.header.as_deref(), Some("linux 1"));
+    assert_eq!(c.header.as_deref(), Some("linux 2"));
     assert!(c.missing.is_empty(), "missing: {:?}", c.missing);
     let names: Vec<&str> = c.sections.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, SECTIONS);

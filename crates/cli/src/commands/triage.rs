@@ -11,8 +11,10 @@ use crate::data_dir::{error_chain, DataDirArgs};
 use crate::input::{origin_name, read_text};
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
-use custody_plan::inventory::arn::{is_instance_id, is_region};
+use custody_cloud::SessionName;
+use custody_plan::inventory::arn::{is_instance_id, is_region, is_role_arn};
 use custody_plan::inventory::{parse_inventory, Tag};
+use custody_plan::plan::session_name;
 use custody_triage::sdk::SdkTriage;
 use custody_triage::{resolve, triage_resolved, MemoryTarget, S3Location, TriageError, TriageReport, TriageRequest};
 use std::fmt::Write as _;
@@ -24,6 +26,7 @@ use std::time::Duration;
 #[command(after_help = "Examples:
   custody triage i-0abc… --case IR-7 --ssm-tag CustodySSMEnabled=True --output s3://ir-evidence/IR-7
   custody triage --tag Role=web --case IR-7 --output s3://ir-evidence/IR-7 --memory nginx --memory-limit 512M
+  custody triage i-0abc… --case IR-7 --source-role-arn arn:aws:iam::111122223333:role/CustodySource --output s3://ir-evidence/IR-7
 
 Exit status: 0 every output complete, 1 a command failed, timed out or came back incomplete, or AWS refused it, 2 bad input (nothing sent).")]
 pub struct TriageArgs {
@@ -59,6 +62,10 @@ pub struct TriageArgs {
     /// The Region of the instances [default: AWS_REGION or the profile's Region].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+    /// The instances are in another account: send Run Command as a session of this role there
+    /// (session `custody-<case>`); the S3 output is still read as the current identity.
+    #[arg(long, value_name = "ARN")]
+    pub source_role_arn: Option<String>,
     /// The examiner's name, recorded with a new case.
     #[arg(long, value_name = "NAME")]
     pub examiner: Option<String>,
@@ -128,6 +135,9 @@ fn validate(args: &TriageArgs) -> Result<Option<Tag>, String> {
     if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
         return Err(format!("--region `{region}`: expected a Region name such as `eu-west-3`"));
     }
+    if let Some(arn) = args.source_role_arn.as_deref().filter(|a| !is_role_arn(a)) {
+        return Err(format!("--source-role-arn `{arn}`: expected a role ARN, `arn:aws:iam::<account>:role/<name>`"));
+    }
     if !args.memory.is_empty() && args.output.is_none() {
         return Err("--memory needs --output s3://bucket/prefix: a memory dump is far larger than the 24,000 \
                     characters of inline output"
@@ -150,10 +160,10 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
         eprintln!("error: no Region: pass --region, or set AWS_REGION or a profile's region");
         return ExitCode::from(2);
     };
-    let signer = match cloud.sts().get_caller_identity().await {
-        Ok(me) => me.arn,
-        Err(e) => {
-            eprintln!("error: who am I (sts:GetCallerIdentity): {e}");
+    let (aws, signer) = match connect(args, &cloud, &region).await {
+        Ok(connected) => connected,
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(1);
         }
     };
@@ -163,7 +173,6 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
              sending, AWS's policy decides"
         );
     }
-    let aws = SdkTriage::in_region(cloud.config(), &region);
     let request = TriageRequest {
         case_id: args.case_id.clone(),
         examiner: args.examiner.clone(),
@@ -213,6 +222,32 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
         }
         Err(e) => failed(&e),
     }
+}
+
+/// The AWS access of the triage and the identity that signs SendCommand: the current identity, or
+/// with `--source-role-arn` a session of that role (EC2 and SSM as it, the S3 output read as the
+/// current identity).
+async fn connect(args: &TriageArgs, cloud: &SdkCloud, region: &str) -> Result<(SdkTriage, String), String> {
+    let Some(role_arn) = &args.source_role_arn else {
+        let me =
+            cloud.sts().get_caller_identity().await.map_err(|e| format!("who am I (sts:GetCallerIdentity): {e}"))?;
+        return Ok((SdkTriage::in_region(cloud.config(), region), me.arn));
+    };
+    let session = session_name(&args.case_id);
+    eprintln!("assuming {role_arn} (the source role) as {session}");
+    let source = cloud.assume(role_arn, &SessionName::new_exact(&session)).await.map_err(|e| {
+        format!(
+            "cannot assume the source role {role_arn}: {e}\nhelp: the role's trust policy must trust this identity, \
+             and this identity needs sts:AssumeRole on the role (`custody policy role --features triage`, statement \
+             AssumeSourceRole)"
+        )
+    })?;
+    let me = source
+        .sts()
+        .get_caller_identity()
+        .await
+        .map_err(|e| format!("who am I in the source account (sts:GetCallerIdentity): {e}"))?;
+    Ok((SdkTriage::cross_account_in_region(source.config(), cloud.config(), region), me.arn))
 }
 
 /// Says why the triage stopped; exit 2 when nothing was sent (bad input, a scope refusal), else 1.
