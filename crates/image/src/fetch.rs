@@ -199,6 +199,17 @@ pub struct VerifiedBlock {
     pub sha256: [u8; 32],
 }
 
+/// A block whose answer passed every check but the hash: its data, and the SHA-256 AWS says it has.
+/// The image writer hashes it, in one pass with the image's own hash (crate custody-sha256).
+#[derive(Debug, Clone)]
+pub struct ArrivedBlock {
+    pub index: u64,
+    pub data: Vec<u8>,
+    pub expected_sha256: [u8; 32],
+    /// AWS's checksum as sent (base64), for messages.
+    pub checksum: String,
+}
+
 /// Why one read of a block was not accepted.
 enum ReadProblem {
     /// The data does not hash to AWS's checksum: worth reading again.
@@ -214,7 +225,12 @@ enum ReadProblem {
     Refuse(String),
 }
 
-fn check_block(snapshot_id: &str, index: u64, block: &crate::source::FetchedBlock) -> Result<[u8; 32], ReadProblem> {
+/// Every check of a GetSnapshotBlock answer but the hash.
+fn check_answer(
+    snapshot_id: &str,
+    index: u64,
+    block: crate::source::FetchedBlock,
+) -> Result<ArrivedBlock, ReadProblem> {
     let where_ = || format!("GetSnapshotBlock of {snapshot_id} block {index}");
     match block.checksum_algorithm.as_deref() {
         Some("SHA256") => {}
@@ -229,43 +245,100 @@ fn check_block(snapshot_id: &str, index: u64, block: &crate::source::FetchedBloc
             shown(block.data_length)
         )));
     }
-    let Some(checksum) = block.checksum.as_deref() else {
+    let Some(checksum) = block.checksum else {
         return Err(ReadProblem::Refuse(format!("{}: no checksum", where_())));
     };
-    let expected = match base64::engine::general_purpose::STANDARD.decode(checksum) {
-        Ok(bytes) if bytes.len() == 32 => bytes,
-        _ => return Err(ReadProblem::Refuse(format!("{}: checksum `{checksum}` is not a base64 SHA-256", where_()))),
+    let expected_sha256 = match base64::engine::general_purpose::STANDARD.decode(&checksum) {
+        Ok(bytes) => match <[u8; 32]>::try_from(bytes) {
+            Ok(sha256) => sha256,
+            Err(_) => {
+                return Err(ReadProblem::Refuse(format!("{}: checksum `{checksum}` is not a base64 SHA-256", where_())))
+            }
+        },
+        Err(_) => {
+            return Err(ReadProblem::Refuse(format!("{}: checksum `{checksum}` is not a base64 SHA-256", where_())))
+        }
     };
     if block.data.len() as u64 != BLOCK_SIZE {
         return Err(ReadProblem::BodyLength { received: block.data.len() });
     }
-    let actual: [u8; 32] = Sha256::digest(&block.data).into();
-    if actual[..] != expected[..] {
-        return Err(ReadProblem::Mismatch {
-            expected: checksum.to_string(),
-            actual: base64::engine::general_purpose::STANDARD.encode(actual),
-        });
-    }
-    Ok(actual)
+    Ok(ArrivedBlock { index, data: block.data, expected_sha256, checksum })
 }
 
-/// GetSnapshotBlock with retries, checked.
+/// GetSnapshotBlock with retries and every check but the hash, which the caller makes (the image
+/// writer, in one pass with the image hash; a mismatch it finds goes to [`read_again_after_mismatch`]).
+pub async fn fetch_block(
+    source: &dyn SnapshotBlocks,
+    snapshot_id: &str,
+    block: &ListedBlock,
+    policy: &RetryPolicy,
+) -> Result<ArrivedBlock, ImageError> {
+    read_checked(source, snapshot_id, block, policy, 0, false).await
+}
+
+/// GetSnapshotBlock with retries, checked, hashed here.
 pub async fn read_block(
     source: &dyn SnapshotBlocks,
     snapshot_id: &str,
     block: &ListedBlock,
     policy: &RetryPolicy,
 ) -> Result<VerifiedBlock, ImageError> {
+    let arrived = read_checked(source, snapshot_id, block, policy, 0, true).await?;
+    Ok(VerifiedBlock { index: arrived.index, data: arrived.data, sha256: arrived.expected_sha256 })
+}
+
+/// The caller found that a block [`fetch_block`] returned does not hash to AWS's checksum: the block
+/// is read again and hashed here, that first mismatch counting as one of `policy.checksum_attempts`.
+pub async fn read_again_after_mismatch(
+    source: &dyn SnapshotBlocks,
+    snapshot_id: &str,
+    block: &ListedBlock,
+    policy: &RetryPolicy,
+    expected: String,
+    actual: [u8; 32],
+) -> Result<VerifiedBlock, ImageError> {
     let index = block.index as u64;
-    let mut mismatches = 0;
+    if policy.checksum_attempts <= 1 {
+        let actual = base64::engine::general_purpose::STANDARD.encode(actual);
+        return Err(ImageError::ChecksumMismatch { index, offset: index * BLOCK_SIZE, attempts: 1, expected, actual });
+    }
+    let arrived = read_checked(source, snapshot_id, block, policy, 1, true).await?;
+    Ok(VerifiedBlock { index: arrived.index, data: arrived.data, sha256: arrived.expected_sha256 })
+}
+
+/// Reads until an answer passes the checks (the hash too when `hash_here`), `failed_before` reads of
+/// this block having been refused already.
+async fn read_checked(
+    source: &dyn SnapshotBlocks,
+    snapshot_id: &str,
+    block: &ListedBlock,
+    policy: &RetryPolicy,
+    failed_before: u32,
+    hash_here: bool,
+) -> Result<ArrivedBlock, ImageError> {
+    let index = block.index as u64;
+    let mut mismatches = failed_before;
     loop {
         let context = || format!("{snapshot_id} block {index} (offset {})", index * BLOCK_SIZE);
         let fetched =
             with_retries(policy, index, &context, || source.get_block(snapshot_id, block.index, &block.token)).await?;
-        match check_block(snapshot_id, index, &fetched) {
-            Ok(sha256) => return Ok(VerifiedBlock { index, data: fetched.data, sha256 }),
-            Err(ReadProblem::Refuse(why)) => return Err(ImageError::Inconsistent(why)),
-            Err(ReadProblem::Mismatch { expected, actual }) => {
+        let problem = match check_answer(snapshot_id, index, fetched) {
+            Ok(arrived) if !hash_here => return Ok(arrived),
+            Ok(arrived) => {
+                let actual: [u8; 32] = Sha256::digest(&arrived.data).into();
+                if actual == arrived.expected_sha256 {
+                    return Ok(arrived);
+                }
+                ReadProblem::Mismatch {
+                    expected: arrived.checksum,
+                    actual: base64::engine::general_purpose::STANDARD.encode(actual),
+                }
+            }
+            Err(problem) => problem,
+        };
+        match problem {
+            ReadProblem::Refuse(why) => return Err(ImageError::Inconsistent(why)),
+            ReadProblem::Mismatch { expected, actual } => {
                 mismatches += 1;
                 if mismatches >= policy.checksum_attempts {
                     return Err(ImageError::ChecksumMismatch {
@@ -277,7 +350,7 @@ pub async fn read_block(
                     });
                 }
             }
-            Err(ReadProblem::BodyLength { received }) => {
+            ReadProblem::BodyLength { received } => {
                 mismatches += 1;
                 if mismatches >= policy.checksum_attempts {
                     return Err(ImageError::Inconsistent(format!(

@@ -5,10 +5,11 @@
 //! it from memory costs CPU only — no read, no allocation, no write.
 
 use crate::source::BLOCK_SIZE;
+use custody_sha256::Sha256Stream;
+use md5::Digest as _;
 use md5::Md5;
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
-use sha2::{Digest, Sha256};
 
 static ZERO_BLOCK: [u8; BLOCK_SIZE as usize] = [0; BLOCK_SIZE as usize];
 
@@ -31,7 +32,7 @@ pub struct ImageHashes {
 
 /// Hashes an image as its bytes arrive in order.
 pub struct ImageHasher {
-    sha256: Sha256,
+    sha256: Sha256Stream,
     md5: Option<Md5>,
     sha1: Option<Sha1>,
     bytes: u64,
@@ -39,7 +40,12 @@ pub struct ImageHasher {
 
 impl ImageHasher {
     pub fn new(extra: ExtraHashes) -> Self {
-        ImageHasher { sha256: Sha256::new(), md5: extra.md5.then(Md5::new), sha1: extra.sha1.then(Sha1::new), bytes: 0 }
+        ImageHasher {
+            sha256: Sha256Stream::new(),
+            md5: extra.md5.then(Md5::new),
+            sha1: extra.sha1.then(Sha1::new),
+            bytes: 0,
+        }
     }
 
     pub fn update(&mut self, data: &[u8]) {
@@ -51,6 +57,24 @@ impl ImageHasher {
             h.update(data);
         }
         self.bytes += data.len() as u64;
+    }
+
+    /// Feeds `block` if its own SHA-256 is `expected`, computing both SHA-256s in one pass; else
+    /// feeds nothing and answers the SHA-256 the block has.
+    pub fn update_if_sha256(&mut self, block: &[u8], expected: &[u8; 32]) -> Result<(), [u8; 32]> {
+        let (own, continued) = self.sha256.digest_and_update(block);
+        if &own != expected {
+            return Err(own);
+        }
+        self.sha256 = continued;
+        if let Some(h) = &mut self.md5 {
+            h.update(block);
+        }
+        if let Some(h) = &mut self.sha1 {
+            h.update(block);
+        }
+        self.bytes += block.len() as u64;
+        Ok(())
     }
 
     /// `blocks` blocks of zeros (a hole).
@@ -71,7 +95,7 @@ impl ImageHasher {
 
     pub fn finish(self) -> ImageHashes {
         ImageHashes {
-            sha256: hex::encode(self.sha256.finalize()),
+            sha256: hex::encode(self.sha256.finish()),
             md5: self.md5.map(|h| hex::encode(h.finalize())),
             sha1: self.sha1.map(|h| hex::encode(h.finalize())),
         }
@@ -97,6 +121,20 @@ mod tests {
         bytes.update(&vec![0u8; 2 * BLOCK_SIZE as usize]);
         assert_eq!(holes.len(), bytes.len());
         assert_eq!(holes.finish(), bytes.finish());
+    }
+
+    #[test]
+    fn a_block_is_fed_only_when_it_hashes_to_what_aws_said() {
+        use sha2::{Digest as _, Sha256};
+        let block = vec![5u8; BLOCK_SIZE as usize];
+        let right: [u8; 32] = Sha256::digest(&block).into();
+        let mut checked = ImageHasher::new(ExtraHashes { md5: true, sha1: false });
+        assert_eq!(checked.update_if_sha256(&block, &[0; 32]), Err(right), "a mismatch answers the real SHA-256");
+        assert!(checked.is_empty(), "and feeds nothing");
+        assert_eq!(checked.update_if_sha256(&block, &right), Ok(()));
+        let mut plain = ImageHasher::new(ExtraHashes { md5: true, sha1: false });
+        plain.update(&block);
+        assert_eq!(checked.finish(), plain.finish());
     }
 
     #[test]

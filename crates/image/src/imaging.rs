@@ -2,12 +2,12 @@
 
 use crate::checkpoint;
 use crate::error::ImageError;
-use crate::fetch::{list_all, read_block, RetryPolicy, VerifiedBlock};
+use crate::fetch::{fetch_block, list_all, read_again_after_mismatch, ArrivedBlock, RetryPolicy};
 use crate::hashes::ExtraHashes;
 use crate::manifest::{
     AwsCall, BlockChecksums, ByteRange, ImageFacts, Imaging, Manifest, Source, BLOCK_DIGEST_METHOD, FORMAT,
 };
-use crate::source::{SnapshotBlocks, BLOCK_SIZE};
+use crate::source::{ListedBlock, SnapshotBlocks, BLOCK_SIZE};
 use crate::writer::{self, WriterInput, WriterStop};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
@@ -145,7 +145,19 @@ pub async fn image_snapshot(
     let resumed_count = resumed.len() as u64;
 
     let workers = request.workers.max(1);
-    let (sender, receiver) = tokio::sync::mpsc::channel::<VerifiedBlock>(workers.min(32));
+    let (sender, receiver) = tokio::sync::mpsc::channel::<ArrivedBlock>(workers.min(32));
+    let read_again: writer::ReadAgain = {
+        // The writer runs on a blocking thread, where waiting on the runtime is allowed.
+        let (runtime, source, snapshot_id, policy) =
+            (tokio::runtime::Handle::current(), source.clone(), snapshot_id.clone(), request.retry);
+        let listed: BTreeMap<u64, ListedBlock> = listing.blocks.iter().map(|b| (b.index as u64, b.clone())).collect();
+        Box::new(move |index, expected, actual| {
+            let block = listed.get(&index).ok_or_else(|| {
+                ImageError::Inconsistent(format!("internal: block {index} is read again but was not listed"))
+            })?;
+            runtime.block_on(read_again_after_mismatch(source.as_ref(), &snapshot_id, block, &policy, expected, actual))
+        })
+    };
     let writer_input = WriterInput {
         partial_path: paths.partial.clone(),
         file,
@@ -155,6 +167,7 @@ pub async fn image_snapshot(
         resumed,
         extra: request.extra_hashes,
         blocks: receiver,
+        read_again,
     };
     let writer_task = tokio::task::spawn_blocking(move || writer::run(writer_input));
 
@@ -172,7 +185,7 @@ pub async fn image_snapshot(
                 (source.clone(), semaphore.clone(), snapshot_id.clone(), request.retry);
             window.push_back(tokio::spawn(async move {
                 let _permit = semaphore.acquire_owned().await.ok();
-                read_block(source.as_ref(), &snapshot_id, &block, &policy).await
+                fetch_block(source.as_ref(), &snapshot_id, &block, &policy).await
             }));
         }
         let Some(task) = window.pop_front() else { break };

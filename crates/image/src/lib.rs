@@ -9,10 +9,12 @@
 //! 1. **List** ([`fetch::list_all`]): ListSnapshotBlocks, every page. The answer must agree with the
 //!    API's contract — 512 KiB blocks, one volume size, indexes inside the volume, none twice — or it
 //!    is refused: a wrong offset would silently produce a wrong image.
-//! 2. **Read** ([`fetch::read_block`]): GetSnapshotBlock for each listed block, `workers` at a time,
+//! 2. **Read** ([`fetch::fetch_block`]): GetSnapshotBlock for each listed block, `workers` at a time,
 //!    retried with capped exponential backoff on throttling and transient failures. Each block's
 //!    SHA-256 must equal the checksum AWS returns; a mismatch is read again and, if it persists, the
-//!    image fails. A block that did not check is never written.
+//!    image fails. A block that did not check is never written. The writer computes that SHA-256 in
+//!    the same pass as the image's (crate custody-sha256: the two SHA-256 states advance together
+//!    over the same data), so a byte downloaded is hashed once, not twice.
 //! 3. **Write and hash** ([`writer`]): one thread walks the volume in order, writing blocks into a
 //!    `.partial` file created at full size (unlisted blocks are holes: zeros, never written) and
 //!    feeding the whole-image hashes in order, zeros for holes from a static buffer. Blocks are read

@@ -5,11 +5,10 @@
 
 use crate::checkpoint::CheckpointWriter;
 use crate::error::ImageError;
-use crate::fetch::VerifiedBlock;
+use crate::fetch::{ArrivedBlock, VerifiedBlock};
 use crate::hashes::{is_zero, ExtraHashes, ImageHasher, ImageHashes};
 use crate::source::BLOCK_SIZE;
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
@@ -27,8 +26,13 @@ pub struct WriterInput {
     /// Blocks already in the partial image, with their SHA-256.
     pub resumed: BTreeMap<u64, [u8; 32]>,
     pub extra: ExtraHashes,
-    pub blocks: tokio::sync::mpsc::Receiver<VerifiedBlock>,
+    pub blocks: tokio::sync::mpsc::Receiver<ArrivedBlock>,
+    /// Reads a block again after it did not hash to AWS's checksum (its index, that checksum, the
+    /// SHA-256 it had): rare, so the writer waits for it.
+    pub read_again: ReadAgain,
 }
+
+pub type ReadAgain = Box<dyn FnMut(u64, String, [u8; 32]) -> Result<VerifiedBlock, ImageError> + Send>;
 
 pub struct WriterOutput {
     pub hashes: ImageHashes,
@@ -70,8 +74,7 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
         let offset = index * BLOCK_SIZE;
         let sha256 = if let Some(expected) = input.resumed.get(&index) {
             input.file.read_exact_at(&mut buffer, offset).map_err(ImageError::io(&path))?;
-            let actual: [u8; 32] = Sha256::digest(&buffer).into();
-            if &actual != expected {
+            if hasher.update_if_sha256(&buffer, expected).is_err() {
                 return Err(WriterStop::Failed(ImageError::Checkpoint {
                     path: path.clone(),
                     message: format!(
@@ -79,24 +82,39 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
                     ),
                 }));
             }
-            hasher.update(&buffer);
-            actual
+            *expected
         } else {
-            let Some(block) = input.blocks.blocking_recv() else {
+            let Some(arrived) = input.blocks.blocking_recv() else {
                 sync(&input.file, &mut input.checkpoint)?;
                 return Err(WriterStop::Incomplete { written });
             };
-            if block.index != index {
+            if arrived.index != index {
                 return Err(WriterStop::Failed(ImageError::Inconsistent(format!(
                     "internal: block {} arrived where block {index} was due",
-                    block.index
+                    arrived.index
                 ))));
             }
+            // The block's own SHA-256 and the image's, in one pass; a block that does not hash to
+            // AWS's checksum is not fed to the image hash and is read again.
+            let block = match hasher.update_if_sha256(&arrived.data, &arrived.expected_sha256) {
+                Ok(()) => VerifiedBlock { index, data: arrived.data, sha256: arrived.expected_sha256 },
+                Err(actual) => {
+                    let again = match (input.read_again)(index, arrived.checksum, actual) {
+                        Ok(again) => again,
+                        Err(e) => {
+                            // As when the reader fails: what is written is kept for a resume.
+                            sync(&input.file, &mut input.checkpoint)?;
+                            return Err(WriterStop::Failed(e));
+                        }
+                    };
+                    hasher.update(&again.data);
+                    again
+                }
+            };
             // The file was created at full size, so all-zero blocks are already there as a hole.
             if !is_zero(&block.data) {
                 input.file.write_all_at(&block.data, offset).map_err(ImageError::io(&path))?;
             }
-            hasher.update(&block.data);
             input.checkpoint.record(index, &block.sha256);
             written += 1;
             since_sync += 1;
