@@ -17,7 +17,7 @@ use custody_cloud::Cloud;
 use custody_journal::Journal;
 use custody_journal::{JournalError, NewCase, Outcome, Status};
 use custody_plan::check::CheckReport;
-use custody_plan::plan::Plan;
+use custody_plan::plan::{Action, Plan};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -228,10 +228,14 @@ impl Executor {
     }
 }
 
-/// Every placeholder the plan names: its snapshots, the keys and grants it creates.
+/// Every placeholder the plan names: its snapshots, the keys and grants it creates, the volumes of
+/// `--volume-az`.
 fn placeholders(plan: &Plan) -> Vec<String> {
     let mut out: Vec<String> = plan.volumes.iter().flat_map(|v| v.snapshots.iter().map(|s| s.id.clone())).collect();
     for step in &plan.steps {
+        if let Action::CreateVolume { volume, .. } = &step.action {
+            out.push(volume.clone());
+        }
         out.extend(step.creates_keys.iter().map(|k| k.arn.clone()));
         for g in &step.creates_grants {
             if let Some(id) = g.grant.get("grant_id").and_then(|v| v.as_str()) {

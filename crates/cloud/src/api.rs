@@ -45,13 +45,9 @@ pub trait Ec2: Send + Sync {
     async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>>;
     /// DeleteSnapshot.
     async fn delete_snapshot(&self, snapshot_id: &str) -> CloudResult<Receipt<()>>;
-    /// CreateVolume from a snapshot in `availability_zone`, with `tags`: the new volume's id.
-    async fn create_volume(
-        &self,
-        snapshot_id: &str,
-        availability_zone: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> CloudResult<Receipt<String>>;
+    /// CreateVolume: the new volume's id (the first one's, when the client token was used before
+    /// with the same parameters).
+    async fn create_volume(&self, volume: &NewVolume) -> CloudResult<Receipt<String>>;
 }
 
 /// KMS calls. `key_id` is a key id, key ARN, alias name or alias ARN, as KMS accepts.

@@ -225,6 +225,20 @@ pub struct CopySnapshotRequest {
     pub tags: BTreeMap<String, String>,
 }
 
+/// EC2 CreateVolume from a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVolume {
+    pub snapshot_id: String,
+    pub availability_zone: String,
+    /// Tags on the volume (TagSpecifications, resource type `volume`).
+    pub tags: BTreeMap<String, String>,
+    /// CreateVolume's `ClientToken` (at most 64 ASCII characters): the same token and parameters
+    /// again answer the volume the first request made instead of making another ("Ensuring
+    /// idempotency in Amazon EC2 API requests",
+    /// <https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html>).
+    pub client_token: String,
+}
+
 /// KMS CreateKey of a symmetric encryption key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewKey {

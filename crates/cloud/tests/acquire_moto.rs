@@ -12,7 +12,7 @@ use custody_cloud::api::{Cloud, Ec2};
 use custody_cloud::error::CloudError;
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::testing::{seed_acquisition_incident, AcquisitionIncident, Moto, MOTO_ACCOUNT};
-use custody_cloud::types::{CopySnapshotRequest, KeyManager, NewGrant, NewKey, SnapshotInfo, SnapshotQuery};
+use custody_cloud::types::{CopySnapshotRequest, KeyManager, NewGrant, NewKey, NewVolume, SnapshotInfo, SnapshotQuery};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -267,7 +267,13 @@ async fn a_volume_is_created_from_a_snapshot_in_the_zone_asked() {
     let taken = snapshot_instance(ec2.as_ref(), &incident).await;
     let snapshot = &taken[&incident.data_volume_id].id;
 
-    let receipt = ec2.create_volume(snapshot, &incident.availability_zone, &case_tags()).await.unwrap();
+    let volume = NewVolume {
+        snapshot_id: snapshot.clone(),
+        availability_zone: incident.availability_zone.clone(),
+        tags: case_tags(),
+        client_token: format!("custody-{snapshot}-{}", incident.availability_zone),
+    };
+    let receipt = ec2.create_volume(&volume).await.unwrap();
     assert!(receipt.request_id.is_some());
     let [volume] = ec2.describe_volumes(std::slice::from_ref(&receipt.value)).await.unwrap().try_into().unwrap();
     assert_eq!(volume.snapshot_id.as_deref(), Some(snapshot.as_str()));

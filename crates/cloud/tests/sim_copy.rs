@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use custody_cloud::sim::{SimSnapshot, SimWorld};
-use custody_cloud::types::{CopySnapshotRequest, NewGrant, SnapshotQuery};
+use custody_cloud::types::{CopySnapshotRequest, NewGrant, NewVolume, SnapshotQuery};
 use custody_cloud::Cloud;
 use custody_plan::inventory::parse_inventory;
 use serde_json::json;
@@ -339,10 +339,13 @@ async fn a_copy_under_a_disabled_key_ends_in_error() {
     assert!(snapshot(&w, &id).state_message.unwrap().contains("DisabledException"));
 }
 
-#[tokio::test]
-async fn create_volume_from_a_snapshot_asks_kms_through_ec2() {
-    let role = "arn:aws:iam::111111111111:role/Responder";
-    let key = "arn:aws:kms:eu-west-1:111111111111:key/11111111-0000-4000-8000-000000000001";
+const RESPONDER: &str = "arn:aws:iam::111111111111:role/Responder";
+const RESPONDER_KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/11111111-0000-4000-8000-000000000001";
+
+/// One account whose role may do anything in EC2, and one instance with a volume under a key the
+/// role may use through EC2.
+fn responder_world() -> SimWorld {
+    let (role, key) = (RESPONDER, RESPONDER_KEY);
     let inventory = json!({
         "version": "custody-inventory/1",
         "config": {"forensic_account": "111111111111", "forensic_region": "eu-west-1", "forensic_role_arn": role},
@@ -354,13 +357,19 @@ async fn create_volume_from_a_snapshot_asks_kms_through_ec2() {
         "instances": [{"id": "i-0123456789abcdef0", "account": "111111111111", "region": "eu-west-1",
                        "volumes": [{"id": "vol-0123456789abcdef0", "size_gib": 8, "encrypted": true, "kms_key_arn": key}]}]
     });
-    let w = SimWorld::new(&parse_inventory(&inventory.to_string()).unwrap()).unwrap();
-    let cloud = w.cloud_as(role, "s");
+    SimWorld::new(&parse_inventory(&inventory.to_string()).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn create_volume_from_a_snapshot_asks_kms_through_ec2() {
+    let key = RESPONDER_KEY;
+    let w = responder_world();
+    let cloud = w.cloud_as(RESPONDER, "s");
     let snaps = snapshot_instance(&cloud, REGION, "i-0123456789abcdef0").await;
     let ec2 = cloud.ec2(REGION);
-    let bad_az = ec2.create_volume(&snaps["vol-0123456789abcdef0"], "eu-west-3a", &tags()).await;
+    let bad_az = ec2.create_volume(&new_volume(&snaps["vol-0123456789abcdef0"], "eu-west-3a", "t0")).await;
     assert!(bad_az.err().unwrap().is_code("InvalidParameterValue"));
-    let id = ec2.create_volume(&snaps["vol-0123456789abcdef0"], "eu-west-1b", &tags()).await.unwrap().value;
+    let id = ec2.create_volume(&new_volume(&snaps["vol-0123456789abcdef0"], "eu-west-1b", "t1")).await.unwrap().value;
     assert!(id.starts_with("vol-"));
     let volume = ec2.describe_volumes(std::slice::from_ref(&id)).await.unwrap().remove(0);
     assert_eq!(volume.state.as_deref(), Some("available"));
@@ -379,6 +388,34 @@ async fn create_volume_without_permission_is_unauthorized() {
     let w = example("3-customer-key-same-account.json");
     let forensic = w.cloud_as(FORENSIC, "s");
     let snaps = snapshot_instance(&forensic, REGION, "i-03c3c3c3c3c3c3c3c").await;
-    let err = forensic.ec2(REGION).create_volume(&snaps["vol-03c3c3c3c3c3c3c31"], "eu-west-1a", &tags()).await;
+    let err = forensic.ec2(REGION).create_volume(&new_volume(&snaps["vol-03c3c3c3c3c3c3c31"], "eu-west-1a", "t")).await;
     assert!(err.err().unwrap().is_code("UnauthorizedOperation"));
+}
+
+fn new_volume(snapshot_id: &str, availability_zone: &str, client_token: &str) -> NewVolume {
+    NewVolume {
+        snapshot_id: snapshot_id.into(),
+        availability_zone: availability_zone.into(),
+        tags: tags(),
+        client_token: client_token.into(),
+    }
+}
+
+/// CreateVolume with a client token already used: the same parameters answer the first volume and
+/// make no other; other parameters are IdempotentParameterMismatch ("Ensuring idempotency in Amazon
+/// EC2 API requests", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+#[tokio::test]
+async fn create_volume_with_a_client_token_used_before_answers_the_first_volume() {
+    let w = responder_world();
+    let cloud = w.cloud_as(RESPONDER, "s");
+    let snaps = snapshot_instance(&cloud, REGION, "i-0123456789abcdef0").await;
+    let snapshot = snaps["vol-0123456789abcdef0"].clone();
+    let ec2 = cloud.ec2(REGION);
+    let first = ec2.create_volume(&new_volume(&snapshot, "eu-west-1a", "custody-token")).await.unwrap().value;
+    let again = ec2.create_volume(&new_volume(&snapshot, "eu-west-1a", "custody-token")).await.unwrap().value;
+    assert_eq!(first, again);
+    let other = ec2.create_volume(&new_volume(&snapshot, "eu-west-1b", "custody-token")).await;
+    assert!(other.err().unwrap().is_code("IdempotentParameterMismatch"));
+    let fresh = ec2.create_volume(&new_volume(&snapshot, "eu-west-1a", "another-token")).await.unwrap().value;
+    assert_ne!(first, fresh);
 }

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use custody_cloud::sim::SimWorld;
-use custody_cloud::types::{CopySnapshotRequest, NewGrant, NewKey, SnapshotQuery};
+use custody_cloud::types::{CopySnapshotRequest, NewGrant, NewKey, NewVolume, SnapshotQuery};
 use custody_cloud::{Cloud, SessionName};
 use custody_plan::check::{check, Outcome};
 use custody_plan::inventory::{parse_inventory, Inventory};
@@ -139,7 +139,12 @@ async fn run(inv: &Inventory, plan: Plan) -> Run {
                 Action::CreateVolume { snapshot, volume, availability_zone, tags } => {
                     let made = cloud
                         .ec2(&region)
-                        .create_volume(&real(&r, snapshot), availability_zone, tags)
+                        .create_volume(&NewVolume {
+                            snapshot_id: real(&r, snapshot),
+                            availability_zone: availability_zone.clone(),
+                            tags: tags.clone(),
+                            client_token: format!("custody-{volume}"),
+                        })
                         .await
                         .map_err(e)?
                         .value;

@@ -514,6 +514,21 @@ fn errors_say_what_is_wrong_and_what_to_do() {
     let err =
         plan(&inv, &PlanRequest { to_account: Some("444444444444".into()), ..request(SOURCE_INSTANCE) }).unwrap_err();
     assert!(matches!(err, PlanError::NoDestinationRole { .. }), "{err}");
+
+    // A terminated (or terminating) instance has nothing left to snapshot: its volumes marked
+    // DeleteOnTermination go with it ("Terminate Amazon EC2 instances",
+    // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/terminating-instances.html). The planner says so
+    // instead of planning snapshots of volumes that are gone.
+    for state in ["terminated", "shutting-down"] {
+        let mut gone = estate();
+        gone.instances.iter_mut().filter(|i| i.id == SOURCE_INSTANCE).for_each(|i| i.state = Some(state.into()));
+        let err = plan(&gone, &request(SOURCE_INSTANCE)).unwrap_err();
+        assert!(matches!(&err, PlanError::InstanceGone { state: s, .. } if s == state), "{err}");
+        assert!(err.to_string().contains(&format!("is {state}")) && err.to_string().contains("snapshots or detached"));
+    }
+    let mut stopped = estate();
+    stopped.instances.iter_mut().filter(|i| i.id == SOURCE_INSTANCE).for_each(|i| i.state = Some("stopped".into()));
+    plan(&stopped, &request(SOURCE_INSTANCE)).unwrap();
 }
 
 #[test]

@@ -98,3 +98,46 @@ fn a_zone_outside_the_destination_region_and_a_direct_read_are_refused_by_the_pl
     let e = plan(&inv, &request).unwrap_err().to_string();
     assert!(e.contains("path 9") && e.contains("forensic account"), "{e}");
 }
+
+/// A run killed at any journal write, then resumed, ends with one volume per evidence snapshot: the
+/// resumed CreateVolume carries the first one's client token, so EC2 answers the volume that request
+/// made instead of making another ("Ensuring idempotency in Amazon EC2 API requests",
+/// <https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html>).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_around_create_volume_and_resumed_makes_one_volume_per_snapshot() {
+    let e = PATH_2;
+    let inv = with_volume_feature(e, "999999999999");
+    let planned = planned(&inv, e);
+    let baseline = Harness::with_inventory(inv.clone());
+    assert!(baseline.acquire_planned(&planned).await.unwrap().succeeded);
+    let writes = baseline.journal.writes();
+    let mut asked_again = 0;
+    for n in 0..=writes {
+        let h = Harness::with_inventory(inv.clone());
+        h.journal.crash_after_writes(n);
+        if let Err(err) = h.acquire_planned(&planned).await {
+            assert!(err.is_journal(), "n={n}: {err}");
+        }
+        h.journal.clear_fault();
+        let report = match h.resume().await {
+            Err(custody_acquire::AcquireError::Refused { step, .. }) if step == "resume" => {
+                h.acquire_planned(&planned).await
+            }
+            Err(custody_acquire::AcquireError::Journal(e))
+                if matches!(*e, custody_journal::JournalError::UnknownCase(_)) =>
+            {
+                h.acquire_planned(&planned).await
+            }
+            other => other,
+        };
+        let report = report.unwrap();
+        assert!(report.succeeded, "n={n}: {:?}", volume_errors(&report));
+        let made: Vec<String> =
+            h.world.calls().into_iter().filter(|c| c.api == "ec2:CreateVolume").filter_map(|c| c.result.ok()).collect();
+        asked_again += made.iter().filter(|r| r.contains("again, client token")).count();
+        let distinct: std::collections::BTreeSet<&str> =
+            made.iter().filter_map(|r| r.split_whitespace().next()).collect();
+        assert_eq!(distinct.len(), planned.0.volumes.len(), "n={n}: volumes made {made:?}");
+    }
+    assert!(asked_again > 0, "no kill fell between a CreateVolume and its journaled answer");
+}

@@ -4,7 +4,9 @@
 use super::{missing, sdk_error};
 use crate::api::Ec2;
 use crate::error::CloudResult;
-use crate::types::{BlockDevice, CopySnapshotRequest, InstanceInfo, Receipt, SnapshotInfo, SnapshotQuery, VolumeInfo};
+use crate::types::{
+    BlockDevice, CopySnapshotRequest, InstanceInfo, NewVolume, Receipt, SnapshotInfo, SnapshotQuery, VolumeInfo,
+};
 use async_trait::async_trait;
 use aws_sdk_ec2::operation::RequestId;
 use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
@@ -261,21 +263,17 @@ impl Ec2 for SdkEc2 {
         Ok(Receipt::new((), out.request_id().map(str::to_string)))
     }
 
-    async fn create_volume(
-        &self,
-        snapshot_id: &str,
-        availability_zone: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> CloudResult<Receipt<String>> {
+    async fn create_volume(&self, volume: &NewVolume) -> CloudResult<Receipt<String>> {
         const OP: &str = "CreateVolume";
         // No size, type or key: the volume takes the snapshot's size and (for an encrypted snapshot)
         // its key, so it holds exactly the evidence.
         let out = self
             .0
             .create_volume()
-            .snapshot_id(snapshot_id)
-            .availability_zone(availability_zone)
-            .set_tag_specifications(tag_specifications(ResourceType::Volume, tags))
+            .snapshot_id(&volume.snapshot_id)
+            .availability_zone(&volume.availability_zone)
+            .set_tag_specifications(tag_specifications(ResourceType::Volume, &volume.tags))
+            .client_token(&volume.client_token)
             .send()
             .await
             .map_err(|e| sdk_error("ec2", OP, e))?;

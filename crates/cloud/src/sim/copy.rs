@@ -32,9 +32,8 @@ use super::ec2::{on_source, snapshot_not_found, visible};
 use super::kms::resolve_key;
 use super::state::{SnapRec, State, VolumeRec};
 use crate::error::CloudError;
-use crate::types::CopySnapshotRequest;
+use crate::types::{CopySnapshotRequest, NewVolume};
 use custody_plan::plan::AuthzRequest;
-use std::collections::BTreeMap;
 
 const COPY_SNAPSHOT: Api = Api::new("ec2", "CopySnapshot");
 const CREATE_VOLUME: Api = Api::new("ec2", "CreateVolume");
@@ -237,10 +236,12 @@ pub(crate) fn create_volume(
     c: &mut Call,
     s: &Session,
     region: &str,
-    snapshot_id: &str,
-    availability_zone: &str,
-    tags: &BTreeMap<String, String>,
+    volume: &NewVolume,
 ) -> Result<(String, String), CloudError> {
+    let NewVolume { snapshot_id, availability_zone, tags, client_token } = volume;
+    if client_token.is_empty() || client_token.len() > 64 || !client_token.is_ascii() {
+        return Err(CREATE_VOLUME.error("InvalidParameterValue", "ClientToken: up to 64 ASCII characters"));
+    }
     if !custody_plan::inventory::arn::is_zone_of(availability_zone, region) {
         return Err(
             CREATE_VOLUME.error("InvalidParameterValue", format!("Invalid availability zone: [{availability_zone}]"))
@@ -284,7 +285,21 @@ pub(crate) fn create_volume(
         );
     }
     c.authorize(st, &requests)?;
+    // The same client token again: the first volume, if the parameters are the same, else
+    // IdempotentParameterMismatch ("Ensuring idempotency in Amazon EC2 API requests",
+    // https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+    let token_key = (s.account.clone(), region.to_string(), client_token.clone());
+    if let Some((first, id)) = st.volume_tokens.get(&token_key) {
+        if first != volume {
+            return Err(CREATE_VOLUME.error(
+                "IdempotentParameterMismatch",
+                format!("client token {client_token} was used with other parameters"),
+            ));
+        }
+        return Ok((id.clone(), format!("{id} (again, client token {client_token})")));
+    }
     let id = st.next_volume_id();
+    st.volume_tokens.insert(token_key, (volume.clone(), id.clone()));
     let outcome = match (&snap.key_arn, &snap.ebs_id) {
         (Some(k), Some(ebs_id)) => {
             let kms = vec![

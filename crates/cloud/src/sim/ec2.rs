@@ -392,15 +392,16 @@ impl Ec2 for SimEc2 {
         })
     }
 
-    async fn create_volume(
-        &self,
-        snapshot_id: &str,
-        availability_zone: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> CloudResult<Receipt<String>> {
-        let params = format!("from {snapshot_id} in {availability_zone} tags {}", tags_text(tags));
+    async fn create_volume(&self, volume: &NewVolume) -> CloudResult<Receipt<String>> {
+        let params = format!(
+            "from {} in {} tags {} token {}",
+            volume.snapshot_id,
+            volume.availability_zone,
+            tags_text(&volume.tags),
+            volume.client_token
+        );
         self.run(CREATE_VOLUME, params, |st, c, s, region| {
-            let (id, summary) = copy::create_volume(st, c, s, region, snapshot_id, availability_zone, tags)?;
+            let (id, summary) = copy::create_volume(st, c, s, region, volume)?;
             Ok((c.receipt(id), summary))
         })
     }

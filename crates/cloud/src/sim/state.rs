@@ -100,6 +100,8 @@ pub(crate) struct State {
     pub inv: Inventory,
     pub instances: Vec<InstanceRec>,
     pub volumes: BTreeMap<String, VolumeRec>,
+    /// CreateVolume client tokens, by (account, Region, token): the request and the volume it made.
+    pub volume_tokens: BTreeMap<(String, String, String), (crate::types::NewVolume, String)>,
     /// By id; ids grow with a counter, so this is creation order.
     pub snapshots: BTreeMap<String, SnapRec>,
     pub keys: BTreeMap<String, KeyRec>,
@@ -187,6 +189,7 @@ impl State {
             inv: inventory.clone(),
             instances,
             volumes,
+            volume_tokens: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             keys,
             initial_aliases,

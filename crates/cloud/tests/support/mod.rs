@@ -113,14 +113,9 @@ impl Ec2 for DenyingEc2 {
         self.0.check("ec2", "DeleteSnapshot")?;
         self.1.delete_snapshot(snapshot_id).await
     }
-    async fn create_volume(
-        &self,
-        snapshot_id: &str,
-        availability_zone: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> CloudResult<Receipt<String>> {
+    async fn create_volume(&self, volume: &NewVolume) -> CloudResult<Receipt<String>> {
         self.0.check("ec2", "CreateVolume")?;
-        self.1.create_volume(snapshot_id, availability_zone, tags).await
+        self.1.create_volume(volume).await
     }
 }
 

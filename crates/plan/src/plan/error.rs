@@ -12,6 +12,14 @@ pub enum PlanError {
     )]
     UnknownInstance { instance_id: String, known: Vec<String> },
 
+    /// The instance is terminated or terminating: its volumes are gone or going.
+    #[error(
+        "instance `{instance_id}` is {state} in the inventory: its volumes are gone or going (EBS deletes the \
+         volumes marked DeleteOnTermination when the instance terminates), so there is nothing to snapshot; \
+         look for the instance's snapshots or detached volumes instead"
+    )]
+    InstanceGone { instance_id: String, state: String },
+
     /// The inventory could not read the instance's volumes, or it has none.
     #[error(
         "instance `{instance_id}` has no volumes in the inventory{}: custody plans one snapshot per EBS \

@@ -81,6 +81,9 @@ impl<'a> Ctx<'a> {
             instance_id: request.instance_id.clone(),
             known: inventory.instances.iter().map(|i| i.id.clone()).collect(),
         })?;
+        if let Some(state @ ("terminated" | "shutting-down")) = instance.state.as_deref() {
+            return Err(PlanError::InstanceGone { instance_id: instance.id.clone(), state: state.to_string() });
+        }
         if instance.volumes.is_empty() {
             return Err(PlanError::NoVolumes {
                 instance_id: instance.id.clone(),
