@@ -210,6 +210,13 @@ pub struct ArrivedBlock {
     pub checksum: String,
 }
 
+impl ArrivedBlock {
+    /// The block as checked, once its SHA-256 was found equal to AWS's.
+    pub fn verified(self) -> VerifiedBlock {
+        VerifiedBlock { index: self.index, data: self.data, sha256: self.expected_sha256 }
+    }
+}
+
 /// Why one read of a block was not accepted.
 enum ReadProblem {
     /// The data does not hash to AWS's checksum: worth reading again.
@@ -248,16 +255,9 @@ fn check_answer(
     let Some(checksum) = block.checksum else {
         return Err(ReadProblem::Refuse(format!("{}: no checksum", where_())));
     };
-    let expected_sha256 = match base64::engine::general_purpose::STANDARD.decode(&checksum) {
-        Ok(bytes) => match <[u8; 32]>::try_from(bytes) {
-            Ok(sha256) => sha256,
-            Err(_) => {
-                return Err(ReadProblem::Refuse(format!("{}: checksum `{checksum}` is not a base64 SHA-256", where_())))
-            }
-        },
-        Err(_) => {
-            return Err(ReadProblem::Refuse(format!("{}: checksum `{checksum}` is not a base64 SHA-256", where_())))
-        }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(&checksum).ok();
+    let Some(expected_sha256) = decoded.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()) else {
+        return Err(ReadProblem::Refuse(format!("{}: checksum `{checksum}` is not a base64 SHA-256", where_())));
     };
     if block.data.len() as u64 != BLOCK_SIZE {
         return Err(ReadProblem::BodyLength { received: block.data.len() });
@@ -283,8 +283,7 @@ pub async fn read_block(
     block: &ListedBlock,
     policy: &RetryPolicy,
 ) -> Result<VerifiedBlock, ImageError> {
-    let arrived = read_checked(source, snapshot_id, block, policy, 0, true).await?;
-    Ok(VerifiedBlock { index: arrived.index, data: arrived.data, sha256: arrived.expected_sha256 })
+    Ok(read_checked(source, snapshot_id, block, policy, 0, true).await?.verified())
 }
 
 /// The caller found that a block [`fetch_block`] returned does not hash to AWS's checksum: the block
@@ -302,8 +301,7 @@ pub async fn read_again_after_mismatch(
         let actual = base64::engine::general_purpose::STANDARD.encode(actual);
         return Err(ImageError::ChecksumMismatch { index, offset: index * BLOCK_SIZE, attempts: 1, expected, actual });
     }
-    let arrived = read_checked(source, snapshot_id, block, policy, 1, true).await?;
-    Ok(VerifiedBlock { index: arrived.index, data: arrived.data, sha256: arrived.expected_sha256 })
+    Ok(read_checked(source, snapshot_id, block, policy, 1, true).await?.verified())
 }
 
 /// Reads until an answer passes the checks (the hash too when `hash_here`), `failed_before` reads of

@@ -50,6 +50,11 @@ impl ImageHasher {
 
     pub fn update(&mut self, data: &[u8]) {
         self.sha256.update(data);
+        self.update_others(data);
+    }
+
+    /// Everything but SHA-256: the optional hashes and the byte count.
+    fn update_others(&mut self, data: &[u8]) {
         if let Some(h) = &mut self.md5 {
             h.update(data);
         }
@@ -67,13 +72,7 @@ impl ImageHasher {
             return Err(own);
         }
         self.sha256 = continued;
-        if let Some(h) = &mut self.md5 {
-            h.update(block);
-        }
-        if let Some(h) = &mut self.sha1 {
-            h.update(block);
-        }
-        self.bytes += block.len() as u64;
+        self.update_others(block);
         Ok(())
     }
 

@@ -140,7 +140,9 @@ pub async fn image_snapshot(
     let listed: Vec<u64> = listing.blocks.iter().map(|b| b.index as u64).collect();
     let resumed: BTreeMap<u64, [u8; 32]> =
         resumed.into_iter().filter(|(index, _)| listed.binary_search(index).is_ok()).collect();
-    let to_read: Vec<_> = listing.blocks.iter().filter(|b| !resumed.contains_key(&(b.index as u64))).cloned().collect();
+    // In index order (the listing is sorted), so a block is found again by binary search.
+    let to_read: Arc<[ListedBlock]> =
+        listing.blocks.iter().filter(|b| !resumed.contains_key(&(b.index as u64))).cloned().collect();
     progress.started(to_read.len() as u64, resumed.len() as u64);
     let resumed_count = resumed.len() as u64;
 
@@ -148,12 +150,12 @@ pub async fn image_snapshot(
     let (sender, receiver) = tokio::sync::mpsc::channel::<ArrivedBlock>(workers.min(32));
     let read_again: writer::ReadAgain = {
         // The writer runs on a blocking thread, where waiting on the runtime is allowed.
-        let (runtime, source, snapshot_id, policy) =
-            (tokio::runtime::Handle::current(), source.clone(), snapshot_id.clone(), request.retry);
-        let listed: BTreeMap<u64, ListedBlock> = listing.blocks.iter().map(|b| (b.index as u64, b.clone())).collect();
+        let (runtime, source, snapshot_id, policy, to_read) =
+            (tokio::runtime::Handle::current(), source.clone(), snapshot_id.clone(), request.retry, to_read.clone());
         Box::new(move |index, expected, actual| {
-            let block = listed.get(&index).ok_or_else(|| {
-                ImageError::Inconsistent(format!("internal: block {index} is read again but was not listed"))
+            let found = to_read.binary_search_by_key(&index, |b| b.index as u64).ok();
+            let block = found.map(|at| &to_read[at]).ok_or_else(|| {
+                ImageError::Inconsistent(format!("internal: block {index} is read again but was not to be read"))
             })?;
             runtime.block_on(read_again_after_mismatch(source.as_ref(), &snapshot_id, block, &policy, expected, actual))
         })
@@ -176,7 +178,7 @@ pub async fn image_snapshot(
     // window back rather than letting memory grow without bound.
     let semaphore = Arc::new(tokio::sync::Semaphore::new(workers));
     let mut window = VecDeque::new();
-    let mut pending = to_read.into_iter();
+    let mut pending = to_read.iter().cloned();
     let mut read_error = None;
     loop {
         while window.len() < workers * 2 {

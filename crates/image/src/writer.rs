@@ -97,7 +97,7 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
             // The block's own SHA-256 and the image's, in one pass; a block that does not hash to
             // AWS's checksum is not fed to the image hash and is read again.
             let block = match hasher.update_if_sha256(&arrived.data, &arrived.expected_sha256) {
-                Ok(()) => VerifiedBlock { index, data: arrived.data, sha256: arrived.expected_sha256 },
+                Ok(()) => arrived.verified(),
                 Err(actual) => {
                     let again = match (input.read_again)(index, arrived.checksum, actual) {
                         Ok(again) => again,

@@ -7,8 +7,7 @@ mod support;
 use custody_journal::Journal;
 use custody_plan::inventory::Tag;
 use custody_triage::{triage, InstanceInfo, Platform, SendFailure, TriageError, TriageReport, TriageRequest};
-use std::time::Duration;
-use support::{inventory_json, FakeSsm, ACCOUNT, REGION};
+use support::{inventory_json, request, FakeSsm, ACCOUNT};
 
 const TAGGED: &str = "i-0e7e7e7e7e7e7e7e7";
 const OTHER: &str = "i-0aaaaaaaaaaaaaaa1";
@@ -25,23 +24,6 @@ fn instance(id: &str, platform: Platform, tags: &[(&str, &str)]) -> InstanceInfo
 
 fn tag() -> Tag {
     Tag { key: "CustodySSMEnabled".into(), value: "True".into() }
-}
-
-fn request(instances: &[&str], scope: Option<Tag>) -> TriageRequest {
-    TriageRequest {
-        case_id: "T1".into(),
-        examiner: None,
-        instances: instances.iter().map(|s| s.to_string()).collect(),
-        by_tag: None,
-        scope_tag: scope,
-        output: None,
-        memory: Vec::new(),
-        memory_limit: 1 << 20,
-        timeout: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(1),
-        region: REGION.into(),
-        signer: support::PRINCIPAL.into(),
-    }
 }
 
 async fn run(fake: &FakeSsm, req: &TriageRequest) -> (Journal, Result<TriageReport, TriageError>) {

@@ -16,10 +16,9 @@ mod support;
 use custody_journal::Journal;
 use custody_triage::run::INLINE_STDOUT_LIMIT;
 use custody_triage::script::SECTIONS;
-use custody_triage::{triage, InstanceInfo, Platform, TriageRequest};
+use custody_triage::{triage, InstanceInfo, Platform};
 use std::sync::Mutex;
-use std::time::Duration;
-use support::{cut_output, inventory_json, FakeSsm, ACCOUNT, REGION};
+use support::{cut_output, inventory_json, request, FakeSsm, ACCOUNT};
 
 const TAGGED: &str = "i-0e7e7e7e7e7e7e7e7";
 
@@ -36,20 +35,7 @@ async fn a_cut_inline_output_is_warned_marked_truncated_and_its_missing_sections
         }],
     )
     .with_stdout(cut_output);
-    let req = TriageRequest {
-        case_id: "T1".into(),
-        examiner: None,
-        instances: vec![TAGGED.into()],
-        by_tag: None,
-        scope_tag: None,
-        output: None,
-        memory: Vec::new(),
-        memory_limit: 1 << 20,
-        timeout: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(1),
-        region: REGION.into(),
-        signer: support::PRINCIPAL.into(),
-    };
+    let req = request(&[TAGGED], None);
     let journal = Journal::open_in_memory().unwrap();
     let lines = Mutex::new(Vec::<String>::new());
     let report = triage(&fake, &journal, &req, &|l: &str| lines.lock().unwrap().push(l.to_string())).await.unwrap();

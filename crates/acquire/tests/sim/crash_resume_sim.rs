@@ -29,27 +29,10 @@ async fn baseline(inv: &Inventory, planned: &(Plan, CheckReport)) -> Baseline {
     Baseline { shape: h.shape(), created: h.created(), writes: h.journal.writes() }
 }
 
-/// Runs until the journal fails after `n` writes: killed (`Err(Journal)`), or done before that.
-async fn killed_after(h: &Harness, planned: &(Plan, CheckReport), n: u64) {
-    h.journal.crash_after_writes(n);
-    match h.acquire_planned(planned).await {
-        Ok(_) => {}
-        Err(e) => assert!(e.is_journal(), "n={n}: the run stopped for another reason: {e}"),
-    }
-    h.journal.clear_fault();
-}
-
 /// Resumes the case as the examiner would: `custody acquire --resume`, or, when the run was killed
 /// before it journaled its plan (nothing was done in AWS then), the same acquisition again.
 async fn resumed(h: &Harness, planned: &(Plan, CheckReport), label: &str) {
-    let report = match h.resume().await {
-        Err(AcquireError::Refused { step, .. }) if step == "resume" => h.acquire_planned(planned).await,
-        Err(AcquireError::Journal(e)) if matches!(*e, custody_journal::JournalError::UnknownCase(_)) => {
-            h.acquire_planned(planned).await
-        }
-        other => other,
-    };
-    let report = report.unwrap_or_else(|e| panic!("{label}: {e:?}"));
+    let report = h.resume_or_acquire(planned).await.unwrap_or_else(|e| panic!("{label}: {e:?}"));
     assert!(report.succeeded, "{label}: {:?} left {:?}", volume_errors(&report), left(&report));
 }
 
@@ -84,7 +67,7 @@ async fn resumes_after_a_kill_at_every_write(inv: Inventory, e: Example) {
     let mut looked_up = 0;
     for n in 0..=base.writes {
         let h = Harness::with_inventory(inv.clone());
-        killed_after(&h, &planned, n).await;
+        h.killed_after(&planned, n).await;
         let label = format!("{} killed after {n} of {} writes", e.file, base.writes);
         resumed(&h, &planned, &label).await;
         like_baseline(&h, &base, &planned.0, &label);
@@ -130,7 +113,7 @@ async fn a_run_killed_before_its_plan_is_journaled_changed_nothing_and_is_acquir
     let planned = plan_and_check(&inventory(PATH_2.file), PATH_2.instance, PATH_2.mode);
     for n in [0, 1] {
         let h = Harness::new(PATH_2);
-        killed_after(&h, &planned, n).await;
+        h.killed_after(&planned, n).await;
         assert!(h.world.calls().is_empty(), "n={n}: {:#?}", h.world.calls());
         match h.resume().await.unwrap_err() {
             AcquireError::Journal(e) => {
@@ -157,7 +140,7 @@ async fn a_resume_killed_in_turn_resumes_again() {
         for n in (2..base.writes).step_by(5) {
             for m in [0, 1, 3, 8, 20] {
                 let h = Harness::with_inventory(inv.clone());
-                killed_after(&h, &planned, n).await;
+                h.killed_after(&planned, n).await;
                 h.journal.crash_after_writes(m);
                 match h.resume().await {
                     Ok(_) => {}
@@ -181,7 +164,7 @@ async fn a_killed_run_resumes_from_the_journal_file_alone() {
     let base = baseline(&inv, &planned).await;
     for n in (2..base.writes).step_by(7) {
         let mut h = Harness::with_file_journal(inv.clone());
-        killed_after(&h, &planned, n).await;
+        h.killed_after(&planned, n).await;
         h.reopen();
         let label = format!("{} killed after {n} writes, journal reopened", PATH_5.file);
         resumed(&h, &planned, &label).await;

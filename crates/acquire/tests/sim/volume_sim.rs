@@ -114,22 +114,8 @@ async fn a_run_killed_around_create_volume_and_resumed_makes_one_volume_per_snap
     let mut asked_again = 0;
     for n in 0..=writes {
         let h = Harness::with_inventory(inv.clone());
-        h.journal.crash_after_writes(n);
-        if let Err(err) = h.acquire_planned(&planned).await {
-            assert!(err.is_journal(), "n={n}: {err}");
-        }
-        h.journal.clear_fault();
-        let report = match h.resume().await {
-            Err(custody_acquire::AcquireError::Refused { step, .. }) if step == "resume" => {
-                h.acquire_planned(&planned).await
-            }
-            Err(custody_acquire::AcquireError::Journal(e))
-                if matches!(*e, custody_journal::JournalError::UnknownCase(_)) =>
-            {
-                h.acquire_planned(&planned).await
-            }
-            other => other,
-        };
+        h.killed_after(&planned, n).await;
+        let report = h.resume_or_acquire(&planned).await;
         let report = report.unwrap();
         assert!(report.succeeded, "n={n}: {:?}", volume_errors(&report));
         let made: Vec<String> =

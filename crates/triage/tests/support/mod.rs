@@ -5,15 +5,35 @@
 
 use async_trait::async_trait;
 use custody_plan::check::{authorize, Outcome};
+use custody_plan::inventory::Tag;
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::AuthzRequest;
-use custody_triage::{AwsError, InstanceInfo, Invocation, SendRequest, TriageAws};
+use custody_triage::{AwsError, InstanceInfo, Invocation, SendRequest, TriageAws, TriageRequest};
 use std::sync::Mutex;
+use std::time::Duration;
 
 pub const REGION: &str = "eu-west-1";
 pub const ACCOUNT: &str = "111122223333";
 /// The session custody signs with: CustodySource of the example inventory.
 pub const PRINCIPAL: &str = "arn:aws:sts::111122223333:assumed-role/CustodySource/custody-T1";
+
+/// A triage of `instances` in [`REGION`], case T1, signed as [`PRINCIPAL`], polled every millisecond.
+pub fn request(instances: &[&str], scope: Option<Tag>) -> TriageRequest {
+    TriageRequest {
+        case_id: "T1".into(),
+        examiner: None,
+        instances: instances.iter().map(|s| s.to_string()).collect(),
+        by_tag: None,
+        scope_tag: scope,
+        output: None,
+        memory: Vec::new(),
+        memory_limit: 1 << 20,
+        timeout: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(1),
+        region: REGION.into(),
+        signer: PRINCIPAL.into(),
+    }
+}
 
 /// The example inventory of seed 004's tag-scoped policy (examples/inventories/triage.json).
 pub fn inventory_json() -> serde_json::Value {

@@ -152,6 +152,29 @@ impl Harness {
         self.executor().resume(CASE, self.preflights()).await
     }
 
+    /// Runs `planned` until the journal fails after `n` writes: killed (`Err(Journal)`), or done
+    /// before that.
+    pub async fn killed_after(&self, planned: &(Plan, CheckReport), n: u64) {
+        self.journal.crash_after_writes(n);
+        match self.acquire_planned(planned).await {
+            Ok(_) => {}
+            Err(e) => assert!(e.is_journal(), "n={n}: the run stopped for another reason: {e}"),
+        }
+        self.journal.clear_fault();
+    }
+
+    /// Goes on as the examiner would after a kill: `custody acquire --resume`, or, when the run was
+    /// killed before it journaled its plan (nothing was done in AWS then), the same acquisition again.
+    pub async fn resume_or_acquire(&self, planned: &(Plan, CheckReport)) -> Result<AcquireReport, AcquireError> {
+        match self.resume().await {
+            Err(AcquireError::Refused { step, .. }) if step == "resume" => self.acquire_planned(planned).await,
+            Err(AcquireError::Journal(e)) if matches!(*e, custody_journal::JournalError::UnknownCase(_)) => {
+                self.acquire_planned(planned).await
+            }
+            other => other,
+        }
+    }
+
     /// The preflight of each journaled plan, as `custody acquire --resume` makes them.
     pub fn preflights(&self) -> BTreeMap<String, CheckReport> {
         let mut out = BTreeMap::new();
