@@ -24,7 +24,7 @@
 //!   <https://docs.aws.amazon.com/ebs/latest/APIReference/API_GetSnapshotBlock.html>.
 
 use crate::error::ImageError;
-use crate::source::{FailureKind, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB};
+use crate::source::{BlockData, FailureKind, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -195,7 +195,7 @@ pub async fn list_all(
 #[derive(Debug, Clone)]
 pub struct VerifiedBlock {
     pub index: u64,
-    pub data: Vec<u8>,
+    pub data: BlockData,
     pub sha256: [u8; 32],
 }
 
@@ -204,7 +204,7 @@ pub struct VerifiedBlock {
 #[derive(Debug, Clone)]
 pub struct ArrivedBlock {
     pub index: u64,
-    pub data: Vec<u8>,
+    pub data: BlockData,
     pub expected_sha256: [u8; 32],
     /// AWS's checksum as sent (base64), for messages.
     pub checksum: String,
@@ -323,7 +323,11 @@ async fn read_checked(
         let problem = match check_answer(snapshot_id, index, fetched) {
             Ok(arrived) if !hash_here => return Ok(arrived),
             Ok(arrived) => {
-                let actual: [u8; 32] = Sha256::digest(&arrived.data).into();
+                let mut hasher = Sha256::new();
+                for part in arrived.data.parts() {
+                    hasher.update(part);
+                }
+                let actual: [u8; 32] = hasher.finalize().into();
                 if actual == arrived.expected_sha256 {
                     return Ok(arrived);
                 }

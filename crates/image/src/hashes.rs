@@ -64,15 +64,17 @@ impl ImageHasher {
         self.bytes += data.len() as u64;
     }
 
-    /// Feeds `block` if its own SHA-256 is `expected`, computing both SHA-256s in one pass; else
-    /// feeds nothing and answers the SHA-256 the block has.
-    pub fn update_if_sha256(&mut self, block: &[u8], expected: &[u8; 32]) -> Result<(), [u8; 32]> {
-        let (own, continued) = self.sha256.digest_and_update(block);
+    /// Feeds the block made of `parts` if its own SHA-256 is `expected`, computing both SHA-256s in
+    /// one pass; else feeds nothing and answers the SHA-256 the block has.
+    pub fn update_if_sha256<P: AsRef<[u8]>>(&mut self, parts: &[P], expected: &[u8; 32]) -> Result<(), [u8; 32]> {
+        let (own, continued) = self.sha256.digest_and_update_parts(parts);
         if &own != expected {
             return Err(own);
         }
         self.sha256 = continued;
-        self.update_others(block);
+        for part in parts {
+            self.update_others(part.as_ref());
+        }
         Ok(())
     }
 
@@ -101,9 +103,12 @@ impl ImageHasher {
     }
 }
 
-/// True when every byte is zero.
-pub fn is_zero(data: &[u8]) -> bool {
-    data.len() == ZERO_BLOCK.len() && data == &ZERO_BLOCK[..] || data.iter().all(|b| *b == 0)
+/// True when every byte of every part is zero.
+pub fn is_zero<P: AsRef<[u8]>>(parts: &[P]) -> bool {
+    parts.iter().all(|part| {
+        let part = part.as_ref();
+        part.len() <= ZERO_BLOCK.len() && part == &ZERO_BLOCK[..part.len()] || part.iter().all(|b| *b == 0)
+    })
 }
 
 #[cfg(test)]
@@ -128,12 +133,24 @@ mod tests {
         let block = vec![5u8; BLOCK_SIZE as usize];
         let right: [u8; 32] = Sha256::digest(&block).into();
         let mut checked = ImageHasher::new(ExtraHashes { md5: true, sha1: false });
-        assert_eq!(checked.update_if_sha256(&block, &[0; 32]), Err(right), "a mismatch answers the real SHA-256");
+        assert_eq!(checked.update_if_sha256(&[&block], &[0; 32]), Err(right), "a mismatch answers the real SHA-256");
         assert!(checked.is_empty(), "and feeds nothing");
-        assert_eq!(checked.update_if_sha256(&block, &right), Ok(()));
+        let (head, tail) = block.split_at(1000);
+        assert_eq!(checked.update_if_sha256(&[head, tail], &right), Ok(()), "in parts of any length");
         let mut plain = ImageHasher::new(ExtraHashes { md5: true, sha1: false });
         plain.update(&block);
         assert_eq!(checked.finish(), plain.finish());
+    }
+
+    #[test]
+    fn zero_is_every_byte_of_every_part() {
+        let zeros = vec![0u8; 3000];
+        assert!(is_zero(&[&zeros[..1000], &zeros[1000..]]));
+        assert!(is_zero::<&[u8]>(&[]));
+        let mut one = zeros.clone();
+        one[2999] = 1;
+        assert!(!is_zero(&[&one[..1000], &one[1000..]]));
+        assert!(!is_zero(&[&one[..]]));
     }
 
     #[test]

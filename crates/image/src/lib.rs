@@ -32,6 +32,7 @@
 //! faults through the trait and run the adapter against moto.
 
 pub mod checkpoint;
+mod direct;
 pub mod error;
 pub mod fetch;
 pub mod hashes;
@@ -48,4 +49,6 @@ pub use hashes::{ExtraHashes, ImageHashes};
 pub use imaging::{image_snapshot, ImageOutcome, ImagePaths, ImageRequest, ManifestContext, NoProgress, Progress};
 pub use manifest::{AwsCall, Manifest, ManifestError, Source};
 pub use sdk::{load_config, SdkSnapshotBlocks};
-pub use source::{BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB};
+pub use source::{
+    BlockData, BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB,
+};

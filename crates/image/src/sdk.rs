@@ -4,29 +4,62 @@
 //! and counts attempts per block, so a block that keeps failing is reported once, with its index,
 //! instead of being retried by two layers that do not know of each other.
 
-use crate::source::{BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError};
+use crate::direct::{DirectReads, RecordTarget};
+use crate::source::{BlockData, BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_ebs::config::http::HttpResponse;
 use aws_sdk_ebs::config::retry::RetryConfig;
 use aws_sdk_ebs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ebs::operation::RequestId;
+use std::sync::{Arc, OnceLock};
 
-/// The EBS direct APIs of one configuration (credentials, Region, endpoint).
+/// The EBS direct APIs of one configuration (credentials, Region, endpoint). GetSnapshotBlock is
+/// sent by [`crate::direct`] once a listing has shown where and how the SDK signs.
 #[derive(Debug, Clone)]
 pub struct SdkSnapshotBlocks {
     client: aws_sdk_ebs::Client,
+    direct: Option<Arc<DirectReads>>,
 }
 
 impl SdkSnapshotBlocks {
     pub fn new(config: &SdkConfig) -> Self {
-        let ebs_config = aws_sdk_ebs::config::Builder::from(config).retry_config(RetryConfig::disabled()).build();
-        SdkSnapshotBlocks { client: aws_sdk_ebs::Client::from_conf(ebs_config) }
+        let target = Arc::new(OnceLock::new());
+        let ebs_config = aws_sdk_ebs::config::Builder::from(config)
+            .retry_config(RetryConfig::disabled())
+            .interceptor(RecordTarget(target.clone()))
+            .build();
+        let direct = DirectReads::new(target, config.credentials_provider()).map(Arc::new);
+        SdkSnapshotBlocks { client: aws_sdk_ebs::Client::from_conf(ebs_config), direct }
+    }
+
+    /// True once GetSnapshotBlock is sent by [`crate::direct`]: after a listing through the SDK
+    /// showed where and how to sign.
+    pub fn reads_blocks_directly(&self) -> bool {
+        self.direct.as_ref().is_some_and(|d| d.target().is_some())
+    }
+
+    /// Every GetSnapshotBlock through the SDK (for comparing the two paths).
+    pub fn through_the_sdk_only(mut self) -> Self {
+        self.direct = None;
+        self
     }
 }
 
-/// Which failures are worth retrying. The EBS direct API reference says to always retry 5xx answers,
-/// ThrottlingException and RequestThrottledException (API Reference, GetSnapshotBlock, Note).
+/// Which failures are worth retrying, by AWS error code and HTTP status. The EBS direct API
+/// reference says to always retry 5xx answers, ThrottlingException and RequestThrottledException
+/// (API Reference, GetSnapshotBlock, Note).
+pub(crate) fn failure_kind(code: &str, status: Option<u16>) -> FailureKind {
+    match code {
+        "ThrottlingException" | "RequestThrottledException" | "TooManyRequestsException" => FailureKind::Throttled,
+        "InternalServerException" | "ServiceUnavailable" | "InternalFailure" => FailureKind::Transient,
+        _ if status == Some(429) => FailureKind::Throttled,
+        _ if status.is_some_and(|s| s >= 500) => FailureKind::Transient,
+        _ => FailureKind::Fatal,
+    }
+}
+
+/// An SDK failure as a [`SourceError`].
 fn classify<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> SourceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -35,16 +68,7 @@ where
         SdkError::ServiceError(service) => {
             let inner = service.err();
             let code = inner.code().unwrap_or("unknown error").to_string();
-            let status = service_status(&err);
-            let kind = match code.as_str() {
-                "ThrottlingException" | "RequestThrottledException" | "TooManyRequestsException" => {
-                    FailureKind::Throttled
-                }
-                "InternalServerException" | "ServiceUnavailable" | "InternalFailure" => FailureKind::Transient,
-                _ if status == Some(429) => FailureKind::Throttled,
-                _ if status.is_some_and(|s| s >= 500) => FailureKind::Transient,
-                _ => FailureKind::Fatal,
-            };
+            let kind = failure_kind(&code, service_status(&err));
             let message = match inner.message() {
                 Some(m) => format!("{code}: {m}"),
                 None => code,
@@ -63,7 +87,7 @@ fn service_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -108,6 +132,9 @@ impl SnapshotBlocks for SdkSnapshotBlocks {
     }
 
     async fn get_block(&self, snapshot_id: &str, index: i32, token: &str) -> Result<FetchedBlock, SourceError> {
+        if let Some((direct, target)) = self.direct.as_ref().and_then(|d| Some((d, d.target()?))) {
+            return direct.get_block(target, snapshot_id, index, token).await;
+        }
         let out = self
             .client
             .get_snapshot_block()
@@ -123,13 +150,7 @@ impl SnapshotBlocks for SdkSnapshotBlocks {
         let body = out.block_data.collect().await.map_err(|e| {
             SourceError::new(FailureKind::Transient, "ebs:GetSnapshotBlock", format!("reading the block data: {e}"))
         })?;
-        // One copy of the segments the body arrived in (`AggregatedBytes::to_vec` collects the body
-        // byte by byte through an iterator).
-        let segments: Vec<_> = body.into_segments().collect();
-        let mut data = Vec::with_capacity(segments.iter().map(|s| s.len()).sum());
-        for segment in &segments {
-            data.extend_from_slice(segment);
-        }
+        let data = BlockData::from_parts(body.into_segments());
         Ok(FetchedBlock { data, checksum, checksum_algorithm, data_length })
     }
 }

@@ -31,10 +31,69 @@ pub struct ListedBlock {
     pub token: String,
 }
 
+/// A block's bytes in the pieces the response body arrived in. They are hashed and written as they
+/// are: gathering 512 KiB into one buffer would cost a copy and an allocation per block, for nothing.
+#[derive(Clone, Default)]
+pub struct BlockData {
+    parts: Vec<bytes::Bytes>,
+    len: usize,
+}
+
+/// Equal when the bytes are, however they were split.
+impl PartialEq for BlockData {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.bytes().eq(other.bytes())
+    }
+}
+
+impl Eq for BlockData {}
+
+/// The length and the pieces, not 512 KiB of bytes.
+impl std::fmt::Debug for BlockData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlockData({} bytes in {} parts)", self.len, self.parts.len())
+    }
+}
+
+impl BlockData {
+    pub fn from_parts(parts: impl IntoIterator<Item = bytes::Bytes>) -> Self {
+        let parts: Vec<bytes::Bytes> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+        let len = parts.iter().map(bytes::Bytes::len).sum();
+        BlockData { parts, len }
+    }
+
+    pub fn parts(&self) -> &[bytes::Bytes] {
+        &self.parts
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.parts.iter().flat_map(|part| part.iter().copied())
+    }
+
+    /// The bytes in one buffer (a copy).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.parts.concat()
+    }
+}
+
+impl From<Vec<u8>> for BlockData {
+    fn from(data: Vec<u8>) -> Self {
+        BlockData::from_parts([bytes::Bytes::from(data)])
+    }
+}
+
 /// One GetSnapshotBlock answer, as AWS gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedBlock {
-    pub data: Vec<u8>,
+    pub data: BlockData,
     /// `x-amz-Checksum`: base64 of the SHA-256 of `data`.
     pub checksum: Option<String>,
     /// `x-amz-Checksum-Algorithm`: `SHA256` is the only value AWS documents.

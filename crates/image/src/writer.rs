@@ -10,6 +10,7 @@ use crate::hashes::{is_zero, ExtraHashes, ImageHasher, ImageHashes};
 use crate::source::BLOCK_SIZE;
 use base64::Engine as _;
 use std::collections::BTreeMap;
+use std::io::{IoSlice, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
 
@@ -74,7 +75,7 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
         let offset = index * BLOCK_SIZE;
         let sha256 = if let Some(expected) = input.resumed.get(&index) {
             input.file.read_exact_at(&mut buffer, offset).map_err(ImageError::io(&path))?;
-            if hasher.update_if_sha256(&buffer, expected).is_err() {
+            if hasher.update_if_sha256(&[&buffer], expected).is_err() {
                 return Err(WriterStop::Failed(ImageError::Checkpoint {
                     path: path.clone(),
                     message: format!(
@@ -96,7 +97,7 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
             }
             // The block's own SHA-256 and the image's, in one pass; a block that does not hash to
             // AWS's checksum is not fed to the image hash and is read again.
-            let block = match hasher.update_if_sha256(&arrived.data, &arrived.expected_sha256) {
+            let block = match hasher.update_if_sha256(arrived.data.parts(), &arrived.expected_sha256) {
                 Ok(()) => arrived.verified(),
                 Err(actual) => {
                     let again = match (input.read_again)(index, arrived.checksum, actual) {
@@ -107,13 +108,15 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
                             return Err(WriterStop::Failed(e));
                         }
                     };
-                    hasher.update(&again.data);
+                    for part in again.data.parts() {
+                        hasher.update(part);
+                    }
                     again
                 }
             };
             // The file was created at full size, so all-zero blocks are already there as a hole.
-            if !is_zero(&block.data) {
-                input.file.write_all_at(&block.data, offset).map_err(ImageError::io(&path))?;
+            if !is_zero(block.data.parts()) {
+                write_parts_at(&input.file, block.data.parts(), offset).map_err(ImageError::io(&path))?;
             }
             input.checkpoint.record(index, &block.sha256);
             written += 1;
@@ -130,4 +133,40 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
     hasher.zero_blocks(input.volume_blocks - position);
     sync(&input.file, &mut input.checkpoint)?;
     Ok(WriterOutput { hashes: hasher.finish(), block_lines, written })
+}
+
+/// Writes `parts` one after the other at `offset`: one `writev` for a block that arrived in pieces,
+/// rather than a copy into one buffer first.
+fn write_parts_at(mut file: &std::fs::File, parts: &[bytes::Bytes], offset: u64) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut slices: Vec<IoSlice> = parts.iter().map(|part| IoSlice::new(part)).collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => {
+                return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "the image file took no more bytes"))
+            }
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_written_one_after_the_other_at_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image");
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        file.set_len(16).unwrap();
+        let parts = [bytes::Bytes::from_static(b"ab"), bytes::Bytes::from_static(b"cde")];
+        write_parts_at(&file, &parts, 4).unwrap();
+        write_parts_at(&file, &parts[..1], 12).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"\0\0\0\0abcde\0\0\0ab\0\0");
+    }
 }

@@ -94,16 +94,51 @@ impl Sha256Stream {
     /// over `data` when the stream is at a chunk boundary and `data` is whole chunks, as an EBS
     /// block always is; two otherwise.
     pub fn digest_and_update(&self, data: &[u8]) -> ([u8; 32], Sha256Stream) {
+        self.digest_and_update_parts(&[data])
+    }
+
+    /// [`Sha256Stream::digest_and_update`] of the concatenation of `parts`, without concatenating
+    /// them: a network body arrives in pieces of any length, and copying 512 KiB into one buffer to
+    /// hash it costs a pass of its own. A chunk that straddles two parts is gathered into 64 bytes on
+    /// the stack. One pass over the data whenever this stream is at a chunk boundary (as it is at
+    /// the start of every EBS block); two otherwise.
+    pub fn digest_and_update_parts<P: AsRef<[u8]>>(&self, parts: &[P]) -> ([u8; 32], Sha256Stream) {
         let mut continued = self.clone();
         let mut own = Sha256Stream::new();
-        let (chunks, rest) = data.as_chunks::<CHUNK>();
-        if self.pending_len == 0 && rest.is_empty() {
+        if self.pending_len != 0 {
+            for part in parts {
+                own.update(part.as_ref());
+                continued.update(part.as_ref());
+            }
+            return (own.finish(), continued);
+        }
+        // Both states are at a chunk boundary, and stay at the same one: they are fed the same bytes.
+        let mut carry = [0u8; CHUNK];
+        let mut carry_len = 0;
+        let mut length = 0u64;
+        for part in parts {
+            let mut data = part.as_ref();
+            length += data.len() as u64;
+            if carry_len > 0 {
+                let take = (CHUNK - carry_len).min(data.len());
+                carry[carry_len..carry_len + take].copy_from_slice(&data[..take]);
+                carry_len += take;
+                data = &data[take..];
+                if carry_len < CHUNK {
+                    continue;
+                }
+                compress_pair(&mut own.state, &mut continued.state, &[carry]);
+            }
+            let (chunks, rest) = data.as_chunks::<CHUNK>();
             compress_pair(&mut own.state, &mut continued.state, chunks);
-            own.length = data.len() as u64;
-            continued.length += data.len() as u64;
-        } else {
-            own.update(data);
-            continued.update(data);
+            carry[..rest.len()].copy_from_slice(rest);
+            carry_len = rest.len();
+        }
+        // What is left is less than a chunk, and the same for both.
+        for stream in [&mut own, &mut continued] {
+            stream.pending = carry;
+            stream.pending_len = carry_len;
+            stream.length += length;
         }
         (own.finish(), continued)
     }

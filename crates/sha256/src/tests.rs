@@ -91,6 +91,33 @@ proptest! {
     }
 
     #[test]
+    fn parts_in_any_pieces_match_sha2(prefix in proptest::collection::vec(any::<u8>(), 0..300),
+                                      data in proptest::collection::vec(any::<u8>(), 0..2000),
+                                      cuts in proptest::collection::vec(0usize..2000, 0..8),
+                                      aligned_prefix in any::<bool>()) {
+        // A block arriving in network pieces of any length, after an image prefix that is at a chunk
+        // boundary (the one-pass path) or not (the two-pass path).
+        let prefix = if aligned_prefix { &prefix[..prefix.len() / 64 * 64] } else { &prefix[..] };
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+        cuts.sort_unstable();
+        let mut parts = Vec::new();
+        let mut at = 0;
+        for cut in cuts.into_iter().chain([data.len()]) {
+            parts.push(&data[at..cut]);
+            at = cut;
+        }
+        let mut stream = Sha256Stream::new();
+        stream.update(prefix);
+        let (own, continued) = stream.digest_and_update_parts(&parts);
+        prop_assert_eq!(&own[..], &Sha256::digest(&data)[..]);
+        let mut both = Sha256::new();
+        both.update(prefix);
+        both.update(&data);
+        prop_assert_eq!(continued.len(), (prefix.len() + data.len()) as u64);
+        prop_assert_eq!(&continued.finish()[..], &both.finalize()[..]);
+    }
+
+    #[test]
     fn updates_in_any_pieces_match_sha2(data in proptest::collection::vec(any::<u8>(), 0..2000),
                                         cuts in proptest::collection::vec(0usize..2000, 0..8)) {
         let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();

@@ -225,7 +225,9 @@ impl SnapshotBlocks for Faulty {
         };
         let mut block = self.inner.get_block(snapshot_id, index, token).await?;
         if corrupt {
-            block.data[1000] ^= 0x01;
+            let mut data = block.data.to_vec();
+            data[1000] ^= 0x01;
+            block.data = data.into();
         }
         if let Some(rewrite) = rewrite {
             rewrite(index, &mut block);
