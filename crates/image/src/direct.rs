@@ -41,6 +41,9 @@ const OPERATION: &str = "ebs:GetSnapshotBlock";
 /// One block read may take this long before it is abandoned and retried: 512 KiB at 2 KiB/s.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(256);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The connection's read buffer: a whole block and its headers, so that a block arriving at once is
+/// taken in one read instead of the 8 KiB-and-growing reads hyper starts every connection with.
+const READ_BUFFER: usize = 512 * 1024 + 16 * 1024;
 /// Credentials are refreshed this long before they expire.
 const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
 /// The most of an error answer's body that is read, for its code and message.
@@ -132,7 +135,9 @@ impl DirectReads {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http1_read_buf_exact_size(READ_BUFFER)
+            .build(https);
         Some(DirectReads {
             target,
             http,
