@@ -68,6 +68,19 @@ fn the_pair_matches_two_single_passes() {
     assert_eq!((a, b), (a2, b2));
 }
 
+/// `data` cut at `cuts` (clamped to its length, in any order) into consecutive pieces.
+fn pieces(data: &[u8], cuts: Vec<usize>) -> Vec<&[u8]> {
+    let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+    cuts.sort_unstable();
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for cut in cuts.into_iter().chain([data.len()]) {
+        parts.push(&data[at..cut]);
+        at = cut;
+    }
+    parts
+}
+
 proptest! {
     #[test]
     fn any_prefix_and_data_match_sha2(prefix in proptest::collection::vec(any::<u8>(), 0..300),
@@ -98,14 +111,7 @@ proptest! {
         // A block arriving in network pieces of any length, after an image prefix that is at a chunk
         // boundary (the one-pass path) or not (the two-pass path).
         let prefix = if aligned_prefix { &prefix[..prefix.len() / 64 * 64] } else { &prefix[..] };
-        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
-        cuts.sort_unstable();
-        let mut parts = Vec::new();
-        let mut at = 0;
-        for cut in cuts.into_iter().chain([data.len()]) {
-            parts.push(&data[at..cut]);
-            at = cut;
-        }
+        let parts = pieces(&data, cuts);
         let mut stream = Sha256Stream::new();
         stream.update(prefix);
         let (own, continued) = stream.digest_and_update_parts(&parts);
@@ -120,13 +126,9 @@ proptest! {
     #[test]
     fn updates_in_any_pieces_match_sha2(data in proptest::collection::vec(any::<u8>(), 0..2000),
                                         cuts in proptest::collection::vec(0usize..2000, 0..8)) {
-        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
-        cuts.sort_unstable();
         let mut stream = Sha256Stream::new();
-        let mut at = 0;
-        for cut in cuts.into_iter().chain([data.len()]) {
-            stream.update(&data[at..cut]);
-            at = cut;
+        for piece in pieces(&data, cuts) {
+            stream.update(piece);
         }
         prop_assert_eq!(&stream.finish()[..], &Sha256::digest(&data)[..]);
     }
