@@ -28,8 +28,11 @@
 //! 6. **Verify** ([`verify`]): re-hash the image against its manifest and block checksum file, and
 //!    optionally re-read the block checksums from AWS.
 //!
-//! AWS is behind [`SnapshotBlocks`]; [`SdkSnapshotBlocks`] is the aws-sdk-ebs adapter. Tests inject
-//! faults through the trait and run the adapter against moto.
+//! AWS is behind [`SnapshotBlocks`]; [`SdkSnapshotBlocks`] is the aws-sdk-ebs adapter. Once its
+//! first ListSnapshotBlocks has shown where and how the SDK signs, it sends GetSnapshotBlock itself
+//! (`direct`: a GET signed with `aws-sigv4`, no orchestrator per block — a quarter of imaging's CPU),
+//! and hands each block over in the pieces it arrived in ([`BlockData`]), hashed and written without
+//! a copy. Tests inject faults through the trait and run the adapter against moto.
 
 pub mod checkpoint;
 mod direct;
