@@ -15,7 +15,7 @@ use aws_sdk_ebs::operation::RequestId;
 use std::sync::{Arc, OnceLock};
 
 /// The EBS direct APIs of one configuration (credentials, Region, endpoint). GetSnapshotBlock is
-/// sent by [`crate::direct`] once a listing has shown where and how the SDK signs.
+/// sent by `direct` once a listing has shown where and how the SDK signs.
 #[derive(Debug, Clone)]
 pub struct SdkSnapshotBlocks {
     client: aws_sdk_ebs::Client,
@@ -33,7 +33,7 @@ impl SdkSnapshotBlocks {
         SdkSnapshotBlocks { client: aws_sdk_ebs::Client::from_conf(ebs_config), direct }
     }
 
-    /// True once GetSnapshotBlock is sent by [`crate::direct`]: after a listing through the SDK
+    /// True once GetSnapshotBlock is sent by `direct`: after a listing through the SDK
     /// showed where and how to sign.
     pub fn reads_blocks_directly(&self) -> bool {
         self.direct.as_ref().is_some_and(|d| d.target().is_some())
