@@ -96,30 +96,15 @@ impl Moto {
             .await)
     }
 
-    /// `base` acting as a session of `role_arn`, for seeding another account: moto puts what a
-    /// session creates in the account of the role it assumed (custody's own sessions come from
-    /// [`crate::Cloud::assume_role`]).
+    /// `base` acting as a session of `role_arn` (session `custody-seed`, through the adapter's own
+    /// [`crate::sdk::SdkCloud::assume`]), for seeding another account: moto puts what a session
+    /// creates in the account of the role it assumed.
     pub async fn as_role(base: &SdkConfig, role_arn: &str) -> Result<SdkConfig, String> {
-        let sts = aws_sdk_sts::Client::new(base);
-        let out = sts
-            .assume_role()
-            .role_arn(role_arn)
-            .role_session_name("seed")
-            .send()
+        let session = crate::sdk::SdkCloud::from_config(base.clone())
+            .assume(role_arn, &crate::SessionName::new("seed", None))
             .await
-            .map_err(|e| format!("AssumeRole {role_arn}: {}", aws_sdk_sts::error::DisplayErrorContext(e)))?;
-        let c = out.credentials().ok_or("AssumeRole answered no credentials")?;
-        let creds = Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_string()),
-            None,
-            "seed",
-        );
-        Ok(base
-            .to_builder()
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
-            .build())
+            .map_err(|e| format!("AssumeRole {role_arn}: {e}"))?;
+        Ok(session.config().clone())
     }
 
     /// A command for `program` that talks to this server: every `AWS_*` variable of the test's
