@@ -433,6 +433,56 @@ print(auth.signature(auth.string_to_sign(request, canonical), request))
         assert_eq!(failure(429, &http::HeaderMap::new(), b"").kind, FailureKind::Throttled);
     }
 
+    /// Credentials that expire `lifetime` from when they are given, counting how often they are asked for.
+    #[derive(Debug)]
+    struct Counted {
+        lifetime: Duration,
+        asked: Arc<std::sync::atomic::AtomicU32>,
+    }
+
+    impl ProvideCredentials for Counted {
+        fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.lifetime;
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                Some(expiry),
+                "test",
+            )))
+        }
+    }
+
+    fn reads_with(lifetime: Duration) -> (DirectReads, Arc<std::sync::atomic::AtomicU32>) {
+        let asked = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let provider = SharedCredentialsProvider::new(Counted { lifetime, asked: asked.clone() });
+        (DirectReads::new(Arc::new(OnceLock::new()), Some(provider)).unwrap(), asked)
+    }
+
+    #[tokio::test]
+    async fn credentials_are_asked_for_once_while_they_have_a_while_to_live() {
+        let (reads, asked) = reads_with(Duration::from_secs(3600));
+        let (a, b, c) = tokio::join!(reads.credentials(), reads.credentials(), reads.credentials());
+        assert!(a.is_ok() && b.is_ok() && c.is_ok());
+        reads.credentials().await.unwrap();
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1, "asked once, then reused");
+
+        // Within five minutes of expiring, credentials are not used again: every call asks anew.
+        let (reads, asked) = reads_with(CREDENTIALS_MARGIN - Duration::from_secs(60));
+        reads.credentials().await.unwrap();
+        reads.credentials().await.unwrap();
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn without_credentials_blocks_are_left_to_the_sdk() {
+        assert!(DirectReads::new(Arc::new(OnceLock::new()), None).is_none());
+    }
+
     #[test]
     fn only_unreserved_characters_go_unencoded() {
         assert_eq!(uri_encode("snap-0123abc"), "snap-0123abc");
