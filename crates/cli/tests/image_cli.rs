@@ -413,3 +413,38 @@ fn an_image_of_case_evidence_records_the_journal_in_its_manifest() {
     );
     assert_eq!(std::fs::read_dir(out_dir).unwrap().count(), 0);
 }
+
+/// An image that cannot fit is refused before a block is read, with the figures, exit 1, and nothing
+/// left in `--out`. The small filesystem is a 1 MiB tmpfs mounted in a private user and mount namespace
+/// (`unshare`), so the test needs no privileges and the host sees no mount.
+#[test]
+fn an_image_that_cannot_fit_is_refused_before_downloading_and_leaves_nothing() {
+    let moto = Moto::start();
+    let snapshot = moto.upload(); // three 512 KiB blocks with data: 1.5 MiB
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("small");
+    std::fs::create_dir(&out).unwrap();
+    let script = r#"mount -t tmpfs -o size=1m custody-test "$0" || exit 90
+"$@"; code=$?
+echo "left in --out: [$(ls -A "$0")]"
+exit $code"#;
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .arg(&out)
+        .arg(assert_cmd::cargo::cargo_bin("custody"))
+        .args(["image", &snapshot, "--workers", "4", "--endpoint-url", &moto.endpoint, "--out"])
+        .arg(&out)
+        .env("CUSTODY_DATA_DIR", dir.path().join("no-journal"));
+    moto.env(&mut cmd);
+    let output = cmd.output().expect("this test needs util-linux `unshare`");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_ne!(output.status.code(), Some(90), "cannot mount a tmpfs in a user namespace here: {stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("not enough disk space for the image: its 3 blocks with data still to download need 1572864 bytes (1.5 MiB) and the filesystem has"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("choose another --out"), "{stderr}");
+    assert!(!stderr.contains("resume"), "there is nothing to resume: {stderr}");
+    assert!(stdout.contains("left in --out: []"), "{stdout}");
+}

@@ -8,6 +8,7 @@ use crate::manifest::{
     AwsCall, BlockChecksums, ByteRange, ImageFacts, Imaging, Manifest, Source, BLOCK_DIGEST_METHOD, FORMAT,
 };
 use crate::source::{ListedBlock, SnapshotBlocks, BLOCK_SIZE};
+use crate::space;
 use crate::writer::{self, WriterInput, WriterStop};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
@@ -143,6 +144,18 @@ pub async fn image_snapshot(
     // In index order (the listing is sorted), so a block is found again by binary search.
     let to_read: Arc<[ListedBlock]> =
         listing.blocks.iter().filter(|b| !resumed.contains_key(&(b.index as u64))).cloned().collect();
+    let claim = match space::claim(&file, &paths.partial, &space::byte_runs(to_read.iter().map(|b| b.index as u64))) {
+        Ok(claim) => claim,
+        Err(e) => {
+            // A first run that cannot fit leaves nothing behind; a resumed one keeps what it has.
+            if resume_at.is_none() {
+                drop((file, checkpoint_writer));
+                let _ = std::fs::remove_file(&paths.partial);
+                let _ = std::fs::remove_file(&paths.checkpoint);
+            }
+            return Err(e);
+        }
+    };
     progress.started(to_read.len() as u64, resumed.len() as u64);
     let resumed_count = resumed.len() as u64;
 
@@ -168,6 +181,7 @@ pub async fn image_snapshot(
         listed: listed.clone(),
         resumed,
         extra: request.extra_hashes,
+        claim,
         blocks: receiver,
         read_again,
     };

@@ -43,6 +43,7 @@ pub mod imaging;
 pub mod manifest;
 pub mod sdk;
 pub mod source;
+mod space;
 pub mod verify;
 pub mod writer;
 

@@ -8,6 +8,7 @@ use crate::error::ImageError;
 use crate::fetch::{ArrivedBlock, VerifiedBlock};
 use crate::hashes::{is_zero, ExtraHashes, ImageHasher, ImageHashes};
 use crate::source::BLOCK_SIZE;
+use crate::space::{self, Claim};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::io::{IoSlice, Seek as _, SeekFrom, Write as _};
@@ -27,6 +28,8 @@ pub struct WriterInput {
     /// Blocks already in the partial image, with their SHA-256.
     pub resumed: BTreeMap<u64, [u8; 32]>,
     pub extra: ExtraHashes,
+    /// Whether the blocks to download had their space claimed (then an all-zero block gives it back).
+    pub(crate) claim: Claim,
     pub blocks: tokio::sync::mpsc::Receiver<ArrivedBlock>,
     /// Reads a block again after it did not hash to AWS's checksum (its index, that checksum, the
     /// SHA-256 it had): rare, so the writer waits for it.
@@ -114,9 +117,12 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
                     again
                 }
             };
-            // The file was created at full size, so all-zero blocks are already there as a hole.
+            // The file was created at full size, so an all-zero block is already there as a hole (or
+            // as claimed space, given back so that it is one).
             if !is_zero(block.data.parts()) {
                 write_parts_at(&input.file, block.data.parts(), offset).map_err(ImageError::io(&path))?;
+            } else if input.claim == Claim::Claimed {
+                space::release_zero_block(&input.file, offset);
             }
             input.checkpoint.record(index, &block.sha256);
             written += 1;

@@ -232,7 +232,13 @@ pub fn run_image(args: &ImageArgs) -> ExitCode {
             Err(message) => {
                 failed = true;
                 eprintln!("error: {}: {message}", target.snapshot_id);
-                eprintln!("help: the partial image and its checkpoint are kept; run the same command again to resume");
+                // Only when there is something to resume: a refusal before the first block (the image
+                // exists already, or cannot fit) leaves no partial image.
+                if custody_image::ImagePaths::new(&args.out, &target.snapshot_id).partial.exists() {
+                    eprintln!(
+                        "help: the partial image and its checkpoint are kept; run the same command again to resume"
+                    );
+                }
             }
         }
     }
