@@ -15,17 +15,21 @@
 //!    image fails. A block that did not check is never written. The writer computes that SHA-256 in
 //!    the same pass as the image's (crate custody-sha256: the two SHA-256 states advance together
 //!    over the same data), so a byte downloaded is hashed once, not twice.
-//! 3. **Write and hash** ([`writer`]): one thread walks the volume in order, writing blocks into a
+//! 3. **Claim the disk space** (`space`): the blocks still to download get their space allocated
+//!    (`fallocate`) before the first read, so an image that cannot fit is refused at once with the
+//!    figures, and leaves nothing behind; the writes then skip the filesystem's per-page allocation.
+//!    Holes stay holes; a listed block that is all zeros gives its space back.
+//! 4. **Write and hash** ([`writer`]): one thread walks the volume in order, writing blocks into a
 //!    `.partial` file created at full size (unlisted blocks are holes: zeros, never written) and
 //!    feeding the whole-image hashes in order, zeros for holes from a static buffer. Blocks are read
 //!    out of order but handed over in order, through a window of 2 × `workers` blocks, so the hash
 //!    is computed without reading the image back.
-//! 4. **Checkpoint** ([`checkpoint`]): after each sync of the image, the indexes and checksums of the
+//! 5. **Checkpoint** ([`checkpoint`]): after each sync of the image, the indexes and checksums of the
 //!    blocks now on disk are appended. A killed run resumes: checkpointed blocks are read back (they
 //!    are needed for the hash anyway), checked against their checksum, and not downloaded again.
-//! 5. **Manifest** ([`manifest`]): JSON and text beside the image, then the `.partial` file is renamed
+//! 6. **Manifest** ([`manifest`]): JSON and text beside the image, then the `.partial` file is renamed
 //!    into place — an image under its final name is always complete.
-//! 6. **Verify** ([`verify`]): re-hash the image against its manifest and block checksum file, and
+//! 7. **Verify** ([`verify`]): re-hash the image against its manifest and block checksum file, and
 //!    optionally re-read the block checksums from AWS.
 //!
 //! AWS is behind [`SnapshotBlocks`]; [`SdkSnapshotBlocks`] is the aws-sdk-ebs adapter. Once its
