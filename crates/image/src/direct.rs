@@ -16,21 +16,25 @@
 //! - the credentials provider of the EBS client's configuration, cached until five minutes before
 //!   the credentials expire;
 //! - SigV4 from `aws-sigv4`, the crate the SDK signs with, with the settings the SDK uses for
-//!   services other than S3 (`SigningSettings::default()`).
+//!   services other than S3 (`SigningSettings::default()`), at this machine's time corrected by its
+//!   measured offset from AWS's (`crate::skew`), as the SDK corrects its own.
 //!
 //! A test checks the signature against botocore's, an independent SigV4 implementation (moto's
 //! Python environment has it). moto itself cannot check EBS signatures: with authentication on it
 //! refuses even boto3's own ListSnapshotBlocks.
 
+use crate::skew::{self, ClockSkew};
 use crate::source::{BlockData, FailureKind, FetchedBlock, SourceError};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use http_body_util::BodyExt as _;
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -83,9 +87,21 @@ impl Target {
     }
 }
 
-/// Records the [`Target`] of the first signed SigV4 request the EBS client sends.
+/// Records the [`Target`] of the first signed SigV4 request the EBS client sends, and the clock
+/// offset every answer shows.
 #[derive(Debug)]
-pub(crate) struct RecordTarget(pub(crate) Arc<OnceLock<Target>>);
+pub(crate) struct RecordTarget {
+    pub(crate) target: Arc<OnceLock<Target>>,
+    pub(crate) skew: Arc<ClockSkew>,
+}
+
+/// When the request being answered was sent.
+#[derive(Debug, Clone, Copy)]
+struct SentAt(SystemTime);
+
+impl Storable for SentAt {
+    type Storer = StoreReplace<Self>;
+}
 
 impl Intercept for RecordTarget {
     fn name(&self) -> &'static str {
@@ -96,11 +112,25 @@ impl Intercept for RecordTarget {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let request = context.request();
         if let Some(target) = Target::from_signed_request(request.uri(), request.headers().get("authorization")) {
-            let _ = self.0.set(target);
+            let _ = self.target.set(target);
+        }
+        cfg.interceptor_state().store_put(SentAt(SystemTime::now()));
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(SentAt(sent)) = cfg.load::<SentAt>().copied() {
+            let headers = context.response().headers();
+            self.skew.observe(sent, SystemTime::now(), |name| headers.get(name));
         }
         Ok(())
     }
@@ -119,12 +149,17 @@ pub(crate) struct DirectReads {
     credentials: SharedCredentialsProvider,
     cached: Mutex<Option<Credentials>>,
     refreshing: tokio::sync::Mutex<()>,
+    skew: Arc<ClockSkew>,
 }
 
 impl DirectReads {
     /// `None` when there are no credentials to sign with, or no TLS roots to check AWS's
     /// certificate against: blocks are then read through the SDK, which reports either clearly.
-    pub(crate) fn new(target: Arc<OnceLock<Target>>, credentials: Option<SharedCredentialsProvider>) -> Option<Self> {
+    pub(crate) fn new(
+        target: Arc<OnceLock<Target>>,
+        credentials: Option<SharedCredentialsProvider>,
+        skew: Arc<ClockSkew>,
+    ) -> Option<Self> {
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
@@ -144,6 +179,7 @@ impl DirectReads {
             credentials: credentials?,
             cached: Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
+            skew,
         })
     }
 
@@ -191,7 +227,8 @@ impl DirectReads {
             uri_encode(snapshot_id),
             uri_encode(token)
         );
-        let request = signed_get(&uri, target, credentials, SystemTime::now())?;
+        let sent_at = SystemTime::now();
+        let request = signed_get(&uri, target, credentials, self.skew.now())?;
         let sent = tokio::time::timeout(REQUEST_TIMEOUT, async {
             let response = self
                 .http
@@ -199,6 +236,9 @@ impl DirectReads {
                 .await
                 .map_err(|e| transient(format!("sending: {}", crate::sdk::error_chain(&e))))?;
             let (parts, mut body) = response.into_parts();
+            let offset = self
+                .skew
+                .observe(sent_at, SystemTime::now(), |name| parts.headers.get(name).and_then(|v| v.to_str().ok()));
             let mut pieces = Vec::new();
             let mut received = 0;
             while let Some(frame) = body.frame().await {
@@ -212,15 +252,15 @@ impl DirectReads {
                     }
                 }
             }
-            Ok::<_, SourceError>((parts, pieces))
+            Ok::<_, SourceError>((parts, pieces, offset))
         })
         .await;
-        let (parts, pieces) = match sent {
+        let (parts, pieces, offset) = match sent {
             Ok(result) => result?,
             Err(_) => return Err(transient(format!("no complete answer in {} s", REQUEST_TIMEOUT.as_secs()))),
         };
         if !parts.status.is_success() {
-            return Err(failure(parts.status.as_u16(), &parts.headers, &pieces.concat()));
+            return Err(failure(parts.status.as_u16(), &parts.headers, &pieces.concat(), offset));
         }
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         Ok(FetchedBlock {
@@ -284,8 +324,9 @@ fn uri_encode(value: &str) -> String {
 }
 
 /// An error answer as restJson1 gives it: the code in `x-amzn-ErrorType` (or `__type` / `code` in
-/// the body), the message in the body, the request id in `x-amzn-RequestId`.
-pub(crate) fn failure(status: u16, headers: &http::HeaderMap, body: &[u8]) -> SourceError {
+/// the body), the message in the body, the request id in `x-amzn-RequestId`. `offset` is the clock
+/// offset this answer showed: a signature refused because of it is retried (`crate::skew`).
+pub(crate) fn failure(status: u16, headers: &http::HeaderMap, body: &[u8], offset: Option<i64>) -> SourceError {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let field = |names: &[&str]| names.iter().find_map(|name| json.as_ref()?.get(name)?.as_str().map(str::to_string));
     let code = headers
@@ -305,8 +346,13 @@ pub(crate) fn failure(status: u16, headers: &http::HeaderMap, body: &[u8]) -> So
         (None, Some(message)) => format!("HTTP {status}: {message}"),
         (None, None) => format!("HTTP {status}"),
     };
+    let code = code.unwrap_or_default();
+    let (kind, message) = match (skew::refused_for_skew(&code, offset), offset) {
+        (true, Some(offset)) => (FailureKind::Transient, format!("{message} ({})", skew::explain(offset))),
+        _ => (crate::sdk::failure_kind(&code, Some(status)), message),
+    };
     SourceError {
-        kind: crate::sdk::failure_kind(code.as_deref().unwrap_or_default(), Some(status)),
+        kind,
         operation: OPERATION,
         message,
         request_id: headers.get("x-amzn-requestid").and_then(|v| v.to_str().ok()).map(str::to_string),
@@ -421,16 +467,28 @@ print(auth.signature(auth.string_to_sign(request, canonical), request))
         let mut headers = http::HeaderMap::new();
         headers.insert("x-amzn-errortype", "ThrottlingException:http://internal.amazon.com/".parse().unwrap());
         headers.insert("x-amzn-requestid", "r-1".parse().unwrap());
-        let throttled = failure(400, &headers, br#"{"message":"slow down"}"#);
+        let throttled = failure(400, &headers, br#"{"message":"slow down"}"#, None);
         assert_eq!(throttled.kind, FailureKind::Throttled);
         assert_eq!(throttled.message, "ThrottlingException: slow down");
         assert_eq!(throttled.request_id.as_deref(), Some("r-1"));
-        let denied =
-            failure(403, &http::HeaderMap::new(), br#"{"__type":"com.amazon#AccessDeniedException","Message":"no"}"#);
+        let denied = failure(
+            403,
+            &http::HeaderMap::new(),
+            br#"{"__type":"com.amazon#AccessDeniedException","Message":"no"}"#,
+            None,
+        );
         assert_eq!((denied.kind, denied.message.as_str()), (FailureKind::Fatal, "AccessDeniedException: no"));
-        assert_eq!(failure(503, &http::HeaderMap::new(), b"<html>").kind, FailureKind::Transient);
-        assert_eq!(failure(429, &http::HeaderMap::new(), b"").message, "HTTP 429");
-        assert_eq!(failure(429, &http::HeaderMap::new(), b"").kind, FailureKind::Throttled);
+        assert_eq!(failure(503, &http::HeaderMap::new(), b"<html>", None).kind, FailureKind::Transient);
+        // A refused signature is retried only when the answer showed the clock far off (crate::skew).
+        let mut refused = http::HeaderMap::new();
+        refused.insert("x-amzn-errortype", "InvalidSignatureException".parse().unwrap());
+        let body = br#"{"message":"Signature expired"}"#;
+        assert_eq!(failure(403, &refused, body, Some(60_000)).kind, FailureKind::Fatal);
+        let skewed = failure(403, &refused, body, Some(-20 * 60_000));
+        assert_eq!(skewed.kind, FailureKind::Transient);
+        assert!(skewed.message.contains("clock is 20 min ahead of AWS's"), "{}", skewed.message);
+        assert_eq!(failure(429, &http::HeaderMap::new(), b"", None).message, "HTTP 429");
+        assert_eq!(failure(429, &http::HeaderMap::new(), b"", None).kind, FailureKind::Throttled);
     }
 
     /// Credentials that expire `lifetime` from when they are given, counting how often they are asked for.
@@ -460,7 +518,7 @@ print(auth.signature(auth.string_to_sign(request, canonical), request))
     fn reads_with(lifetime: Duration) -> (DirectReads, Arc<std::sync::atomic::AtomicU32>) {
         let asked = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let provider = SharedCredentialsProvider::new(Counted { lifetime, asked: asked.clone() });
-        (DirectReads::new(Arc::new(OnceLock::new()), Some(provider)).unwrap(), asked)
+        (DirectReads::new(Arc::new(OnceLock::new()), Some(provider), Arc::default()).unwrap(), asked)
     }
 
     #[tokio::test]
@@ -480,7 +538,7 @@ print(auth.signature(auth.string_to_sign(request, canonical), request))
 
     #[test]
     fn without_credentials_blocks_are_left_to_the_sdk() {
-        assert!(DirectReads::new(Arc::new(OnceLock::new()), None).is_none());
+        assert!(DirectReads::new(Arc::new(OnceLock::new()), None, Arc::default()).is_none());
     }
 
     #[test]

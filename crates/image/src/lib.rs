@@ -34,7 +34,8 @@
 //!
 //! AWS is behind [`SnapshotBlocks`]; [`SdkSnapshotBlocks`] is the aws-sdk-ebs adapter. Once its
 //! first ListSnapshotBlocks has shown where and how the SDK signs, it sends GetSnapshotBlock itself
-//! (`direct`: a GET signed with `aws-sigv4`, no orchestrator per block — a quarter of imaging's CPU),
+//! (`direct`: a GET signed with `aws-sigv4`, no orchestrator per block — a quarter of imaging's CPU —
+//! at AWS's time as measured from its answers, `skew`),
 //! and hands each block over in the pieces it arrived in ([`BlockData`]), hashed and written without
 //! a copy. Tests inject faults through the trait and run the adapter against moto.
 
@@ -46,6 +47,7 @@ pub mod hashes;
 pub mod imaging;
 pub mod manifest;
 pub mod sdk;
+mod skew;
 pub mod source;
 mod space;
 pub mod verify;

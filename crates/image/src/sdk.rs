@@ -5,6 +5,7 @@
 //! instead of being retried by two layers that do not know of each other.
 
 use crate::direct::{DirectReads, RecordTarget};
+use crate::skew::{self, ClockSkew};
 use crate::source::{BlockData, BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -20,17 +21,20 @@ use std::sync::{Arc, OnceLock};
 pub struct SdkSnapshotBlocks {
     client: aws_sdk_ebs::Client,
     direct: Option<Arc<DirectReads>>,
+    /// AWS's clock against this machine's, from every answer (`RecordTarget`).
+    skew: Arc<ClockSkew>,
 }
 
 impl SdkSnapshotBlocks {
     pub fn new(config: &SdkConfig) -> Self {
         let target = Arc::new(OnceLock::new());
+        let skew = Arc::new(ClockSkew::default());
         let ebs_config = aws_sdk_ebs::config::Builder::from(config)
             .retry_config(RetryConfig::disabled())
-            .interceptor(RecordTarget(target.clone()))
+            .interceptor(RecordTarget { target: target.clone(), skew: skew.clone() })
             .build();
-        let direct = DirectReads::new(target, config.credentials_provider()).map(Arc::new);
-        SdkSnapshotBlocks { client: aws_sdk_ebs::Client::from_conf(ebs_config), direct }
+        let direct = DirectReads::new(target, config.credentials_provider(), skew.clone()).map(Arc::new);
+        SdkSnapshotBlocks { client: aws_sdk_ebs::Client::from_conf(ebs_config), direct, skew }
     }
 
     /// True once GetSnapshotBlock is sent by `direct`: after a listing through the SDK
@@ -59,8 +63,10 @@ pub(crate) fn failure_kind(code: &str, status: Option<u16>) -> FailureKind {
     }
 }
 
-/// An SDK failure as a [`SourceError`].
-fn classify<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> SourceError
+/// An SDK failure as a [`SourceError`]. A signature refused while AWS's clock is found to be over
+/// four minutes from this machine's (`skew`, measured from this very answer by `RecordTarget`) is
+/// retried: the SDK signs its next attempt at AWS's time (aws-runtime's clock skew correction).
+fn classify<E>(operation: &'static str, err: SdkError<E, HttpResponse>, skew: &ClockSkew) -> SourceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -68,10 +74,13 @@ where
         SdkError::ServiceError(service) => {
             let inner = service.err();
             let code = inner.code().unwrap_or("unknown error").to_string();
-            let kind = failure_kind(&code, service_status(&err));
             let message = match inner.message() {
                 Some(m) => format!("{code}: {m}"),
-                None => code,
+                None => code.clone(),
+            };
+            let (kind, message) = match skew::refused_for_skew(&code, Some(skew.millis())) {
+                true => (FailureKind::Transient, format!("{message} ({})", skew::explain(skew.millis()))),
+                false => (failure_kind(&code, service_status(&err)), message),
             };
             (kind, message, inner.meta().request_id().map(str::to_string))
         }
@@ -108,7 +117,7 @@ impl SnapshotBlocks for SdkSnapshotBlocks {
             .max_results(10_000)
             .send()
             .await
-            .map_err(|e| classify("ebs:ListSnapshotBlocks", e))?;
+            .map_err(|e| classify("ebs:ListSnapshotBlocks", e, &self.skew))?;
         let mut blocks = Vec::with_capacity(out.blocks().len());
         for block in out.blocks() {
             match (block.block_index(), block.block_token()) {
@@ -143,7 +152,7 @@ impl SnapshotBlocks for SdkSnapshotBlocks {
             .block_token(token)
             .send()
             .await
-            .map_err(|e| classify("ebs:GetSnapshotBlock", e))?;
+            .map_err(|e| classify("ebs:GetSnapshotBlock", e, &self.skew))?;
         let checksum = out.checksum().map(str::to_string);
         let checksum_algorithm = out.checksum_algorithm().map(|a| a.as_str().to_string());
         let data_length = out.data_length();

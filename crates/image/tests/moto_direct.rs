@@ -5,7 +5,7 @@
 mod support;
 
 use custody_image::{FailureKind, SdkSnapshotBlocks, SnapshotBlocks};
-use support::{pattern_block, upload, MotoEbs};
+use support::{pattern_block, sdk_config_for, upload, ClockCheckProxy, MotoEbs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_read_directly_are_the_blocks_the_sdk_reads() {
@@ -48,4 +48,35 @@ async fn an_error_answer_read_directly_is_reported_as_through_the_sdk() {
     assert_eq!(directly.operation, "ebs:GetSnapshotBlock");
     assert_eq!(directly.kind, through_sdk.kind);
     assert_eq!((directly.kind, directly.message.as_str()), (FailureKind::Transient, "HTTP 500"));
+}
+
+/// A machine whose clock is 20 minutes behind AWS's. AWS refuses a request signed more than five
+/// minutes from its clock (IAM User Guide, "Elements of an AWS API request signature"); moto does
+/// not check, so `clock_check_proxy.py` does, in front of it. The first answer's `Date` shows the
+/// offset: the refused listing is retryable, with the reason spelled out, and every later request —
+/// the listing again through the SDK, the blocks read directly and through the SDK — is signed at
+/// AWS's time and accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_20_minutes_behind_aws_is_corrected_from_the_answers() {
+    let moto = MotoEbs::start().await;
+    let blocks = vec![(3, pattern_block(21)), (4, pattern_block(22))];
+    let snapshot_id = upload(&moto.sdk_config().await, 1, &blocks).await;
+    let proxy = ClockCheckProxy::start(&moto, 20 * 60).await;
+    let config = sdk_config_for(&proxy.endpoint).await;
+
+    for source in [SdkSnapshotBlocks::new(&config), SdkSnapshotBlocks::new(&config).through_the_sdk_only()] {
+        let refused_before = proxy.refused().await;
+        let first = source.list_blocks(&snapshot_id, None).await.unwrap_err();
+        assert_eq!(first.kind, FailureKind::Transient, "{first}");
+        assert!(first.message.starts_with("InvalidSignatureException: Signature expired"), "{first}");
+        assert!(first.message.contains("this machine's clock is 20 min behind AWS's"), "{first}");
+        let page = source.list_blocks(&snapshot_id, None).await.unwrap();
+        for listed in &page.blocks {
+            let block = source.get_block(&snapshot_id, listed.index, &listed.token).await.unwrap();
+            let (_, data) = blocks.iter().find(|(i, _)| *i == listed.index).unwrap();
+            assert!(block.data.to_vec() == *data, "block {}", listed.index);
+        }
+        assert_eq!(page.blocks.len(), 2);
+        assert_eq!(proxy.refused().await - refused_before, 1, "only the first listing was refused");
+    }
 }

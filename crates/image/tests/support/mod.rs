@@ -24,45 +24,105 @@ pub struct MotoEbs {
 
 impl MotoEbs {
     pub async fn start() -> MotoEbs {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let out = tokio::process::Command::new(root.join("../../scripts/moto")).arg("python").output().await.unwrap();
-        assert!(out.status.success(), "`scripts/moto python` failed: moto is needed for this test");
-        let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let endpoint = format!("http://127.0.0.1:{port}");
-        custody_cloud::testing::check_local(&endpoint).unwrap();
-        let mut child = tokio::process::Command::new(python)
-            .arg(root.join("tests/support/moto_ebs.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        for _ in 0..300 {
-            assert!(child.try_wait().unwrap().is_none(), "moto exited at start");
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return MotoEbs { child, endpoint };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("moto did not answer on {endpoint}");
+        let port = free_port();
+        let (child, endpoint) =
+            serve("moto_ebs.py", &["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()], port).await;
+        MotoEbs { child, endpoint }
     }
 
     /// Fake credentials, the test Region, this endpoint; nothing read from profiles.
     pub async fn sdk_config(&self) -> SdkConfig {
-        custody_cloud::testing::check_local(&self.endpoint).unwrap();
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_ebs::config::Credentials::new("testing", "testing", None, None, "moto-test"))
-            .load()
-            .await
+        sdk_config_for(&self.endpoint).await
     }
 }
 
+/// Fake credentials, the test Region, `endpoint` (127.0.0.1 only); nothing read from profiles.
+pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    custody_cloud::testing::check_local(endpoint).unwrap();
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_ebs::config::Credentials::new("testing", "testing", None, None, "moto-test"))
+        .load()
+        .await
+}
+
 impl Drop for MotoEbs {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `tests/support/<script>` with moto's Python, listening on 127.0.0.1:`port`; the child and
+/// its endpoint once it answers.
+async fn serve(script: &str, args: &[String], port: u16) -> (tokio::process::Child, String) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new(root.join("../../scripts/moto")).arg("python").output().await.unwrap();
+    assert!(out.status.success(), "`scripts/moto python` failed: moto is needed for this test");
+    let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    custody_cloud::testing::check_local(&endpoint).unwrap();
+    let mut child = tokio::process::Command::new(python)
+        .arg(root.join("tests/support").join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        assert!(child.try_wait().unwrap().is_none(), "{script} exited at start");
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (child, endpoint);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{script} did not answer on {endpoint}");
+}
+
+/// `clock_check_proxy.py` in front of a moto: AWS's five-minute check of the request time, against
+/// a clock `offset_secs` from this machine's. Killed on drop.
+pub struct ClockCheckProxy {
+    child: tokio::process::Child,
+    pub endpoint: String,
+}
+
+impl ClockCheckProxy {
+    pub async fn start(moto: &MotoEbs, offset_secs: i64) -> ClockCheckProxy {
+        let port = free_port();
+        let upstream = moto.endpoint.trim_start_matches("http://").to_string();
+        let args = [
+            "--port".into(),
+            port.to_string(),
+            "--upstream".into(),
+            upstream,
+            "--offset".into(),
+            offset_secs.to_string(),
+        ];
+        let (child, endpoint) = serve("clock_check_proxy.py", &args, port).await;
+        ClockCheckProxy { child, endpoint }
+    }
+
+    /// How many requests the proxy refused for their time.
+    pub async fn refused(&self) -> u64 {
+        let url = format!("{}/custody-test/refused", self.endpoint);
+        let port = self.endpoint.rsplit(':').next().unwrap().to_string();
+        let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.unwrap();
+        let request = b"GET /custody-test/refused HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        tokio::io::AsyncWriteExt::write_all(&mut stream, request).await.unwrap();
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await.unwrap();
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_else(|| panic!("no answer from {url}: {answer}"));
+        body.trim().parse().unwrap()
+    }
+}
+
+impl Drop for ClockCheckProxy {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
