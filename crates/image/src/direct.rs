@@ -23,7 +23,7 @@
 //! Python environment has it). moto itself cannot check EBS signatures: with authentication on it
 //! refuses even boto3's own ListSnapshotBlocks.
 
-use crate::skew::{self, ClockSkew};
+use crate::skew::ClockSkew;
 use crate::source::{BlockData, FailureKind, FetchedBlock, SourceError};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
@@ -346,11 +346,8 @@ pub(crate) fn failure(status: u16, headers: &http::HeaderMap, body: &[u8], offse
         (None, Some(message)) => format!("HTTP {status}: {message}"),
         (None, None) => format!("HTTP {status}"),
     };
-    let code = code.unwrap_or_default();
-    let (kind, message) = match (skew::refused_for_skew(&code, offset), offset) {
-        (true, Some(offset)) => (FailureKind::Transient, format!("{message} ({})", skew::explain(offset))),
-        _ => (crate::sdk::failure_kind(&code, Some(status)), message),
-    };
+    let (kind, message) =
+        crate::sdk::classify_answer(code.as_deref().unwrap_or_default(), Some(status), message, offset);
     SourceError {
         kind,
         operation: OPERATION,

@@ -53,13 +53,29 @@ impl SdkSnapshotBlocks {
 /// Which failures are worth retrying, by AWS error code and HTTP status. The EBS direct API
 /// reference says to always retry 5xx answers, ThrottlingException and RequestThrottledException
 /// (API Reference, GetSnapshotBlock, Note).
-pub(crate) fn failure_kind(code: &str, status: Option<u16>) -> FailureKind {
+fn failure_kind(code: &str, status: Option<u16>) -> FailureKind {
     match code {
         "ThrottlingException" | "RequestThrottledException" | "TooManyRequestsException" => FailureKind::Throttled,
         "InternalServerException" | "ServiceUnavailable" | "InternalFailure" => FailureKind::Transient,
         _ if status == Some(429) => FailureKind::Throttled,
         _ if status.is_some_and(|s| s >= 500) => FailureKind::Transient,
         _ => FailureKind::Fatal,
+    }
+}
+
+/// How an error answer with `code` and `status` is treated, and its message: by [`failure_kind`],
+/// except that a signature refused while the clock offset measured from the answer is over four
+/// minutes (`crate::skew`) is retried — the next attempt is signed at AWS's time — with the reason
+/// added to the message. Both ways of reading blocks, the SDK and `direct`, classify through here.
+pub(crate) fn classify_answer(
+    code: &str,
+    status: Option<u16>,
+    message: String,
+    clock_offset_ms: Option<i64>,
+) -> (FailureKind, String) {
+    match clock_offset_ms.filter(|&ms| skew::refused_for_skew(code, Some(ms))) {
+        Some(ms) => (FailureKind::Transient, format!("{message} ({})", skew::explain(ms))),
+        None => (failure_kind(code, status), message),
     }
 }
 
@@ -78,10 +94,7 @@ where
                 Some(m) => format!("{code}: {m}"),
                 None => code.clone(),
             };
-            let (kind, message) = match skew::refused_for_skew(&code, Some(skew.millis())) {
-                true => (FailureKind::Transient, format!("{message} ({})", skew::explain(skew.millis()))),
-                false => (failure_kind(&code, service_status(&err)), message),
-            };
+            let (kind, message) = classify_answer(&code, service_status(&err), message, Some(skew.millis()));
             (kind, message, inner.meta().request_id().map(str::to_string))
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
