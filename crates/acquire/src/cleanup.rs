@@ -1,26 +1,43 @@
-//! `custody cleanup`: remove what acquisitions left behind, found in the journal and in AWS.
+//! `custody cleanup`: remove what acquisitions left behind, found in the journal and in AWS, and
+//! never the evidence.
 //!
-//! A run cleans up after itself; what it could not remove (the process was killed, a call was
-//! refused, the examiner kept a source snapshot) stays open in the journal. Cleanup of a case removes
-//! the journal's open temporaries in an order that cannot fail on itself (shares before snapshots,
-//! grants, aliases before their keys), then looks in AWS, in every account and Region the case's
-//! plans touch, for what the journal may not know (a resource created just before the process died):
-//! snapshots tagged with the case that are not evidence (and per-volume copies never recorded as
-//! evidence), the aliases the plans name (deleted by name). Before that, what the journal's outcomes
-//! say was created but never recorded is recorded, a grant asked for without an answer is asked
-//! for again to learn its id, and a temporary key whose CreateKey was never answered (it has no alias
-//! yet) is looked for by its description with the plan's lookup (kms:ListKeys). Evidence is never
-//! removed.
+//! **The rule.** Cleanup never deletes the last copy of a volume's evidence: a completed evidence copy,
+//! or the crash-consistent source snapshot of a volume that has no completed copy. Only
+//! `--discard-evidence` (naming the snapshot or volume) removes evidence, and the policies custody writes
+//! leave that to a role of its own. Where cleanup keeps something, the report says why.
+//!
+//! **Runs own what they create.** Every acquisition run has an id, tagged (`CustodyRun`) on everything
+//! it creates and kept in its journaled plan. Cleanup's search in AWS lists the snapshots tagged with
+//! the case and touches only those of runs this journal knows: another data directory may hold the same
+//! case id, and its evidence is not this journal's to judge. Plans journaled before runs had ids get no
+//! search by tag at all: only what the journal itself recorded is removed.
+//!
+//! **Reconcile before removing.** In order: (1) what the journal's outcomes say was created but was
+//! never recorded is recorded; a grant asked for without an answer is asked for again (KMS answers with
+//! the same id); a temporary key whose CreateKey was never answered is looked for, and adopted only if it
+//! carries the run's tags. (2) The snapshots of the case's runs are listed in every account and Region
+//! the plans touch, again for a bounded time while a call whose answer was lost may have made one not
+//! yet listed (EC2's Describe calls are eventually consistent); each is matched to the plan by its tags,
+//! and recorded. (3) A volume whose evidence snapshot exists but is not recorded as evidence gets it
+//! recorded (waiting for a copy still in progress, marking a source snapshot that is the evidence with
+//! the evidence tag), with how it was found. (4) Only then is what is really temporary removed: the
+//! journal's open temporaries in an order that cannot fail on itself (shares, snapshots, grants, aliases,
+//! keys), then the case's run snapshots the journal did not know, then aliases this journal asked for.
+//! A volume without secured evidence keeps every snapshot of it.
+
+mod discard;
+mod found;
+mod lost;
+mod roles;
 
 use crate::error::AcquireError;
 use crate::report::{Event, Progress};
-use custody_cloud::types::{NewGrant, SnapshotInfo, SnapshotQuery};
-use custody_cloud::{Cloud, CloudError, SessionName};
-use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind, ResourceRecord, Status};
-use custody_plan::plan::{session_name, Action, Plan, TAG_CASE, TAG_VOLUME};
+use crate::wait::WaitSettings;
+use custody_cloud::{Cloud, CloudError};
+use custody_journal::{Journal, ResourceKind, ResourceRecord, Status};
+use custody_plan::plan::Plan;
+use roles::Roles;
 use serde::Serialize;
-use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What a cleanup did.
@@ -29,17 +46,37 @@ pub struct CleanupReport {
     pub removed: Vec<String>,
     /// What could not be removed, and why.
     pub failed: Vec<String>,
-    /// What was not touched, and why (cases still marked running, evidence).
+    /// What was not touched, and why (cases still marked running, evidence, other runs' resources).
     pub skipped: Vec<String>,
+    /// Evidence recorded by this cleanup (found after the run that made it stopped), and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recorded: Vec<String>,
 }
 
 impl CleanupReport {
     pub fn clean(&self) -> bool {
         self.failed.is_empty()
     }
+
+    fn absorb(&mut self, other: CleanupReport) {
+        self.removed.extend(other.removed);
+        self.failed.extend(other.failed);
+        self.skipped.extend(other.skipped);
+        self.recorded.extend(other.recorded);
+    }
 }
 
-/// Removes what case `case_id` left behind.
+/// How a cleanup runs.
+#[derive(Debug, Clone, Default)]
+pub struct CleanupOptions {
+    /// How long to wait for AWS: a copy still in progress, a snapshot not listed yet.
+    pub wait: WaitSettings,
+    /// Evidence the examiner decided to discard: snapshot ids (`snap-…`) or volume ids (`vol-…`, every
+    /// snapshot kept for that volume).
+    pub discard_evidence: Vec<String>,
+}
+
+/// Removes what case `case_id` left behind, with the default options.
 pub async fn cleanup_case(
     journal: &Journal,
     base: Arc<dyn Cloud>,
@@ -47,24 +84,45 @@ pub async fn cleanup_case(
     case_id: &str,
     progress: &Progress,
 ) -> Result<CleanupReport, AcquireError> {
+    cleanup_case_with(journal, base, base_role, case_id, &CleanupOptions::default(), progress).await
+}
+
+/// Removes what case `case_id` left behind.
+pub async fn cleanup_case_with(
+    journal: &Journal,
+    base: Arc<dyn Cloud>,
+    base_role: &str,
+    case_id: &str,
+    options: &CleanupOptions,
+    progress: &Progress,
+) -> Result<CleanupReport, AcquireError> {
     let case = journal.case(case_id)?.ok_or_else(|| custody_journal::JournalError::UnknownCase(case_id.to_string()))?;
     let mut report = CleanupReport::default();
     if case.status == Status::Running {
         progress.emit(Event::Warning {
             message: format!(
-                "case {case_id} is marked running: if its acquisition is still running, stop it first (this cleanup \
-                 may remove what it is using)"
+                "case {case_id} is marked running: if its process died, `custody acquire --resume {case_id}` finishes \
+                 it (run that first); this cleanup keeps every copy of the evidence either way"
             ),
         });
     }
     let plans = plans(journal, case_id)?;
-    reconcile(journal, case_id, &plans)?;
     let roles = Roles::new(base, base_role, case_id, &plans);
-    unanswered_grants(journal, &roles, case_id, &mut report).await?;
-    unanswered_keys(journal, &roles, case_id, &plans, &mut report).await?;
+    let targets = discard::targets(journal, case_id, &plans, &options.discard_evidence)?;
+    lost::reconcile(journal, case_id, &plans)?;
+    lost::unanswered_shares(journal, case_id)?;
+    lost::unanswered_grants(journal, &roles, case_id, &mut report).await?;
+    lost::unanswered_keys(journal, &roles, case_id, &plans, &mut report).await?;
+    let mut case_snapshots = found::Found::list(journal, &roles, case_id, &plans, &options.wait, &mut report).await?;
+    case_snapshots.record_evidence(journal, &roles, &options.wait, progress, &mut report).await?;
+    let keep = case_snapshots.kept(journal)?;
     let mut open = journal.open_temporaries(Some(case_id))?;
     open.sort_by_key(|r| order(r.kind));
     for r in &open {
+        if let Some(why) = keep.why(r) {
+            report.skipped.push(format!("{} {} ({}, {}): kept: {why}", r.kind.as_str(), r.id, r.account, r.region));
+            continue;
+        }
         match remove(&roles, r).await {
             Ok(how) => {
                 journal.resource_removed(case_id, r.kind, &r.id, &r.account, &r.region, &how)?;
@@ -75,7 +133,9 @@ pub async fn cleanup_case(
             Err(e) => report.failed.push(format!("{} {} ({}, {}): {e}", r.kind.as_str(), r.id, r.account, r.region)),
         }
     }
-    sweep(journal, &roles, case_id, &plans, progress, &mut report).await?;
+    case_snapshots.sweep(journal, &roles, &keep, progress, &mut report).await?;
+    found::aliases(journal, &roles, case_id, &plans, progress, &mut report).await?;
+    discard::discard(journal, &roles, case_id, &targets, progress, &mut report).await?;
     if report.clean() {
         journal.set_case_status(
             case_id,
@@ -85,7 +145,8 @@ pub async fn cleanup_case(
     Ok(report)
 }
 
-/// Cleans up every case of the journal that is not marked running.
+/// Cleans up every case of the journal that is not marked running, with the default options (no
+/// evidence is discarded).
 pub async fn cleanup_orphans(
     journal: &Journal,
     base: Arc<dyn Cloud>,
@@ -96,16 +157,13 @@ pub async fn cleanup_orphans(
     for case in journal.cases()? {
         if case.status == Status::Running {
             report.skipped.push(format!(
-                "case {} is marked running: if its process died, `custody acquire --resume {0}` finishes it or \
-                 `custody cleanup --case {0}` removes what it left",
+                "case {} is marked running: if its process died, `custody acquire --resume {0}` finishes it; \
+                 `custody cleanup --case {0}` then removes what it left",
                 case.case_id
             ));
             continue;
         }
-        let r = cleanup_case(journal, base.clone(), base_role, &case.case_id, progress).await?;
-        report.removed.extend(r.removed);
-        report.failed.extend(r.failed);
-        report.skipped.extend(r.skipped);
+        report.absorb(cleanup_case(journal, base.clone(), base_role, &case.case_id, progress).await?);
     }
     Ok(report)
 }
@@ -123,160 +181,6 @@ fn plans(journal: &Journal, case_id: &str) -> Result<Vec<Plan>, AcquireError> {
         .collect()
 }
 
-/// Records what the journal's outcomes say was created and the run did not live to record (it died
-/// between the outcome and the record), so that it is removed with the rest.
-fn reconcile(journal: &Journal, case_id: &str, plans: &[Plan]) -> Result<(), AcquireError> {
-    let known: BTreeSet<(ResourceKind, String)> =
-        journal.resources(case_id)?.into_iter().map(|r| (r.kind, r.id)).collect();
-    for entry in journal.entries(case_id)? {
-        let Some(Outcome::Ok { result, .. }) = &entry.outcome else { continue };
-        let Some(resolves) = result.get("resolves").and_then(Value::as_object) else { continue };
-        let Some(plan) = plans.iter().find(|p| p.instance_id == entry.intent.instance_id) else { continue };
-        for (placeholder, real) in resolves {
-            let Some(real) = real.as_str() else { continue };
-            let Some((kind, temporary, detail)) = planned_resource(plan, placeholder) else { continue };
-            if known.contains(&(kind, real.to_string())) {
-                continue;
-            }
-            journal.record_resource(&NewResource {
-                case_id: case_id.to_string(),
-                instance_id: entry.intent.instance_id.clone(),
-                kind,
-                id: real.to_string(),
-                account: entry.intent.account.clone(),
-                region: entry.intent.region.clone(),
-                temporary,
-                detail,
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// The journal's calls of `api` that were asked and never answered, not even by a later run of the
-/// same step: the run died while AWS answered.
-fn unanswered(journal: &Journal, case_id: &str, api: &str) -> Result<Vec<Entry>, AcquireError> {
-    let mut out = Vec::new();
-    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == api) {
-        let i = &entry.intent;
-        let answered = journal
-            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
-            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
-        if !answered {
-            out.push(entry);
-        }
-    }
-    Ok(out)
-}
-
-/// Grants whose CreateGrant the journal has without an answer: the run died while KMS answered. KMS
-/// answers a repeated request with the same name and parameters with the existing grant's id
-/// (CreateGrant API reference, `Name`, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>),
-/// so asking again learns the id without listing grants, which custody's roles may not; if the first
-/// request never took effect, this one creates the grant, which is retired with the rest all the same.
-async fn unanswered_grants(
-    journal: &Journal,
-    roles: &Roles,
-    case_id: &str,
-    report: &mut CleanupReport,
-) -> Result<(), AcquireError> {
-    for entry in unanswered(journal, case_id, "kms:CreateGrant")? {
-        let i = &entry.intent;
-        let p = &i.params;
-        let text = |v: &Value| v.as_str().map(str::to_string);
-        let grant = NewGrant {
-            key_id: text(&p["key_id"]).unwrap_or_default(),
-            grantee_principal: text(&p["grantee_principal"]).unwrap_or_default(),
-            retiring_principal: text(&p["retiring_principal"]),
-            operations: serde_json::from_value(p["operations"].clone()).unwrap_or_default(),
-            encryption_context_subset: serde_json::from_value(p["constraints"]["encryption_context_subset"].clone())
-                .ok(),
-            name: text(&p["name"]),
-        };
-        let what = format!("the grant {} on {}", grant.name.as_deref().unwrap_or_default(), grant.key_id);
-        let asked = match roles.role(&i.signer).await {
-            Ok(cloud) => cloud.kms(&i.region).create_grant(&grant).await,
-            Err(e) => Err(e),
-        };
-        match asked {
-            Ok(receipt) => journal.record_resource(&NewResource {
-                case_id: case_id.to_string(),
-                instance_id: i.instance_id.clone(),
-                kind: ResourceKind::Grant,
-                id: receipt.value,
-                account: i.account.clone(),
-                region: i.region.clone(),
-                temporary: true,
-                detail: json!({"key_arn": grant.key_id, "retiring_principal": grant.retiring_principal}),
-            })?,
-            Err(e) => report.failed.push(format!("{what}, asked for when the run died, cannot be looked for: {e}")),
-        }
-    }
-    Ok(())
-}
-
-/// Temporary keys whose CreateKey the journal has without an answer: the run died while KMS answered,
-/// so the key exists (or not) with no alias and an id the journal never learned. It is looked for as
-/// a resume would, by the description the plan gave it, and recorded so that it is scheduled for
-/// deletion with the rest.
-async fn unanswered_keys(
-    journal: &Journal,
-    roles: &Roles,
-    case_id: &str,
-    plans: &[Plan],
-    report: &mut CleanupReport,
-) -> Result<(), AcquireError> {
-    for entry in unanswered(journal, case_id, "kms:CreateKey")? {
-        let i = &entry.intent;
-        let planned = plans.iter().filter(|p| p.instance_id == i.instance_id).flat_map(|p| &p.steps).find_map(|s| {
-            match &s.action {
-                Action::CreateKey { alias, description, tags, .. } if s.id == i.step_id => {
-                    Some((alias, description, tags))
-                }
-                _ => None,
-            }
-        });
-        let Some((alias, description, tags)) = planned else { continue };
-        let found = match roles.role(&i.signer).await {
-            Ok(cloud) => crate::execute::lookup_temp_key(cloud.kms(&i.region).as_ref(), tags, description).await,
-            Err(e) => Err(e),
-        };
-        match found {
-            Ok(Some(arn)) => journal.record_resource(&NewResource {
-                case_id: case_id.to_string(),
-                instance_id: i.instance_id.clone(),
-                kind: ResourceKind::Key,
-                id: arn,
-                account: i.account.clone(),
-                region: i.region.clone(),
-                temporary: true,
-                detail: json!({"alias": alias}),
-            })?,
-            Ok(None) => {}
-            Err(e) => report.failed.push(format!(
-                "a temporary key (\"{description}\") may have been created in account {} ({}) when the run died, and \
-                 cannot be looked for: {e}",
-                i.account, i.region
-            )),
-        }
-    }
-    Ok(())
-}
-
-/// What the plan's placeholder `name` is: its kind, whether it is temporary, what removal needs.
-fn planned_resource(plan: &Plan, name: &str) -> Option<(ResourceKind, bool, Value)> {
-    if let Some(s) = plan.volumes.iter().flat_map(|v| &v.snapshots).find(|s| s.id == name) {
-        return Some((ResourceKind::Snapshot, !s.evidence, json!({})));
-    }
-    plan.steps.iter().find_map(|step| match &step.action {
-        Action::CreateKey { key, alias, .. } if key == name => Some((ResourceKind::Key, true, json!({"alias": alias}))),
-        Action::CreateGrant { grant, key_arn, retiring_principal, .. } if grant == name => {
-            Some((ResourceKind::Grant, true, json!({"key_arn": key_arn, "retiring_principal": retiring_principal})))
-        }
-        _ => None,
-    })
-}
-
 /// Shares first (a shared snapshot should not outlive its share), then snapshots, grants, aliases
 /// and, last, keys (an alias must go before its key is scheduled for deletion).
 fn order(kind: ResourceKind) -> u8 {
@@ -286,59 +190,6 @@ fn order(kind: ResourceKind) -> u8 {
         ResourceKind::Grant => 2,
         ResourceKind::Alias => 3,
         ResourceKind::Key => 4,
-    }
-}
-
-/// The sessions cleanup acts with: the role custody runs as, and the roles the case's plans assume.
-struct Roles {
-    base: Arc<dyn Cloud>,
-    base_role: String,
-    session: SessionName,
-    /// Role ARN by account (the role the plans act with there).
-    by_account: BTreeMap<String, String>,
-    assumed: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Cloud>>>,
-}
-
-impl Roles {
-    fn new(base: Arc<dyn Cloud>, base_role: &str, case_id: &str, plans: &[Plan]) -> Roles {
-        let mut by_account = BTreeMap::new();
-        for step in plans.iter().flat_map(|p| &p.steps) {
-            if let Action::AssumeRole { role_arn, .. } = &step.action {
-                if let Some(account) = role_arn.split(':').nth(4) {
-                    by_account.insert(account.to_string(), role_arn.clone());
-                }
-            }
-        }
-        if let Some(account) = base_role.split(':').nth(4) {
-            by_account.entry(account.to_string()).or_insert_with(|| base_role.to_string());
-        }
-        Roles {
-            base,
-            base_role: base_role.to_string(),
-            session: SessionName::new_exact(&session_name(case_id)),
-            by_account,
-            assumed: tokio::sync::Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    async fn role(&self, role_arn: &str) -> Result<Arc<dyn Cloud>, CloudError> {
-        if role_arn == self.base_role {
-            return Ok(self.base.clone());
-        }
-        let mut assumed = self.assumed.lock().await;
-        if let Some(c) = assumed.get(role_arn) {
-            return Ok(c.clone());
-        }
-        let cloud = self.base.assume_role(role_arn, &self.session).await?;
-        assumed.insert(role_arn.to_string(), cloud.clone());
-        Ok(cloud)
-    }
-
-    async fn account(&self, account: &str) -> Result<Arc<dyn Cloud>, CloudError> {
-        match self.by_account.get(account) {
-            Some(role) => self.role(&role.clone()).await,
-            None => Ok(self.base.clone()),
-        }
     }
 }
 
@@ -404,95 +255,60 @@ async fn remove(roles: &Roles, r: &ResourceRecord) -> Result<String, CloudError>
     }
 }
 
-/// Looks in AWS for what the journal may not know.
-async fn sweep(
+/// What AWS holds under case `case_id` that this journal does not know: snapshots tagged with the case
+/// whose run is none of the journal's. A new acquisition under that case id is refused before it
+/// creates anything, so that two journals never share a case id in the same accounts. Answers the
+/// findings, and the places that could not be looked at (as warnings: the run goes on, since cleanup
+/// never touches another run's resources anyway).
+pub async fn foreign_case_resources(
     journal: &Journal,
-    roles: &Roles,
+    base: Arc<dyn Cloud>,
+    base_role: &str,
     case_id: &str,
-    plans: &[Plan],
-    progress: &Progress,
-    report: &mut CleanupReport,
-) -> Result<(), AcquireError> {
-    let evidence: BTreeSet<String> = journal.evidence(case_id)?.into_iter().map(|e| e.snapshot_id).collect();
-    let known: BTreeSet<String> =
-        journal.resources(case_id)?.into_iter().filter(|r| !r.temporary).map(|r| r.id).collect();
-    let mut places = BTreeSet::new();
-    let mut aliases = BTreeSet::new();
-    for p in plans {
+    new_plans: &[Plan],
+) -> Result<(Vec<String>, Vec<String>), AcquireError> {
+    let known = match journal.case(case_id)? {
+        Some(_) => plans(journal, case_id)?,
+        None => Vec::new(),
+    };
+    let runs: std::collections::BTreeSet<String> =
+        known.iter().chain(new_plans).map(|p| p.run_id.clone()).filter(|r| !r.is_empty()).collect();
+    let roles = Roles::new(base, base_role, case_id, new_plans);
+    let mut places = std::collections::BTreeSet::new();
+    for p in new_plans {
         places.insert((p.source_account.clone(), p.source_region.clone()));
         places.insert((p.dest_account.clone(), p.dest_region.clone()));
-        for step in &p.steps {
-            if let Action::CreateKey { alias, .. } = &step.action {
-                aliases.insert((p.source_account.clone(), p.source_region.clone(), alias.clone()));
-            }
-        }
     }
-    let tags: BTreeMap<String, String> = [(TAG_CASE.to_string(), case_id.to_string())].into();
-    for (account, region) in &places {
-        let cloud = match roles.account(account).await {
-            Ok(c) => c,
-            Err(e) => {
-                report.failed.push(format!("account {account}: cannot look for leftovers: {e}"));
-                continue;
-            }
+    let (mut found, mut warnings) = (Vec::new(), Vec::new());
+    let tags: std::collections::BTreeMap<String, String> =
+        [(custody_plan::plan::TAG_CASE.to_string(), case_id.to_string())].into();
+    let query = custody_cloud::types::SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags };
+    for (account, region) in places {
+        let listed = match roles.account(&account).await {
+            Ok(cloud) => cloud.ec2(&region).describe_snapshots(&query).await,
+            Err(e) => Err(e),
         };
-        let query = SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags: tags.clone() };
-        match cloud.ec2(region).describe_snapshots(&query).await {
-            Ok(found) => {
-                // A volume's copy that is not recorded as evidence goes even though the journal keeps
-                // it: an evidence copy that failed (and could not be deleted then), or that a stopped
-                // run did not wait for. (The snapshots the journal keeps that are not copies are the
-                // case's evidence: those of volumes attached after the plan was made.)
-                let leftover = |s: &SnapshotInfo| {
-                    !evidence.contains(&s.id) && (!known.contains(&s.id) || s.tags.contains_key(TAG_VOLUME))
-                };
-                for s in found.into_iter().filter(leftover) {
-                    match cloud.ec2(region).delete_snapshot(&s.id).await {
-                        Ok(_) => {
-                            if known.contains(&s.id) {
-                                let how = "copy not recorded as evidence, deleted";
-                                journal.resource_removed(
-                                    case_id,
-                                    ResourceKind::Snapshot,
-                                    &s.id,
-                                    account,
-                                    region,
-                                    how,
-                                )?;
-                            }
-                            let what =
-                                format!("snapshot {} ({account}, {region}): tagged with the case, deleted", s.id);
-                            progress.emit(Event::Removed { what: what.clone() });
-                            report.removed.push(what);
-                        }
-                        Err(e) if e.is_not_found() => {}
-                        Err(e) => report.failed.push(format!("snapshot {} ({account}, {region}): {e}", s.id)),
+        match listed {
+            Ok(snapshots) => {
+                for s in snapshots {
+                    let run = s.tags.get(custody_plan::plan::TAG_RUN);
+                    if run.is_some_and(|r| runs.contains(r)) {
+                        continue;
                     }
+                    let run = run.map_or_else(|| "no run id".to_string(), |r| format!("run {r}"));
+                    found.push(format!("snapshot {} in account {account} ({region}), {run}", s.id));
                 }
             }
-            Err(e) => report.failed.push(format!("snapshots of {account} ({region}): cannot look: {e}")),
+            Err(e) => warnings.push(format!(
+                "could not check account {account} ({region}) for snapshots already tagged with case {case_id}: {e}"
+            )),
         }
     }
-    // Deleted by name, not looked for (the plans grant kms:DeleteAlias, not kms:ListAliases): an alias
-    // the journal does not know was created just before the run died, and its key, which the run had
-    // recorded before, was scheduled for deletion above.
-    for (account, region, alias) in &aliases {
-        let cloud = match roles.account(account).await {
-            Ok(c) => c,
-            Err(e) => {
-                report.failed.push(format!("alias {alias} ({account}, {region}): cannot look: {e}"));
-                continue;
-            }
-        };
-        match cloud.kms(region).delete_alias(alias).await {
-            Ok(_) => {
-                let what = format!("alias {alias} ({account}, {region}): deleted");
-                progress.emit(Event::Removed { what: what.clone() });
-                report.removed.push(what);
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => report.failed.push(format!("alias {alias} ({account}, {region}): {e}")),
-        }
-    }
-    Ok(())
+    Ok((found, warnings))
+}
+
+/// Checks `--discard-evidence`'s ids against the journal of case `case_id` before anything is done:
+/// each must name a snapshot of the case still there, or a volume of the case with one.
+pub fn check_discard_evidence(journal: &Journal, case_id: &str, ids: &[String]) -> Result<(), AcquireError> {
+    discard::targets(journal, case_id, &plans(journal, case_id)?, ids).map(|_| ())
 }

@@ -30,6 +30,10 @@ pub enum AcquireError {
     /// a bug in the planner, or a journaled plan edited by hand.
     #[error("step `{step}`: the plan is inconsistent: {why}")]
     Plan { step: String, why: String },
+    /// What the user asked for cannot be done as asked (a snapshot to discard that is not the case's);
+    /// nothing was changed.
+    #[error("{why}")]
+    Input { why: String },
     /// Ctrl-C, or another stop request.
     #[error("interrupted before step `{step}`")]
     Interrupted { step: String },
@@ -39,6 +43,11 @@ impl AcquireError {
     /// True when the run must stop everything at once (no cleanup calls either): the journal is gone.
     pub fn is_journal(&self) -> bool {
         matches!(self, AcquireError::Journal(_))
+    }
+
+    /// True for a request the user must change (exit status 2).
+    pub fn is_input(&self) -> bool {
+        matches!(self, AcquireError::Input { .. })
     }
 }
 

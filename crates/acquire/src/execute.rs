@@ -68,6 +68,17 @@ impl Executor {
         }
     }
 
+    /// Snapshots tagged with `case_id` in the places `plans` touch whose run this journal does not know,
+    /// and the places that could not be looked at ([`crate::cleanup::foreign_case_resources`]).
+    pub async fn foreign_case_resources(
+        &self,
+        journal: &Journal,
+        case_id: &str,
+        plans: &[Plan],
+    ) -> Result<(Vec<String>, Vec<String>), AcquireError> {
+        crate::cleanup::foreign_case_resources(journal, self.base.clone(), &self.base_role, case_id, plans).await
+    }
+
     /// Set it to stop: no new step starts, cleanup runs (Ctrl-C).
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()

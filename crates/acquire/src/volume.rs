@@ -6,9 +6,11 @@ use crate::journaled::{Prior, Run};
 use crate::report::{Event, EvidenceItem, VolumeReport};
 use crate::resolve::outcome;
 use crate::wait;
-use custody_cloud::types::{CopySnapshotRequest, SnapshotQuery};
+use custody_cloud::types::{CopySnapshotRequest, SnapshotInfo, SnapshotQuery};
 use custody_journal::{Evidence, ResourceKind};
-use custody_plan::plan::{Action, Phase, PlannedSnapshot, Step, VolumePlan, TAG_VOLUME};
+use custody_plan::plan::{
+    Action, Phase, PlannedSnapshot, Step, VolumePlan, EVIDENCE_TAG_VALUE, TAG_EVIDENCE, TAG_VOLUME,
+};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -34,14 +36,17 @@ pub(crate) async fn run_volume(
     let cleaned_before = cleanup_started(run, &cleanup)?;
     let mut failure = None;
     if !secured_before && cleaned_before {
-        report.error = Some(
-            "an earlier run of this case failed on this volume and cleaned up after it; acquire the volume again under a \
-             new case id"
-                .to_string(),
-        );
-        return Ok(report);
-    }
-    if !secured_before {
+        // An earlier run stopped (or failed) on this volume and ran its cleanup, keeping the source
+        // snapshot. An evidence copy it started completes on its own: wait for it, then go on as if
+        // the transfer had just ended.
+        if let Err(e) = await_started_copy(run, volume).await {
+            if e.is_journal() {
+                return Err(e);
+            }
+            report.error = Some(e.to_string());
+            return Ok(report);
+        }
+    } else if !secured_before {
         for step in &transfer {
             if run.stopping() {
                 failure = Some(AcquireError::Interrupted { step: step.id.clone() });
@@ -76,9 +81,11 @@ pub(crate) async fn run_volume(
                 if let Some(id) = run.created(snapshot) {
                     report.left.push(format!(
                         "source snapshot {id} in account {} kept: the evidence copy did not complete, so it is the only \
-                         copy of the evidence (`custody cleanup --case {}` removes it)",
+                         copy of the evidence (`custody acquire --resume {case}` tries the copy again; only `custody \
+                         cleanup --case {case} --discard-evidence {}` removes it)",
                         run.plan.source_account,
-                        run.case()
+                        volume.volume_id,
+                        case = run.case()
                     ));
                 }
                 continue;
@@ -91,19 +98,18 @@ pub(crate) async fn run_volume(
         }
     }
     match (&failure, evidence_snapshot) {
-        (Some(AcquireError::Refused { .. }), Some(planned)) => {
-            discard_failed_copy(run, volume, planned, &mut report).await?
-        }
-        // A copy made and not waited for (the run was stopped): it completes all the same, and is not
-        // evidence, since the volume's cleanup ran and the volume cannot be resumed.
+        (Some(AcquireError::Refused { .. }), Some(planned)) => keep_failed_copy(run, volume, planned, &mut report),
+        // A copy made and not waited for (the run was stopped): it completes all the same. It carries the
+        // evidence tag and is never deleted; a resume or a cleanup records it as evidence once complete.
         (Some(_), Some(planned)) if volume.snapshots.first().map(|s| &s.id) != Some(&planned.id) => {
             if let Some(id) = run.created(&planned.id) {
                 report.left.push(format!(
-                    "the evidence copy {id} in account {} ({}) was started and not waited for: it is not recorded as \
-                     evidence (`custody cleanup --case {}` removes it)",
+                    "the evidence copy {id} in account {} ({}) was started and not waited for: it completes on its \
+                     own, and `custody acquire --resume {case}` (or `custody cleanup --case {case}`) records it as \
+                     evidence once it has",
                     planned.account,
                     planned.region,
-                    run.case()
+                    case = run.case()
                 ));
             }
         }
@@ -203,33 +209,48 @@ fn evidence_tags(run: &Run, volume: &VolumePlan, planned: &PlannedSnapshot) -> B
         .unwrap_or_default()
 }
 
-/// Deletes an evidence copy that ended in `error` (it holds nothing).
-async fn discard_failed_copy(
-    run: &Run,
-    volume: &VolumePlan,
-    planned: &PlannedSnapshot,
-    report: &mut VolumeReport,
-) -> Result<(), AcquireError> {
+/// An evidence copy that ended in `error` holds no data, but it carries the evidence tag from its
+/// creation, which the policies custody writes protect from deletion (so no moment exists in which a
+/// completed copy is unprotected): it is kept, and the report says how to remove it.
+fn keep_failed_copy(run: &Run, volume: &VolumePlan, planned: &PlannedSnapshot, report: &mut VolumeReport) {
     let is_source = volume.snapshots.first().map(|s| &s.id) == Some(&planned.id);
-    let Some(id) = run.created(&planned.id).filter(|_| !is_source) else { return Ok(()) };
-    let Some(step) =
-        run.plan.steps.iter().find(|s| matches!(&s.action, Action::CopySnapshot { to, .. } if to == &planned.id))
-    else {
-        return Ok(());
+    let Some(id) = run.created(&planned.id).filter(|_| !is_source) else { return };
+    report.left.push(format!(
+        "the failed copy {id} in account {} ({}) is kept: it holds no data, but it carries the evidence tag, which \
+         custody's policies protect; `custody cleanup --case {} --discard-evidence {id}` removes it (as a role allowed \
+         to discard evidence)",
+        planned.account,
+        planned.region,
+        run.case()
+    ));
+}
+
+/// Resuming a volume whose earlier run ran its cleanup without securing the evidence: waits for the
+/// evidence copy that run started. No copy was started: the volume cannot be resumed in this case.
+async fn await_started_copy(run: &Run, volume: &VolumePlan) -> Result<(), AcquireError> {
+    let refuse = |why: String| AcquireError::Refused { step: format!("evidence:{}", volume.volume_id), why };
+    let source = volume.snapshots.first().and_then(|s| run.created(&s.id));
+    let kept = match &source {
+        Some(id) => format!("its source snapshot {id} is kept"),
+        None => "it has no snapshot".to_string(),
     };
-    let call = run.call_of(step, "ec2:DeleteSnapshot")?;
+    let planned = volume.snapshots.iter().find(|s| s.evidence).filter(|e| volume.snapshots.first() != Some(*e));
+    let copy = planned.and_then(|p| {
+        let step =
+            run.plan.steps.iter().find(|s| matches!(&s.action, Action::CopySnapshot { to, .. } if to == &p.id))?;
+        Some((p, step, run.created(&p.id)?))
+    });
+    let Some((planned, step, id)) = copy else {
+        return Err(refuse(format!(
+            "an earlier run of this case stopped on this volume before its evidence copy started, and cleaned up after \
+             it; {kept}: acquire the volume again under a new case id"
+        )));
+    };
+    let call = run.call_of(step, "ec2:CopySnapshot")?;
     let cloud = run.signer(step, call)?;
-    let ec2 = cloud.ec2(&call.region);
-    match ec2.delete_snapshot(&id).await {
-        Ok(_) => {
-            run.removed(ResourceKind::Snapshot, &id, &planned.account, &planned.region, "failed copy deleted")?;
-            report.removed.push(format!("Delete the failed copy {id}"));
-        }
-        Err(e) if e.is_not_found() => {
-            run.removed(ResourceKind::Snapshot, &id, &planned.account, &planned.region, "already gone")?;
-        }
-        Err(e) => report.left.push(format!("the failed copy {id} could not be deleted: {e}")),
-    }
+    let ec2 = cloud.ec2(&planned.region);
+    reused(run, step, &format!("waiting for the evidence copy {id} an earlier run started"));
+    wait::snapshots_completed(ec2.as_ref(), &[id], &step.id, &run.wait, &run.progress, &run.stop).await?;
     Ok(())
 }
 
@@ -254,6 +275,7 @@ pub(crate) async fn run_step(run: &Run, volume: &VolumePlan, step: &Step) -> Res
         }
         Action::Share { snapshot, account, add } => share(run, volume, step, snapshot, account, *add).await,
         Action::DeleteSnapshot { snapshot } => delete_snapshot(run, volume, step, snapshot).await,
+        Action::TagEvidence { snapshot } => tag_evidence(run, volume, step, snapshot).await,
         Action::CreateVolume { snapshot, volume: new_volume, availability_zone, tags } => {
             crate::execute::volumes::create_volume(run, step, snapshot, new_volume, availability_zone, tags).await
         }
@@ -318,12 +340,12 @@ async fn copy(
         }
         Prior::Unsure(entry) => {
             let query = SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags: tags.clone() };
-            let found = ec2
-                .describe_snapshots(&query)
+            let keep = |s: &SnapshotInfo| s.description.as_deref() == Some(description) && s.state != "error";
+            let found = crate::wait::look_for_snapshots(ec2.as_ref(), &query, keep, 1, &run.wait, &run.stop)
                 .await
                 .map_err(|e| run.call_error(step, "ec2:DescribeSnapshots", e))?
                 .into_iter()
-                .find(|s| s.description.as_deref() == Some(description) && s.state != "error");
+                .next();
             if let Some(s) = &found {
                 run.settle(entry, outcome(&[(to, &s.id)], json!({})))?;
                 run.resolved.insert(to, &s.id);
@@ -422,6 +444,26 @@ async fn share(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Marks a source snapshot that is itself the evidence with the evidence tag. CreateTags is idempotent
+/// (the same tag again changes nothing), so a call whose answer a crash lost is simply made again.
+async fn tag_evidence(run: &Run, volume: &VolumePlan, step: &Step, snapshot: &str) -> Result<(), AcquireError> {
+    let call = run.call_of(step, "ec2:CreateTags")?;
+    let snap = planned(step, volume, snapshot)?;
+    let Some(id) = run.created(snapshot) else {
+        return skipped(run, step, "the snapshot was never created");
+    };
+    if let Prior::Done(_) = run.prior(step, &call.api)? {
+        reused(run, step, "marked as evidence by an earlier run");
+        return Ok(());
+    }
+    let cloud = run.signer(step, call)?;
+    let ec2 = cloud.ec2(&snap.region);
+    let tags: BTreeMap<String, String> = [(TAG_EVIDENCE.to_string(), EVIDENCE_TAG_VALUE.to_string())].into();
+    let params = json!({"snapshot_id": id, "tags": tags});
+    run.journaled(step, call, params, || ec2.tag_snapshot(&id, &tags), |_| json!({})).await?;
+    Ok(())
 }
 
 async fn delete_snapshot(run: &Run, volume: &VolumePlan, step: &Step, snapshot: &str) -> Result<(), AcquireError> {

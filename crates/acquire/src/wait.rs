@@ -210,3 +210,43 @@ mod tests {
         assert_eq!(s.next(Duration::from_secs(4)), Duration::from_secs(5));
     }
 }
+
+/// Looks for the snapshots a call whose answer was lost may have made (a run killed while AWS
+/// answered): DescribeSnapshots with `query`, keeping those `keep` accepts, again and again until
+/// `expected` are listed or the grace period ends. EC2's Describe calls are eventually consistent, so
+/// a snapshot made a moment ago may be missing from the first listing
+/// (<https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>): one look that finds
+/// nothing is no proof, and making the snapshot again on its word would make it twice.
+pub async fn look_for_snapshots(
+    ec2: &dyn Ec2,
+    query: &SnapshotQuery,
+    keep: impl Fn(&SnapshotInfo) -> bool,
+    expected: usize,
+    settings: &WaitSettings,
+    stop: &AtomicBool,
+) -> Result<Vec<SnapshotInfo>, CloudError> {
+    let started = tokio::time::Instant::now();
+    let mut delay = settings.initial;
+    let mut found: Vec<SnapshotInfo> = Vec::new();
+    loop {
+        match ec2.describe_snapshots(query).await {
+            Ok(listed) => {
+                for s in listed.into_iter().filter(|s| keep(s)) {
+                    if !found.iter().any(|f| f.id == s.id) {
+                        found.push(s);
+                    }
+                }
+            }
+            Err(CloudError::Throttled(_)) => delay = settings.next(delay),
+            Err(e) => return Err(e),
+        }
+        if found.len() >= expected.max(1)
+            || started.elapsed() >= settings.not_found_grace
+            || stop.load(Ordering::SeqCst)
+        {
+            return Ok(found);
+        }
+        tokio::time::sleep(delay).await;
+        delay = settings.next(delay);
+    }
+}

@@ -34,7 +34,7 @@ pub struct AcquisitionArgs {
     #[arg(long, value_name = "AZ")]
     pub volume_az: Option<String>,
     /// The case id: names the role sessions, the tags and the temporary key's alias.
-    #[arg(long = "case", value_name = "ID", default_value = "CASE")]
+    #[arg(long = "case", value_name = "ID", default_value = "CASE", value_parser = crate::data_dir::parse_case_id)]
     pub case_id: String,
 }
 
@@ -83,6 +83,7 @@ pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusa
         mode: args.mode,
         triage: args.triage,
         case_id: args.case_id.clone(),
+        run_id: custody_plan::plan::PLANNED_RUN_ID.to_string(),
         volume_az: args.volume_az.clone(),
     };
     let planned = plan(&inventory, &request).map_err(|e| (InputError { origin, message: e.to_string() }, None))?;

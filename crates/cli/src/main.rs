@@ -2,7 +2,11 @@
 //! permissions that it proves before it touches anything.
 //!
 //! This crate holds only argument definitions, commands and output. Each command returns an exit
-//! status: 0 done, 1 a check that failed, 2 bad input (nothing was changed).
+//! status: 0 done, 1 a check that failed, 2 refused before anything was changed: bad input (every
+//! argument and input file is checked first, a case id by the one rule of `custody_plan::CaseId`,
+//! files read up to 16 MiB), or a case another custody process is working (one process per case:
+//! acquire, resume, cleanup, image and triage take the case's lock in the data directory first, and
+//! the refusal names the process that holds it).
 
 mod acquisition;
 mod aws_target;

@@ -97,7 +97,8 @@ fn show_tells_the_evidence_every_call_and_the_removed_resources() {
     assert!(stdout
         .contains("path 8 (cross-account-aws-managed-key), encrypted under arn:aws:kms:eu-west-1:999999999999:key/"));
     assert!(stdout
-        .contains("tags CustodyCase=IR-8, CustodyInstance=i-08b8b8b8b8b8b8b8b, CustodyVolume=vol-08b8b8b8b8b8b8b80"));
+        .contains("tags CustodyCase=IR-8, CustodyEvidence=true, CustodyInstance=i-08b8b8b8b8b8b8b8b, CustodyRun=r-"));
+    assert!(stdout.contains("CustodyVolume=vol-08b8b8b8b8b8b8b80"), "{stdout}");
     // Every call, with who signed it and what it answered.
     assert!(stdout.contains("assume-source-role  sts:AssumeRole in 111122223333 (eu-west-1) as CustodyForensic"));
     assert!(stdout.contains("create-snapshots  ec2:CreateSnapshots in 111122223333 (eu-west-1) as CustodySource"));
@@ -127,7 +128,8 @@ fn show_of_the_failed_case_flags_the_source_snapshots_it_kept() {
     assert!(stdout.contains("\nevidence (1)\n"), "{stdout}");
     assert_eq!(stdout.matches(": STILL OPEN\n").count(), 2, "{stdout}");
     assert!(stdout.contains("temporary [volume_id vol-04d4d4d4d4d4d4d40], created "), "{stdout}");
-    assert!(stdout.contains("(failed copy deleted)"), "{stdout}");
+    // The failed copies carry the evidence tag from their creation: kept, never deleted by the run.
+    assert!(!stdout.contains("(failed copy deleted)"), "{stdout}");
     assert!(stdout.contains("2 temporary resource(s) still open: `custody cleanup --case IR-4 --dry-run` lists them"));
 }
 

@@ -19,7 +19,9 @@ fn every_step_passing_exits_0() {
     let (code, stdout, stderr) = run(&["check", "--inventory", &inv, "--instance", INSTANCE], "");
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("✓ create-snapshots"), "{stdout}");
-    assert!(stdout.contains("result: 2 passed, 0 failed, 0 unknown"), "{stdout}");
+    // The source snapshot is the evidence here: it is marked as such (CreateTags) before it is kept.
+    assert!(stdout.contains("✓ tag-evidence:vol-0123456789abcdef0"), "{stdout}");
+    assert!(stdout.contains("result: 3 passed, 0 failed, 0 unknown"), "{stdout}");
 }
 
 #[test]

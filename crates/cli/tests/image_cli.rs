@@ -76,12 +76,125 @@ fn verify_refuses_bad_manifests_with_the_file_the_json_path_and_the_expectation(
     assert!(String::from_utf8_lossy(&out.stderr).contains("snap.blocks"));
 }
 
+/// A manifest `verify` cannot use is bad input (exit 2, naming the file, the JSON path and what was
+/// expected), never "does not match" (exit 1, kept for an image that differs from a usable manifest):
+/// a missing field, a hash custody does not compute, sizes that disagree, a snapshot id that is not
+/// one, a block checksum file the manifest vouches for that is not one.
+#[test]
+fn verify_exits_2_not_1_for_manifests_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("snap.raw"), b"").unwrap();
+    std::fs::File::create(dir.path().join("snap.raw")).unwrap().set_len(1 << 30).unwrap();
+    std::fs::write(dir.path().join("snap.blocks"), b"").unwrap();
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let garbage_digest = {
+        let blocks = dir.path().join("garbage.blocks");
+        std::fs::write(&blocks, "not a block line\n").unwrap();
+        let out = std::process::Command::new("sha256sum").arg(&blocks).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_string()
+    };
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            Box::new(|m| {
+                m["source"].as_object_mut().unwrap().remove("region");
+            }),
+            "`/source/region`: expected a string",
+        ),
+        (Box::new(|m| m["imaging"]["workers"] = (-1).into()), "`/imaging/workers`: expected a whole number"),
+        (Box::new(|m| m["aws_calls"] = serde_json::json!([{"api": 1}])), "`/aws_calls/0/api`: expected a string"),
+        (
+            Box::new(|m| m["image"]["hashes"]["sha512"] = "ab".into()),
+            "`/image/hashes/sha512`: a hash custody does not compute; expected only sha256, md5 and sha1",
+        ),
+        (Box::new(|m| m["image"]["blocks_total"] = 5.into()), "`/image/blocks_total`: expected 2048"),
+        (Box::new(|m| m["image"]["size_bytes"] = 524288.into()), "`/image/size_bytes`: expected 1 GiB in bytes"),
+        (
+            Box::new(|m| m["image"]["volume_size_gib"] = 70000.into()),
+            "`/image/volume_size_gib`: expected a size in GiB from 1 to 65536",
+        ),
+        (
+            Box::new(|m| m["source"]["snapshot_id"] = "snap-../../x".into()),
+            "`/source/snapshot_id`: `snap-../../x`: not a snapshot id",
+        ),
+        (
+            Box::new(|m| m["image"]["sparse_ranges"] = serde_json::json!([{"offset": u64::MAX, "length": 2}])),
+            "`/image/sparse_ranges/0`: expected a range inside the image",
+        ),
+        (
+            Box::new(move |m| {
+                m["image"]["block_checksums"]["file"] = "garbage.blocks".into();
+                m["image"]["blocks_with_data"] = 1.into();
+                m["image"]["block_checksums"]["sha256"] = garbage_digest.into();
+            }),
+            "garbage.blocks: line 1: expected `<index> <base64 SHA-256>`",
+        ),
+        (Box::new(|m| m["image"]["blocks_with_data"] = 3.into()), "snap.blocks: lists 0 blocks, the manifest says 3"),
+    ];
+    for (edit, expected) in cases {
+        let path = write_manifest(dir.path(), edit);
+        let out = custody().arg("verify").arg(&path).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{expected}: {stdout}{stderr}");
+        assert!(stderr.contains(expected) && !stdout.contains("DOES NOT MATCH"), "{expected}: {stdout}{stderr}");
+    }
+    // The same files with the manifest as written verify (the hole of 1 GiB of zeros): the refusals
+    // above are the edits, not the fixture.
+    let path = write_manifest(dir.path(), |_| {});
+    let out = custody().arg("verify").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // A device is not a manifest (reading /dev/zero would never end).
+    let out = custody().args(["verify", "/dev/zero"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
+}
+
+/// A snapshot id read from the journal names files as much as one typed on the command line: a
+/// journaled evidence snapshot `../../x` is refused (exit 2, naming the case) before anything is
+/// asked of AWS or written, inside `--out` or out of it.
+#[test]
+fn image_refuses_a_journaled_snapshot_id_that_is_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("journal");
+    journal_with_evidence(&data_dir, "../../x");
+    let out_dir = dir.path().join("a/b/out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let before: Vec<_> = walk(dir.path());
+    let output = custody()
+        .args(["image", "--case", CASE, "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"])
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("case `IR-42`") && stderr.contains("`../../x`: not a snapshot id"), "{stderr}");
+    let after: Vec<_> = walk(dir.path()).into_iter().filter(|p| !p.starts_with(&data_dir)).collect();
+    let before: Vec<_> = before.into_iter().filter(|p| !p.starts_with(&data_dir)).collect();
+    assert_eq!(after, before, "nothing was written");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        out.push(path.clone());
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn image_refuses_bad_arguments_before_touching_anything() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");
     for (args, expected) in [
-        (vec!["image", "vol-123", "--out", "."], "expected a snapshot id"),
+        (vec!["image", "vol-123", "--out", "."], "`vol-123`: not a snapshot id"),
+        (vec!["image", "../../x", "--out", "."], "`../../x`: not a snapshot id"),
         (vec!["image", "--out", "."], "nothing to image"),
         (vec!["image", "snap-0123abcd", "--out", missing.to_str().unwrap()], "not a directory"),
         (vec!["image", "snap-0123abcd", "--out", ".", "--case", "CASE-1"], "case `CASE-1` is not in the journal"),

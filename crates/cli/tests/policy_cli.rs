@@ -21,11 +21,13 @@ fn sids(policy: &Value) -> Vec<String> {
     policy["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap().to_string()).collect()
 }
 
+/// The actions the acquiring roles are allowed.
 fn actions(out: &Value) -> Vec<String> {
     ["forensic_role", "source_role"]
         .iter()
         .filter_map(|r| out[r]["policy"]["Statement"].as_array())
         .flatten()
+        .filter(|s| s["Effect"] == "Allow")
         .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()))
         .collect()
 }
@@ -97,6 +99,72 @@ fn role_policies_in_every_format() {
     }
 }
 
+/// The Deny that protects evidence, as the roles that acquire and clean up get it (EC2 service
+/// authorization reference: DeleteSnapshot and DeleteTags take `aws:ResourceTag/${TagKey}` on the
+/// snapshot, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html>;
+/// `Null` false: the tag is present, whatever its value,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Null>).
+#[test]
+fn the_role_policies_deny_deleting_evidence_and_write_no_custodian_unless_asked() {
+    let args = ["policy", "role", "--features", "acquire,cleanup", "--forensic-account", "111111111111"];
+    let out = json(&args);
+    let guard = serde_json::json!({
+        "Sid": "NeverDeleteEvidence",
+        "Effect": "Deny",
+        "Action": ["ec2:DeleteSnapshot", "ec2:DeleteTags"],
+        "Resource": "arn:aws:ec2:*::snapshot/*",
+        "Condition": {"Null": {"aws:ResourceTag/CustodyEvidence": "false"}}
+    });
+    for role in ["forensic_role", "source_role"] {
+        assert_eq!(out[role]["policy"]["Statement"][0], guard, "{role}");
+    }
+    assert!(out.get("custodian_role").is_none(), "{out:#}");
+    for format in ["json", "cfn", "terraform"] {
+        let (code, stdout, stderr) = run(&[&args[..], &["--format", format]].concat());
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.contains("NeverDeleteEvidence"), "{format}: {stdout}");
+        assert!(!stdout.contains("CustodyEvidenceCustodian") && !stdout.contains("custodian"), "{format}: {stdout}");
+    }
+}
+
+#[test]
+fn discard_evidence_writes_a_separate_role_for_the_person_with_authority() {
+    let out = json(&[
+        "policy",
+        "role",
+        "--features",
+        "acquire,discard-evidence",
+        "--custodian-role",
+        "EvidenceOfficer",
+        "--forensic-account",
+        "111111111111",
+        "--source-accounts",
+        "222222222222",
+    ]);
+    let custodian = &out["custodian_role"];
+    assert_eq!(
+        custodian["role_arns"],
+        serde_json::json!([
+            "arn:aws:iam::111111111111:role/EvidenceOfficer",
+            "arn:aws:iam::222222222222:role/EvidenceOfficer"
+        ])
+    );
+    assert_eq!(sids(&custodian["policy"]), ["DiscardEvidenceFindSnapshots", "DiscardEvidenceSnapshots"]);
+    assert_eq!(sids(&out["forensic_role"]["policy"])[0], "NeverDeleteEvidence", "the acquiring roles keep the Deny");
+    assert!(out["notes"].to_string().contains("authority to destroy evidence"), "{}", out["notes"]);
+    for (format, needle) in [
+        ("cfn", "CustodyEvidenceCustodianPolicy"),
+        ("terraform", "data \"aws_iam_policy_document\" \"custody_evidence_custodian\""),
+    ] {
+        let (code, stdout, stderr) = run(&["policy", "role", "--features", "discard-evidence", "--format", format]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.contains(needle) && stdout.contains("CustodyEvidenceCustodian"), "{format}: {stdout}");
+    }
+    let (code, help, _) = run(&["policy", "role", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(help.contains("discard-evidence") && help.contains("authority to destroy evidence"), "{help}");
+}
+
 #[test]
 fn key_policy_for_a_service_linked_role_reproduces_seed_003() {
     let out = json(&[
@@ -154,6 +222,12 @@ fn bad_arguments_exit_2_with_a_message_and_nothing_on_stdout() {
         ("bad region", &["policy", "role", "--features", "acquire", "--regions", "Europe"], &["`Europe`", "eu-west-1"]),
         ("bad format", &["policy", "role", "--features", "acquire", "--format", "xml"], &["xml"]),
         ("bad alias prefix", &["policy", "role", "--features", "acquire", "--alias-prefix", "aws/x"], &["aws/x"]),
+        (
+            "custodian is the forensic role",
+            &["policy", "role", "--features", "acquire,discard-evidence", "--custodian-role", "CustodyForensic"],
+            &["`CustodyForensic`", "--custodian-role"],
+        ),
+        ("bad custodian role", &["policy", "role", "--features", "discard-evidence", "--custodian-role", "a:b"], &["`a:b`"]),
         ("option 4", &["policy", "key", "--key-arn", key, "--for", role, "--option", "4"], &["`4`", "1 (CreateGrant only)"]),
         ("bad key ARN", &["policy", "key", "--key-arn", "1a2b3c4d", "--for", role, "--option", "2"], &["1a2b3c4d", "help:"]),
         (

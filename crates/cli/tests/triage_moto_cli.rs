@@ -126,3 +126,92 @@ async fn with_a_source_role_the_command_is_sent_in_the_source_account_as_its_ses
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--source-role-arn"));
 }
+
+/// The SendCommands SSM received for `case` (custody writes the case into the Comment).
+async fn sent_for(ssm: &aws_sdk_ssm::Client, case: &str) -> usize {
+    let listed = ssm.list_commands().send().await.unwrap();
+    listed.commands().iter().filter(|c| c.comment().unwrap_or_default().contains(&format!(" case {case} "))).count()
+}
+
+/// The real binary killed at every journal write of a triage (`std::process::abort`, no unwinding:
+/// the journal's test switches), then `--resume` in a fresh process: SSM receives exactly one
+/// SendCommand for the case at every kill point, and the resumed run leaves every call answered and
+/// the output fetched. Killed right after the SendCommand intent was committed, the command never
+/// reached SSM: the resume looks for it (ListCommands, eventually consistent: SSM API Reference,
+/// <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommands.html>), says it
+/// cannot be found and sends nothing; only `--resend-unconfirmed` sends it. Killed when the answer
+/// was to be written, the command is found in SSM by the reference in its Comment and followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_triage_killed_at_any_journal_write_is_resumed_without_a_second_send() {
+    let moto = Moto::start().await.unwrap();
+    let config = moto.sdk_config(REGION).await.unwrap();
+    let (running, _) = seed(&aws_sdk_ec2::Client::new(&config)).await;
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let dir = tempfile::tempdir().unwrap();
+    let mut covered = Vec::new();
+    for n in 1u64.. {
+        let mut any_killed = false;
+        for (var, label) in
+            [("CUSTODY_TEST_ABORT_AFTER_JOURNAL_WRITES", "after"), ("CUSTODY_TEST_ABORT_AT_JOURNAL_WRITE", "at")]
+        {
+            let case = format!("K-{label}-{n}");
+            let data = dir.path().join(&case);
+            let data_dir = data.to_str().unwrap();
+            let args = ["triage", running.as_str(), "--case", &case, "--data-dir", data_dir, "--region", REGION];
+            let mut cmd = moto.command(env!("CARGO_BIN_EXE_custody"), REGION).unwrap();
+            cmd.env(var, n.to_string()).args(args);
+            let out = tokio::process::Command::from(cmd).output().await.unwrap();
+            use std::os::unix::process::ExitStatusExt as _;
+            if out.status.signal() != Some(6) {
+                // Past the last write: the run finished; nothing to resume.
+                assert!(out.status.code().is_some(), "{label} {n}: {:?}", out.status);
+                continue;
+            }
+            any_killed = true;
+            let sent_before = sent_for(&ssm, &case).await;
+            assert!(sent_before <= 1, "{label} {n}");
+            let answer_lost = custody_journal::Journal::open(&data).unwrap().unfinished(&case).unwrap().len() == 1;
+
+            let mut resume = args.to_vec();
+            resume.extend(["--resume", "--lookup-wait", "2"]);
+            let out = custody(&moto, &resume).await;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // moto answers every invocation with empty output: the collection is incomplete (exit 1).
+            assert_eq!(out.status.code(), Some(1), "{label} {n}: {stderr}");
+            let journal = custody_journal::Journal::open(&data).unwrap();
+            if sent_before == 0 && answer_lost {
+                // The intent was committed, the call never made: not found, not sent, said so.
+                assert!(stderr.contains("does not send it again on its own"), "{label} {n}: {stderr}");
+                assert_eq!(sent_for(&ssm, &case).await, 0, "{label} {n}: sent on resume");
+                resume.push("--resend-unconfirmed");
+                let out = custody(&moto, &resume).await;
+                assert_eq!(out.status.code(), Some(1), "{label} {n}: {}", String::from_utf8_lossy(&out.stderr));
+                covered.push(format!("{label} {n}: intent without a call, resent on request"));
+            } else {
+                let state = match (sent_before, answer_lost) {
+                    (1, true) => "sent, its answer lost: found in SSM",
+                    (1, false) => "sent before the kill",
+                    _ => "not sent yet",
+                };
+                covered.push(format!("{label} {n}: {state}"));
+            }
+            assert_eq!(sent_for(&ssm, &case).await, 1, "{label} {n}: one SendCommand, never two");
+            let rows = journal.triage_commands(&case).unwrap();
+            assert_eq!(rows.len(), 1, "{label} {n}: {rows:#?}");
+            assert!(journal.unfinished(&case).unwrap().is_empty(), "{label} {n}");
+            let artifacts = journal.triage_artifacts(&case).unwrap();
+            assert!(
+                artifacts.iter().any(|a| a.command_id == rows[0].command_id && a.name == "stdout"),
+                "{label} {n}: the output was not fetched: {artifacts:#?}"
+            );
+        }
+        if !any_killed {
+            break;
+        }
+    }
+    // The writes of a triage: the case, the intent, the answer, the command, its status, its output.
+    assert!(covered.len() >= 10, "{covered:#?}");
+    assert!(covered.iter().any(|c| c.contains("intent without a call")), "{covered:#?}");
+    assert!(covered.iter().any(|c| c.contains("sent before the kill")), "{covered:#?}");
+    assert!(covered.iter().any(|c| c.contains("found in SSM")), "{covered:#?}");
+}

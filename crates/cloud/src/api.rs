@@ -45,6 +45,8 @@ pub trait Ec2: Send + Sync {
     async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>>;
     /// DeleteSnapshot.
     async fn delete_snapshot(&self, snapshot_id: &str) -> CloudResult<Receipt<()>>;
+    /// CreateTags on one existing snapshot: adds `tags` (overwriting a tag of the same key).
+    async fn tag_snapshot(&self, snapshot_id: &str, tags: &BTreeMap<String, String>) -> CloudResult<Receipt<()>>;
     /// CreateVolume: the new volume's id (the first one's, when the client token was used before
     /// with the same parameters).
     async fn create_volume(&self, volume: &NewVolume) -> CloudResult<Receipt<String>>;

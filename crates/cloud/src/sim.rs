@@ -40,9 +40,20 @@
 //! exercised. Ids are deterministic (counters), so two runs of the same acquisition log the same
 //! calls.
 //!
+//! **Eventual consistency.** With [`SimWorld::set_lookup_lag`], what a call created is not listed
+//! by DescribeSnapshots without ids (by owner or tag), ListKeys or ListAliases until that many ticks
+//! of the world's clock (one per call) have passed, as AWS's listings lag behind its writes; asked
+//! for by id, it is there at once.
+//!
+//! **A world that outlives its process** (a testing aid): [`SimWorld::persistent`] reads the world
+//! from a JSON file (or seeds it from the inventory if there is none) and writes it back, atomically,
+//! at the end of every call, before the call answers. `custody acquire --simulate INVENTORY
+//! --simulate-state FILE` (and `custody cleanup` likewise) use it, so that the crash tests can kill
+//! the real binary at any journal write and run it again, on the same cloud, in a new process.
+//!
 //! Submodules: `state` (the world and its records, ids, clock), `call` (running and recording a
 //! call, faults, sessions, deciding requests, AWS-style errors), `ec2` and `copy` (EC2/EBS), `kms`
-//! and `grants` (KMS), `cloud` (the `Cloud`, STS, IAM and Organizations).
+//! and `grants` (KMS), `cloud` (the `Cloud`, STS, IAM and Organizations), `persist` (the state file).
 
 mod call;
 mod cloud;
@@ -50,13 +61,18 @@ mod copy;
 mod ec2;
 mod grants;
 mod kms;
+#[cfg(test)]
+mod lag_tests;
+mod persist;
 mod state;
 
 use crate::api::Cloud;
 use crate::types::{Grant, KeyManager};
 use custody_plan::inventory::Inventory;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use call::Session;
@@ -70,6 +86,8 @@ const TAG_CASE: &str = custody_plan::plan::TAG_CASE;
 #[derive(Clone)]
 pub struct SimWorld {
     state: Arc<Mutex<State>>,
+    /// The file the state is written back to after every call ([`SimWorld::persistent`]).
+    file: Option<Arc<PathBuf>>,
 }
 
 impl std::fmt::Debug for SimWorld {
@@ -84,7 +102,7 @@ impl std::fmt::Debug for SimWorld {
 }
 
 /// Faults to inject, by API name as IAM spells it (`ec2:CopySnapshot`, `kms:CreateGrant`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Faults {
     /// Fail the next N calls of this API with AWS's throttling error (`RequestLimitExceeded` for
     /// EC2, `ThrottlingException` for KMS, `Throttling` for STS and IAM) before letting calls through.
@@ -102,7 +120,7 @@ impl Default for Faults {
 }
 
 /// One call made to the simulated cloud, as the log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimCall {
     /// The role session that signed it.
     pub principal: String,
@@ -129,7 +147,7 @@ impl SimCall {
 }
 
 /// One authorization request the simulator evaluated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimDecision {
     pub action: String,
     pub resource: String,
@@ -185,7 +203,44 @@ impl SimWorld {
     /// not listed, a key ARN that cannot be read).
     pub fn new(inventory: &Inventory) -> Result<SimWorld, String> {
         let state = State::new(inventory)?;
-        Ok(SimWorld { state: Arc::new(Mutex::new(state)) })
+        Ok(SimWorld { state: Arc::new(Mutex::new(state)), file: None })
+    }
+
+    /// The world kept in `file` (a testing aid, see the module docs): read from it if it exists,
+    /// else the world `inventory` describes, written to it at once; from then on written back
+    /// after every call, before the call answers. Errors name the file.
+    pub fn persistent(inventory: &Inventory, file: &Path) -> Result<SimWorld, String> {
+        let state = match persist::load(file)? {
+            Some(state) => state,
+            None => {
+                let state = State::new(inventory)?;
+                persist::save(&state, file)
+                    .map_err(|e| format!("cannot write the simulated cloud's state {}: {e}", file.display()))?;
+                state
+            }
+        };
+        Ok(SimWorld { state: Arc::new(Mutex::new(state)), file: Some(Arc::new(file.to_path_buf())) })
+    }
+
+    /// The world saved in `file`, to look at (not written back).
+    pub fn load(file: &Path) -> Result<SimWorld, String> {
+        let state = persist::load(file)?.ok_or_else(|| format!("{}: no such file", file.display()))?;
+        Ok(SimWorld { state: Arc::new(Mutex::new(state)), file: None })
+    }
+
+    /// Eventual consistency: from now on, what is created is listed only `ticks` ticks of the clock
+    /// (calls) later by DescribeSnapshots without ids, ListKeys and ListAliases (0: at once). Kept
+    /// with a persistent world's state.
+    pub fn set_lookup_lag(&self, ticks: u64) {
+        self.lock().lookup_lag = ticks;
+    }
+
+    /// Writes the state back to the world's file, if it has one.
+    fn save(&self, st: &State) -> std::io::Result<()> {
+        match &self.file {
+            Some(file) => persist::save(st, file),
+            None => Ok(()),
+        }
     }
 
     /// The `Cloud` of a session of `role_arn` named `session_name`. No AssumeRole is checked: this

@@ -15,7 +15,7 @@ use custody_cloud::types::{CopySnapshotRequest, NewGrant, NewKey, NewVolume, Sna
 use custody_cloud::{Cloud, SessionName};
 use custody_plan::check::{check, Outcome};
 use custody_plan::inventory::{parse_inventory, Inventory};
-use custody_plan::plan::{plan, session_name, Action, Mode, Plan, PlanRequest};
+use custody_plan::plan::{plan, session_name, Action, Mode, Plan, PlanRequest, EVIDENCE_TAG_VALUE, TAG_EVIDENCE};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -170,6 +170,10 @@ async fn run(inv: &Inventory, plan: Plan) -> Run {
                 }
                 Action::DeleteSnapshot { snapshot } => {
                     cloud.ec2(&region).delete_snapshot(&real(&r, snapshot)).await.map_err(e)?;
+                }
+                Action::TagEvidence { snapshot } => {
+                    let tags = [(TAG_EVIDENCE.to_string(), EVIDENCE_TAG_VALUE.to_string())].into();
+                    cloud.ec2(&region).tag_snapshot(&real(&r, snapshot), &tags).await.map_err(e)?;
                 }
                 Action::RetireGrant { key_arn, grant } => {
                     cloud.kms(&region).retire_grant(&real(&r, key_arn), &real(&r, grant)).await.map_err(e)?;

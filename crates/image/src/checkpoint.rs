@@ -10,7 +10,7 @@
 use crate::error::ImageError;
 use base64::Engine as _;
 use std::collections::BTreeMap;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "custody-image-checkpoint 1";
@@ -27,20 +27,29 @@ pub struct Loaded {
     pub valid_len: u64,
 }
 
-/// Reads a checkpoint; `None` when there is none.
+/// Reads a checkpoint; `None` when there is none. A symbolic link in its place is refused.
 pub fn load(path: &Path, expected_header: &str) -> Result<Option<Loaded>, ImageError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ImageError::Io { path: path.to_path_buf(), source: e }),
+    let Some(mut file) = crate::files::open_existing(path, false)? else {
+        return Ok(None);
     };
-    let bad = |message: String| ImageError::Checkpoint { path: path.to_path_buf(), message };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(ImageError::io(path))?;
+    parse(&bytes, expected_header)
+        .map(Some)
+        .map_err(|message| ImageError::Checkpoint { path: path.to_path_buf(), message })
+}
+
+/// Parses a checkpoint's bytes; the error says what is wrong, for [`load`] to put after the path.
+pub fn parse(bytes: &[u8], expected_header: &str) -> Result<Loaded, String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format!("not a checkpoint (not text: {e}); remove it and the .partial file to start over"))?;
     let mut lines = text.split_inclusive('\n');
     let first = lines.next().unwrap_or_default().trim_end();
     if first != expected_header {
-        return Err(bad(format!(
+        let first: String = first.chars().take(200).flat_map(char::escape_debug).collect();
+        return Err(format!(
             "belongs to another image (`{first}`, expected `{expected_header}`); remove it and the .partial file to start over"
-        )));
+        ));
     }
     let mut done = BTreeMap::new();
     let mut valid_len = first.len() as u64 + 1;
@@ -58,10 +67,13 @@ pub fn load(path: &Path, expected_header: &str) -> Result<Option<Loaded>, ImageE
             Some((index, sum)) => {
                 done.insert(index, sum);
             }
-            None => return Err(bad(format!("line {}: expected `<index> <base64 SHA-256>`, found `{line}`", n + 2))),
+            None => {
+                let line: String = line.chars().take(200).flat_map(char::escape_debug).collect();
+                return Err(format!("line {}: expected `<index> <base64 SHA-256>`, found `{line}`", n + 2));
+            }
         }
     }
-    Ok(Some(Loaded { done, valid_len }))
+    Ok(Loaded { done, valid_len })
 }
 
 /// Appends checkpoint lines.
@@ -77,12 +89,12 @@ impl CheckpointWriter {
     pub fn open(path: &Path, header_line: &str, resume_at: Option<u64>) -> Result<Self, ImageError> {
         let mut file = match resume_at {
             None => {
-                let mut file = std::fs::File::create(path).map_err(ImageError::io(path))?;
+                let mut file = crate::files::open_output(path, false, true)?;
                 writeln!(file, "{header_line}").map_err(ImageError::io(path))?;
                 file
             }
             Some(len) => {
-                let file = std::fs::OpenOptions::new().write(true).open(path).map_err(ImageError::io(path))?;
+                let file = crate::files::open_output(path, false, false)?;
                 file.set_len(len).map_err(ImageError::io(path))?;
                 file
             }

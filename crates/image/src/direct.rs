@@ -259,18 +259,30 @@ impl DirectReads {
             Ok(result) => result?,
             Err(_) => return Err(transient(format!("no complete answer in {} s", REQUEST_TIMEOUT.as_secs()))),
         };
-        if !parts.status.is_success() {
-            return Err(failure(parts.status.as_u16(), &parts.headers, &pieces.concat(), offset));
-        }
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        Ok(FetchedBlock {
-            data: BlockData::from_parts(pieces),
-            checksum: header("x-amz-checksum"),
-            checksum_algorithm: header("x-amz-checksum-algorithm"),
-            // An unparsable length is `None`, which the caller refuses like a missing one.
-            data_length: header("x-amz-data-length").and_then(|v| v.parse().ok()),
-        })
+        block_answer(parts.status.as_u16(), &parts.headers, pieces, offset)
     }
+}
+
+/// A GetSnapshotBlock answer as it came (status, headers, the body in the pieces it arrived in):
+/// the block as AWS describes it, or the failure an error answer says. Nothing is checked against
+/// the API contract here; `fetch` does that. Public for the fuzz targets.
+pub fn block_answer(
+    status: u16,
+    headers: &http::HeaderMap,
+    pieces: Vec<bytes::Bytes>,
+    offset: Option<i64>,
+) -> Result<FetchedBlock, SourceError> {
+    if !(200..300).contains(&status) {
+        return Err(failure(status, headers, &pieces.concat(), offset));
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    Ok(FetchedBlock {
+        data: BlockData::from_parts(pieces),
+        checksum: header("x-amz-checksum"),
+        checksum_algorithm: header("x-amz-checksum-algorithm"),
+        // An unparsable length is `None`, which the caller refuses like a missing one.
+        data_length: header("x-amz-data-length").and_then(|v| v.parse().ok()),
+    })
 }
 
 fn transient(message: String) -> SourceError {
@@ -326,7 +338,7 @@ fn uri_encode(value: &str) -> String {
 /// An error answer as restJson1 gives it: the code in `x-amzn-ErrorType` (or `__type` / `code` in
 /// the body), the message in the body, the request id in `x-amzn-RequestId`. `offset` is the clock
 /// offset this answer showed: a signature refused because of it is retried (`crate::skew`).
-pub(crate) fn failure(status: u16, headers: &http::HeaderMap, body: &[u8], offset: Option<i64>) -> SourceError {
+pub fn failure(status: u16, headers: &http::HeaderMap, body: &[u8], offset: Option<i64>) -> SourceError {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let field = |names: &[&str]| names.iter().find_map(|name| json.as_ref()?.get(name)?.as_str().map(str::to_string));
     let code = headers

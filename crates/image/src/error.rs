@@ -43,6 +43,13 @@ pub enum ImageError {
         path.display(), bytes_in_units(*needed), available_text(*available, *quota)
     )]
     NoSpace { path: PathBuf, blocks: u64, needed: u64, available: Option<u64>, quota: bool },
+    /// A symbolic link is where an image file goes: refused, never written through (it could point
+    /// at anything, another image included).
+    #[error("{}: is a symbolic link; custody does not write through links (remove it or choose another --out)", path.display())]
+    Symlink { path: PathBuf },
+    /// The snapshot id cannot name files: it would not stay inside the output directory.
+    #[error(transparent)]
+    SnapshotId(#[from] crate::ids::NotASnapshotId),
     /// Stopped on request (tests stop a run after N blocks to test resume).
     #[error("stopped after {written} blocks were written")]
     Stopped { written: u64 },

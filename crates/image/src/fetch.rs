@@ -17,6 +17,10 @@
 //!   EBS API Reference, ListSnapshotBlocks,
 //!   <https://docs.aws.amazon.com/ebs/latest/APIReference/API_ListSnapshotBlocks.html>; `BlockIndex`
 //!   minimum 0: EBS API Reference, Block, <https://docs.aws.amazon.com/ebs/latest/APIReference/API_Block.html>.
+//! - A volume is at most 64 TiB (65,536 GiB; io2 Block Express, the largest): EBS User Guide,
+//!   "Amazon EBS volume constraints", <https://docs.aws.amazon.com/ebs/latest/userguide/volume_constraints.html>.
+//!   A larger `VolumeSize` is refused; every size and offset below follows from one within it, and is
+//!   computed with checked arithmetic all the same.
 //! - Indexes are unique and in numerical order: EBS User Guide, "Frequently asked questions for EBS
 //!   direct APIs", <https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-faq.html>.
 //! - `x-amz-Data-Length`, `x-amz-Checksum` (base64 SHA-256), `x-amz-Checksum-Algorithm` (`SHA256`):
@@ -29,6 +33,16 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::time::Duration;
+
+/// The largest EBS volume, in GiB: 64 TiB (EBS User Guide, "Amazon EBS volume constraints",
+/// <https://docs.aws.amazon.com/ebs/latest/userguide/volume_constraints.html>).
+pub const MAX_VOLUME_SIZE_GIB: u64 = 65_536;
+
+/// The byte offset of block `index`; `None` when it would not fit in 64 bits (an index no volume
+/// within [`MAX_VOLUME_SIZE_GIB`] has).
+pub fn block_offset(index: u64) -> Option<u64> {
+    index.checked_mul(BLOCK_SIZE)
+}
 
 /// How often and how patiently calls are retried.
 #[derive(Debug, Clone, Copy)]
@@ -82,8 +96,10 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// The volume's size in bytes (saturated: [`list_all`] refuses a size over
+    /// [`MAX_VOLUME_SIZE_GIB`], so only a `Listing` built by hand could reach the limit).
     pub fn volume_bytes(&self) -> u64 {
-        self.volume_size_gib * GIB
+        self.volume_size_gib.saturating_mul(GIB)
     }
     pub fn volume_blocks(&self) -> u64 {
         self.volume_bytes() / BLOCK_SIZE
@@ -140,12 +156,12 @@ pub async fn list_all(
                 shown(page.block_size)
             )));
         }
-        let size = match page.volume_size_gib {
-            Some(s) if s > 0 => s as u64,
-            other => {
+        let size = match page.volume_size_gib.map(u64::try_from) {
+            Some(Ok(s)) if (1..=MAX_VOLUME_SIZE_GIB).contains(&s) => s,
+            _ => {
                 return Err(ImageError::Inconsistent(format!(
-                    "ListSnapshotBlocks of {snapshot_id} says VolumeSize {}; expected a positive size in GiB",
-                    shown(other)
+                    "ListSnapshotBlocks of {snapshot_id} says VolumeSize {}; expected a size in GiB from 1 to {MAX_VOLUME_SIZE_GIB} (64 TiB, the largest EBS volume)",
+                    shown(page.volume_size_gib)
                 )))
             }
         };
@@ -156,9 +172,10 @@ pub async fn list_all(
             )));
         }
         volume_size_gib = Some(size);
-        let volume_blocks = size * GIB / BLOCK_SIZE;
+        // At most 65,536 GiB: neither product can overflow; saturating all the same.
+        let volume_blocks = size.saturating_mul(GIB / BLOCK_SIZE);
         for block in page.blocks {
-            if block.index < 0 || block.index as u64 >= volume_blocks {
+            if u64::try_from(block.index).map_or(true, |index| index >= volume_blocks) {
                 return Err(ImageError::Inconsistent(format!(
                     "ListSnapshotBlocks of {snapshot_id} lists block {} outside a volume of {size} GiB ({volume_blocks} blocks)",
                     block.index
@@ -265,6 +282,15 @@ fn check_answer(
     Ok(ArrivedBlock { index, data: block.data, expected_sha256, checksum })
 }
 
+/// A listed block's index and byte offset; a negative index (which [`list_all`] refuses) is refused
+/// here too, for a block that did not come from it.
+fn index_and_offset(snapshot_id: &str, block: &ListedBlock) -> Result<(u64, u64), ImageError> {
+    u64::try_from(block.index)
+        .ok()
+        .and_then(|index| Some((index, block_offset(index)?)))
+        .ok_or_else(|| ImageError::Inconsistent(format!("{snapshot_id}: block index {} is negative", block.index)))
+}
+
 /// GetSnapshotBlock with retries and every check but the hash, which the caller makes (the image
 /// writer, in one pass with the image hash; a mismatch it finds goes to [`read_again_after_mismatch`]).
 pub async fn fetch_block(
@@ -296,10 +322,10 @@ pub async fn read_again_after_mismatch(
     expected: String,
     actual: [u8; 32],
 ) -> Result<VerifiedBlock, ImageError> {
-    let index = block.index as u64;
+    let (index, offset) = index_and_offset(snapshot_id, block)?;
     if policy.checksum_attempts <= 1 {
         let actual = base64::engine::general_purpose::STANDARD.encode(actual);
-        return Err(ImageError::ChecksumMismatch { index, offset: index * BLOCK_SIZE, attempts: 1, expected, actual });
+        return Err(ImageError::ChecksumMismatch { index, offset, attempts: 1, expected, actual });
     }
     Ok(read_checked(source, snapshot_id, block, policy, 1, true).await?.verified())
 }
@@ -314,10 +340,10 @@ async fn read_checked(
     failed_before: u32,
     hash_here: bool,
 ) -> Result<ArrivedBlock, ImageError> {
-    let index = block.index as u64;
+    let (index, offset) = index_and_offset(snapshot_id, block)?;
     let mut mismatches = failed_before;
     loop {
-        let context = || format!("{snapshot_id} block {index} (offset {})", index * BLOCK_SIZE);
+        let context = || format!("{snapshot_id} block {index} (offset {offset})");
         let fetched =
             with_retries(policy, index, &context, || source.get_block(snapshot_id, block.index, &block.token)).await?;
         let problem = match check_answer(snapshot_id, index, fetched) {
@@ -343,13 +369,7 @@ async fn read_checked(
             ReadProblem::Mismatch { expected, actual } => {
                 mismatches += 1;
                 if mismatches >= policy.checksum_attempts {
-                    return Err(ImageError::ChecksumMismatch {
-                        index,
-                        offset: index * BLOCK_SIZE,
-                        attempts: mismatches,
-                        expected,
-                        actual,
-                    });
+                    return Err(ImageError::ChecksumMismatch { index, offset, attempts: mismatches, expected, actual });
                 }
             }
             ReadProblem::BodyLength { received } => {

@@ -8,8 +8,8 @@ use crate::manifest::{
     AwsCall, BlockChecksums, ByteRange, ImageFacts, Imaging, Manifest, Source, BLOCK_DIGEST_METHOD, FORMAT,
 };
 use crate::source::{ListedBlock, SnapshotBlocks, BLOCK_SIZE};
-use crate::space;
 use crate::writer::{self, WriterInput, WriterStop};
+use crate::{files, space};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -86,15 +86,19 @@ pub(crate) fn utc_now() -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// The unlisted runs of blocks, as byte ranges.
+/// The unlisted runs of blocks, as byte ranges (`listed` ascending, inside the volume, as
+/// [`list_all`] checks; the arithmetic saturates rather than wrap for anything else).
 fn sparse_ranges(listed: &[u64], volume_blocks: u64) -> Vec<ByteRange> {
     let mut ranges = Vec::new();
-    let mut position = 0;
+    let mut position = 0u64;
     for &index in listed.iter().chain(std::iter::once(&volume_blocks)) {
         if index > position {
-            ranges.push(ByteRange { offset: position * BLOCK_SIZE, length: (index - position) * BLOCK_SIZE });
+            ranges.push(ByteRange {
+                offset: position.saturating_mul(BLOCK_SIZE),
+                length: (index - position).saturating_mul(BLOCK_SIZE),
+            });
         }
-        position = index + 1;
+        position = index.saturating_add(1);
     }
     ranges
 }
@@ -108,10 +112,12 @@ pub async fn image_snapshot(
     progress: Arc<dyn Progress>,
 ) -> Result<ImageOutcome, ImageError> {
     let started_at = utc_now();
-    let snapshot_id = request.snapshot_id.clone();
+    // The id names the files: one that is not a snapshot id could name a file outside `out_dir`.
+    let snapshot_id = crate::ids::snapshot_id(&request.snapshot_id)?.to_string();
     let paths = ImagePaths::new(&request.out_dir, &snapshot_id);
     for existing in [&paths.image, &paths.manifest_json] {
-        if existing.exists() {
+        // A link counts as there, even one pointing nowhere: custody neither follows nor replaces it.
+        if files::is_present(existing) {
             return Err(ImageError::Exists { path: existing.clone() });
         }
     }
@@ -120,17 +126,11 @@ pub async fn image_snapshot(
     let header = checkpoint::header(&snapshot_id, listing.volume_size_gib);
 
     // Resume only when both the partial image and its checkpoint are there.
-    let loaded = match paths.partial.exists() {
+    let loaded = match files::is_present(&paths.partial) {
         true => checkpoint::load(&paths.checkpoint, &header)?,
         false => None,
     };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(loaded.is_none())
-        .open(&paths.partial)
-        .map_err(ImageError::io(&paths.partial))?;
+    let file = files::open_output(&paths.partial, true, loaded.is_none())?;
     file.set_len(listing.volume_bytes()).map_err(ImageError::io(&paths.partial))?;
     let (resumed, resume_at) = match loaded {
         Some(l) => (l.done, Some(l.valid_len)),
@@ -239,7 +239,7 @@ pub async fn image_snapshot(
         return Err(e);
     }
 
-    std::fs::write(&paths.blocks, &written.block_lines).map_err(ImageError::io(&paths.blocks))?;
+    files::write_output(&paths.blocks, written.block_lines.as_bytes())?;
     let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let context = &request.context;
     let manifest = Manifest {
@@ -274,9 +274,10 @@ pub async fn image_snapshot(
             hashes: written.hashes,
         },
     };
-    std::fs::write(&paths.manifest_json, manifest.to_json()).map_err(ImageError::io(&paths.manifest_json))?;
-    std::fs::write(&paths.manifest_text, manifest.to_text()).map_err(ImageError::io(&paths.manifest_text))?;
-    // The image gets its final name last: an image under that name is always complete.
+    files::write_output(&paths.manifest_json, manifest.to_json().as_bytes())?;
+    files::write_output(&paths.manifest_text, manifest.to_text().as_bytes())?;
+    // The image gets its final name last: an image under that name is always complete. (A link
+    // planted there since the check above is replaced, not followed: rename(2) acts on the name.)
     std::fs::rename(&paths.partial, &paths.image).map_err(ImageError::io(&paths.image))?;
     std::fs::remove_file(&paths.checkpoint).map_err(ImageError::io(&paths.checkpoint))?;
     Ok(ImageOutcome { paths, manifest })

@@ -32,6 +32,10 @@
 //! 7. **Verify** ([`verify`]): re-hash the image against its manifest and block checksum file, and
 //!    optionally re-read the block checksums from AWS.
 //!
+//! Every file is created with mode 0600 and never opened through a symbolic link (`files`), and a
+//! snapshot id must have the shape AWS gives it before it names a file ([`ids`]): the output
+//! directory holds evidence, and may be shared.
+//!
 //! AWS is behind [`SnapshotBlocks`]; [`SdkSnapshotBlocks`] is the aws-sdk-ebs adapter. Once its
 //! first ListSnapshotBlocks has shown where and how the SDK signs, it sends GetSnapshotBlock itself
 //! (`direct`: a GET signed with `aws-sigv4`, no orchestrator per block — a quarter of imaging's CPU —
@@ -43,7 +47,9 @@ pub mod checkpoint;
 mod direct;
 pub mod error;
 pub mod fetch;
+mod files;
 pub mod hashes;
+pub mod ids;
 pub mod imaging;
 pub mod manifest;
 pub mod sdk;
@@ -53,6 +59,22 @@ mod space;
 pub mod verify;
 pub mod writer;
 
+/// How GetSnapshotBlock answers read directly (not through the SDK) are parsed, error answers
+/// included; public for the fuzz targets.
+pub mod answers {
+    pub use crate::direct::{block_answer, failure as error_answer};
+
+    /// AWS's clock minus this machine's, in milliseconds, as an answer's `Date` header shows it (how
+    /// every answer is read, `skew`).
+    pub fn clock_offset(
+        sent: std::time::SystemTime,
+        received: std::time::SystemTime,
+        headers: &http::HeaderMap,
+    ) -> Option<i64> {
+        crate::skew::ClockSkew::default()
+            .observe(sent, received, |name| headers.get(name).and_then(|v| v.to_str().ok()))
+    }
+}
 pub use error::ImageError;
 pub use fetch::RetryPolicy;
 pub use hashes::{ExtraHashes, ImageHashes};

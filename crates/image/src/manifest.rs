@@ -15,7 +15,13 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+mod check;
+
 pub const FORMAT: &str = "custody-image-manifest/1";
+
+/// The largest manifest `custody verify` reads. A manifest is small (its size grows with the AWS
+/// calls and sparse ranges it lists); this only stops a file that is something else.
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
 
 /// How the per-block checksum digest is computed, stated in the manifest itself.
 pub const BLOCK_DIGEST_METHOD: &str =
@@ -183,48 +189,32 @@ impl Manifest {
 
     /// Reads and checks a manifest: every field `custody verify` relies on is present and well formed.
     pub fn read(file: &Path) -> Result<Manifest, ManifestError> {
+        let err = |expected: String| ManifestError { file: file.to_path_buf(), json_path: String::new(), expected };
+        // The file is named by the user; a link to it is fine, a device or a FIFO is not (a manifest
+        // "read" from /dev/zero would never end).
+        let metadata = std::fs::metadata(file).map_err(|e| err(format!("cannot read the manifest: {e}")))?;
+        if !metadata.is_file() {
+            return Err(err("cannot read the manifest: not a regular file".to_string()));
+        }
+        if metadata.len() > MAX_MANIFEST_BYTES {
+            return Err(err(format!(
+                "a manifest of {} bytes; custody writes them far smaller (at most {MAX_MANIFEST_BYTES} bytes are read)",
+                metadata.len()
+            )));
+        }
+        let bytes = std::fs::read(file).map_err(|e| err(format!("cannot read the manifest: {e}")))?;
+        Manifest::parse(&bytes, file)
+    }
+
+    /// Checks the bytes of a manifest read from `file` (named in errors).
+    pub fn parse(bytes: &[u8], file: &Path) -> Result<Manifest, ManifestError> {
         let err = |json_path: &str, expected: String| ManifestError {
             file: file.to_path_buf(),
             json_path: json_path.to_string(),
             expected,
         };
-        let text = std::fs::read_to_string(file).map_err(|e| err("", format!("cannot read the manifest: {e}")))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| err("", format!("not JSON: {e}")))?;
-        let string = |ptr: &str| value.pointer(ptr).and_then(|v| v.as_str());
-        if string("/format") != Some(FORMAT) {
-            return Err(err("/format", format!("expected `{FORMAT}`")));
-        }
-        let hex_of = |ptr: &str, len: usize, required: bool| -> Result<(), ManifestError> {
-            match value.pointer(ptr) {
-                None | Some(serde_json::Value::Null) if !required => Ok(()),
-                Some(serde_json::Value::String(s))
-                    if s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-                {
-                    Ok(())
-                }
-                _ => Err(err(ptr, format!("expected {len} lowercase hex digits"))),
-            }
-        };
-        hex_of("/image/hashes/sha256", 64, true)?;
-        hex_of("/image/hashes/md5", 32, false)?;
-        hex_of("/image/hashes/sha1", 40, false)?;
-        hex_of("/image/block_checksums/sha256", 64, true)?;
-        for ptr in ["/image/file", "/image/block_checksums/file"] {
-            match string(ptr) {
-                Some(name) if !name.is_empty() && !name.contains('/') && !name.contains('\\') && name != ".." => {}
-                _ => return Err(err(ptr, "expected a file name beside the manifest (no directory)".to_string())),
-            }
-        }
-        if value.pointer("/image/block_size").and_then(|v| v.as_u64()) != Some(crate::BLOCK_SIZE) {
-            return Err(err("/image/block_size", format!("expected {}", crate::BLOCK_SIZE)));
-        }
-        match value.pointer("/image/size_bytes").and_then(|v| v.as_u64()) {
-            Some(n) if n > 0 && n % crate::BLOCK_SIZE == 0 => {}
-            _ => return Err(err("/image/size_bytes", "expected a positive multiple of the block size".to_string())),
-        }
-        if !string("/source/snapshot_id").is_some_and(|s| s.starts_with("snap-")) {
-            return Err(err("/source/snapshot_id", "expected a snapshot id, `snap-…`".to_string()));
-        }
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| err("", format!("not JSON: {e}")))?;
+        check::manifest(&value).map_err(|(json_path, expected)| err(&json_path, expected))?;
         serde_json::from_value(value).map_err(|e| err("", format!("not a custody image manifest: {e}")))
     }
 }

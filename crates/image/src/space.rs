@@ -27,22 +27,25 @@ pub(crate) enum Claim {
     Unsupported,
 }
 
-/// Runs of consecutive block indexes as byte ranges (offset, length), from ascending indexes.
+/// Runs of consecutive block indexes as byte ranges (offset, length), from ascending indexes (inside
+/// a volume of at most 64 TiB, as `fetch::list_all` checks; the arithmetic saturates all the same).
 pub(crate) fn byte_runs(indexes: impl IntoIterator<Item = u64>) -> Vec<(u64, u64)> {
     let mut runs: Vec<(u64, u64)> = Vec::new();
     for index in indexes {
         match runs.last_mut() {
-            Some((_, end)) if *end == index => *end = index + 1,
-            _ => runs.push((index, index + 1)),
+            Some((_, end)) if *end == index => *end = index.saturating_add(1),
+            _ => runs.push((index, index.saturating_add(1))),
         }
     }
-    runs.into_iter().map(|(start, end)| (start * BLOCK_SIZE, (end - start) * BLOCK_SIZE)).collect()
+    runs.into_iter()
+        .map(|(start, end)| (start.saturating_mul(BLOCK_SIZE), end.saturating_sub(start).saturating_mul(BLOCK_SIZE)))
+        .collect()
 }
 
 /// Claims the space of `runs` in `file`. Not enough space (or quota) is `ImageError::NoSpace`, with
 /// whatever was claimed given back first.
 pub(crate) fn claim(file: &File, path: &Path, runs: &[(u64, u64)]) -> Result<Claim, ImageError> {
-    let needed: u64 = runs.iter().map(|(_, length)| length).sum();
+    let needed: u64 = runs.iter().fold(0u64, |sum, (_, length)| sum.saturating_add(*length));
     for (done, &(offset, length)) in runs.iter().enumerate() {
         match os::allocate(file, offset, length) {
             Ok(()) => {}

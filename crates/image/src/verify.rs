@@ -51,7 +51,9 @@ pub struct Verified {
     pub blocks: Result<BlockChecksumList, Verdict>,
 }
 
-fn parse_blocks(text: &str, blocks_total: u64) -> Result<BlockChecksumList, String> {
+/// Parses a block checksum file: `<index> <base64 SHA-256>` lines, ascending, each index below
+/// `blocks_total`. The error names the line.
+pub fn parse_blocks(text: &str, blocks_total: u64) -> Result<BlockChecksumList, String> {
     let mut out = Vec::new();
     let mut previous: Option<u64> = None;
     for (n, line) in text.lines().enumerate() {
@@ -76,15 +78,36 @@ fn parse_blocks(text: &str, blocks_total: u64) -> Result<BlockChecksumList, Stri
     Ok(BlockChecksumList(out))
 }
 
+/// The longest line of a block checksum file: 20 digits, a space, 44 base64 characters, a newline.
+const MAX_LINE_BYTES: u64 = 66;
+
+/// Reads the block checksum file, a regular file of at most one longest line per block with data
+/// (anything larger is not one custody wrote, and could be endless: a link to /dev/zero).
+fn read_block_checksums(path: &Path, blocks_with_data: u64) -> Result<String, VerifyError> {
+    let unusable = |message: String| VerifyError::File { path: path.to_path_buf(), message };
+    let cannot = |e: std::io::Error| unusable(format!("cannot read the block checksum file: {e}"));
+    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    let limit = blocks_with_data.saturating_mul(MAX_LINE_BYTES);
+    if !metadata.is_file() {
+        return Err(unusable("cannot read the block checksum file: not a regular file".to_string()));
+    }
+    if metadata.len() > limit {
+        return Err(unusable(format!(
+            "{} bytes: too long for the {blocks_with_data} blocks the manifest says have data (`/image/blocks_with_data`)",
+            metadata.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes)).map_err(cannot)?;
+    String::from_utf8(bytes).map_err(|_| unusable("not a block checksum file (not text)".to_string()))
+}
+
 /// Reads the manifest and its block checksum file.
 pub fn load(manifest_path: &Path) -> Result<Verified, VerifyError> {
     let manifest = Manifest::read(manifest_path)?;
     let dir = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let blocks_path = dir.join(&manifest.image.block_checksums.file);
-    let text = std::fs::read_to_string(&blocks_path).map_err(|e| VerifyError::File {
-        path: blocks_path.clone(),
-        message: format!("cannot read the block checksum file: {e}"),
-    })?;
+    let text = read_block_checksums(&blocks_path, manifest.image.blocks_with_data)?;
     let digest = hex::encode(Sha256::digest(text.as_bytes()));
     let blocks = if digest != manifest.image.block_checksums.sha256 {
         Err(Verdict::Mismatch {
@@ -96,8 +119,18 @@ pub fn load(manifest_path: &Path) -> Result<Verified, VerifyError> {
             ),
         })
     } else {
-        parse_blocks(&text, manifest.image.blocks_total)
-            .map_err(|e| Verdict::Mismatch { offset: None, reason: format!("{}: {e}", blocks_path.display()) })
+        // The file is the one the manifest vouches for, yet unusable: the manifest's set is not one
+        // custody wrote, and there is nothing to compare the image with.
+        let unusable = |message: String| VerifyError::File { path: blocks_path.clone(), message };
+        let list = parse_blocks(&text, manifest.image.blocks_total).map_err(unusable)?;
+        if list.0.len() as u64 != manifest.image.blocks_with_data {
+            return Err(unusable(format!(
+                "lists {} blocks, the manifest says {} (`/image/blocks_with_data`)",
+                list.0.len(),
+                manifest.image.blocks_with_data
+            )));
+        }
+        Ok(list)
     };
     Ok(Verified { manifest, dir, blocks })
 }
@@ -127,7 +160,8 @@ pub fn verify_image(loaded: &Verified) -> Result<Verdict, VerifyError> {
     let mut reader = std::io::BufReader::with_capacity(4 * BLOCK_SIZE as usize, &mut file);
     for index in 0..image.blocks_total {
         reader.read_exact(&mut buffer).map_err(file_error)?;
-        let offset = index * BLOCK_SIZE;
+        // `blocks_total` × 512 KiB is the image size, checked when the manifest was read.
+        let offset = index.saturating_mul(BLOCK_SIZE);
         match listed.peek() {
             Some((i, sum)) if *i == index => {
                 let actual: [u8; 32] = Sha256::digest(&buffer).into();
@@ -198,7 +232,7 @@ pub async fn verify_against_snapshot(
         let first = listed.iter().zip(&recorded).position(|(a, b)| a != b).unwrap_or(listed.len().min(recorded.len()));
         let index = listed.get(first).or(recorded.get(first)).copied().unwrap_or(0);
         return Ok(Verdict::Mismatch {
-            offset: Some(index * BLOCK_SIZE),
+            offset: Some(index.saturating_mul(BLOCK_SIZE)),
             reason: format!(
                 "AWS lists {} blocks with data, the block checksum file {}; they first differ at block {index}",
                 listed.len(),
@@ -225,7 +259,7 @@ pub async fn verify_against_snapshot(
                     task.abort();
                 }
                 return Ok(Verdict::Mismatch {
-                    offset: Some(index * BLOCK_SIZE),
+                    offset: Some(index.saturating_mul(BLOCK_SIZE)),
                     reason: format!("block {index}: AWS's checksum differs from the block checksum file"),
                 });
             }

@@ -73,9 +73,22 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
         file.sync_data().map_err(ImageError::io(&path))?;
         checkpoint.flush()
     };
+    // `listed` is ascending and inside the volume (checked by `fetch::list_all`); anything else stops
+    // the writer rather than wrap an offset.
+    let out_of_order = |index: u64| {
+        WriterStop::Failed(ImageError::Inconsistent(format!(
+            "internal: block {index} is not after the blocks before it, inside a volume of {} blocks",
+            input.volume_blocks
+        )))
+    };
     for &index in &input.listed {
-        hasher.zero_blocks(index - position);
-        let offset = index * BLOCK_SIZE;
+        let (Some(hole), Some(offset)) = (index.checked_sub(position), crate::fetch::block_offset(index)) else {
+            return Err(out_of_order(index));
+        };
+        if index >= input.volume_blocks {
+            return Err(out_of_order(index));
+        }
+        hasher.zero_blocks(hole);
         let sha256 = if let Some(expected) = input.resumed.get(&index) {
             input.file.read_exact_at(&mut buffer, offset).map_err(ImageError::io(&path))?;
             if hasher.update_if_sha256(&[&buffer], expected).is_err() {
@@ -136,7 +149,7 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
         block_lines.push_str(&format!("{index} {}\n", base64::engine::general_purpose::STANDARD.encode(sha256)));
         position = index + 1;
     }
-    hasher.zero_blocks(input.volume_blocks - position);
+    hasher.zero_blocks(input.volume_blocks.saturating_sub(position));
     sync(&input.file, &mut input.checkpoint)?;
     Ok(WriterOutput { hashes: hasher.finish(), block_lines, written })
 }

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, OptionalExtension, Row};
 
-use crate::{now, require_case, AcquisitionRecord, CaseRecord, Fail, Journal, JournalError, NewCase, Status};
+use crate::{now, require_case, AcquisitionRecord, Activity, CaseRecord, Fail, Journal, JournalError, NewCase, Status};
 
 const CASE_COLUMNS: &str =
     "case_id, examiner, destination_account, destination_region, note, status, created_at, updated_at";
@@ -102,6 +102,32 @@ impl Journal {
             let rows = stmt.query_map([], RawCase::from_row)?;
             rows.map(|raw| self.case_record(raw?)).collect()
         })
+    }
+
+    /// The status of `case` as it stands now: the journal's, except that a case it says is `running`
+    /// while no process holds its lock ([`crate::lock`]) is `interrupted`: its process died (killed,
+    /// crashed, the machine stopped) and only `custody acquire --resume` can finish it. Computed on
+    /// each read and never written, so the journal keeps what was recorded. A case with no
+    /// acquisition is left as recorded: there is nothing to resume (a triage-only case is never
+    /// marked finished).
+    pub fn case_status_now(&self, case: &CaseRecord) -> Result<Status, JournalError> {
+        if case.status != Status::Running {
+            return Ok(case.status);
+        }
+        let has_acquisitions = self.read("count the acquisitions", |conn| {
+            Ok(conn.prepare_cached("SELECT 1 FROM acquisitions WHERE case_id = ?1")?.exists([&case.case_id])?)
+        })?;
+        Ok(if has_acquisitions { self.status_now(&case.case_id, case.status) } else { case.status })
+    }
+
+    /// `status`, recorded for `case_id` or one of its acquisitions, as it stands now: `running`
+    /// becomes `interrupted` when no process holds the case's lock (see [`Journal::case_status_now`]).
+    /// When the lock cannot be probed, the recorded status stands.
+    pub fn status_now(&self, case_id: &str, status: Status) -> Status {
+        match (status, self.activity(case_id)) {
+            (Status::Running, Ok(Activity::Idle)) => Status::Interrupted,
+            (status, _) => status,
+        }
     }
 
     /// Sets a case's status (and its `updated_at`).

@@ -61,10 +61,26 @@
 //! [`JournalError::Poisoned`] instead of panicking in turn. With the `fault-injection` feature,
 //! `Journal::crash_after_writes` makes every write after the next N fail as if the process had been
 //! killed there, for the executor's crash tests.
+//!
+//! ## The kill switch (for tests)
+//!
+//! The crash tests also kill the real `custody` binary, with no unwinding and no cleanup, at a chosen
+//! journal write: two environment variables, read once per process, make it call
+//! [`std::process::abort`] (SIGABRT) at a write to a journal file (a journal in memory is not counted):
+//!
+//! - `CUSTODY_TEST_ABORT_AFTER_JOURNAL_WRITES=N`: right after the process's N-th write is committed
+//!   (on disk): whatever the write announced (an intended AWS call) has not happened.
+//! - `CUSTODY_TEST_ABORT_AT_JOURNAL_WRITE=N`: when the process asks for its N-th write, before anything
+//!   of it is written: the journal holds N - 1 writes, and what the process did since the last one
+//!   (an AWS call whose answer write N was to record) has happened, unrecorded.
+//!
+//! Both exist for tests only (`crates/cli/tests/crash_*.rs`); a value that is not a number is ignored.
 
 mod cases;
 mod error;
+pub mod lock;
 mod model;
+mod privacy;
 mod resources;
 mod schema;
 mod steps;
@@ -79,6 +95,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use error::JournalError;
+pub use lock::{Activity, CaseLock, Holder, LockError};
 pub use model::{
     AcquisitionRecord, CaseRecord, Entry, EntryId, Evidence, Intent, NewCase, NewResource, Outcome, ResourceKind,
     ResourceRecord, Status, UnknownVariant,
@@ -101,6 +118,8 @@ pub struct Journal {
     writes: AtomicU64,
     /// Writes fail once `writes` reaches this (fault injection; `u64::MAX` when off).
     crash_at: AtomicU64,
+    /// What opening found about the privacy of the data directory and the journal's files.
+    notices: Vec<String>,
 }
 
 /// An error inside a read or write: SQLite's, to be given the path and the action by the wrapper, or
@@ -125,15 +144,55 @@ impl From<JournalError> for Fail {
 impl Journal {
     /// Opens `<dir>/journal.sqlite3`, creating the directory and the file if needed, and brings its
     /// schema to this version.
+    ///
+    /// The journal is evidence records: the directory is created 0700 and the journal's files
+    /// 0600. An existing directory open to the group or others is left as it is (it is the user's;
+    /// custody may share it on purpose) and named in [`Journal::notices`]; the journal's own files
+    /// found open to others are made 0600, and that is named there too.
     pub fn open(dir: &Path) -> Result<Journal, JournalError> {
-        std::fs::create_dir_all(dir).map_err(|source| JournalError::Io { path: dir.to_path_buf(), source })?;
+        let mut notices = Vec::new();
+        if dir.is_dir() {
+            notices.extend(privacy::directory_notice(dir));
+        }
+        lock::create_private_dir(dir).map_err(|source| JournalError::Io { path: dir.to_path_buf(), source })?;
         let path = dir.join(FILE_NAME);
+        notices
+            .extend(privacy::prepare_files(&path).map_err(|source| JournalError::Io { path: path.clone(), source })?);
         let conn = Connection::open(&path).map_err(|source| JournalError::Sqlite {
             path: path.clone(),
             action: "open the file",
             source,
         })?;
-        Journal::setup(conn, Some(path))
+        let mut journal = Journal::setup(conn, Some(path))?;
+        journal.notices = notices;
+        Ok(journal)
+    }
+
+    /// What opening found about the privacy of the data directory and the journal's files, one
+    /// sentence each (for the CLI to print as warnings).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// The data directory (`None` in memory).
+    pub fn dir(&self) -> Option<&Path> {
+        self.path.as_deref().and_then(Path::parent)
+    }
+
+    /// Takes the case's lock ([`lock`]): one process per case. A journal in memory locks nothing.
+    pub fn lock_case(&self, case_id: &str) -> Result<CaseLock, LockError> {
+        match self.dir() {
+            Some(dir) => CaseLock::acquire(dir, case_id),
+            None => Ok(CaseLock::in_memory()),
+        }
+    }
+
+    /// Whether a process works the case now ([`lock::probe`]); in memory, only this process can.
+    pub fn activity(&self, case_id: &str) -> Result<Activity, LockError> {
+        match self.dir() {
+            Some(dir) => lock::probe(dir, case_id),
+            None => Ok(Activity::Worked(None)),
+        }
     }
 
     /// A journal that lives in memory and dies with the value (for tests and dry runs).
@@ -178,6 +237,7 @@ impl Journal {
             label,
             writes: AtomicU64::new(0),
             crash_at: AtomicU64::new(u64::MAX),
+            notices: Vec::new(),
         })
     }
 
@@ -243,6 +303,10 @@ impl Journal {
         if self.writes() >= self.crash_at.load(Ordering::SeqCst) {
             return Err(JournalError::Injected);
         }
+        let durable = self.path.is_some();
+        if durable {
+            kill_switch::before_write();
+        }
         let result = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
@@ -251,6 +315,9 @@ impl Journal {
         })();
         let value = self.finish(action, result)?;
         self.writes.fetch_add(1, Ordering::SeqCst);
+        if durable {
+            kill_switch::after_write();
+        }
         Ok(value)
     }
 
@@ -279,6 +346,40 @@ impl Journal {
         text: &str,
     ) -> Result<T, Fail> {
         text.parse().map_err(|e| self.corrupt(table, column, row, e))
+    }
+}
+
+/// The test-only kill switch (crate docs, "The kill switch"): the process's writes to journal files,
+/// counted across every journal it opens, and the write to abort at.
+mod kill_switch {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
+    /// Durable writes committed by this process.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+
+    /// `(abort after write N, abort at write N)`, from the environment, read once.
+    fn limits() -> (Option<u64>, Option<u64>) {
+        static LIMITS: OnceLock<(Option<u64>, Option<u64>)> = OnceLock::new();
+        *LIMITS.get_or_init(|| {
+            let read = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            (read("CUSTODY_TEST_ABORT_AFTER_JOURNAL_WRITES"), read("CUSTODY_TEST_ABORT_AT_JOURNAL_WRITE"))
+        })
+    }
+
+    /// Before a write: abort if it is the one to die at.
+    pub(super) fn before_write() {
+        if limits().1 == Some(WRITES.load(Ordering::SeqCst).saturating_add(1)) {
+            std::process::abort();
+        }
+    }
+
+    /// After a committed write: abort if it is the one to die after.
+    pub(super) fn after_write() {
+        let done = WRITES.fetch_add(1, Ordering::SeqCst).saturating_add(1);
+        if limits().0 == Some(done) {
+            std::process::abort();
+        }
     }
 }
 

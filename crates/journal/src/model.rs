@@ -17,11 +17,14 @@ pub type EntryId = i64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
-    /// Started and not finished (or killed: only a resume can tell).
+    /// Started and not finished. Recorded when a run starts; a reader asks
+    /// [`crate::Journal::case_status_now`], which tells a run still under way from one whose process
+    /// died.
     Running,
     Succeeded,
     Failed,
-    /// Stopped before the end on purpose (a signal, the user).
+    /// Stopped before the end: recorded when it stopped on purpose (a signal, the user); computed
+    /// when read for a `running` case whose process is gone (no process holds its lock).
     Interrupted,
     /// Its temporary resources were removed.
     CleanedUp,

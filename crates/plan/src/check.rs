@@ -223,6 +223,7 @@ pub fn authorize(inventory: &Inventory, call: &str, request: &AuthzRequest) -> R
     let plan = Plan {
         instance_id: String::new(),
         case_id: String::new(),
+        run_id: String::new(),
         source_account: String::new(),
         source_region: String::new(),
         dest_account: String::new(),

@@ -7,7 +7,10 @@
 //!   account it acquires from: the seeds' cross-account role) and the source role's trust policy,
 //!   for the [`Feature`]s enabled and the [`KmsMode`] chosen. Every statement comes from one table,
 //!   [`templates`], where each row says which feature and mode need it, what it is for, and which AWS
-//!   page requires it (`docs/aws-authorization-map.md` has the derivations).
+//!   page requires it (`docs/aws-authorization-map.md` has the derivations). The roles that create
+//!   or delete snapshots also get an explicit Deny on deleting, or removing tags from, any snapshot
+//!   marked as evidence ([`templates::evidence`]); only a separate role, the **evidence custodian**,
+//!   written only when asked for ([`Feature::DiscardEvidence`]), may discard evidence.
 //! - [`key_policy`]: what the owner of a KMS key adds so that a principal can use it, for the three
 //!   options of seeds 000–002 (CreateGrant only; direct use with CreateGrant for AWS resources; a grant
 //!   by the key owner), including service-linked roles and keys in another account (seed 003).
@@ -45,6 +48,9 @@ pub const DEFAULT_FORENSIC_ROLE: &str = "CustodyForensic";
 /// The role custody assumes in each source account, by default.
 pub const DEFAULT_SOURCE_ROLE: &str = "CustodySource";
 
+/// The role of the person with authority to destroy evidence ([`Feature::DiscardEvidence`]), by default.
+pub const DEFAULT_CUSTODIAN_ROLE: &str = "CustodyEvidenceCustodian";
+
 /// What custody is asked to be able to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -63,11 +69,22 @@ pub enum Feature {
     /// Create a volume from each evidence snapshot in an availability zone of the forensic account
     /// (`custody acquire --volume-az`).
     Volume,
+    /// A policy for a separate role, the evidence custodian, that may delete evidence snapshots and
+    /// remove their tags: for the person with authority to destroy evidence, never for a role custody
+    /// runs as (whose policies deny exactly that). Only when asked for by name.
+    DiscardEvidence,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 6] =
-        [Feature::Acquire, Feature::Image, Feature::Triage, Feature::Cleanup, Feature::DirectRead, Feature::Volume];
+    pub const ALL: [Feature; 7] = [
+        Feature::Acquire,
+        Feature::Image,
+        Feature::Triage,
+        Feature::Cleanup,
+        Feature::DirectRead,
+        Feature::Volume,
+        Feature::DiscardEvidence,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +94,7 @@ impl Feature {
             Feature::Cleanup => "cleanup",
             Feature::DirectRead => "direct-read",
             Feature::Volume => "volume",
+            Feature::DiscardEvidence => "discard-evidence",
         }
     }
 }
@@ -151,6 +169,8 @@ pub struct RoleOptions {
     pub alias_prefix: String,
     pub forensic_role_name: String,
     pub source_role_name: String,
+    /// The evidence custodian's role ([`Feature::DiscardEvidence`]): never one of the roles custody runs as.
+    pub custodian_role_name: String,
     /// The tag key custody puts on what it creates ([`crate::plan::TAG_CASE`]).
     pub case_tag_key: String,
 }
@@ -168,6 +188,7 @@ impl Default for RoleOptions {
             alias_prefix: DEFAULT_ALIAS_PREFIX.to_string(),
             forensic_role_name: DEFAULT_FORENSIC_ROLE.to_string(),
             source_role_name: DEFAULT_SOURCE_ROLE.to_string(),
+            custodian_role_name: DEFAULT_CUSTODIAN_ROLE.to_string(),
             case_tag_key: crate::plan::TAG_CASE.to_string(),
         }
     }
@@ -196,6 +217,16 @@ impl RoleOptions {
         validate::alias_prefix(&self.alias_prefix)?;
         validate::role_name(&self.forensic_role_name)?;
         validate::role_name(&self.source_role_name)?;
+        validate::role_name(&self.custodian_role_name)?;
+        // The acquiring roles' policies deny deleting evidence: a custodian that is one of them could
+        // not discard it, and one that could would make the Deny meaningless.
+        let bare = |name: &str| name.rsplit('/').next().unwrap_or(name).to_string();
+        let custodian = bare(&self.custodian_role_name);
+        if self.features.contains(&Feature::DiscardEvidence)
+            && [&self.forensic_role_name, &self.source_role_name].iter().any(|r| bare(r) == custodian)
+        {
+            return Err(GenerateError::CustodianIsAnAcquiringRole(self.custodian_role_name.clone()));
+        }
         if !validate::tag_key(&self.case_tag_key) {
             return Err(GenerateError::BadCaseTagKey(self.case_tag_key.clone()));
         }
@@ -232,6 +263,11 @@ pub struct GeneratedRolePolicies {
     pub regions: Vec<String>,
     pub forensic_role: RolePolicy,
     pub source_role: RolePolicy,
+    /// The evidence custodian's policy, only with [`Feature::DiscardEvidence`]: one role per account
+    /// that holds evidence (the forensic account, and the source accounts, where a source snapshot can
+    /// be the evidence). Its trust policy is the owner's to write: it names the person with authority.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custodian_role: Option<RolePolicy>,
     /// The source role's trust policy: trusts the forensic role only. `None` when the source role has
     /// nothing to do, or when the forensic account is not known (a trust policy cannot name a role
     /// by wildcard).
@@ -267,6 +303,7 @@ pub fn role_policies(options: &RoleOptions) -> GeneratedRolePolicies {
     let ctx = fill::Ctx::new(options, &regions);
     let forensic = fill::build(&ctx, templates::Role::Forensic);
     let source = fill::build(&ctx, templates::Role::Source);
+    let custodian = fill::build(&ctx, templates::Role::Custodian);
     let source_trust_policy = match (&options.forensic_account, source.policy.is_some()) {
         (Some(_), true) => Some(json!({
             "Version": POLICY_VERSION,
@@ -294,6 +331,11 @@ pub fn role_policies(options: &RoleOptions) -> GeneratedRolePolicies {
             statements: forensic.info,
         },
         source_role: RolePolicy { role_arns: ctx.source_role_arns(), policy: source.policy, statements: source.info },
+        custodian_role: custodian.policy.is_some().then(|| RolePolicy {
+            role_arns: ctx.custodian_role_arns(),
+            policy: custodian.policy,
+            statements: custodian.info,
+        }),
         source_trust_policy,
         notes,
     }

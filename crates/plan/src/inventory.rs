@@ -23,6 +23,7 @@ mod lookup;
 mod parse;
 
 pub use lookup::{Fact, OrgPolicies};
+pub use parse::{MAX_INSTANCES, MAX_STATEMENTS, MAX_VOLUMES_PER_INSTANCE};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -15,9 +15,12 @@
 //! - [`generate`]: least-privilege policies for exactly the features asked for: the forensic and
 //!   source role policies, key-policy statements and `aws kms create-grant` commands, as JSON,
 //!   CloudFormation YAML or Terraform HCL.
+//! - [`text`]: the one sanitizer every human-facing output goes through, so that a value written by
+//!   someone else (a tag, a Sid, a command line) cannot drive the examiner's terminal or hide itself.
 //!
 //! Like `custody-policy`, the crate is pure: no I/O, no async, no AWS SDK.
 
+pub mod case_id;
 pub mod check;
 pub mod fix;
 pub mod generate;
@@ -25,3 +28,6 @@ pub mod inventory;
 mod json_order;
 pub mod plan;
 pub mod report;
+pub mod text;
+
+pub use case_id::CaseId;

@@ -52,6 +52,16 @@ pub const TAG_CASE: &str = "CustodyCase";
 pub const TAG_INSTANCE: &str = "CustodyInstance";
 /// The tag custody puts on the per-volume copies: the source volume.
 pub const TAG_VOLUME: &str = "CustodyVolume";
+/// The tag custody puts on everything it creates: the id of the run that created it. A run owns
+/// what carries its id: cleanup's search in AWS only ever removes resources of runs its journal
+/// knows, never what merely carries the case id (another data directory may use the same case id).
+pub const TAG_RUN: &str = "CustodyRun";
+/// The tag that marks a snapshot as evidence (value [`EVIDENCE_TAG_VALUE`]): set at creation on the
+/// evidence copy, and by a CreateTags step on a source snapshot that is itself the evidence. The
+/// policies custody writes deny deleting, and removing tags from, any snapshot that carries it.
+pub const TAG_EVIDENCE: &str = "CustodyEvidence";
+/// The value of [`TAG_EVIDENCE`].
+pub const EVIDENCE_TAG_VALUE: &str = "true";
 /// The waiting period custody asks for when it schedules the temporary key for deletion (the
 /// minimum KMS accepts, <https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html>).
 pub const TEMP_KEY_DELETION_DAYS: u32 = 7;
@@ -177,6 +187,9 @@ pub struct PlanRequest {
     pub triage: bool,
     /// The case id (names the temporary alias, tags, the role session); default `CASE`.
     pub case_id: String,
+    /// The id of the run that will carry the plan out, tagged (`CustodyRun`) on everything it creates;
+    /// default [`PLANNED_RUN_ID`] for a plan that is only shown or checked.
+    pub run_id: String,
     /// Create a volume from each evidence snapshot in this availability zone of the destination
     /// Region (for an examiner to attach to an analysis instance); `None`: snapshots only.
     pub volume_az: Option<String>,
@@ -193,9 +206,22 @@ impl PlanRequest {
             mode: Mode::Auto,
             triage: false,
             case_id: "CASE".to_string(),
+            run_id: PLANNED_RUN_ID.to_string(),
             volume_az: None,
         }
     }
+}
+
+/// The run id of a plan made only to be shown or checked (`custody plan`, `custody check`).
+pub const PLANNED_RUN_ID: &str = "r-planned";
+
+/// True for a run id custody makes (and a tag value AWS accepts): `r-` then 1 to 62 ASCII letters, digits
+/// and `-`. Checked where a run id enters (the plan request, the journal), since it names what cleanup
+/// may remove.
+pub fn is_run_id(id: &str) -> bool {
+    id.strip_prefix("r-").is_some_and(|rest| {
+        (1..=62).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
 }
 
 /// A plan.
@@ -203,6 +229,10 @@ impl PlanRequest {
 pub struct Plan {
     pub instance_id: String,
     pub case_id: String,
+    /// The run that carries the plan out (tag `CustodyRun` on everything it creates). Plans journaled
+    /// before runs had ids read back without one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub run_id: String,
     pub source_account: String,
     pub source_region: String,
     pub dest_account: String,
@@ -442,6 +472,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
     Ok(Plan {
         instance_id: ctx.instance.id.clone(),
         case_id: ctx.case_id.clone(),
+        run_id: ctx.run_id.clone(),
         source_account: ctx.src_account.clone(),
         source_region: ctx.src_region.clone(),
         dest_account: ctx.dst_account.clone(),

@@ -5,12 +5,17 @@
 //! Every format shows each step with ✓ (pass), ✗ (fail) or ? (unknown) and its title; under a step
 //! that does not pass, each request that is not allowed, why in words (the statement that denies, the
 //! permission that is missing, the statement that came closest, what is unknown), then its fixes.
+//!
+//! Every value goes through [`crate::text`] on its way into the text (one line each: a value cannot
+//! start a line that passes for the report's), Markdown and HTML escape it for their syntax and
+//! show its control characters as escapes too, and JSON keeps it exact.
 
 mod html;
 mod markdown;
 
 use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
 use crate::fix::{ChangeAction, Fix};
+use crate::text::{safe_lines, Safe};
 use std::fmt::Write as _;
 use std::str::FromStr;
 
@@ -172,21 +177,24 @@ pub fn troubled(report: &CheckReport) -> impl Iterator<Item = &StepCheck> {
 /// The readable report.
 pub fn text(report: &CheckReport) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "custody check: instance {} (case {})", report.instance_id, report.case_id);
+    let _ = writeln!(o, "custody check: instance {} (case {})", Safe(&report.instance_id), Safe(&report.case_id));
     let _ = writeln!(
         o,
         "  from account {} {} to account {} {}",
-        report.source_account, report.source_region, report.dest_account, report.dest_region
+        Safe(&report.source_account),
+        Safe(&report.source_region),
+        Safe(&report.dest_account),
+        Safe(&report.dest_region)
     );
     if !report.volumes.is_empty() {
         let _ = writeln!(o, "volumes:");
         for v in &report.volumes {
-            let _ = writeln!(o, "  {}  path {}: {}", v.volume_id, v.path, v.reason);
+            let _ = writeln!(o, "  {}  path {}: {}", Safe(&v.volume_id), v.path, Safe(&v.reason));
         }
     }
     let _ = writeln!(o, "steps:");
     for step in &report.steps {
-        let _ = writeln!(o, "  {} {}  {}", step_mark(step.outcome), step.id, step.title);
+        let _ = writeln!(o, "  {} {}  {}", step_mark(step.outcome), Safe(&step.id), Safe(&step.title));
         if step.outcome == StepOutcome::Pass {
             continue;
         }
@@ -195,65 +203,64 @@ pub fn text(report: &CheckReport) -> String {
         }
     }
     let _ = writeln!(o, "result: {}", summary_line(report));
-    printable(&o)
-}
-
-/// The text with control characters (a terminal escape sequence in an inventory value) replaced by
-/// `\u{fffd}`, so that printing a report cannot drive the terminal.
-fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() && c != '\n' { '\u{fffd}' } else { c }).collect()
+    // Every value was escaped above; this catches one a later edit forgets.
+    safe_lines(&o).into_owned()
 }
 
 fn text_request(o: &mut String, r: &RequestCheck) {
-    let _ = writeln!(o, "      {} {} on {}  (call {})", request_mark(r.outcome), r.action, r.resource, r.call);
-    let _ = writeln!(o, "        as {}", r.principal);
+    let _ = writeln!(
+        o,
+        "      {} {} on {}  (call {})",
+        request_mark(r.outcome),
+        Safe(&r.action),
+        Safe(&r.resource),
+        Safe(&r.call)
+    );
+    let _ = writeln!(o, "        as {}", Safe(&r.principal));
     for (label, line) in reasons(r) {
-        let _ = writeln!(o, "        {label}: {line}");
+        let _ = writeln!(o, "        {label}: {}", Safe(&line));
     }
     for (n, f) in r.fixes.iter().enumerate() {
         let verified = if f.verified { "re-evaluated: allowed" } else { "not an automatic fix" };
-        let _ = writeln!(o, "        fix {} [{}; {verified}]: {}", n + 1, fix_kind(f), f.summary);
-        let _ = writeln!(o, "          why: {}", f.reason);
+        let _ = writeln!(o, "        fix {} [{}; {verified}]: {}", n + 1, fix_kind(f), Safe(&f.summary));
+        let _ = writeln!(o, "          why: {}", Safe(&f.reason));
         for c in &f.changes {
-            let _ = writeln!(o, "          {}:", change_heading(c));
+            let _ = writeln!(o, "          {}:", Safe(&change_heading(c)));
             for cc in &c.conditions {
-                let list = |v: &[String]| v.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
+                let list = |v: &[String]| v.iter().map(|x| format!("`{}`", Safe(x))).collect::<Vec<_>>().join(", ");
                 let _ = writeln!(
                     o,
                     "            (condition `{}` on `{}`: was {}; now {})",
-                    cc.operator,
-                    cc.key,
+                    Safe(&cc.operator),
+                    Safe(&cc.key),
                     list(&cc.was),
                     list(&cc.now)
                 );
             }
+            // A command or a policy is several lines: each line is one value (a `\r` in it is
+            // shown, not obeyed).
             if let Some(cmd) = &c.command {
-                for line in cmd.lines() {
-                    let _ = writeln!(o, "            {line}");
+                for line in cmd.trim_end_matches('\n').split('\n') {
+                    let _ = writeln!(o, "            {}", Safe(line));
                 }
             } else if let Some(j) = &c.json {
-                for line in pretty_json(j).lines() {
-                    let _ = writeln!(o, "            {line}");
+                for line in pretty_json(j).split('\n') {
+                    let _ = writeln!(o, "            {}", Safe(line));
                 }
             }
         }
     }
     if let Some(n) = &r.no_fix {
-        let _ = writeln!(o, "        {n}");
+        let _ = writeln!(o, "        {}", Safe(n));
     }
     for n in &r.not_offered {
-        let _ = writeln!(o, "        not offered: {n}");
+        let _ = writeln!(o, "        not offered: {}", Safe(n));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_cannot_carry_terminal_escapes() {
-        assert_eq!(printable("a\u{1b}[2Jb\tc\n"), "a\u{fffd}[2Jb\u{fffd}c\n");
-    }
 
     #[test]
     fn statements_are_written_in_the_documentation_order() {

@@ -14,7 +14,13 @@ use serde_json::{json, Map, Value};
 fn role_cases() -> Vec<GeneratedRolePolicies> {
     let mut out = Vec::new();
     for kms in KmsMode::ALL {
-        for features in [&Feature::ALL[..], &[Feature::Image], &[Feature::Triage, Feature::Cleanup]] {
+        for features in [
+            &Feature::ALL[..],
+            &[Feature::Image],
+            &[Feature::Triage, Feature::Cleanup],
+            &[Feature::DiscardEvidence],
+            &[Feature::Image, Feature::DiscardEvidence],
+        ] {
             let known = RoleOptions {
                 features: features.iter().copied().collect(),
                 kms,
@@ -131,6 +137,15 @@ fn cloudformation_holds_the_json_policies() {
             }
             (Some(p), None) => assert_eq!(&resource(&docs, "CustodySourcePolicy")["Properties"]["PolicyDocument"], p),
             (None, _) => assert!(docs.iter().all(|d| d["Resources"].get("CustodySourceRole").is_none())),
+        }
+        match g.custodian_role.as_ref().and_then(|c| c.policy.as_ref()) {
+            Some(p) => {
+                let r = resource(&docs, "CustodyEvidenceCustodianPolicy");
+                assert_eq!(r["Type"], "AWS::IAM::ManagedPolicy");
+                assert_eq!(&r["Properties"]["PolicyDocument"], p, "{text}");
+                assert_eq!(r["Properties"]["Roles"], json!(["CustodyEvidenceCustodian"]));
+            }
+            None => assert!(!text.contains("CustodyEvidenceCustodian"), "{text}"),
         }
     }
 }
@@ -328,6 +343,16 @@ fn terraform_holds_the_json_policies() {
             let role = labelled(&body, "resource", &["aws_iam_role", "custody_source"]).unwrap();
             let path = g.source_role.role_arns[0].contains(":role/custody/").then_some("/custody/".to_string());
             assert_eq!(attr(role.body(), "path").map(string), path);
+        }
+        match g.custodian_role.as_ref().and_then(|c| c.policy.as_ref()) {
+            Some(p) => {
+                assert_eq!(from_hcl(document(&body, "custody_evidence_custodian")), normalize(p), "{text}");
+                let attach =
+                    labelled(&body, "resource", &["aws_iam_role_policy_attachment", "custody_evidence_custodian"])
+                        .unwrap();
+                assert_eq!(string(attr(attach.body(), "role").unwrap()), "CustodyEvidenceCustodian");
+            }
+            None => assert!(!text.contains("custodian"), "{text}"),
         }
     }
 }

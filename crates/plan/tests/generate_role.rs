@@ -69,10 +69,12 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// The actions the acquiring roles are allowed (the Deny that protects evidence names actions too).
 fn actions(g: &GeneratedRolePolicies) -> BTreeSet<String> {
     statements(&g.forensic_role.policy)
         .iter()
         .chain(&statements(&g.source_role.policy))
+        .filter(|s| s["Effect"] == "Allow")
         .flat_map(|s| strings(&s["Action"]))
         .collect()
 }
@@ -81,10 +83,12 @@ fn actions(g: &GeneratedRolePolicies) -> BTreeSet<String> {
 fn every_generated_document_parses_with_the_engine() {
     for o in matrix() {
         let g = generate(&o);
+        let custodian = g.custodian_role.as_ref().and_then(|c| c.policy.clone());
         for (name, doc, kind) in [
             ("forensic", &g.forensic_role.policy, PolicyKind::Identity),
             ("source", &g.source_role.policy, PolicyKind::Identity),
             ("trust", &g.source_trust_policy, PolicyKind::Resource),
+            ("custodian", &custodian, PolicyKind::Identity),
         ] {
             if let Some(doc) = doc {
                 parse_policy(doc, kind, &JsonPath::root(name)).unwrap_or_else(|e| panic!("{o:?} {name}: {e}\n{doc:#}"));
@@ -97,7 +101,7 @@ fn every_generated_document_parses_with_the_engine() {
 fn sids_are_unique_alphanumeric_and_explained() {
     for o in matrix() {
         let g = generate(&o);
-        for role in [&g.forensic_role, &g.source_role] {
+        for role in [&g.forensic_role, &g.source_role].into_iter().chain(&g.custodian_role) {
             let sids: Vec<String> =
                 statements(&role.policy).iter().map(|s| s["Sid"].as_str().unwrap().to_string()).collect();
             let explained: Vec<String> = role.statements.iter().map(|i| i.sid.clone()).collect();
@@ -126,7 +130,8 @@ fn without_a_feature_none_of_its_actions_appear() {
         assert_eq!(a.contains("ec2:CreateSnapshots"), has(Feature::Acquire), "{o:?}: {a:?}");
         assert_eq!(a.contains("ec2:CopySnapshot"), has(Feature::Acquire), "{o:?}: {a:?}");
         assert_eq!(a.contains("ec2:CreateVolume"), has(Feature::Volume), "{o:?}: {a:?}");
-        if !has(Feature::Acquire) && !has(Feature::Volume) {
+        // Direct read marks the snapshot it reads in place as evidence.
+        if !has(Feature::Acquire) && !has(Feature::Volume) && !has(Feature::DirectRead) {
             assert!(!a.contains("ec2:CreateTags"), "{o:?}");
         }
         if !has(Feature::Acquire) {
@@ -175,12 +180,14 @@ fn the_kms_mode_decides_who_gets_which_key_permission() {
 fn no_statement_repeats_what_another_allows() {
     for o in matrix() {
         let g = generate(&o);
-        for policy in [&g.forensic_role.policy, &g.source_role.policy] {
+        let custodian = g.custodian_role.as_ref().map(|c| &c.policy);
+        for policy in [&g.forensic_role.policy, &g.source_role.policy].into_iter().chain(custodian) {
             let st = statements(policy);
             for (i, a) in st.iter().enumerate() {
                 for (j, b) in st.iter().enumerate() {
                     let within = |k: &str| strings(&a[k]).iter().all(|x| strings(&b[k]).contains(x));
-                    let covered = within("Action")
+                    let covered = a["Effect"] == b["Effect"]
+                        && within("Action")
                         && within("Resource")
                         && (b.get("Condition").is_none() || b.get("Condition") == a.get("Condition"));
                     assert!(i == j || !covered, "{o:?}: {} is covered by {}", a["Sid"], b["Sid"]);
@@ -447,12 +454,14 @@ fn triage_only_on_tagged_instances_with_the_shell_documents() {
 }
 
 #[test]
-fn cleanup_deletes_only_what_custody_tagged() {
+fn cleanup_deletes_only_what_custody_runs_created() {
     let g = generate(&options(&[Feature::Cleanup], KmsMode::GrantOnly));
     let p = &g.source_role.policy;
     let snap = "arn:aws:ec2:eu-west-3::snapshot/snap-1";
     let delete = |ctx: Value| decide(p, req(SOURCE, "ec2:DeleteSnapshot", snap, ctx), json!({}));
-    assert_eq!(delete(json!({"aws:ResourceTag/CustodyCase": "case-1"})), Allowed);
+    let run = "r-20261203T101500Z-3f9a2c1b";
+    assert_eq!(delete(json!({"aws:ResourceTag/CustodyCase": "case-1", "aws:ResourceTag/CustodyRun": run})), Allowed);
+    assert_eq!(delete(json!({"aws:ResourceTag/CustodyCase": "case-1"})), ImplicitDeny, "the case tag alone");
     assert_eq!(delete(json!({"aws:ResourceTag/Name": "prod-db"})), ImplicitDeny);
     let unshare = |ctx: Value| decide(p, req(SOURCE, "ec2:ModifySnapshotAttribute", snap, ctx), json!({}));
     assert_eq!(unshare(json!({"aws:ResourceTag/CustodyCase": "case-1", "ec2:Remove/userId": F})), Allowed);

@@ -110,6 +110,41 @@ impl Invocation {
     }
 }
 
+/// An object listed under a command's output prefix (ListObjectsV2 `Contents`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Object {
+    pub key: String,
+    /// `Size`, as listed (the instance's to choose: checked again while downloading).
+    pub size: Option<i64>,
+    pub etag: Option<String>,
+}
+
+/// What GetObject said of the object it streamed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectMeta {
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+}
+
+/// A command ListCommands knows (what custody reads of it to find a command it sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCommand {
+    pub command_id: String,
+    pub document: String,
+    pub comment: String,
+    pub instance_ids: Vec<String>,
+}
+
+/// Why an object was not fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// Custody refused it (larger than the cap) or could not write it to disk.
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// The AWS calls of a triage.
 #[async_trait]
 pub trait TriageAws: Send + Sync {
@@ -124,9 +159,23 @@ pub trait TriageAws: Send + Sync {
     /// The invocation, or `None` while SSM does not know it yet (`InvocationDoesNotExist`, which
     /// GetCommandInvocation answers for a moment after SendCommand).
     async fn get_invocation(&self, command_id: &str, instance_id: &str) -> Result<Option<Invocation>, AwsError>;
-    /// The keys under `prefix`.
-    async fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError>;
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError>;
+    /// The commands of `document` requested since `since` (ListCommands, filtered by DocumentName and
+    /// InvokedAfter, at most [`crate::run::LOOKUP_MAX_COMMANDS`]): how a resumed triage finds a
+    /// command whose SendCommand answer was never journaled.
+    async fn list_commands(
+        &self,
+        document: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ListedCommand>, AwsError>;
+    /// The objects under `prefix`, at most `max` (more: the first `max` and `true`).
+    async fn list_objects(&self, bucket: &str, prefix: &str, max: usize) -> Result<(Vec<S3Object>, bool), AwsError>;
+    /// Streams the object into `to`, which refuses more than its cap.
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        to: &mut crate::download::Download,
+    ) -> Result<ObjectMeta, FetchError>;
 }
 
 #[cfg(test)]

@@ -26,17 +26,35 @@
 //!
 //! The inline output of an invocation is cut at 24,000 characters of stdout (GetCommandInvocation,
 //! `StandardOutputContent`), which a real collection exceeds; with `--output s3://bucket/prefix` the
-//! agent writes the whole output to S3 and custody fetches and hashes every object there. Without it
-//! the inline output is kept in the journal with a warning when it was cut. Memory (`--memory`)
-//! needs S3: it is streamed as base64 on stdout, hashed per region on the instance and re-hashed on
-//! arrival ([`parse::parse_memory`]).
+//! agent writes the whole output to S3 and custody downloads it to files in the data directory,
+//! streamed, each object under a size cap (`--max-object-size`, [`download`]), hashed as it arrives
+//! and journaled. The objects are the instance's to write: exactly one `stdout` is parsed, never one
+//! of several, and the journal names the object parsed (key, size, ETag, version, SHA-256)
+//! ([`run::fetch`]). Without S3 the inline output is kept in the journal with a warning when it was
+//! cut. Memory (`--memory`) needs S3: it is streamed as base64 on stdout, hashed per region on the
+//! instance and re-hashed on arrival ([`parse::parse_memory`]).
 //!
+//! What the instance printed is untrusted: the parsers read it a line at a time, within fixed
+//! limits, and never fail or panic ([`parse`]); the text they return is raw, and making it safe for
+//! a terminal is left to the printer.
+//!
+//! ## Killed midway
+//!
+//! Every SendCommand is journaled before it is made, with a reference custody also writes into the
+//! command's Comment. `custody triage … --resume` finishes an interrupted triage without sending
+//! again a command that was sent: a command whose answer was journaled is followed and fetched; one
+//! whose answer was not is looked up in ListCommands by that reference for a bounded time, and if
+//! it cannot be found it is reported and not sent again unless `--resend-unconfirmed` says so
+//! ([`run::resume`]). Without `--resume`, a triage of an instance with an interrupted command is
+//! refused before anything is sent.
+
 //! ## AWS behind a trait
 //!
 //! Every call goes through [`aws::TriageAws`]; [`sdk::SdkTriage`] is the aws-sdk-rust adapter. The
 //! orchestration ([`run::triage`]) is tested against fakes and against moto.
 
 pub mod aws;
+pub mod download;
 pub mod error;
 pub mod parse;
 pub mod run;
@@ -44,7 +62,11 @@ pub mod scope;
 pub mod script;
 pub mod sdk;
 
-pub use aws::{AwsError, InstanceInfo, Invocation, S3Location, SendRequest, TriageAws};
+pub use aws::{
+    AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, S3Location, S3Object, SendRequest,
+    TriageAws,
+};
+pub use download::{Download, DEFAULT_MAX_OBJECT_BYTES};
 pub use error::TriageError;
 pub use run::{resolve, triage, triage_resolved, InstanceReport, SendFailure, TriageReport, TriageRequest};
 pub use script::{MemoryTarget, Platform};

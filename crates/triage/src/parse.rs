@@ -5,11 +5,34 @@
 //! command line cannot end a section early). Parsing never fails: a collection cut short (inline
 //! output truncated at 24,000 characters, a script killed by its timeout) parses into the sections
 //! that arrived, with the rest reported missing or unterminated.
+//!
+//! ## What the instance cannot make it do
+//!
+//! The output is the instance's, and a compromised instance knows the nonce (it is in the command it
+//! runs). So the parser reads from a stream ([`parse_collection_from`], [`parse_memory_from`]), one
+//! line at a time, each line cut at [`MAX_LINE_BYTES`]; it keeps at most [`MAX_SECTIONS`] sections,
+//! [`MAX_NOTES`] notes each, [`MAX_BODY_BYTES`] of section text in memory altogether, and for memory
+//! [`memory::MAX_PROCESSES`] processes and [`memory::MAX_REGIONS`] regions, whose bytes are hashed as
+//! they are decoded and never kept. Whatever goes past a limit is dropped and said in `notes`. Text is
+//! returned as it arrived (invalid UTF-8 replaced): making it safe for a terminal is the printer's job.
+
+mod lines;
+mod memory;
+
+pub use lines::MAX_LINE_BYTES;
+pub use memory::{parse_memory, parse_memory_from, MemoryDump, ProcessDump, Region, MAX_PROCESSES, MAX_REGIONS};
 
 use crate::script::SECTIONS;
-use base64::Engine as _;
+use lines::Lines;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use std::io::{self, BufRead};
+
+/// The most sections kept (the scripts print 11).
+pub const MAX_SECTIONS: usize = 64;
+/// The most notes kept per section (and per collection, per memory dump, per process's skips).
+pub const MAX_NOTES: usize = 256;
+/// The most section text kept in memory, all sections together; the output itself is on disk.
+pub const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// How a section ended, as the script said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +68,8 @@ pub struct Collection {
     pub complete: bool,
     /// Expected sections that never began.
     pub missing: Vec<String>,
+    /// What the parser dropped to stay bounded (long lines, sections, notes, text past the limits).
+    pub notes: Vec<String>,
 }
 
 impl Collection {
@@ -54,41 +79,79 @@ impl Collection {
 }
 
 /// The marker of `line` (what follows `@@CUSTODY <nonce> `), if it is one of this run.
-fn marker<'a>(line: &'a str, nonce: &str) -> Option<&'a str> {
+pub(crate) fn marker<'a>(line: &'a str, nonce: &str) -> Option<&'a str> {
     line.strip_prefix("@@CUSTODY ")?.strip_prefix(nonce)?.strip_prefix(' ')
 }
 
-/// Parses a collection's stdout.
+/// Pushes `note` unless `notes` is full; answers whether it was kept.
+pub(crate) fn push_bounded(notes: &mut Vec<String>, note: String) -> bool {
+    if notes.len() < MAX_NOTES {
+        notes.push(note);
+        true
+    } else {
+        false
+    }
+}
+
+/// Parses a collection's stdout held in memory (the inline output: at most 24,000 characters).
 pub fn parse_collection(text: &str, nonce: &str) -> Collection {
-    let mut out = Collection { header: None, sections: Vec::new(), complete: false, missing: Vec::new() };
+    // Reading from a slice cannot fail.
+    parse_collection_from(text.as_bytes(), nonce).unwrap_or_else(|e| Collection {
+        header: None,
+        sections: Vec::new(),
+        complete: false,
+        missing: SECTIONS.iter().map(|s| (*s).to_string()).collect(),
+        notes: vec![format!("the output could not be read: {e}")],
+    })
+}
+
+/// Parses a collection's stdout from a stream (the S3 output, from its file on disk), within the
+/// limits of this module. Fails only when `reader` does.
+pub fn parse_collection_from(reader: impl BufRead, nonce: &str) -> io::Result<Collection> {
+    let mut out =
+        Collection { header: None, sections: Vec::new(), complete: false, missing: Vec::new(), notes: Vec::new() };
     let mut open: Option<Section> = None;
-    for line in text.lines() {
-        let Some(m) = marker(line.trim_end_matches('\r'), nonce) else {
+    let mut kept_bytes = 0usize;
+    let (mut body_dropped, mut sections_dropped, mut notes_dropped) = (false, 0u64, 0u64);
+    let mut lines = Lines::new(reader);
+    while let Some(line) = lines.next_line()? {
+        let Some(m) = marker(&line, nonce) else {
             if let Some(s) = open.as_mut() {
-                s.body.push_str(line);
-                s.body.push('\n');
+                if kept_bytes.saturating_add(line.len() + 1) <= MAX_BODY_BYTES {
+                    kept_bytes += line.len() + 1;
+                    s.body.push_str(&line);
+                    s.body.push('\n');
+                } else {
+                    body_dropped = true;
+                }
             }
             continue;
         };
-        let words: Vec<&str> = m.split_whitespace().collect();
-        match words.as_slice() {
-            ["TRIAGE", "END"] => out.complete = true,
-            ["TRIAGE", platform, version, "BEGIN"] => out.header = Some(format!("{platform} {version}")),
-            ["SECTION", name, "BEGIN"] => {
+        let mut words = m.split_whitespace();
+        match (words.next(), words.next(), words.next(), words.next(), words.next()) {
+            (Some("TRIAGE"), Some("END"), None, ..) => out.complete = true,
+            (Some("TRIAGE"), Some(platform), Some(version), Some("BEGIN"), None) => {
+                out.header = Some(format!("{platform} {version}"));
+            }
+            (Some("SECTION"), Some(name), Some("BEGIN"), None, _) => {
                 if let Some(s) = open.take() {
                     out.sections.push(s);
                 }
-                open = Some(Section {
-                    name: (*name).to_string(),
-                    status: SectionStatus::Unterminated,
-                    notes: Vec::new(),
-                    body: String::new(),
-                });
+                if out.sections.len() < MAX_SECTIONS {
+                    open = Some(Section {
+                        name: name.to_string(),
+                        status: SectionStatus::Unterminated,
+                        notes: Vec::new(),
+                        body: String::new(),
+                    });
+                } else {
+                    sections_dropped += 1;
+                }
             }
-            ["SECTION", name, "END", status, ..] => {
+            (Some("SECTION"), Some(name), Some("END"), Some(status), _) => {
                 if let Some(mut s) = open.take() {
-                    if s.name == *name {
-                        s.status = match *status {
+                    if s.name == name {
+                        s.status = match status {
                             "ok" => SectionStatus::Ok,
                             "partial" => SectionStatus::Partial,
                             _ => SectionStatus::Unavailable,
@@ -97,10 +160,12 @@ pub fn parse_collection(text: &str, nonce: &str) -> Collection {
                     out.sections.push(s);
                 }
             }
-            ["NOTE", ..] => {
+            (Some("NOTE"), ..) => {
                 let note = m.trim_start_matches("NOTE").trim().to_string();
                 if let Some(s) = open.as_mut() {
-                    s.notes.push(note);
+                    if !push_bounded(&mut s.notes, note) {
+                        notes_dropped += 1;
+                    }
                 }
             }
             _ => {}
@@ -110,123 +175,22 @@ pub fn parse_collection(text: &str, nonce: &str) -> Collection {
         out.sections.push(s);
     }
     out.missing = SECTIONS.iter().filter(|name| out.section(name).is_none()).map(|name| (*name).to_string()).collect();
-    out
-}
-
-/// One memory region, as received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Region {
-    pub start: u64,
-    pub perms: String,
-    pub path: String,
-    pub bytes: u64,
-    /// The SHA-256 the instance computed, if its line arrived.
-    pub sha256_on_instance: Option<String>,
-    /// The SHA-256 of the bytes decoded here.
-    pub sha256_received: String,
-    /// Both hashes are there and equal, and so are the lengths.
-    pub verified: bool,
-}
-
-/// The dump of one process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProcessDump {
-    pub pid: String,
-    pub description: String,
-    pub regions: Vec<Region>,
-    /// The per-process limit stopped the dump.
-    pub limited: bool,
-    /// Regions the instance could not read, with why.
-    pub skipped: Vec<String>,
-    pub complete: bool,
-}
-
-/// A parsed memory stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemoryDump {
-    pub processes: Vec<ProcessDump>,
-    pub notes: Vec<String>,
-    pub complete: bool,
-    /// Regions whose base64 did not decode.
-    pub undecodable: usize,
-}
-
-impl MemoryDump {
-    /// Every region arrived whole and matches the instance's hash.
-    pub fn all_verified(&self) -> bool {
-        self.complete
-            && self.undecodable == 0
-            && self.processes.iter().all(|p| p.complete && p.regions.iter().all(|r| r.verified))
+    if lines.cut > 0 {
+        out.notes.push(format!("{} line(s) longer than {MAX_LINE_BYTES} bytes were cut at that length", lines.cut));
     }
-}
-
-/// Standard base64 (RFC 4648 §4, padded) of a region, line breaks and other ASCII whitespace ignored;
-/// `None` when it does not decode.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).ok()
-}
-
-/// Parses a memory stream, decoding and re-hashing every region.
-pub fn parse_memory(text: &str, nonce: &str) -> MemoryDump {
-    let mut out = MemoryDump { processes: Vec::new(), notes: Vec::new(), complete: false, undecodable: 0 };
-    // The region being received: its header and base64 text.
-    let mut region: Option<(u64, String, String, String)> = None;
-    for line in text.lines() {
-        let line = line.trim_end_matches('\r');
-        let Some(m) = marker(line, nonce) else {
-            if let Some((_, _, _, b64)) = region.as_mut() {
-                b64.push_str(line);
-            }
-            continue;
-        };
-        let words: Vec<&str> = m.split_whitespace().collect();
-        let current = out.processes.last_mut();
-        match (words.as_slice(), current) {
-            (["TRIAGE", "END"], _) => out.complete = true,
-            (["MEMORY", pid, "BEGIN", ..], _) => {
-                let description = m.splitn(4, ' ').nth(3).unwrap_or_default().trim().to_string();
-                out.processes.push(ProcessDump {
-                    pid: (*pid).to_string(),
-                    description,
-                    regions: Vec::new(),
-                    limited: false,
-                    skipped: Vec::new(),
-                    complete: false,
-                });
-            }
-            (["MEMORY", _, "END"], Some(p)) => p.complete = true,
-            (["REGION", start, perms, path @ ..], _) => {
-                let start = u64::from_str_radix(start, 16).unwrap_or(0);
-                region = Some((start, (*perms).to_string(), path.join(" "), String::new()));
-            }
-            (["SHA256", sum, bytes], Some(p)) => {
-                if let Some((start, perms, path, b64)) = region.take() {
-                    let Some(data) = decode_base64(&b64) else {
-                        out.undecodable += 1;
-                        continue;
-                    };
-                    let received = hex::encode(Sha256::digest(&data));
-                    let claimed_len = bytes.parse::<u64>().ok();
-                    let len = data.len() as u64;
-                    p.regions.push(Region {
-                        start,
-                        perms,
-                        path,
-                        bytes: len,
-                        verified: *sum == received && claimed_len == Some(len),
-                        sha256_on_instance: Some((*sum).to_string()),
-                        sha256_received: received,
-                    });
-                }
-            }
-            (["LIMIT"], Some(p)) => p.limited = true,
-            (["SKIP", range, ..], Some(p)) => p.skipped.push(format!("{range}: {}", words[2..].join(" "))),
-            (["NOTE", ..], _) => out.notes.push(m.trim_start_matches("NOTE").trim().to_string()),
-            _ => {}
-        }
+    if sections_dropped > 0 {
+        out.notes.push(format!("{sections_dropped} section(s) past the first {MAX_SECTIONS} were ignored"));
     }
-    out
+    if notes_dropped > 0 {
+        out.notes.push(format!("{notes_dropped} note(s) past {MAX_NOTES} in one section were ignored"));
+    }
+    if body_dropped {
+        out.notes.push(format!(
+            "section text past the first {MAX_BODY_BYTES} bytes was not kept in memory (the whole output is in the \
+             journaled artifact)"
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

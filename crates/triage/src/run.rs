@@ -14,9 +14,13 @@
 //!
 //! [`resolve`] is read-only: a caller that creates the journal (the CLI) calls it first and opens the
 //! journal only once the instances are known good, then [`triage_resolved`]; [`triage`] does both.
+//!
+//! A triage killed midway is finished with `resume` ([`resume`] says what that does instead of
+//! sending again); the S3 output is fetched to files under a cap ([`fetch`], [`crate::download`]).
 
-mod fetch;
+pub mod fetch;
 mod resolve;
+pub mod resume;
 
 pub use resolve::resolve;
 
@@ -28,9 +32,14 @@ use crate::script::{self, MemoryTarget, Platform, Prepared};
 use custody_journal::triage::TriageCommand;
 use custody_journal::{Intent, Journal, NewCase, Outcome};
 use custody_plan::inventory::Tag;
+use resume::{recover, refuse_interrupted, Recovered};
 use serde::Serialize;
 use serde_json::json;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// The most commands one ListCommands look-up reads.
+pub const LOOKUP_MAX_COMMANDS: usize = 1000;
 
 /// GetCommandInvocation's `StandardOutputContent` holds "the first 24,000 characters written by
 /// the plugin to stdout" (SSM API Reference, GetCommandInvocation).
@@ -55,6 +64,17 @@ pub struct TriageRequest {
     pub region: String,
     /// Who signs the calls (journaled).
     pub signer: String,
+    /// Where the S3 objects are downloaded: `<dir>/<command-id>/<instance-id>/` (0700, files 0600).
+    pub download_dir: PathBuf,
+    /// The most bytes of one S3 object fetched ([`crate::download::DEFAULT_MAX_OBJECT_BYTES`]).
+    pub max_object_bytes: u64,
+    /// Finish the case's interrupted triage: nothing that was sent is sent again ([`resume`]).
+    pub resume: bool,
+    /// On resume, send anew a command whose SendCommand was journaled without an answer and that
+    /// ListCommands does not show (the instance may then run it twice).
+    pub resend_unconfirmed: bool,
+    /// How long a resume looks for such a command in ListCommands (eventually consistent).
+    pub lookup_wait: Duration,
 }
 
 /// One artifact fetched.
@@ -82,6 +102,8 @@ pub struct CommandReport {
     pub truncated: bool,
     pub collection: Option<Collection>,
     pub memory: Option<MemoryDump>,
+    /// Why the output was not parsed (more than one stdout object, one over the size cap).
+    pub unparsed: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -89,6 +111,7 @@ impl CommandReport {
     /// Done, every section arrived (or every memory region verified).
     pub fn succeeded(&self) -> bool {
         self.status == "Success"
+            && self.unparsed.is_none()
             && self.collection.as_ref().is_none_or(|c| c.complete && c.missing.is_empty())
             && self.memory.as_ref().is_none_or(MemoryDump::all_verified)
     }
@@ -166,7 +189,15 @@ pub async fn triage_resolved(
     instances: &[InstanceInfo],
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<TriageReport, TriageError> {
+    let attempts = resume::attempts(journal, &req.case_id)?;
+    if !req.resume {
+        refuse_interrupted(journal, req, instances, &attempts)?;
+    }
     ensure_case(journal, req, instances)?;
+    let run = match req.resume.then(|| resume::latest_run(&attempts)).flatten() {
+        Some(run) => run,
+        None => script::nonce(&format!("run of {}", req.case_id)),
+    };
     let mut reports: Vec<InstanceReport> = instances
         .iter()
         .map(|i| InstanceReport {
@@ -180,28 +211,61 @@ pub async fn triage_resolved(
     for (n, instance) in instances.iter().enumerate() {
         let memory = req.memory.iter().map(|t| (format!("memory {}", t.as_str()), Some(t)));
         for (kind, target) in std::iter::once(("collect".to_string(), None)).chain(memory) {
-            let prepared =
-                script::prepare(instance.platform, &script::nonce(&instance.id), target.map(|t| (t, req.memory_limit)));
-            let command_id = match send(aws_api, journal, req, instance, &kind, &prepared).await {
-                Ok(id) => id,
-                Err(e @ (TriageError::AccessDenied { .. } | TriageError::Aws { .. })) => {
-                    // This instance's, not the triage's: recorded (the journal has the call and AWS's
-                    // answer), explained, and the next instance is sent to.
-                    let failure = SendFailure {
-                        access_denied: matches!(e, TriageError::AccessDenied { .. }),
-                        message: e.to_string(),
-                        help: e.help().map(str::to_string),
-                    };
-                    progress(&format!("{}: {kind} not sent: {}", instance.id, failure.message));
-                    if let Some(help) = &failure.help {
-                        progress(&format!("{}: help: {help}", instance.id));
-                    }
-                    reports[n].refused = Some(failure);
-                    break; // the memory commands go the same way: not sent either
-                }
-                Err(e) => return Err(e),
+            let step = resume::step_id(&kind);
+            let limit = target.map(|t| (t, req.memory_limit));
+            let last = if req.resume { resume::last_attempt(&attempts, &run, &instance.id, &step) } else { None };
+            let known = match last {
+                Some(a) => recover(aws_api, journal, req, instance, &kind, a, progress).await?,
+                None => Recovered::Send,
             };
-            progress(&format!("{}: sent {} ({kind}), command {command_id}", instance.id, instance.platform.document()));
+            let (command_id, prepared) = match known {
+                Recovered::Follow { command_id, nonce } => {
+                    let prepared = script::prepare(instance.platform, &nonce, limit);
+                    progress(&format!(
+                        "{}: {kind} was sent before the interruption (command {command_id}): following it, not sending \
+                         it again",
+                        instance.id
+                    ));
+                    ensure_row(journal, req, instance, &kind, &prepared, &command_id)?;
+                    (command_id, prepared)
+                }
+                Recovered::Unconfirmed(failure) => {
+                    progress(&format!("{}: {kind} not sent: {}", instance.id, failure.message));
+                    reports[n].refused.get_or_insert(failure);
+                    continue;
+                }
+                Recovered::Send => {
+                    let prepared = script::prepare(instance.platform, &script::nonce(&instance.id), limit);
+                    let attempt = resume::next_attempt(&attempts, &run, &instance.id, &step);
+                    let reference = format!("{run}.{attempt}");
+                    match send(aws_api, journal, req, instance, &kind, &prepared, &run, &reference).await {
+                        Ok(id) => {
+                            progress(&format!(
+                                "{}: sent {} ({kind}), command {id}",
+                                instance.id,
+                                instance.platform.document()
+                            ));
+                            (id, prepared)
+                        }
+                        Err(e @ (TriageError::AccessDenied { .. } | TriageError::Aws { .. })) => {
+                            // This instance's, not the triage's: recorded (the journal has the call and
+                            // AWS's answer), explained, and the next instance is sent to.
+                            let failure = SendFailure {
+                                access_denied: matches!(e, TriageError::AccessDenied { .. }),
+                                message: e.to_string(),
+                                help: e.help().map(str::to_string),
+                            };
+                            progress(&format!("{}: {kind} not sent: {}", instance.id, failure.message));
+                            if let Some(help) = &failure.help {
+                                progress(&format!("{}: help: {help}", instance.id));
+                            }
+                            reports[n].refused = Some(failure);
+                            break; // the memory commands go the same way: not sent either
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
             sent.push(Sent {
                 instance: n,
                 kind,
@@ -240,7 +304,53 @@ fn ensure_case(journal: &Journal, req: &TriageRequest, instances: &[InstanceInfo
     Ok(())
 }
 
+/// The triage row of a command sent to one instance.
+fn row(
+    req: &TriageRequest,
+    instance: &InstanceInfo,
+    kind: &str,
+    prepared: &Prepared,
+    command_id: &str,
+) -> TriageCommand {
+    TriageCommand {
+        case_id: req.case_id.clone(),
+        command_id: command_id.to_string(),
+        instance_id: instance.id.clone(),
+        kind: kind.to_string(),
+        document: instance.platform.document().to_string(),
+        script_version: prepared.version.clone(),
+        script_sha256: prepared.sha256.clone(),
+        output_location: req
+            .output
+            .as_ref()
+            .map(|o| format!("s3://{}/{}", o.bucket, o.command_prefix(command_id, &instance.id))),
+        status: "Pending".into(),
+        status_details: None,
+        response_code: None,
+        sent_at: String::new(),
+        updated_at: String::new(),
+    }
+}
+
+/// Writes the triage row of a command that was sent, unless the journal has it (a kill between the
+/// answer and the row).
+fn ensure_row(
+    journal: &Journal,
+    req: &TriageRequest,
+    instance: &InstanceInfo,
+    kind: &str,
+    prepared: &Prepared,
+    command_id: &str,
+) -> Result<(), TriageError> {
+    let known = journal.triage_commands(&req.case_id)?;
+    if !known.iter().any(|c| c.command_id == command_id && c.instance_id == instance.id) {
+        journal.record_triage_command(&row(req, instance, kind, prepared, command_id))?;
+    }
+    Ok(())
+}
+
 /// Journals the intent, sends, journals the outcome and the command.
+#[allow(clippy::too_many_arguments)]
 async fn send(
     aws_api: &dyn TriageAws,
     journal: &Journal,
@@ -248,21 +358,23 @@ async fn send(
     instance: &InstanceInfo,
     kind: &str,
     prepared: &Prepared,
+    run: &str,
+    reference: &str,
 ) -> Result<String, TriageError> {
     let document = instance.platform.document();
+    let comment = resume::comment(reference, &req.case_id, kind);
     let request = SendRequest {
         instance_id: instance.id.clone(),
         document: document.to_string(),
         commands: prepared.commands.clone(),
         execution_timeout: req.timeout.as_secs().max(1),
         output: req.output.clone(),
-        // SendCommand's Comment is at most 100 characters.
-        comment: format!("custody triage case {} ({kind})", req.case_id).chars().take(100).collect(),
+        comment: comment.clone(),
     };
     let entry = journal.intend(&Intent {
         case_id: req.case_id.clone(),
         instance_id: instance.id.clone(),
-        step_id: if kind == "collect" { "triage".into() } else { format!("triage-{}", kind.replace(' ', "-")) },
+        step_id: resume::step_id(kind),
         api: "ssm:SendCommand".into(),
         account: instance.account.clone().unwrap_or_default(),
         region: req.region.clone(),
@@ -274,6 +386,13 @@ async fn send(
             "script_sha256": prepared.sha256,
             "output": req.output.as_ref().map(ToString::to_string),
             "execution_timeout": request.execution_timeout,
+            // What a resume needs: which run this is, how to find the command in ListCommands, and
+            // the nonce its output is read with.
+            "triage_run": run,
+            "reference": reference,
+            "comment": comment,
+            "nonce": prepared.nonce,
+            "kind": kind,
         }),
     })?;
     match aws_api.send_command(&request).await {
@@ -282,24 +401,7 @@ async fn send(
                 entry,
                 &Outcome::Ok { result: json!({ "command_id": command_id }), request_id: None },
             )?;
-            journal.record_triage_command(&TriageCommand {
-                case_id: req.case_id.clone(),
-                command_id: command_id.clone(),
-                instance_id: instance.id.clone(),
-                kind: kind.to_string(),
-                document: document.to_string(),
-                script_version: prepared.version.clone(),
-                script_sha256: prepared.sha256.clone(),
-                output_location: req
-                    .output
-                    .as_ref()
-                    .map(|o| format!("s3://{}/{}", o.bucket, o.command_prefix(&command_id, &instance.id))),
-                status: "Pending".into(),
-                status_details: None,
-                response_code: None,
-                sent_at: String::new(),
-                updated_at: String::new(),
-            })?;
+            journal.record_triage_command(&row(req, instance, kind, prepared, &command_id))?;
             Ok(command_id)
         }
         Err(e) => {

@@ -1,6 +1,9 @@
 //! [`TriageAws`] over aws-sdk-rust: EC2, SSM and S3 clients of one configuration.
 
-use crate::aws::{AwsError, InstanceInfo, Invocation, SendRequest, TriageAws};
+use crate::aws::{
+    AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, S3Object, SendRequest, TriageAws,
+};
+use crate::download::Download;
 use crate::script::Platform;
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -22,6 +25,14 @@ fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: E) -> Aws
         None => DisplayErrorContext(&e).to_string(),
     };
     AwsError { code, message, request_id: None }
+}
+
+/// The most pages read of one listing: a server that keeps answering a next token (with nothing in
+/// the pages, or the same token) must not keep custody listing forever.
+const MAX_PAGES: usize = 100;
+
+fn endless(call: &str) -> AwsError {
+    AwsError::new(None, format!("{call}: still more pages after {MAX_PAGES}; stopped listing"))
 }
 
 fn with_region(config: &SdkConfig, region: &str) -> SdkConfig {
@@ -87,7 +98,7 @@ impl TriageAws for SdkTriage {
     ) -> Result<Vec<InstanceInfo>, AwsError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let mut call = self.ec2.describe_instances().set_next_token(token.clone());
             if ids.is_empty() {
                 if let Some((k, v)) = tag {
@@ -120,6 +131,7 @@ impl TriageAws for SdkTriage {
                 return Ok(out);
             }
         }
+        Err(endless("ec2:DescribeInstances"))
     }
 
     async fn send_command(&self, r: &SendRequest) -> Result<String, AwsError> {
@@ -158,10 +170,52 @@ impl TriageAws for SdkTriage {
         }
     }
 
-    async fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
+    async fn list_commands(
+        &self,
+        document: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ListedCommand>, AwsError> {
+        use aws_sdk_ssm::types::{CommandFilter, CommandFilterKey};
+        let filter = |key: CommandFilterKey, value: String| {
+            CommandFilter::builder().key(key).value(value).build().map_err(|e| AwsError::new(None, e.to_string()))
+        };
+        // No InstanceId: "A managed node ID can't be specified when a command status is Pending"
+        // (SSM API Reference, CommandFilter); the instance is matched here instead.
+        let by_document = filter(CommandFilterKey::DocumentName, document.to_string())?;
+        let after = filter(CommandFilterKey::InvokedAfter, since.format("%Y-%m-%dT%H:%M:%SZ").to_string())?;
         let mut out = Vec::new();
         let mut token: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .ssm
+                .list_commands()
+                .filters(by_document.clone())
+                .filters(after.clone())
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(aws_error)?;
+            for c in page.commands() {
+                out.push(ListedCommand {
+                    command_id: c.command_id().unwrap_or_default().to_string(),
+                    document: c.document_name().unwrap_or_default().to_string(),
+                    comment: c.comment().unwrap_or_default().to_string(),
+                    instance_ids: c.instance_ids().to_vec(),
+                });
+            }
+            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() || out.len() >= crate::run::LOOKUP_MAX_COMMANDS {
+                out.truncate(crate::run::LOOKUP_MAX_COMMANDS);
+                return Ok(out);
+            }
+        }
+        Err(endless("ssm:ListCommands"))
+    }
+
+    async fn list_objects(&self, bucket: &str, prefix: &str, max: usize) -> Result<(Vec<S3Object>, bool), AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
             let page = self
                 .s3
                 .list_objects_v2()
@@ -171,18 +225,28 @@ impl TriageAws for SdkTriage {
                 .send()
                 .await
                 .map_err(aws_error)?;
-            out.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
-            token = page.next_continuation_token().map(str::to_string);
+            out.extend(page.contents().iter().filter_map(|o| {
+                Some(S3Object { key: o.key()?.to_string(), size: o.size(), etag: o.e_tag().map(str::to_string) })
+            }));
+            token = page.next_continuation_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if out.len() > max {
+                out.truncate(max);
+                return Ok((out, true));
+            }
             if token.is_none() {
-                return Ok(out);
+                return Ok((out, false));
             }
         }
+        Err(endless("s3:ListBucket"))
     }
 
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
-        let o = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(aws_error)?;
-        let body =
-            o.body.collect().await.map_err(|e| AwsError::new(None, format!("reading s3://{bucket}/{key}: {e}")))?;
-        Ok(body.into_bytes().to_vec())
+    async fn get_object(&self, bucket: &str, key: &str, to: &mut Download) -> Result<ObjectMeta, FetchError> {
+        let mut o = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(aws_error)?;
+        to.announce(o.content_length())?;
+        while let Some(chunk) = o.body.next().await {
+            let chunk = chunk.map_err(|e| AwsError::new(None, format!("reading s3://{bucket}/{key}: {e}")))?;
+            to.write(&chunk)?;
+        }
+        Ok(ObjectMeta { etag: o.e_tag().map(str::to_string), version_id: o.version_id().map(str::to_string) })
     }
 }

@@ -14,8 +14,12 @@ use async_trait::async_trait;
 use custody_cloud::testing::Moto;
 use custody_journal::Journal;
 use custody_plan::inventory::Tag;
+use custody_triage::download::Download;
 use custody_triage::sdk::SdkTriage;
-use custody_triage::{triage, AwsError, InstanceInfo, Invocation, S3Location, SendRequest, TriageAws, TriageRequest};
+use custody_triage::{
+    triage, AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, S3Location, S3Object,
+    SendRequest, TriageAws, TriageRequest,
+};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -48,11 +52,18 @@ impl TriageAws for WithAgent {
     async fn get_invocation(&self, c: &str, i: &str) -> Result<Option<Invocation>, AwsError> {
         self.sdk.get_invocation(c, i).await
     }
-    async fn list_objects(&self, b: &str, p: &str) -> Result<Vec<String>, AwsError> {
-        self.sdk.list_objects(b, p).await
+    async fn list_commands(
+        &self,
+        document: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ListedCommand>, AwsError> {
+        self.sdk.list_commands(document, since).await
     }
-    async fn get_object(&self, b: &str, k: &str) -> Result<Vec<u8>, AwsError> {
-        self.sdk.get_object(b, k).await
+    async fn list_objects(&self, b: &str, p: &str, max: usize) -> Result<(Vec<S3Object>, bool), AwsError> {
+        self.sdk.list_objects(b, p, max).await
+    }
+    async fn get_object(&self, b: &str, k: &str, to: &mut Download) -> Result<ObjectMeta, FetchError> {
+        self.sdk.get_object(b, k, to).await
     }
 }
 
@@ -82,7 +93,7 @@ async fn seed(config: &aws_config::SdkConfig) -> (String, String) {
     (ids[0].clone(), ids[1].clone())
 }
 
-fn request(instances: Vec<String>) -> TriageRequest {
+fn request(instances: Vec<String>, download_dir: &std::path::Path) -> TriageRequest {
     TriageRequest {
         case_id: "IR-7".into(),
         examiner: Some("examiner".into()),
@@ -96,6 +107,11 @@ fn request(instances: Vec<String>) -> TriageRequest {
         poll_interval: Duration::from_millis(100),
         region: REGION.into(),
         signer: "arn:aws:sts::123456789012:assumed-role/CustodySource/custody-IR-7".into(),
+        download_dir: download_dir.to_path_buf(),
+        max_object_bytes: custody_triage::DEFAULT_MAX_OBJECT_BYTES,
+        resume: false,
+        resend_unconfirmed: false,
+        lookup_wait: Duration::from_secs(2),
     }
 }
 
@@ -108,8 +124,9 @@ async fn a_tagged_instance_is_triaged_with_its_output_fetched_from_s3_and_hashed
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let aws = WithAgent { sdk: SdkTriage::from_config(config.clone()), s3: s3.clone() };
     let journal = Journal::open_in_memory().unwrap();
+    let dir = tempfile::tempdir().unwrap();
 
-    let report = triage(&aws, &journal, &request(vec![tagged.clone()]), &|_| {}).await.unwrap();
+    let report = triage(&aws, &journal, &request(vec![tagged.clone()], dir.path()), &|_| {}).await.unwrap();
 
     assert!(report.succeeded(), "{report:#?}");
     let command = &report.instances[0].commands[0];
@@ -145,7 +162,8 @@ async fn an_untagged_instance_is_refused_and_no_command_reaches_ssm() {
     let aws = SdkTriage::from_config(config.clone());
     let journal = Journal::open_in_memory().unwrap();
 
-    let err = triage(&aws, &journal, &request(vec![tagged, untagged.clone()]), &|_| {}).await.unwrap_err();
+    let dir = tempfile::tempdir().unwrap();
+    let err = triage(&aws, &journal, &request(vec![tagged, untagged.clone()], dir.path()), &|_| {}).await.unwrap_err();
 
     assert!(err.is_refusal(), "{err:?}");
     assert!(err.to_string().contains(&format!("{untagged} has no tag CustodySSMEnabled")), "{err}");

@@ -163,9 +163,12 @@ pub(crate) async fn lookup_temp_key(
         if meta.state.as_deref() != Some("Enabled") || meta.description.as_deref() != Some(description) {
             continue;
         }
-        match kms.list_resource_tags(&arn).await {
-            Ok(found) if !tags.iter().all(|(k, v)| found.get(k) == Some(v)) => continue,
-            _ => return Ok(Some(meta.arn)),
+        // Adopted only when it carries every tag the run put on it, the run id among them: a key that only
+        // looks alike (same description, another run or another tool) is never taken, and a key whose tags
+        // cannot be read is not taken either (the key policy custody writes lets the role read them).
+        let found = kms.list_resource_tags(&arn).await?;
+        if tags.iter().all(|(k, v)| found.get(k) == Some(v)) {
+            return Ok(Some(meta.arn));
         }
     }
     Ok(None)
@@ -185,6 +188,7 @@ pub(crate) async fn delete_key(
     let call = run.call_of(step, "kms:DeleteAlias")?;
     let cloud = run.signer(step, call)?;
     let kms = cloud.kms(&call.region);
+    let mut alias_failed = None;
     if let Prior::Done(_) = run.prior(step, &call.api)? {
         reused(run, step, "alias deleted by an earlier run");
         run.removed_again(ResourceKind::Alias, alias, &call.account, &call.region, "deleted")?;
@@ -195,6 +199,9 @@ pub(crate) async fn delete_key(
             Err(AcquireError::Call { error, .. }) if error.is_not_found() => {
                 run.removed(ResourceKind::Alias, alias, &call.account, &call.region, "already gone")?
             }
+            // The key is scheduled for deletion all the same (a key left behind is worse than an alias,
+            // which cleanup deletes by name); the alias's failure is reported once the key is handled.
+            Err(e) if !e.is_journal() => alias_failed = Some(e),
             Err(e) => return Err(e),
         }
     }
@@ -205,7 +212,8 @@ pub(crate) async fn delete_key(
             Some(d) => format!("scheduled for deletion on {d}"),
             None => format!("scheduled for deletion in {pending_window_days} days"),
         };
-        return run.removed_again(ResourceKind::Key, &arn, &call.account, &call.region, &how);
+        run.removed_again(ResourceKind::Key, &arn, &call.account, &call.region, &how)?;
+        return alias_failed.map_or(Ok(()), Err);
     }
     // The key is the caller's own: named by its id, which KMS accepts for keys of the caller's account
     // (an ARN is only required across accounts, ScheduleKeyDeletion API reference, `KeyId`).
@@ -220,7 +228,7 @@ pub(crate) async fn delete_key(
             |date| json!({"deletion_date": date}),
         )
         .await;
-    match done {
+    let scheduled = match done {
         Ok((date, _)) => {
             let how = match date {
                 Some(d) => format!("scheduled for deletion on {d}"),
@@ -236,9 +244,10 @@ pub(crate) async fn delete_key(
             run.removed(ResourceKind::Key, &arn, &call.account, &call.region, "already pending deletion")
         }
         Err(e) => Err(e),
-    }
+    };
+    scheduled?;
+    alias_failed.map_or(Ok(()), Err)
 }
-
 /// CreateGrant with exactly the plan's operations, constraint and retiring principal. KMS returns the
 /// same grant for a repeated request with the same name and parameters (CreateGrant API reference,
 /// `Name`), so a resumed run simply asks again.

@@ -194,15 +194,19 @@ async fn create_snapshots(
         }
         Prior::Unsure(entry) => {
             let query = SnapshotQuery { ids: Vec::new(), owned_by_caller: true, tags: tags.clone() };
-            let found: Vec<SnapshotInfo> = ec2
-                .describe_snapshots(&query)
-                .await
-                .map_err(|e| run.call_error(step, "ec2:DescribeSnapshots", e))?
-                .into_iter()
-                .filter(|s| {
-                    !is_volume_copy(&s.tags) && s.description.as_deref() == Some(description) && s.state != "error"
-                })
-                .collect();
+            let keep = |s: &SnapshotInfo| {
+                !is_volume_copy(&s.tags) && s.description.as_deref() == Some(description) && s.state != "error"
+            };
+            let found = crate::wait::look_for_snapshots(
+                ec2.as_ref(),
+                &query,
+                keep,
+                run.plan.volumes.len(),
+                &run.wait,
+                &run.stop,
+            )
+            .await
+            .map_err(|e| run.call_error(step, "ec2:DescribeSnapshots", e))?;
             if !found.is_empty() {
                 reused(run, step, &format!("found {} snapshot(s) by their tags", found.len()));
                 run.settle(entry, taken_outcome(run, &found))?;

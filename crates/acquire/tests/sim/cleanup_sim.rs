@@ -5,22 +5,7 @@
 use crate::support::*;
 use custody_acquire::cleanup::cleanup_orphans;
 use custody_journal::Status;
-use custody_plan::plan::{session_name, TAG_VOLUME};
-
-/// The snapshots cleanup must keep: the evidence recorded, and the source snapshots the journal keeps
-/// as evidence in place (path 1 in the instance's account, a run killed before it recorded them as
-/// the volume's evidence). Per-volume copies not recorded as evidence are not kept.
-fn kept(h: &Harness) -> Vec<String> {
-    let snapshots = h.world.snapshots();
-    let in_place = h.journal.resources(CASE).unwrap().into_iter().filter(|r| {
-        !r.temporary
-            && r.removed_at.is_none()
-            && snapshots.iter().any(|s| s.id == r.id && !s.tags.contains_key(TAG_VOLUME))
-    });
-    let mut out = h.evidence_ids();
-    out.extend(in_place.map(|r| r.id));
-    out
-}
+use custody_plan::plan::session_name;
 
 /// `e`'s acquisition killed after `n` journal writes, or `None` when it died before opening the case.
 async fn killed(e: Example, n: u64) -> Option<Harness> {
@@ -38,38 +23,27 @@ async fn writes(e: Example) -> u64 {
     h.journal.writes()
 }
 
+/// The rule of evidence after a kill at every journal write of the run and a cleanup (not a resume):
+/// every volume keeps a copy (its completed evidence, recorded — by the run or, found by its run tags,
+/// by the cleanup — or else its source snapshot); nothing else of the case is left; the evidence the
+/// run recorded is untouched. Regression: cleanup used to delete a completed evidence copy whose
+/// answer the run had not journaled, with the source snapshot, leaving the volume with no copy at all.
 #[tokio::test]
-async fn cleanup_after_a_kill_removes_every_temporary_and_keeps_the_evidence() {
-    for e in [PATH_2, PATH_4] {
+async fn cleanup_after_a_kill_keeps_a_copy_of_every_volume_and_removes_the_rest() {
+    for e in [PATH_2, PATH_4, PATH_5, PATH_8] {
         for n in 0..=writes(e).await {
             let Some(h) = killed(e, n).await else { continue };
             let evidence = h.shape();
             let cleaned = h.cleanup().await;
             assert!(cleaned.clean(), "{} n={n}: {cleaned:#?}", e.file);
-            let leftovers = h.world.leftovers(CASE, &kept(&h), &h.inv.config.alias_prefix);
+            let kept = copies_kept(&h, e.instance).unwrap_or_else(|why| panic!("{} n={n}: {why}", e.file));
+            let leftovers = h.world.leftovers(CASE, &kept, &h.inv.config.alias_prefix);
             assert!(leftovers.is_empty(), "{} n={n}: {leftovers:#?}", e.file);
-            assert!(h.open_temporaries().is_empty(), "{} n={n}", e.file);
-            assert_eq!(h.shape(), evidence, "{} n={n}: the evidence recorded is untouched", e.file);
-        }
-    }
-}
-
-/// Cross-account: the copies a killed run made in the forensic account and did not record as
-/// evidence can be deleted only by the forensic role, whose generated policy grants no
-/// `ec2:DeleteSnapshot` there; cleanup removes everything else and names each of those.
-#[tokio::test]
-async fn cleanup_after_a_kill_across_accounts_removes_the_rest_and_names_what_it_may_not_delete() {
-    for e in [PATH_5, PATH_8] {
-        for n in 0..=writes(e).await {
-            let Some(h) = killed(e, n).await else { continue };
-            let cleaned = h.cleanup().await;
-            assert!(h.open_temporaries().is_empty(), "{} n={n}: {:#?}", e.file, h.open_temporaries());
-            for l in h.world.leftovers(CASE, &kept(&h), &h.inv.config.alias_prefix) {
-                let id = l.split_whitespace().nth(1).unwrap();
-                assert!(l.starts_with("snapshot ") && l.contains("account 999999999999"), "{} n={n}: {l}", e.file);
-                let named = cleaned.failed.iter().any(|f| f.contains(id) && f.contains("ec2:DeleteSnapshot"));
-                assert!(named, "{} n={n}: {l} is not in {:#?}", e.file, cleaned.failed);
+            for r in h.open_temporaries() {
+                assert!(kept.contains(&r.id), "{} n={n}: {r:#?} is open and not a kept copy", e.file);
             }
+            let now = h.shape();
+            assert!(evidence.iter().all(|s| now.contains(s)), "{} n={n}: the evidence recorded is untouched", e.file);
         }
     }
 }
@@ -115,14 +89,21 @@ async fn cleanup_of_orphans_skips_a_case_marked_running() {
     assert_eq!((h.leftovers(), h.world.calls().len()), (leftovers, calls), "nothing was touched");
 }
 
+/// A case whose copies AWS refused ended: cleanup keeps the source snapshots of the volumes without
+/// a completed copy (their only copy) and the failed copies marked as evidence, and says why.
 #[tokio::test]
-async fn cleanup_of_orphans_cleans_a_case_that_ended() {
+async fn cleanup_of_orphans_keeps_the_only_copies_of_a_case_that_failed() {
     let h = Harness::new(PATH_4_REFUSED);
     let report = h.acquire(PATH_4_REFUSED.instance, PATH_4_REFUSED.mode).await.unwrap();
     assert!(!report.succeeded && !h.open_temporaries().is_empty());
     let base = h.world.cloud_as(&h.forensic_role(), &session_name(CASE));
     let cleaned = cleanup_orphans(&h.journal, base, &h.forensic_role(), &h.progress()).await.unwrap();
-    assert!(cleaned.clean() && cleaned.skipped.is_empty() && cleaned.removed.len() == 2, "{cleaned:#?}");
-    assert!(h.leftovers().is_empty() && h.open_temporaries().is_empty());
+    assert!(cleaned.clean() && cleaned.removed.is_empty(), "{cleaned:#?}");
+    let kept = copies_kept(&h, PATH_4_REFUSED.instance).unwrap();
+    assert!(h.world.leftovers(CASE, &kept, &h.inv.config.alias_prefix).is_empty());
+    for r in h.open_temporaries() {
+        let why = cleaned.skipped.iter().find(|s| s.contains(&r.id)).unwrap_or_else(|| panic!("{r:#?}: {cleaned:#?}"));
+        assert!(why.contains("no completed copy") && why.contains("--discard-evidence"), "{why}");
+    }
     assert_eq!(h.journal.case(CASE).unwrap().unwrap().status, Status::CleanedUp);
 }

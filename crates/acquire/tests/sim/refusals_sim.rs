@@ -52,51 +52,72 @@ async fn refused_copy(e: Example, failing: &[&str], secured: usize) -> (Harness,
     (h, report, kept)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_copy_the_forensic_key_policy_refuses_keeps_the_source_snapshot_until_cleanup() {
-    let (h, _, kept) = refused_copy(PATH_4_REFUSED, &["d40", "d41"], 1).await;
-    // Same account: the forensic role may delete the failed copies, and did.
+/// After a refused copy, cleanup keeps each failing volume's source snapshot (its only copy) and the
+/// failed copy (marked as evidence from its creation), saying why; only `--discard-evidence` naming
+/// the volume removes them: the source snapshot by the role that made it, while the failed copy, marked
+/// as evidence, is refused by the Deny in the forensic role's policy, and the report gives the command
+/// for someone allowed to discard evidence.
+async fn kept_until_discarded(e: Example, failing: &[&str]) {
+    let (h, _, kept) = refused_copy(e, failing, 1).await;
     let leftovers = h.leftovers();
-    assert_eq!(leftovers.len(), kept.len(), "{leftovers:#?}");
-    assert!(kept.iter().all(|id| leftovers.iter().any(|l| l.contains(id))), "{leftovers:#?}");
     let cleaned = h.cleanup().await;
-    assert!(cleaned.clean(), "{cleaned:#?}");
-    assert!(h.leftovers().is_empty() && h.open_temporaries().is_empty(), "{:#?}", h.leftovers());
-    assert_eq!(h.journal.case(CASE).unwrap().unwrap().status, Status::CleanedUp);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_copy_the_source_key_policy_refuses_keeps_the_source_snapshot_until_cleanup() {
-    let (h, _, kept) = refused_copy(PATH_5_REFUSED, &["e50", "e51"], 1).await;
-    let cleaned = h.cleanup().await;
+    assert!(cleaned.clean() && cleaned.removed.is_empty(), "{}: {cleaned:#?}", e.file);
+    assert_eq!(h.leftovers(), leftovers, "{}: cleanup keeps them", e.file);
     for id in &kept {
-        assert!(cleaned.removed.iter().any(|r| r.contains(id)), "{id}: {cleaned:#?}");
+        let why = cleaned.skipped.iter().find(|s| s.contains(id)).unwrap_or_else(|| panic!("{id}: {cleaned:#?}"));
+        assert!(why.contains("no completed copy"), "{why}");
+    }
+    let failed_copies: Vec<String> =
+        h.world.snapshots().into_iter().filter(|s| s.state == "error").map(|s| s.id).collect();
+    assert_eq!(failed_copies.len(), failing.len(), "{}: the failed copies are kept", e.file);
+    let discard = custody_acquire::cleanup::CleanupOptions {
+        wait: custody_acquire::wait::WaitSettings::quick(),
+        discard_evidence: volumes(&h, e, failing),
+    };
+    let discarded = h.cleanup_with(&discard).await;
+    for id in &kept {
+        assert!(discarded.removed.iter().any(|r| r.contains(id) && r.contains("discarded")), "{id}: {discarded:#?}");
         assert!(h.world.snapshots().iter().all(|s| &s.id != id), "{id} is still there");
     }
-    assert!(h.open_temporaries().is_empty());
+    for id in &failed_copies {
+        let refused =
+            discarded.failed.iter().find(|f| f.contains(id)).unwrap_or_else(|| panic!("{id}: {discarded:#?}"));
+        assert!(refused.contains("aws ec2 delete-snapshot") && refused.contains("discard-evidence"), "{refused}");
+        assert!(h.world.snapshots().iter().any(|s| &s.id == id), "{id}: the Deny protects it");
+    }
+    // Each discard is journaled, refused ones too.
+    let discards =
+        h.journal.entries(CASE).unwrap().into_iter().filter(|x| x.intent.step_id.starts_with("discard-evidence:"));
+    assert_eq!(discards.count(), kept.len() + failed_copies.len(), "{}", e.file);
 }
 
-/// The failed copies are in the forensic account. The copy step plans their deletion by the forensic
-/// role (`Call::when`: only when the copy ends in error) and the generated policy allows it for
-/// snapshots custody tagged (`CleanupDeleteFailedCopies`), so the run deletes them and says so; the
-/// only leftovers are the source snapshots it keeps, which cleanup removes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_copy_in_the_forensic_account_is_deleted_by_the_run() {
-    let (h, report, kept) = refused_copy(PATH_5_REFUSED, &["e50", "e51"], 1).await;
+async fn a_copy_the_forensic_key_policy_refuses_keeps_the_source_and_the_failed_copy_until_discarded() {
+    kept_until_discarded(PATH_4_REFUSED, &["d40", "d41"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_the_source_key_policy_refuses_keeps_the_source_and_the_failed_copy_until_discarded() {
+    kept_until_discarded(PATH_5_REFUSED, &["e50", "e51"]).await;
+}
+
+/// A copy that ends in `error` is marked as evidence from its creation: the run does not try to delete
+/// it (the policies deny deleting evidence) and says how to remove it. Regression: the run used to
+/// delete failed evidence copies, which needed a delete permission on evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_evidence_copy_is_kept_and_reported_not_deleted() {
+    let (h, report, _) = refused_copy(PATH_5_REFUSED, &["e50", "e51"], 1).await;
     let in_forensic = |c: &custody_cloud::sim::SimCall| c.api == "ec2:DeleteSnapshot" && c.account == "999999999999";
-    let deletions: Vec<_> = h.world.calls().into_iter().filter(in_forensic).collect();
-    assert_eq!(deletions.len(), 2, "{deletions:#?}");
-    for c in &deletions {
-        assert!(c.result.is_ok() && c.principal.contains("CustodyForensic"), "{c:#?}");
+    assert!(h.world.calls().into_iter().all(|c| !in_forensic(&c)), "the run deleted in the forensic account");
+    let failed: Vec<String> = h.world.snapshots().into_iter().filter(|s| s.state == "error").map(|s| s.id).collect();
+    assert_eq!(failed.len(), 2);
+    for id in &failed {
+        let l = left(&report);
+        assert!(
+            l.iter().any(|l| l.contains(id) && l.contains("holds no data") && l.contains("--discard-evidence")),
+            "{l:#?}"
+        );
     }
-    let removed: Vec<&String> = report.instances.iter().flat_map(|i| &i.volumes).flat_map(|v| &v.removed).collect();
-    assert_eq!(removed.iter().filter(|r| r.starts_with("Delete the failed copy")).count(), 2, "{removed:#?}");
-    assert!(h.world.snapshots().iter().all(|s| s.state != "error"), "no failed copy is left");
-    let leftovers = h.leftovers();
-    assert_eq!(leftovers.len(), kept.len(), "{leftovers:#?}");
-    let cleaned = h.cleanup().await;
-    assert!(cleaned.clean(), "{cleaned:#?}");
-    assert!(h.leftovers().is_empty() && h.open_temporaries().is_empty(), "{:#?}", h.leftovers());
 }
 
 #[test]

@@ -11,11 +11,11 @@
 //! 130 interrupted (Ctrl-C; cleanup ran).
 
 mod output;
-mod simulate;
+pub(crate) mod simulate;
 
 use crate::acquisition::{parse_destination, parse_mode, Destination};
 use crate::aws_target::AwsTargetArgs;
-use crate::data_dir::{error_chain, DataDirArgs};
+use crate::data_dir::{error_chain, lock_case, parse_case_id, DataDirArgs};
 use crate::input::{origin_name, read_text};
 use custody_acquire::wait::WaitSettings;
 use custody_acquire::{AcquireReport, Executor, Progress, Settings};
@@ -40,16 +40,17 @@ use std::time::Duration;
   custody acquire --resume IR-7
   custody acquire i-08b8b8b8b8b8b8b8b --case T1 --simulate examples/inventories/8-cross-account-aws-managed.json
 
-Exit status: 0 all evidence secured, 1 refused by the preflight or failed, 2 bad input (nothing touched), 130 interrupted.")]
+Exit status: 0 all evidence secured, 1 refused by the preflight or failed, 2 bad input or the case is being worked by \
+another custody process (nothing touched), 130 interrupted.")]
 pub struct AcquireArgs {
     /// The instances to acquire (`i-…`), all in one account and Region.
     #[arg(value_name = "INSTANCE_ID", required_unless_present = "resume")]
     pub instances: Vec<String>,
     /// The case id: in the role session names, the tags of everything created, the temporary alias.
-    #[arg(long = "case", value_name = "ID", required_unless_present = "resume")]
+    #[arg(long = "case", value_name = "ID", required_unless_present = "resume", value_parser = parse_case_id)]
     pub case_id: Option<String>,
     /// Continue a case whose run was interrupted or killed, from its journaled plans.
-    #[arg(long, value_name = "CASE", conflicts_with_all = ["instances", "case_id"])]
+    #[arg(long, value_name = "CASE", conflicts_with_all = ["instances", "case_id"], value_parser = parse_case_id)]
     pub resume: Option<String>,
     /// Where the evidence goes: an account, optionally with a Region [default: the forensic account
     /// and Region].
@@ -70,6 +71,10 @@ pub struct AcquireArgs {
     /// the journal is kept in memory unless --data-dir is given).
     #[arg(long, value_name = "INVENTORY")]
     pub simulate: Option<PathBuf>,
+    /// Testing aid (hidden): keep the simulated cloud in this file, so that a killed run can be
+    /// resumed or cleaned up by another process (see `acquire/simulate.rs`).
+    #[arg(long, value_name = "FILE", requires = "simulate", hide = true)]
+    pub simulate_state: Option<PathBuf>,
     /// Use this inventory instead of collecting one live.
     #[arg(long, value_name = "FILE", conflicts_with = "simulate")]
     pub inventory: Option<PathBuf>,
@@ -93,33 +98,49 @@ pub struct AcquireArgs {
 
 /// Runs the command.
 pub fn run(args: &AcquireArgs) -> ExitCode {
-    if let Err(message) = validate(args) {
-        eprintln!("error: {message}");
-        return ExitCode::from(2);
-    }
+    let inventory = match validate(args) {
+        Ok(inventory) => inventory,
+        Err(message) => {
+            // The message can quote the inventory.
+            eprintln!("error: {}", custody_plan::text::Safe(&message));
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2)) {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    runtime.block_on(acquire(args))
+    runtime.block_on(acquire(args, inventory))
 }
 
-/// Checks the raw arguments, before anything is read or asked of AWS.
-fn validate(args: &AcquireArgs) -> Result<(), String> {
+/// Checks the raw arguments (the case id is checked by clap), and the inventory of `--inventory`:
+/// read, and each instance planned with it. All before the data directory is created or AWS is
+/// asked anything, so that bad input leaves nothing behind. Answers the inventory, read once (it
+/// may be standard input).
+fn validate(args: &AcquireArgs) -> Result<Option<Inventory>, String> {
     for id in &args.instances {
         if !is_instance_id(id) {
             return Err(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
         }
     }
-    if let Some(case) = args.case_id.as_deref().or(args.resume.as_deref()) {
-        if case.is_empty() || case.len() > 64 || !case.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            return Err(format!(
-                "case id `{case}`: expected 1 to 64 letters, digits, `-`, `_` or `.` (it goes into tag values, role \
-                 session names and a KMS alias)"
-            ));
+    args.aws.validate()?;
+    let Some(path) = &args.inventory else { return Ok(None) };
+    let inventory = read_inventory(path).map_err(|(message, _)| message)?;
+    if let Some(case_id) = &args.case_id {
+        for instance in &args.instances {
+            // Only what can refuse a plan matters here; the run's own request is `plan_and_check`'s.
+            let request = PlanRequest {
+                to_account: args.to.as_ref().map(|d| d.account.clone()),
+                to_region: args.to.as_ref().and_then(|d| d.region.clone()),
+                mode: args.mode,
+                case_id: case_id.clone(),
+                volume_az: args.volume_az.clone(),
+                ..PlanRequest::new(instance)
+            };
+            plan(&inventory, &request).map_err(|e| format!("{instance}: {e}"))?;
         }
     }
-    args.aws.validate()
+    Ok(Some(inventory))
 }
 
 /// The settings the arguments ask for (quick polls on the simulator, which has no real latency).
@@ -136,7 +157,7 @@ enum Ended {
     Refused(ExitCode),
 }
 
-async fn acquire(args: &AcquireArgs) -> ExitCode {
+async fn acquire(args: &AcquireArgs, inventory: Option<Inventory>) -> ExitCode {
     if let Some(path) = &args.simulate {
         return simulate::run(args, path).await;
     }
@@ -147,20 +168,34 @@ async fn acquire(args: &AcquireArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One process per case, from before the journal is read until the run ends.
+    let _lock = match lock_case(&journal, args.case_id.as_deref().or(args.resume.as_deref()).unwrap_or_default()) {
+        Ok(lock) => lock,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let sdk = SdkCloud::from_env(args.aws.region.as_deref()).await;
     let base: Arc<dyn Cloud> = Arc::new(sdk);
-    match live(args, journal.clone(), base).await {
+    match live(args, journal.clone(), base, inventory).await {
         Ok(Ended::Report(report)) => output::finish(args, &journal, &report),
         Ok(Ended::Refused(code)) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            // AWS's words and the inventory's values: shown, not obeyed.
+            eprintln!("error: {}", custody_plan::text::safe_indented(&message, "  "));
             ExitCode::from(1)
         }
     }
 }
 
 /// Against AWS: become the forensic role, collect (or read) the inventory, plan, preflight, run.
-async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Cloud>) -> Result<Ended, String> {
+async fn live(
+    args: &AcquireArgs,
+    journal: Arc<Journal>,
+    configured: Arc<dyn Cloud>,
+    inventory: Option<Inventory>,
+) -> Result<Ended, String> {
     let Some(region) = args.aws.region.clone().or_else(|| configured.default_region()) else {
         return Err("no Region: pass --region, or set AWS_REGION or a profile's region".into());
     };
@@ -171,8 +206,8 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
             return Ok(Ended::Refused(ExitCode::from(2)));
         }
     }
-    let inventory = match (&args.inventory, &args.resume) {
-        (Some(path), _) => Some(read_inventory(path).map_err(|(m, _)| m)?),
+    let inventory = match (inventory, &args.resume) {
+        (Some(inventory), _) => Some(inventory),
         (None, Some(_)) => None,
         (None, None) => {
             let request = args.aws.collect_request(&args.instances, region.clone(), Some(case_id.clone()));
@@ -180,7 +215,7 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
             let collected =
                 collect(configured.clone(), &request).await.map_err(|e| format!("collect: {}", error_chain(&e)))?;
             for w in &collected.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", custody_plan::text::Safe(&w.to_string()));
             }
             Some(collected.inventory)
         }
@@ -205,6 +240,9 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
         Ok(p) => p,
         Err(code) => return Ok(Ended::Refused(code)),
     };
+    if let Some(code) = refuse_shared_case(&journal, &executor, &case_id, &plans).await? {
+        return Ok(Ended::Refused(code));
+    }
     let case = NewCase {
         case_id: case_id.clone(),
         examiner: args.examiner.clone(),
@@ -213,6 +251,37 @@ async fn live(args: &AcquireArgs, journal: Arc<Journal>, configured: Arc<dyn Clo
         note: None,
     };
     executor.acquire(&case, plans).await.map(Ended::Report).map_err(|e| error_chain(&e))
+}
+
+/// Refuses (exit 2) a case id that custody-tagged snapshots of runs this journal does not know already
+/// carry in the accounts the plans touch: they belong to another journal (another data directory), and
+/// sharing a case id would mix two chains of custody.
+pub(crate) async fn refuse_shared_case(
+    journal: &Journal,
+    executor: &Executor,
+    case_id: &str,
+    plans: &[(Plan, Option<CheckReport>)],
+) -> Result<Option<ExitCode>, String> {
+    let plans: Vec<Plan> = plans.iter().map(|(p, _)| p.clone()).collect();
+    let (found, warnings) =
+        executor.foreign_case_resources(journal, case_id, &plans).await.map_err(|e| error_chain(&e))?;
+    for w in warnings {
+        eprintln!("warning: {}", custody_plan::text::Safe(&w));
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let shown: Vec<String> = found.iter().take(10).map(|f| format!("  {}", custody_plan::text::Safe(f))).collect();
+    let more = found.len().saturating_sub(10);
+    eprintln!(
+        "error: case id `{case_id}` is already used by custody runs this journal ({}) does not know:\n{}{}\n\
+         help: nothing was created. Pick another case id (`--case`), or continue with the journal that made them \
+         (`--data-dir` of that run, then `custody acquire --resume {case_id}`)",
+        journal.path().map(|p| p.display().to_string()).unwrap_or_else(|| "in memory".to_string()),
+        shown.join("\n"),
+        if more > 0 { format!("\n  … and {more} more") } else { String::new() }
+    );
+    Ok(Some(ExitCode::from(2)))
 }
 
 /// Why the case cannot take these instances: one of them is in it already.
@@ -261,7 +330,7 @@ pub(crate) async fn become_role(
     if me.account == account && me.arn.contains(&format!(":assumed-role/{role_name}/")) {
         return Ok(configured);
     }
-    eprintln!("assuming {role_arn} (the forensic role) as {}", session_name(case_id));
+    eprintln!("assuming {} (the forensic role) as {}", custody_plan::text::Safe(role_arn), session_name(case_id));
     configured
         .assume_role(role_arn, &SessionName::new_exact(&session_name(case_id)))
         .await
@@ -283,6 +352,8 @@ pub(crate) fn plan_and_check(
     case_id: &str,
     enforce: bool,
 ) -> Result<Vec<(Plan, Option<CheckReport>)>, ExitCode> {
+    // One run id for everything this invocation creates, tagged on all of it.
+    let run_id = custody_acquire::new_run_id();
     let mut out = Vec::new();
     let mut refused = false;
     for instance in &args.instances {
@@ -293,10 +364,11 @@ pub(crate) fn plan_and_check(
             mode: args.mode,
             triage: false,
             case_id: case_id.to_string(),
+            run_id: run_id.to_string(),
             volume_az: args.volume_az.clone(),
         };
         let planned = plan(inventory, &request).map_err(|e| {
-            eprintln!("error: {instance}: {e}");
+            eprintln!("error: {instance}: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
             ExitCode::from(2)
         })?;
         let report = check(inventory, &planned);

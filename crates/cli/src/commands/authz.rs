@@ -1,6 +1,7 @@
 //! `custody authz`: one request (or a batch), decided offline and explained.
 
 use crate::input::{origin_name, read_text, InputError};
+use custody_plan::text::{safe_lines, Safe};
 use custody_policy::{describe_ref, evaluate, explain, parse_case, Explanation};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -31,18 +32,33 @@ pub fn run(args: &AuthzArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            // The message can quote the case file.
+            eprintln!("error: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
             eprintln!("help: the case format is documented in docs/authz-case-format.md");
             ExitCode::from(2)
         }
     }
 }
 
+/// The most cases one `--batch` run answers: a bad line must stop the run before anything is printed,
+/// so every answer is held in memory until the end.
+const MAX_BATCH_CASES: usize = 10_000;
+
 /// Parses everything first, then evaluates: bad input never produces partial output.
 fn answer(args: &AuthzArgs) -> Result<String, InputError> {
     let text = read_text(&args.case_file)?;
     let origin = origin_name(&args.case_file);
     let cases = if args.batch {
+        let count = text.lines().filter(|line| !line.trim().is_empty()).count();
+        if count > MAX_BATCH_CASES {
+            return Err(InputError {
+                origin,
+                message: format!(
+                    "{count} cases in one batch, more than the {MAX_BATCH_CASES} custody answers in one run (the \
+                     answers are all kept until the last is ready): split the file, e.g. `split -l {MAX_BATCH_CASES}`"
+                ),
+            });
+        }
         text.lines()
             .enumerate()
             .filter(|(_, line)| !line.trim().is_empty())
@@ -68,10 +84,15 @@ fn answer(args: &AuthzArgs) -> Result<String, InputError> {
             report(&mut out, case, &explanation);
         }
     }
+    if !args.json {
+        // Every value was escaped in `report`; this catches one a later edit forgets.
+        out = safe_lines(&out).into_owned();
+    }
     Ok(out)
 }
 
-/// The readable report.
+/// The readable report. The principal, the Sids and every other value come from the case file:
+/// each is shown through `Safe` (terminal escapes and bidi overrides printed as escapes, one line).
 fn report(out: &mut String, case: &custody_policy::Case, x: &Explanation) {
     let req = &case.request;
     let verdict = match x.decision {
@@ -80,36 +101,36 @@ fn report(out: &mut String, case: &custody_policy::Case, x: &Explanation) {
         _ => "DENIED (implicit deny)",
     };
     let _ = writeln!(out, "{verdict}");
-    let _ = writeln!(out, "  principal  {}", req.principal);
-    let _ = writeln!(out, "  action     {}", req.action);
-    let _ = writeln!(out, "  resource   {}", req.resource);
+    let _ = writeln!(out, "  principal  {}", Safe(&req.principal));
+    let _ = writeln!(out, "  action     {}", Safe(&req.action));
+    let _ = writeln!(out, "  resource   {}", Safe(&req.resource));
     if x.decision == "allowed" {
         let _ = writeln!(out, "allowed by:");
         for r in &x.allowed_by {
-            let _ = writeln!(out, "  - {}", describe_ref(r));
+            let _ = writeln!(out, "  - {}", Safe(&describe_ref(r)));
         }
     }
     if !x.denied_by.is_empty() {
         let _ = writeln!(out, "denied by:");
         for r in &x.denied_by {
-            let _ = writeln!(out, "  - {}", describe_ref(r));
+            let _ = writeln!(out, "  - {}", Safe(&describe_ref(r)));
         }
     }
     if let Some(g) = &x.gate {
         let level = g.level.map(|l| format!(" (level {l})")).unwrap_or_default();
         let _ = writeln!(out, "why: {}{level}", g.kind);
-        let _ = writeln!(out, "  {}", g.message);
+        let _ = writeln!(out, "  {}", Safe(&g.message));
     }
     if !x.near_misses.is_empty() {
         let _ = writeln!(out, "closest statements:");
         for m in &x.near_misses {
-            let _ = writeln!(out, "  - {}", m.message);
+            let _ = writeln!(out, "  - {}", Safe(&m.message));
         }
     }
     if !x.notes.is_empty() {
         let _ = writeln!(out, "notes:");
         for n in &x.notes {
-            let _ = writeln!(out, "  - {n}");
+            let _ = writeln!(out, "  - {}", Safe(n));
         }
     }
 }

@@ -9,6 +9,10 @@
 //! Command, its status and output location, every artifact fetched with its SHA-256. From that alone
 //! an examiner can say what was done, by which role, and when. With `--json`, both print the journal's records as stored.
 //!
+//! Status is shown as it stands now: a case the journal records as running while no process holds
+//! its lock (its process was killed or crashed) shows as `interrupted`, with the advice to resume it
+//! before cleaning it up (`Journal::case_status_now`; computed, the journal is not changed).
+//!
 //! Exit status: 0 printed, 1 the journal could not be read, 2 bad input (an unknown case, a journal
 //! that cannot be opened).
 
@@ -19,7 +23,10 @@ pub(crate) use render::detail as detail_text;
 
 use crate::data_dir::{error_chain, DataDirArgs};
 use custody_journal::triage::{TriageArtifact, TriageCommand};
-use custody_journal::{AcquisitionRecord, CaseRecord, Entry, Evidence, Journal, JournalError, ResourceRecord, Status};
+use custody_journal::{
+    AcquisitionRecord, Activity, CaseRecord, Entry, Evidence, Holder, Journal, JournalError, ResourceRecord, Status,
+};
+use custody_plan::text::{safe, safe_lines, Safe};
 use serde::Serialize;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -42,7 +49,7 @@ pub struct CasesArgs {
 )]
 pub struct ShowArgs {
     /// The case id (`custody cases` lists them).
-    #[arg(value_name = "CASE")]
+    #[arg(value_name = "CASE", value_parser = crate::data_dir::parse_case_id)]
     pub case: String,
     #[command(flatten)]
     pub data: DataDirArgs,
@@ -56,7 +63,10 @@ pub struct ShowArgs {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct CaseSummary {
     pub case_id: String,
+    /// As it stands now: `interrupted` for a case recorded `running` whose process is gone.
     pub status: Status,
+    /// As the journal records it.
+    pub recorded_status: Status,
     pub created_at: String,
     pub updated_at: String,
     pub examiner: Option<String>,
@@ -73,6 +83,11 @@ pub(crate) struct CaseSummary {
 /// Everything the journal has on one case.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct CaseDetail {
+    /// The case's status as it stands now (`case.status` is as recorded): `interrupted` for a case
+    /// recorded `running` whose process is gone.
+    pub status: Status,
+    /// The process working the case now, if one is.
+    pub worked_by: Option<Holder>,
     pub case: CaseRecord,
     pub acquisitions: Vec<AcquisitionRecord>,
     pub evidence: Vec<Evidence>,
@@ -126,7 +141,11 @@ pub fn run_show(args: &ShowArgs) -> ExitCode {
         Ok(Some(j)) => j,
         Ok(None) => {
             let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
-            eprintln!("error: case `{}` is not in the journal ({} does not exist)", args.case, path.display());
+            eprintln!(
+                "error: case `{}` is not in the journal ({} does not exist)",
+                Safe(&args.case),
+                Safe(&path.display().to_string())
+            );
             eprintln!(
                 "help: pass --data-dir with the directory `custody acquire` used; `custody cases` lists the cases"
             );
@@ -153,12 +172,14 @@ pub fn run_show(args: &ShowArgs) -> ExitCode {
 pub(crate) fn summaries(journal: &Journal) -> Result<Vec<CaseSummary>, JournalError> {
     let mut out = Vec::new();
     for case in journal.cases()? {
+        let status = journal.case_status_now(&case)?;
         let instances = journal.acquisitions(&case.case_id)?.len();
         let evidence = journal.evidence(&case.case_id)?.len();
         let open_temporaries = journal.open_temporaries(Some(&case.case_id))?.len();
         out.push(CaseSummary {
             case_id: case.case_id,
-            status: case.status,
+            status,
+            recorded_status: case.status,
             created_at: case.created_at,
             updated_at: case.updated_at,
             examiner: case.examiner,
@@ -175,7 +196,13 @@ pub(crate) fn summaries(journal: &Journal) -> Result<Vec<CaseSummary>, JournalEr
 /// Everything on `case_id`, `None` when the journal does not have it.
 pub(crate) fn detail(journal: &Journal, case_id: &str) -> Result<Option<CaseDetail>, JournalError> {
     let Some(case) = journal.case(case_id)? else { return Ok(None) };
+    let worked_by = match journal.activity(case_id) {
+        Ok(Activity::Worked(holder)) if journal.path().is_some() => holder,
+        _ => None,
+    };
     Ok(Some(CaseDetail {
+        status: journal.case_status_now(&case)?,
+        worked_by,
         case,
         acquisitions: journal.acquisitions(case_id)?,
         evidence: journal.evidence(case_id)?,
@@ -191,8 +218,9 @@ pub(crate) fn detail(journal: &Journal, case_id: &str) -> Result<Option<CaseDeta
 /// Says that `case` is not in `journal`, with the cases it has; exit status 2.
 pub(crate) fn unknown_case(journal: &Journal, case: &str) -> ExitCode {
     let place = journal.path().map(|p| p.display().to_string()).unwrap_or_else(|| ":memory:".to_string());
-    eprintln!("error: case `{case}` is not in the journal ({place})");
-    let known: Vec<String> = journal.cases().map(|c| c.into_iter().map(|c| c.case_id).collect()).unwrap_or_default();
+    eprintln!("error: case `{}` is not in the journal ({})", Safe(case), Safe(&place));
+    let known: Vec<String> =
+        journal.cases().map(|c| c.into_iter().map(|c| safe(&c.case_id).into_owned()).collect()).unwrap_or_default();
     match known.len() {
         0 => eprintln!(
             "help: this journal has no cases yet; `custody cases` lists them once `custody acquire` opens one"
@@ -209,11 +237,11 @@ pub(crate) fn journal_error(e: &JournalError) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Prints `value` as pretty JSON on standard output.
+/// Prints `value` as pretty JSON on standard output, exactly (serde escapes what JSON needs).
 pub(crate) fn print_json<T: Serialize>(value: &T) -> ExitCode {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
-            emit(&format!("{text}\n"));
+            write_stdout(&format!("{text}\n"));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -223,8 +251,15 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> ExitCode {
     }
 }
 
-/// Writes `text` to standard output; a closed pipe (`custody show X | head`) is not an error.
+/// Writes text for a person to standard output: what the journal holds came from AWS answers, tags
+/// and command lines, so control and bidi characters are shown as escapes (`custody_plan::text`);
+/// the renderers escape each value already, this catches one they miss.
 pub(crate) fn emit(text: &str) {
+    write_stdout(&safe_lines(text));
+}
+
+/// Writes `text` to standard output as it is; a closed pipe (`custody show X | head`) is not an error.
+fn write_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }

@@ -39,7 +39,8 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             }
         }
         Err((e, help)) => {
-            eprintln!("error: {e}");
+            // The message can quote the inventory.
+            eprintln!("error: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
             if let Some(help) = help {
                 eprintln!("help: {help}");
             }

@@ -1,10 +1,14 @@
 //! `custody cleanup`: remove what acquisitions left behind ([`custody_acquire::cleanup`]).
 //!
-//! `--case ID` cleans up one case; `--orphans` every case of the journal not marked running (a case
-//! marked running may be in use by a live `custody acquire`, so it is named and left alone). For each
+//! `--case ID` cleans up one case; `--orphans` every case of the journal that is not being worked
+//! and was not interrupted. One process per case: cleanup holds the case's lock while it works, so
+//! `--case` is refused (exit 2) while another custody process works the case, and `--orphans`
+//! names such a case and leaves it alone. A case recorded running whose process is gone reads as
+//! interrupted: `custody acquire --resume` should finish it first (it keeps what the run made and
+//! removes its temporaries itself), so `--orphans` leaves it alone too and says so. For each
 //! case, the journal's open temporary resources are removed, then AWS is searched for what the
 //! journal may not know (snapshots tagged with the case, the case's temporary aliases and keys).
-//! Evidence is never removed.
+//! Evidence is never removed, unless the examiner names it with `--discard-evidence`.
 //!
 //! Cleanup acts as the forensic role of each case: the role that signed the first call of its
 //! journaled plans. When the configured identity is not a session of it, custody assumes it, with
@@ -21,10 +25,11 @@ mod output;
 use crate::commands::acquire::{become_role, progress};
 use crate::commands::cases::{journal_error, unknown_case};
 use crate::data_dir::{error_chain, DataDirArgs};
-use custody_acquire::cleanup::{cleanup_case, CleanupReport};
+use custody_acquire::cleanup::{check_discard_evidence, cleanup_case_with, CleanupOptions, CleanupReport};
+use custody_acquire::wait::WaitSettings;
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
-use custody_journal::{Journal, JournalError, ResourceRecord, Status};
+use custody_journal::{Activity, Journal, JournalError, ResourceRecord, Status};
 use custody_plan::inventory::arn::is_region;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -37,16 +42,26 @@ Examples:
   custody cleanup --case IR-2041 --dry-run   list what the journal says is still open
   custody cleanup --case IR-2041             remove it, and what AWS holds tagged with the case
   custody cleanup --orphans                  the same for every case not marked running
+  custody cleanup --case IR-2041 --discard-evidence vol-0123456789abcdef0
+                                             also delete that volume's kept evidence, deliberately
 
-Evidence is never removed. Exit status 0 nothing failed, 1 something could not be removed, 2 bad input \
-(nothing changed).")]
+Evidence is never removed unless named with --discard-evidence. Exit status 0 nothing failed, 1 something could not be removed, 2 bad input or \
+the case is being worked by another custody process (nothing changed).")]
 pub struct CleanupArgs {
     /// Clean up this case.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::data_dir::parse_case_id)]
     pub case: Option<String>,
-    /// Clean up every case of the journal that is not marked running.
+    /// Clean up every case of the journal that is not being worked by another process and was not
+    /// interrupted (resume those first).
     #[arg(long)]
     pub orphans: bool,
+    /// Also delete this evidence, deliberately: a snapshot id (`snap-…`) of the case's evidence or of a
+    /// snapshot kept for a volume without a completed copy, or a volume id (`vol-…`: every such snapshot
+    /// of it). Repeat for more. Without it, cleanup never deletes evidence. custody's acquiring roles
+    /// are denied this by the policies `custody policy role` writes: when AWS refuses, the exact
+    /// commands are printed for someone allowed to discard evidence.
+    #[arg(long, value_name = "SNAPSHOT|VOLUME", requires = "case", value_parser = parse_evidence_id)]
+    pub discard_evidence: Vec<String>,
     /// List the temporary resources the journal says are still open, without calling AWS (the search
     /// in AWS for what the journal does not know is not run).
     #[arg(long)]
@@ -60,13 +75,32 @@ pub struct CleanupArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Testing aid (hidden): clean up in the simulated cloud this inventory describes, as kept in
+    /// --simulate-state by `custody acquire --simulate` (see `acquire/simulate.rs`).
+    #[arg(long, value_name = "INVENTORY", requires = "simulate_state", hide = true)]
+    pub simulate: Option<std::path::PathBuf>,
+    /// Testing aid (hidden): the simulated cloud's state file.
+    #[arg(long, value_name = "FILE", requires = "simulate", hide = true)]
+    pub simulate_state: Option<std::path::PathBuf>,
+}
+
+/// A snapshot or volume id, by its shape (EC2 ids: a prefix and 8 or 17 hex digits).
+fn parse_evidence_id(raw: &str) -> Result<String, String> {
+    let hex = |rest: &str| (rest.len() == 8 || rest.len() == 17) && rest.bytes().all(|b| b.is_ascii_hexdigit());
+    match raw.strip_prefix("snap-").or_else(|| raw.strip_prefix("vol-")) {
+        Some(rest) if hex(rest) => Ok(raw.to_string()),
+        _ => Err("expected a snapshot id (`snap-` and 8 or 17 hex digits) or a volume id (`vol-` …)".to_string()),
+    }
 }
 
 /// A case to clean up, and the role to do it as (or why that role is not known).
 #[derive(Debug, Clone)]
 struct Target {
     case_id: String,
+    /// As it stands now (`Journal::case_status_now`).
     status: Status,
+    /// As the journal records it.
+    recorded: Status,
     role: Result<String, String>,
 }
 
@@ -133,11 +167,40 @@ pub fn run(args: &CleanupArgs) -> ExitCode {
     if selection.targets.is_empty() {
         return output::finish(args, &[], &selection.skipped);
     }
+    // One process per case: `--case` holds the lock for the whole run (`live` locks each case of
+    // `--orphans` in turn).
+    let _lock = match &args.case {
+        Some(case) => match crate::data_dir::lock_case(&journal, case) {
+            Ok(lock) => Some(lock),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    if let Some(case) = &args.case {
+        if let Err(e) = check_discard_evidence(&journal, case, &args.discard_evidence) {
+            eprintln!("error: {}", custody_plan::text::Safe(&error_chain(&e)));
+            return ExitCode::from(2);
+        }
+    }
+    for t in selection.targets.iter().filter(|t| t.status == Status::Interrupted && t.recorded == Status::Running) {
+        eprintln!("warning: {}", custody_plan::text::Safe(&interrupted_note(&t.case_id)));
+    }
+    let (simulate, state) = (args.simulate.as_deref(), args.simulate_state.as_deref());
+    let simulated = match crate::commands::acquire::simulate::cleanup_cloud(simulate, state, args.case.as_deref()) {
+        Ok(cloud) => cloud,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2)) {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let results = runtime.block_on(live(&journal, args, &selection.targets));
+    let results = runtime.block_on(live(&journal, args, &selection.targets, simulated));
     output::finish(args, &results, &selection.skipped)
 }
 
@@ -152,21 +215,38 @@ fn select(journal: &Journal, args: &CleanupArgs) -> Result<Option<Selection>, Jo
         None => journal.cases()?,
     };
     for case in cases {
+        let status = journal.case_status_now(&case)?;
+        let recorded = case.status;
         let id = case.case_id;
-        // Asked for by name, a running case is cleaned up (cleanup warns); swept up by --orphans, it is not.
-        if args.orphans && case.status == Status::Running {
-            selection.skipped.push(format!(
-                "case {id} is marked running: if its process died, `custody acquire --resume {id}` finishes it or \
-                 `custody cleanup --case {id}` removes what it left"
-            ));
+        // Swept up by --orphans, a case being worked, or interrupted and not resumed, is left alone;
+        // asked for by name, an interrupted case is cleaned up (with a warning) and one being worked
+        // is refused when its lock is taken.
+        if args.orphans {
+            if let Ok(Activity::Worked(holder)) = journal.activity(&id) {
+                let who = holder.map(|h| h.to_string()).unwrap_or_else(|| "another custody process".into());
+                selection.skipped.push(format!("case {id} is being worked by {who}: left alone"));
+                continue;
+            }
+        }
+        if args.orphans && status == Status::Interrupted && recorded == Status::Running {
+            selection.skipped.push(interrupted_note(&id));
             continue;
         }
         match forensic_role(journal, &id)? {
-            Some(role) => selection.targets.push(Target { case_id: id, status: case.status, role }),
+            Some(role) => selection.targets.push(Target { case_id: id, status, recorded, role }),
             None => selection.skipped.push(format!("case {id}: no instance was journaled, so nothing was created")),
         }
     }
     Ok(Some(selection))
+}
+
+/// What to do with a case whose process died mid-run.
+fn interrupted_note(id: &str) -> String {
+    format!(
+        "case {id} was interrupted (its process is gone): `custody acquire --resume {id}` finishes it, keeping what the \
+         run made; run it before `custody cleanup --case {id}`, which removes the run's temporaries and keeps every \
+         copy of the evidence, but does not finish the acquisition"
+    )
 }
 
 /// The forensic role of a case: the signer of the first call of its first journaled plan. `None`
@@ -201,8 +281,16 @@ fn dry_run(journal: &Journal, args: &CleanupArgs, selection: Selection) -> ExitC
 }
 
 /// Cleans up each target as its forensic role.
-async fn live(journal: &Journal, args: &CleanupArgs, targets: &[Target]) -> Vec<CaseCleanup> {
-    let configured: Arc<dyn Cloud> = Arc::new(SdkCloud::from_env(args.region.as_deref()).await);
+async fn live(
+    journal: &Journal,
+    args: &CleanupArgs,
+    targets: &[Target],
+    simulated: Option<Arc<dyn Cloud>>,
+) -> Vec<CaseCleanup> {
+    let configured: Arc<dyn Cloud> = match simulated {
+        Some(cloud) => cloud,
+        None => Arc::new(SdkCloud::from_env(args.region.as_deref()).await),
+    };
     let progress = progress(args.json);
     let mut results = Vec::new();
     for t in targets {
@@ -218,8 +306,23 @@ async fn live(journal: &Journal, args: &CleanupArgs, targets: &[Target]) -> Vec<
                 continue;
             }
         };
+        // `--case` holds its lock already (a second lock of it would refuse this very process).
+        let _lock = match args.case {
+            Some(_) => None,
+            None => match crate::data_dir::lock_case(journal, &t.case_id) {
+                Ok(lock) => Some(lock),
+                Err(message) => {
+                    results.push(failed(message));
+                    continue;
+                }
+            },
+        };
         if !args.json {
-            eprintln!("cleaning up case {} as {role}", t.case_id);
+            eprintln!(
+                "cleaning up case {} as {}",
+                custody_plan::text::Safe(&t.case_id),
+                custody_plan::text::Safe(role)
+            );
         }
         let base = match become_role(configured.clone(), role, &t.case_id).await {
             Ok(b) => b,
@@ -228,7 +331,11 @@ async fn live(journal: &Journal, args: &CleanupArgs, targets: &[Target]) -> Vec<
                 continue;
             }
         };
-        match cleanup_case(journal, base, role, &t.case_id, &progress).await {
+        let options = CleanupOptions {
+            wait: if args.simulate.is_some() { WaitSettings::quick() } else { WaitSettings::default() },
+            discard_evidence: args.discard_evidence.clone(),
+        };
+        match cleanup_case_with(journal, base, role, &t.case_id, &options, &progress).await {
             Ok(report) => results.push(CaseCleanup { case_id: t.case_id.clone(), role: Some(role.clone()), report }),
             Err(e) => results.push(failed(format!("case {}: {}", t.case_id, error_chain(&e)))),
         }

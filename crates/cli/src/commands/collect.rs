@@ -23,7 +23,7 @@ pub struct CollectArgs {
     #[command(flatten)]
     pub aws: AwsTargetArgs,
     /// The case id, carried in the AssumeRole session name (`custody-collect-<case>`).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::data_dir::parse_case_id)]
     pub case: Option<String>,
     /// Write the inventory here (atomically) instead of to standard output.
     #[arg(long, value_name = "FILE")]
@@ -55,7 +55,7 @@ pub fn run(args: &CollectArgs) -> ExitCode {
         }
     };
     for w in &collected.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", custody_plan::text::safe_indented(&w.to_string(), "  "));
     }
     if !collected.warnings.is_empty() {
         eprintln!(
@@ -130,10 +130,11 @@ async fn collect_live(args: &CollectArgs) -> Result<Collected, Failure> {
 
 /// `error: …` and each cause on its own line.
 fn print_error(e: &CollectError) {
-    eprintln!("error: {e}");
+    // AWS's answers are quoted: shown, not obeyed.
+    eprintln!("error: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
+        eprintln!("  caused by: {}", custody_plan::text::safe_indented(&cause.to_string(), "    "));
         source = cause.source();
     }
     if matches!(e, CollectError::Unreachable(_)) {

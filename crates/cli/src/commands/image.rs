@@ -54,7 +54,7 @@ pub struct ImageArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// The case the snapshot is evidence of (the manifest records the case's journaled AWS calls).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::data_dir::parse_case_id)]
     pub case: Option<String>,
     /// The examiner named in the manifest [default: the case's examiner].
     #[arg(long, value_name = "NAME")]
@@ -92,7 +92,8 @@ pub struct VerifyArgs {
 }
 
 fn usage(message: String) -> ExitCode {
-    eprintln!("error: {message}");
+    // A manifest's or AWS's words can be quoted: shown, not obeyed.
+    eprintln!("error: {}", custody_plan::text::safe_indented(&message, "  "));
     ExitCode::from(2)
 }
 
@@ -106,8 +107,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 
 /// Checks the raw values and resolves the snapshots to image, before anything is asked of AWS.
 fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, String> {
-    if let Some(snapshot) = args.snapshot.as_deref().filter(|s| !is_snapshot_id(s)) {
-        return Err(format!("`{snapshot}`: expected a snapshot id, `snap-` and hex digits"));
+    if let Some(snapshot) = &args.snapshot {
+        custody_image::ids::snapshot_id(snapshot).map_err(|e| e.to_string())?;
     }
     if args.snapshot.is_none() && args.case.is_none() {
         return Err("nothing to image: give a SNAPSHOT_ID, or --case ID for every evidence item of a case".into());
@@ -129,6 +130,14 @@ fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, String> {
         ));
     };
     let mut targets: Vec<Target> = found.into_iter().map(context::target).collect();
+    // A journaled id names files too: one that is not a snapshot id (`../../x`) is refused before
+    // anything is written, whatever wrote it into the journal.
+    for target in &targets {
+        custody_image::ids::snapshot_id(&target.snapshot_id).map_err(|e| {
+            let case = target.context.case_id.as_deref().unwrap_or_default();
+            format!("the journal lists evidence of case `{case}` under {e}; nothing was imaged")
+        })?;
+    }
     match (&args.snapshot, targets.is_empty()) {
         (Some(snapshot), true) if args.case.is_some() => {
             return Err(format!("`{snapshot}` is not evidence of case `{}`", args.case.as_deref().unwrap_or("")))
@@ -151,10 +160,6 @@ fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, String> {
         }
     }
     Ok(targets)
-}
-
-fn is_snapshot_id(s: &str) -> bool {
-    s.strip_prefix("snap-").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// An indicatif bar: blocks, bytes, throughput, ETA.
@@ -188,6 +193,11 @@ fn progress_bar(snapshot_id: &str) -> ProgressBar {
 pub fn run_image(args: &ImageArgs) -> ExitCode {
     let targets = match resolve_targets(args) {
         Ok(t) => t,
+        Err(message) => return usage(message),
+    };
+    // One process per case: the case's journal exists (`resolve_targets` read it).
+    let _lock = match args.case.as_deref().map(|case| args.data.lock_case(case)).transpose() {
+        Ok(lock) => lock,
         Err(message) => return usage(message),
     };
     let runtime = match runtime() {
@@ -231,7 +241,7 @@ pub fn run_image(args: &ImageArgs) -> ExitCode {
             Ok(outcome) => summaries.push(summary(&outcome)),
             Err(message) => {
                 failed = true;
-                eprintln!("error: {}: {message}", target.snapshot_id);
+                eprintln!("error: {}: {}", target.snapshot_id, custody_plan::text::safe_indented(&message, "  "));
                 // Only when there is something to resume: a refusal before the first block (the image
                 // exists already, or cannot fit) leaves no partial image.
                 if custody_image::ImagePaths::new(&args.out, &target.snapshot_id).partial.exists() {
@@ -273,8 +283,11 @@ fn summary(outcome: &ImageOutcome) -> serde_json::Value {
 }
 
 fn print_summary(s: &serde_json::Value) {
-    let field =
-        |k: &str| s.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+    let field = |k: &str| {
+        let text =
+            s.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+        custody_plan::text::safe(&text).into_owned()
+    };
     println!("{}: imaged to {}", field("snapshot_id"), field("image"));
     println!(
         "  {} bytes, {} blocks with data ({} read, {} resumed)",
@@ -285,7 +298,7 @@ fn print_summary(s: &serde_json::Value) {
     );
     if let Some(hashes) = s.get("hashes").and_then(|h| h.as_object()) {
         for (name, value) in hashes {
-            println!("  {name:<7}{}", value.as_str().unwrap_or_default());
+            println!("  {name:<7}{}", custody_plan::text::Safe(value.as_str().unwrap_or_default()));
         }
     }
     println!("  manifest {}", field("manifest"));
@@ -317,13 +330,22 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
         verdict = match result {
             Ok(v) => v,
             Err(e) => {
-                eprintln!("error: re-reading {} from AWS: {}", loaded.manifest.source.snapshot_id, error_chain(&e));
+                eprintln!(
+                    "error: re-reading {} from AWS: {}",
+                    custody_plan::text::Safe(&loaded.manifest.source.snapshot_id),
+                    custody_plan::text::safe_indented(&error_chain(&e), "  ")
+                );
                 return ExitCode::from(1);
             }
         };
         checked.push("snapshot");
     }
     let image = loaded.dir.join(&loaded.manifest.image.file);
+    // The manifest names the image and the snapshot: someone else may have written it.
+    let (shown, snapshot) = (
+        custody_plan::text::safe(&image.display().to_string()).into_owned(),
+        custody_plan::text::safe(&loaded.manifest.source.snapshot_id).into_owned(),
+    );
     match &verdict {
         Verdict::Match if args.json => {
             println!(
@@ -332,9 +354,12 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             );
         }
         Verdict::Match => {
-            println!("{}: matches its manifest (SHA-256 {})", image.display(), loaded.manifest.image.hashes.sha256);
+            println!(
+                "{shown}: matches its manifest (SHA-256 {})",
+                custody_plan::text::Safe(&loaded.manifest.image.hashes.sha256)
+            );
             if args.against_snapshot {
-                println!("  and every block checksum matches {} in AWS", loaded.manifest.source.snapshot_id);
+                println!("  and every block checksum matches {snapshot} in AWS");
             }
         }
         Verdict::Mismatch { offset, reason } if args.json => {
@@ -344,8 +369,8 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
             );
         }
         Verdict::Mismatch { offset, reason } => match offset {
-            Some(o) => println!("{}: DOES NOT MATCH at offset {o}: {reason}", image.display()),
-            None => println!("{}: DOES NOT MATCH: {reason}", image.display()),
+            Some(o) => println!("{shown}: DOES NOT MATCH at offset {o}: {}", custody_plan::text::Safe(reason)),
+            None => println!("{shown}: DOES NOT MATCH: {}", custody_plan::text::Safe(reason)),
         },
     }
     if verdict == Verdict::Match {

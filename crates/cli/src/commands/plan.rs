@@ -4,6 +4,7 @@
 
 use crate::acquisition::{load_and_plan, AcquisitionArgs, Refusal};
 use custody_plan::plan::{AuthzRequest, ContextEntry, Plan, PolicyScope};
+use custody_plan::text::{safe_indented, safe_lines, Safe};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -27,7 +28,8 @@ pub fn run(args: &PlanArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err((e, help)) => {
-            eprintln!("error: {e}");
+            // The message can quote the inventory.
+            eprintln!("error: {}", safe_indented(&e.to_string(), "  "));
             if let Some(help) = help {
                 eprintln!("help: {help}");
             }
@@ -49,32 +51,49 @@ fn answer(args: &PlanArgs) -> Result<String, Refusal> {
     }
 }
 
-/// The readable report.
+/// The readable report. Every value is shown through `Safe` (an instance tag or a principal can
+/// hold terminal escapes or bidi overrides: they are printed as escapes, one line each).
 fn report(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Plan for {} (account {}, {}) into account {} ({}), case {}",
-        plan.instance_id, plan.source_account, plan.source_region, plan.dest_account, plan.dest_region, plan.case_id
+        Safe(&plan.instance_id),
+        Safe(&plan.source_account),
+        Safe(&plan.source_region),
+        Safe(&plan.dest_account),
+        Safe(&plan.dest_region),
+        Safe(&plan.case_id)
     );
     let _ = writeln!(out, "\nVolumes");
     for v in &plan.volumes {
-        let _ = writeln!(out, "  {}  path {}", v.volume_id, v.path);
-        let _ = writeln!(out, "      {}", v.reason);
+        let _ = writeln!(out, "  {}  path {}", Safe(&v.volume_id), v.path);
+        let _ = writeln!(out, "      {}", Safe(&v.reason));
         if let Some(evidence) = v.snapshots.iter().find(|s| s.evidence) {
-            let _ =
-                writeln!(out, "      evidence: {} in account {} ({})", evidence.id, evidence.account, evidence.region);
+            let _ = writeln!(
+                out,
+                "      evidence: {} in account {} ({})",
+                Safe(&evidence.id),
+                Safe(&evidence.account),
+                Safe(&evidence.region)
+            );
         }
     }
     let _ = writeln!(out, "\nSteps");
     for (n, step) in plan.steps.iter().enumerate() {
-        let _ = writeln!(out, "  {}. {} [{}]", n + 1, step.id, step.phase.as_str());
-        let _ = writeln!(out, "     {}", step.title);
+        let _ = writeln!(out, "  {}. {} [{}]", n + 1, Safe(&step.id), step.phase.as_str());
+        let _ = writeln!(out, "     {}", Safe(&step.title));
         for call in &step.calls {
-            let _ =
-                writeln!(out, "     {} in account {} ({}), as {}", call.api, call.account, call.region, call.signer);
+            let _ = writeln!(
+                out,
+                "     {} in account {} ({}), as {}",
+                Safe(&call.api),
+                Safe(&call.account),
+                Safe(&call.region),
+                Safe(&call.signer)
+            );
             if let Some(when) = &call.when {
-                let _ = writeln!(out, "       only when {when}");
+                let _ = writeln!(out, "       only when {}", Safe(when));
             }
             for r in &call.requests {
                 request(&mut out, r, &call.region);
@@ -82,31 +101,32 @@ fn report(plan: &Plan) -> String {
         }
         for g in &step.creates_grants {
             let id = g.grant.get("grant_id").and_then(|v| v.as_str()).unwrap_or("(no id)");
-            let _ = writeln!(out, "     creates grant {id} on {}", g.key_arn);
+            let _ = writeln!(out, "     creates grant {} on {}", Safe(id), Safe(&g.key_arn));
         }
         for k in &step.creates_keys {
-            let _ = writeln!(out, "     creates key {} (aliases: {})", k.arn, k.aliases.join(", "));
+            let _ = writeln!(out, "     creates key {} (aliases: {})", Safe(&k.arn), Safe(&k.aliases.join(", ")));
         }
     }
     if !plan.notes.is_empty() {
         let _ = writeln!(out, "\nNotes");
         for n in &plan.notes {
-            let _ = writeln!(out, "  - {n}");
+            let _ = writeln!(out, "  - {}", Safe(n));
         }
     }
-    out
+    // Every value was escaped above; this catches one a later edit forgets.
+    safe_lines(&out).into_owned()
 }
 
 /// One request: principal, action, resource, then its context, leaving out what every request of
 /// the call carries (the Region called, `aws:ViaAWSService = false`); `--json` has everything.
 fn request(out: &mut String, r: &AuthzRequest, call_region: &str) {
-    let _ = writeln!(out, "       - {} {} on {}", r.principal, r.action, r.resource);
+    let _ = writeln!(out, "       - {} {} on {}", Safe(&r.principal), Safe(&r.action), Safe(&r.resource));
     let mut facts = Vec::new();
     if let Some(a) = &r.resource_account {
-        facts.push(format!("resource account {a}"));
+        facts.push(format!("resource account {}", Safe(a)));
     }
     if let Some(g) = &r.grant_id {
-        facts.push(format!("grant {g}"));
+        facts.push(format!("grant {}", Safe(g)));
     }
     match r.scope {
         PolicyScope::All => {}
@@ -129,6 +149,6 @@ fn request(out: &mut String, r: &AuthzRequest, call_region: &str) {
             ContextEntry::Single(s) => s.clone(),
             ContextEntry::Multi(items) => format!("[{}]", items.join(", ")),
         };
-        let _ = writeln!(out, "           {k} = {value}");
+        let _ = writeln!(out, "           {} = {}", Safe(k), Safe(&value));
     }
 }

@@ -8,7 +8,7 @@
 
 use custody_plan::generate::{
     key_policy, render, role_policies, validate, Feature, Format, GenerateError, KeyOption, KeyOptions, KmsMode,
-    RoleOptions, DEFAULT_FORENSIC_ROLE, DEFAULT_SOURCE_ROLE,
+    RoleOptions, DEFAULT_CUSTODIAN_ROLE, DEFAULT_FORENSIC_ROLE, DEFAULT_SOURCE_ROLE,
 };
 use custody_plan::inventory::{Tag, DEFAULT_ALIAS_PREFIX};
 use std::io::Write as _;
@@ -18,8 +18,8 @@ use std::str::FromStr;
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCommand {
     /// The IAM policies of the forensic role and of the source-account role (with its trust policy),
-    /// for exactly the features you use.
-    Role(RoleArgs),
+    /// for exactly the features you use; with discard-evidence, also the evidence custodian's.
+    Role(Box<RoleArgs>),
     /// What a KMS key's owner adds so that a principal can use the key: key-policy statements, the
     /// `aws kms create-grant` command, and the IAM policies that go with them.
     Key(KeyArgs),
@@ -27,7 +27,10 @@ pub enum PolicyCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct RoleArgs {
-    /// What custody must be able to do: acquire, image, triage, cleanup, direct-read, volume (comma-separated).
+    /// What custody must be able to do: acquire, image, triage, cleanup, direct-read, volume
+    /// (comma-separated). The roles that acquire or clean up can never delete evidence snapshots.
+    /// discard-evidence, only when named: the policy of a separate role (--custodian-role) that may
+    /// delete evidence snapshots, for the person with authority to destroy evidence.
     #[arg(long, value_name = "FEATURE,...", value_delimiter = ',', required = true, value_parser = parsed::<Feature>)]
     pub features: Vec<Feature>,
     /// How custody uses customer managed keys of the source accounts: grant-only (seed option 1),
@@ -58,6 +61,10 @@ pub struct RoleArgs {
     /// The name of the role custody assumes in each source account.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_SOURCE_ROLE)]
     pub source_role: String,
+    /// With discard-evidence: the role of the person with authority to destroy evidence; never a role
+    /// custody runs as.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_CUSTODIAN_ROLE)]
+    pub custodian_role: String,
     /// json, cfn (CloudFormation YAML) or terraform (HCL).
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parsed::<Format>)]
     pub format: Format,
@@ -127,6 +134,7 @@ fn role(args: &RoleArgs) -> Result<String, GenerateError> {
         alias_prefix: args.alias_prefix.clone(),
         forensic_role_name: args.forensic_role.clone(),
         source_role_name: args.source_role.clone(),
+        custodian_role_name: args.custodian_role.clone(),
         ..RoleOptions::default()
     };
     options.validate()?;

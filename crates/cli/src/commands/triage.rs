@@ -6,6 +6,12 @@
 //! anything is sent (exit 2). Progress goes to standard error, the result to standard output
 //! (`--json`). Exit 0 every command succeeded with its whole output, 1 a command failed, timed out,
 //! came back incomplete or was refused by AWS, 2 bad input.
+//!
+//! The S3 output is downloaded into the data directory, `triage/<case>/<command-id>/<instance-id>/`.
+//! A triage killed midway is finished with `--resume` (nothing that was sent is sent again).
+//!
+//! Much of what is printed comes from the instance (section names, notes, a process's command line,
+//! S3 keys): every value goes through [`shown`] before it reaches the terminal.
 
 use crate::data_dir::{error_chain, DataDirArgs};
 use crate::input::{origin_name, read_text};
@@ -17,6 +23,7 @@ use custody_plan::inventory::{parse_inventory, Tag};
 use custody_plan::plan::session_name;
 use custody_triage::sdk::SdkTriage;
 use custody_triage::{resolve, triage_resolved, MemoryTarget, S3Location, TriageError, TriageReport, TriageRequest};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +34,7 @@ use std::time::Duration;
   custody triage i-0abc… --case IR-7 --ssm-tag CustodySSMEnabled=True --output s3://ir-evidence/IR-7
   custody triage --tag Role=web --case IR-7 --output s3://ir-evidence/IR-7 --memory nginx --memory-limit 512M
   custody triage i-0abc… --case IR-7 --source-role-arn arn:aws:iam::111122223333:role/CustodySource --output s3://ir-evidence/IR-7
+  custody triage i-0abc… --case IR-7 --output s3://ir-evidence/IR-7 --resume      (after an interruption)
 
 Exit status: 0 every output complete, 1 a command failed, timed out or came back incomplete, or AWS refused it, 2 bad input (nothing sent).")]
 pub struct TriageArgs {
@@ -37,7 +45,7 @@ pub struct TriageArgs {
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag, conflicts_with = "instances")]
     pub tag: Option<Tag>,
     /// The case id (created in the journal if new).
-    #[arg(long = "case", value_name = "ID")]
+    #[arg(long = "case", value_name = "ID", value_parser = crate::data_dir::parse_case_id)]
     pub case_id: String,
     /// Where the SSM agent writes the whole output (OutputS3BucketName/KeyPrefix); without it,
     /// the inline output is cut at 24,000 characters.
@@ -69,11 +77,33 @@ pub struct TriageArgs {
     /// The examiner's name, recorded with a new case.
     #[arg(long, value_name = "NAME")]
     pub examiner: Option<String>,
+    /// Finish the case's interrupted triage: a command that was sent is followed and fetched, never
+    /// sent again; one whose answer was lost is looked up in SSM first.
+    #[arg(long)]
+    pub resume: bool,
+    /// With --resume: send anew a command that was maybe sent but that SSM does not list (the
+    /// instance may then run it twice).
+    #[arg(long, requires = "resume")]
+    pub resend_unconfirmed: bool,
+    /// With --resume: how long to look in SSM for a command whose answer was lost before saying it
+    /// cannot be found (SSM lists a new command after a delay).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "resume", value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub lookup_wait: u64,
+    /// The largest S3 output object fetched (bytes, or with K, M or G); a larger one is refused.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub max_object_size: u64,
     #[command(flatten)]
     pub data: DataDirArgs,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Text for the terminal: every value that reaches it from outside custody (the instance's output,
+/// S3 keys, AWS's messages) goes through here, escaping what could act on the terminal instead of
+/// showing. One function, so the rule is changed in one place.
+fn shown(text: &str) -> Cow<'_, str> {
+    custody_plan::text::safe(text)
 }
 
 fn parse_tag(text: &str) -> Result<Tag, String> {
@@ -128,10 +158,7 @@ fn validate(args: &TriageArgs) -> Result<Option<Tag>, String> {
             return Err(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
         }
     }
-    let case = &args.case_id;
-    if case.is_empty() || case.len() > 64 || !case.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return Err(format!("case id `{case}`: expected 1 to 64 letters, digits, `-`, `_` or `.`"));
-    }
+    // The case id is checked by clap (`custody_plan::CaseId`).
     if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
         return Err(format!("--region `{region}`: expected a Region name such as `eu-west-3`"));
     }
@@ -186,6 +213,17 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
         poll_interval: Duration::from_secs(2),
         region,
         signer,
+        download_dir: match args.data.dir() {
+            Ok(dir) => dir.join("triage").join(&args.case_id),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        },
+        max_object_bytes: args.max_object_size,
+        resume: args.resume,
+        resend_unconfirmed: args.resend_unconfirmed,
+        lookup_wait: Duration::from_secs(args.lookup_wait),
     };
     // The instances first (read-only): an unknown, stopped or untagged instance is refused before
     // the journal is opened, so a refusal leaves no journal behind.
@@ -200,10 +238,18 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One process per case: a second triage (or an acquisition) of the case waits its turn.
+    let _lock = match crate::data_dir::lock_case(&journal, &args.case_id) {
+        Ok(lock) => lock,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let quiet = args.json;
     let progress = move |line: &str| {
         if !quiet {
-            eprintln!("{line}");
+            eprintln!("{}", shown(line));
         }
     };
     match triage_resolved(&aws, &journal, &request, &instances, &progress).await {
@@ -252,33 +298,47 @@ async fn connect(args: &TriageArgs, cloud: &SdkCloud, region: &str) -> Result<(S
 
 /// Says why the triage stopped; exit 2 when nothing was sent (bad input, a scope refusal), else 1.
 fn failed(e: &TriageError) -> ExitCode {
-    eprintln!("error: {}", error_chain(e));
+    eprintln!("error: {}", shown(&error_chain(e)));
     if let Some(help) = e.help() {
-        eprintln!("help: {help}");
+        eprintln!("help: {}", shown(help));
     }
     ExitCode::from(if e.is_refusal() { 2 } else { 1 })
 }
 
-/// The readable result.
+/// The readable result; every value through [`shown`].
 fn render(report: &TriageReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Triage, case {}", report.case_id);
+    let _ = writeln!(out, "Triage, case {}", shown(&report.case_id));
     for i in &report.instances {
-        let _ = writeln!(out, "\n{} ({})", i.instance_id, i.platform.as_str());
+        let _ = writeln!(out, "\n{} ({})", shown(&i.instance_id), i.platform.as_str());
         if let Some(r) = &i.refused {
-            let _ = writeln!(out, "  ✗ not sent: {}", r.message);
+            let _ = writeln!(out, "  ✗ not sent: {}", shown(&r.message));
             if let Some(help) = &r.help {
-                let _ = writeln!(out, "      help: {help}");
+                let _ = writeln!(out, "      help: {}", shown(help));
             }
         }
         for c in &i.commands {
             let mark = if c.succeeded() { "✓" } else { "✗" };
-            let _ = writeln!(out, "  {mark} {} {}: {} (command {})", c.kind, c.document, c.status, c.command_id);
+            let _ = writeln!(
+                out,
+                "  {mark} {} {}: {} (command {})",
+                shown(&c.kind),
+                shown(&c.document),
+                shown(&c.status),
+                shown(&c.command_id)
+            );
             if let Some(l) = &c.output_location {
-                let _ = writeln!(out, "      output: {l}");
+                let _ = writeln!(out, "      output: {}", shown(l));
             }
             for a in &c.artifacts {
-                let _ = writeln!(out, "      {} {} bytes sha256 {} ({})", a.name, a.bytes, a.sha256, a.location);
+                let _ = writeln!(
+                    out,
+                    "      {} {} bytes sha256 {} ({})",
+                    shown(&a.name),
+                    a.bytes,
+                    shown(&a.sha256),
+                    shown(&a.location)
+                );
             }
             if let Some(col) = &c.collection {
                 let sections: Vec<String> = col
@@ -286,7 +346,7 @@ fn render(report: &TriageReport) -> String {
                     .iter()
                     .map(|s| format!("{} {}", s.name, serde_json::json!(s.status).as_str().unwrap_or("")))
                     .collect();
-                let _ = writeln!(out, "      sections: {}", sections.join(", "));
+                let _ = writeln!(out, "      sections: {}", shown(&sections.join(", ")));
             }
             if let Some(m) = &c.memory {
                 for p in &m.processes {
@@ -294,15 +354,15 @@ fn render(report: &TriageReport) -> String {
                     let _ = writeln!(
                         out,
                         "      memory of {} ({}): {} region(s), {verified} verified{}",
-                        p.pid,
-                        p.description,
+                        shown(&p.pid),
+                        shown(&p.description),
                         p.regions.len(),
                         if p.limited { ", stopped at --memory-limit" } else { "" }
                     );
                 }
             }
             for w in &c.warnings {
-                let _ = writeln!(out, "      warning: {w}");
+                let _ = writeln!(out, "      warning: {}", shown(w));
             }
         }
     }
@@ -322,6 +382,55 @@ mod tests {
         for bad in ["", "0", "12T", "M", "1.5G", "99999999999999999999G"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A compromised instance chooses its section names, notes and process command lines, and its
+    /// S3 keys: none of it reaches the terminal raw.
+    #[test]
+    fn what_the_instance_wrote_is_printed_escaped() {
+        use custody_triage::parse::{parse_collection, parse_memory};
+        use custody_triage::run::{ArtifactReport, CommandReport};
+        use custody_triage::{InstanceReport, Platform};
+        let evil = "x\u{1b}[2J\u{9b}1A\rgood\u{202e}gpj.exe";
+        let n = "0123abcd";
+        let collection = parse_collection(&format!("@@CUSTODY {n} SECTION {evil} BEGIN\n"), n);
+        let memory = parse_memory(&format!("@@CUSTODY {n} MEMORY 1 BEGIN {evil}\n"), n);
+        // The parser keeps the text as it came: escaping is the printer's.
+        assert_eq!(memory.processes[0].description, evil);
+        let command = CommandReport {
+            kind: "collect".into(),
+            command_id: "c-1".into(),
+            document: "AWS-RunShellScript".into(),
+            status: "Success".into(),
+            status_details: None,
+            response_code: 0,
+            output_location: Some(format!("s3://b/{evil}/")),
+            artifacts: vec![ArtifactReport {
+                name: evil.into(),
+                location: format!("s3://b/{evil}"),
+                sha256: "ab".repeat(32),
+                bytes: 1,
+            }],
+            truncated: false,
+            collection: Some(collection),
+            memory: Some(memory),
+            unparsed: None,
+            warnings: vec![format!("section {evil} is cut short")],
+        };
+        let report = TriageReport {
+            case_id: "T1".into(),
+            instances: vec![InstanceReport {
+                instance_id: "i-0123456789abcdef0".into(),
+                platform: Platform::Linux,
+                commands: vec![command],
+                refused: None,
+            }],
+        };
+        let text = render(&report);
+        let raw: Vec<char> =
+            text.chars().filter(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c)).collect();
+        assert!(raw.is_empty(), "raw control characters {raw:?} in:\n{text}");
+        assert!(text.contains("\\u{1b}[2J") && text.contains("\\u{202e}"), "{text}");
     }
 
     #[test]

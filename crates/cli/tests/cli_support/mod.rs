@@ -51,6 +51,9 @@ pub fn custody_offline(args: &[&str]) -> (Option<i32>, String, String) {
 /// A journal in a new temporary directory with the success, then the failure.
 pub fn simulated_journal() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    // Private, as custody makes the data directories it creates (an open one is warned about).
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+    std::fs::set_permissions(dir.path(), private).unwrap();
     for ((case, instance, file), exit) in [(SUCCESS, 0), (FAILURE, 1)] {
         let inventory = format!("examples/inventories/{file}");
         let data_dir = dir.path().to_str().unwrap();

@@ -263,6 +263,19 @@ impl Ec2 for SdkEc2 {
         Ok(Receipt::new((), out.request_id().map(str::to_string)))
     }
 
+    async fn tag_snapshot(&self, snapshot_id: &str, tags: &BTreeMap<String, String>) -> CloudResult<Receipt<()>> {
+        let tags = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let out = self
+            .0
+            .create_tags()
+            .resources(snapshot_id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2", "CreateTags", e))?;
+        Ok(Receipt::new((), out.request_id().map(str::to_string)))
+    }
+
     async fn create_volume(&self, volume: &NewVolume) -> CloudResult<Receipt<String>> {
         const OP: &str = "CreateVolume";
         // No size, type or key: the volume takes the snapshot's size and (for an encrypted snapshot)

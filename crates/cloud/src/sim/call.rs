@@ -209,6 +209,14 @@ pub(crate) fn run<T>(
         decisions: call.decisions,
         result: logged,
     });
+    // A persistent world is on disk before the call answers, as AWS has done a call that answered.
+    if let Err(source) = world.save(&st) {
+        return Err(CloudError::Unreachable {
+            service: api.service,
+            operation: api.operation,
+            source: Box::new(source),
+        });
+    }
     result.map(|(value, _)| value)
 }
 

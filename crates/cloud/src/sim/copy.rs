@@ -221,6 +221,7 @@ pub(crate) fn copy_snapshot(
         start_time: st.tick(),
         polls_left: st.faults.pending_polls,
         outcome,
+        created: st.now(),
     };
     st.snapshots.insert(new_id.clone(), rec);
     Ok((new_id, summary))

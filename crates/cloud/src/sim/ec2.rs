@@ -26,6 +26,7 @@ const MODIFY_SNAPSHOT_ATTRIBUTE: Api = Api::new("ec2", "ModifySnapshotAttribute"
 const DESCRIBE_SNAPSHOT_ATTRIBUTE: Api = Api::new("ec2", "DescribeSnapshotAttribute");
 const DELETE_SNAPSHOT: Api = Api::new("ec2", "DeleteSnapshot");
 const CREATE_VOLUME: Api = Api::new("ec2", "CreateVolume");
+const CREATE_TAGS: Api = Api::new("ec2", "CreateTags");
 
 /// The EC2 client of one session in one Region.
 pub(crate) struct SimEc2 {
@@ -254,6 +255,7 @@ impl Ec2 for SimEc2 {
                     start_time: st.tick(),
                     polls_left: st.faults.pending_polls,
                     outcome: Ok(()),
+                    created: st.now(),
                 };
                 out.push(snapshot_info(&rec, &s.account));
                 st.snapshots.insert(id, rec);
@@ -274,10 +276,15 @@ impl Ec2 for SimEc2 {
             c.authorize(st, &[describe(s, "ec2:DescribeSnapshots", region)])?;
             let mut ids: Vec<String> = Vec::new();
             if query.ids.is_empty() {
+                // A listing (by owner, by tag) is eventually consistent: the result of a command "might
+                // not be immediately visible to all subsequent commands you run" (EC2 Developer Guide,
+                // "Eventual consistency in the Amazon EC2 API",
+                // <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>); the lag
+                // is the world's `lookup_lag`.
                 ids.extend(
                     st.snapshots
                         .values()
-                        .filter(|x| x.region == region && can_see(x, &s.account))
+                        .filter(|x| x.region == region && can_see(x, &s.account) && !st.not_yet_listed(x.created))
                         .map(|x| x.id.clone()),
                 );
             }
@@ -389,6 +396,23 @@ impl Ec2 for SimEc2 {
             c.authorize(st, &[on_snapshot(s, "ec2:DeleteSnapshot", &snap, region)])?;
             st.snapshots.remove(snapshot_id);
             Ok((c.receipt(()), "deleted".to_string()))
+        })
+    }
+
+    async fn tag_snapshot(&self, snapshot_id: &str, tags: &BTreeMap<String, String>) -> CloudResult<Receipt<()>> {
+        self.run(CREATE_TAGS, format!("{snapshot_id} tags {}", tags_text(tags)), |st, c, s, region| {
+            let snap = visible(st, snapshot_id, &s.account, region)
+                .cloned()
+                .ok_or_else(|| snapshot_not_found(CREATE_TAGS, snapshot_id))?;
+            // CreateTags on a snapshot: authorized on the snapshot with its tags, the tags asked for and
+            // their keys (EC2 service authorization reference,
+            // <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html>).
+            let request = on_snapshot(s, "ec2:CreateTags", &snap, region).request_tags(&tag_pairs(tags));
+            c.authorize(st, &[request])?;
+            if let Some(rec) = st.snapshots.get_mut(snapshot_id) {
+                rec.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Ok((c.receipt(()), "tagged".to_string()))
         })
     }
 

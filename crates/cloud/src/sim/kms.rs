@@ -204,9 +204,16 @@ impl Kms for SimKms {
             // ListAliases supports no resource: Resource "*" (map §9.3; KMS Developer Guide,
             // alias-access.html#alias-access-view).
             c.authorize(st, &[kms_request(s, "kms:ListAliases", "*", region)])?;
+            // Listings lag behind creation by the world's `lookup_lag`: "The KMS API follows an
+            // eventual consistency model" (KMS API Reference, ListAliases,
+            // <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html>).
+            let listed = |name: &String, arn: &String| {
+                st.alias_created.get(&(arn.clone(), name.clone())).is_none_or(|t| !st.not_yet_listed(*t))
+            };
             let aliases: Vec<Alias> = st
                 .aliases_in(&s.account, region)
                 .into_iter()
+                .filter(|(name, arn)| listed(name, arn))
                 .filter(|(_, arn)| of_key.as_ref().is_none_or(|k| k == arn))
                 .map(|(name, arn)| Alias {
                     arn: Some(alias_arn(s, region, &name)),
@@ -225,7 +232,9 @@ impl Kms for SimKms {
             let keys: Vec<String> = st
                 .keys
                 .values()
-                .filter(|k| k.account == s.account && k.region == region)
+                // Eventually consistent, as ListAliases (KMS API Reference, ListKeys,
+                // <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html>).
+                .filter(|k| k.account == s.account && k.region == region && !st.not_yet_listed(k.created))
                 .map(|k| k.arn.clone())
                 .collect();
             let summary = format!("{} key(s)", keys.len());
@@ -289,6 +298,7 @@ impl Kms for SimKms {
                 description: Some(key.description.clone()),
                 tags: key.tags.clone(),
                 grant_names: BTreeMap::new(),
+                created: st.now(),
             };
             let meta = metadata(&new);
             st.keys.insert(arn.clone(), new);
@@ -321,6 +331,8 @@ impl Kms for SimKms {
             if let Some(k) = st.inv_key_mut(&arn) {
                 k.aliases.push(alias_name.to_string());
             }
+            let now = st.now();
+            st.alias_created.insert((arn.clone(), alias_name.to_string()), now);
             Ok((c.receipt(()), format!("{alias_name} -> {arn}")))
         })
     }
@@ -337,6 +349,7 @@ impl Kms for SimKms {
             if let Some(k) = st.inv_key_mut(&arn) {
                 k.aliases.retain(|a| a != alias_name);
             }
+            st.alias_created.remove(&(arn.clone(), alias_name.to_string()));
             Ok((c.receipt(()), format!("{alias_name} (was -> {arn})")))
         })
     }

@@ -10,11 +10,12 @@ use super::{Faults, SimCall};
 use crate::types::{Grant, KeyManager};
 use custody_plan::inventory::arn::{is_volume_id, Identity, KeyArn};
 use custody_plan::inventory::{self, Inventory, Key};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An EC2 instance.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct InstanceRec {
     pub id: String,
     pub account: String,
@@ -27,7 +28,7 @@ pub(crate) struct InstanceRec {
 }
 
 /// An EBS volume.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct VolumeRec {
     pub id: String,
     pub account: String,
@@ -42,7 +43,7 @@ pub(crate) struct VolumeRec {
 }
 
 /// An EBS snapshot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SnapRec {
     pub id: String,
     pub account: String,
@@ -66,15 +67,19 @@ pub(crate) struct SnapRec {
     pub polls_left: u32,
     /// What it becomes when it settles: `completed`, or `error` with this state message.
     pub outcome: Result<(), String>,
+    /// The clock when it was created (look-ups lag behind it: [`State::lookup_lag`]).
+    #[serde(default)]
+    pub created: u64,
 }
 
 /// A KMS key's lifecycle (its policy, aliases and grants are in the inventory copy).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KeyRec {
     pub arn: String,
     pub account: String,
     pub region: String,
     pub key_id: String,
+    #[serde(with = "super::persist::key_manager")]
     pub manager: KeyManager,
     /// `Enabled`, `Disabled`, `PendingDeletion`.
     pub state: String,
@@ -82,10 +87,13 @@ pub(crate) struct KeyRec {
     pub tags: BTreeMap<String, String>,
     /// Grant id → the name it was created with.
     pub grant_names: BTreeMap<String, String>,
+    /// The clock when it was created (0: listed by the inventory).
+    #[serde(default)]
+    pub created: u64,
 }
 
 /// Counters behind the deterministic ids and the clock.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Counters {
     snapshot: u64,
     volume: u64,
@@ -96,11 +104,14 @@ struct Counters {
     clock: u64,
 }
 
+/// Serializable, so that a world can outlive its process (`persist`).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct State {
     pub inv: Inventory,
     pub instances: Vec<InstanceRec>,
     pub volumes: BTreeMap<String, VolumeRec>,
     /// CreateVolume client tokens, by (account, Region, token): the request and the volume it made.
+    #[serde(with = "super::persist::volume_tokens")]
     pub volume_tokens: BTreeMap<(String, String, String), (crate::types::NewVolume, String)>,
     /// By id; ids grow with a counter, so this is creation order.
     pub snapshots: BTreeMap<String, SnapRec>,
@@ -110,6 +121,13 @@ pub(crate) struct State {
     pub faults: Faults,
     pub calls: Vec<SimCall>,
     counters: Counters,
+    /// Eventual consistency: a snapshot, key or alias created fewer than this many ticks of the clock
+    /// ago is not yet listed by DescribeSnapshots without ids, ListKeys and ListAliases (0: at once).
+    #[serde(default)]
+    pub lookup_lag: u64,
+    /// When each alias custody created was created: `(key ARN, alias)` → the clock.
+    #[serde(default, with = "super::persist::pairs")]
+    pub alias_created: BTreeMap<(String, String), u64>,
 }
 
 /// The key policy of an AWS managed `aws/ebs` key, which cannot be edited: any principal, through
@@ -196,6 +214,8 @@ impl State {
             faults: Faults::default(),
             calls: Vec::new(),
             counters: Counters::default(),
+            lookup_lag: 0,
+            alias_created: BTreeMap::new(),
         })
     }
 
@@ -293,6 +313,7 @@ impl State {
                 description: Some("Default key that protects my EBS volumes when no other key is defined".into()),
                 tags: BTreeMap::new(),
                 grant_names: BTreeMap::new(),
+                created: self.counters.clock,
             },
         );
         self.inv.keys.push(Key {
@@ -357,6 +378,16 @@ impl State {
         rfc3339(self.counters.clock)
     }
 
+    /// The clock: ticks since the world began.
+    pub fn now(&self) -> u64 {
+        self.counters.clock
+    }
+
+    /// Whether a look-up does not see yet what was created at `created` (eventual consistency).
+    pub fn not_yet_listed(&self, created: u64) -> bool {
+        self.counters.clock < created.saturating_add(self.lookup_lag)
+    }
+
     /// The time `days` days from now (RFC 3339).
     pub fn days_from_now(&self, days: u32) -> String {
         rfc3339(self.counters.clock + u64::from(days) * 86_400)
@@ -379,6 +410,7 @@ fn key_rec(k: &Key) -> Result<KeyRec, String> {
         description: None,
         tags: BTreeMap::new(),
         grant_names: BTreeMap::new(),
+        created: 0,
     })
 }
 

@@ -105,6 +105,10 @@ impl Ec2 for DenyingEc2 {
         self.0.check("ec2", "ModifySnapshotAttribute")?;
         self.1.modify_snapshot_share(snapshot_id, account, add).await
     }
+    async fn tag_snapshot(&self, snapshot_id: &str, tags: &BTreeMap<String, String>) -> CloudResult<Receipt<()>> {
+        self.0.check("ec2", "CreateTags")?;
+        self.1.tag_snapshot(snapshot_id, tags).await
+    }
     async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>> {
         self.0.check("ec2", "DescribeSnapshotAttribute")?;
         self.1.snapshot_shares(snapshot_id).await

@@ -25,6 +25,8 @@ pub enum GenerateError {
     BadAliasPrefix(String),
     #[error("bad role name `{0}`")]
     BadRoleName(String),
+    #[error("the evidence custodian's role `{0}` is one of the roles custody runs as")]
+    CustodianIsAnAcquiringRole(String),
     #[error("bad tag key `{0}` for custody's case tag")]
     BadCaseTagKey(String),
     #[error("bad key ARN `{input}`: {reason}")]
@@ -42,7 +44,8 @@ impl GenerateError {
     pub fn help(&self) -> String {
         match self {
             GenerateError::UnknownFeature(_) | GenerateError::NoFeature => {
-                "features are `acquire`, `image`, `triage`, `cleanup` and `direct-read`, comma-separated".into()
+                let names: Vec<String> = super::Feature::ALL.iter().map(|f| format!("`{f}`")).collect();
+                format!("features are {}, comma-separated", names.join(", "))
             }
             GenerateError::UnknownKmsMode(_) => "KMS modes are `grant-only`, `direct` and `owner-grants`".into(),
             GenerateError::UnknownFormat(_) => "formats are `json`, `cfn` and `terraform`".into(),
@@ -60,6 +63,9 @@ impl GenerateError {
             }
             GenerateError::BadRoleName(_) => {
                 "a role name has 1 to 64 letters, digits and `+ = , . @ _ -`, after an optional path (`custody/CustodySource`)".into()
+            }
+            GenerateError::CustodianIsAnAcquiringRole(_) => {
+                "the roles custody runs as are denied deleting evidence; name a separate role with --custodian-role, one only the person with authority to destroy evidence can assume".into()
             }
             GenerateError::BadCaseTagKey(_) => {
                 "a tag key has letters, digits, spaces and `_ . : / = + - @`, and does not start with `aws:`".into()

@@ -1,9 +1,9 @@
 //! Filling the templates of [`super::templates`] with the accounts, regions and names given: ARNs,
 //! condition blocks, and each role's policy.
 
-use super::templates::{Cond, Res, Role, Scope, Template, RESOURCE_ALIASES, RETIRE, TEMPLATES};
+use super::templates::{rows, Cond, Effect, Res, Role, Scope, Template, RESOURCE_ALIASES, RETIRE};
 use super::{Feature, KmsMode, RoleOptions, StatementInfo, POLICY_VERSION};
-use crate::plan::COPY_GRANT_OPERATIONS;
+use crate::plan::{COPY_GRANT_OPERATIONS, EVIDENCE_TAG_VALUE, TAG_EVIDENCE, TAG_RUN};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -67,6 +67,22 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
+    /// The evidence custodian's role in each account that holds evidence: the forensic account (the
+    /// copies) and the source accounts (a source snapshot can be the evidence); `*` when the source
+    /// accounts are not given (any account may then hold evidence).
+    pub fn custodian_role_arns(&self) -> Vec<String> {
+        let mut accounts: Vec<&str> = Vec::new();
+        for a in self.options.forensic_account.iter().chain(&self.options.source_accounts) {
+            if !accounts.contains(&a.as_str()) {
+                accounts.push(a);
+            }
+        }
+        if self.options.source_accounts.is_empty() {
+            accounts = vec![ANY];
+        }
+        accounts.iter().map(|a| format!("arn:aws:iam::{a}:role/{}", self.options.custodian_role_name)).collect()
+    }
+
     /// `f(region, account)` for every region and account.
     fn each(&self, accounts: &[&str], f: impl Fn(&str, &str) -> String) -> Vec<String> {
         self.regions().into_iter().flat_map(|r| accounts.iter().map(move |a| (r, *a))).map(|(r, a)| f(r, a)).collect()
@@ -79,6 +95,7 @@ impl<'a> Ctx<'a> {
             Res::Any => vec![ANY.to_string()],
             Res::SourceRole => self.source_role_arns(),
             Res::Snapshots => self.each(&[""], |r, _| format!("arn:aws:ec2:{r}::snapshot/*")),
+            Res::AllSnapshots => vec![format!("arn:aws:ec2:{ANY}::snapshot/*")],
             Res::SourceInstances => self.each(sources, |r, a| format!("arn:aws:ec2:{r}:{a}:instance/*")),
             Res::SourceVolumes => self.each(sources, |r, a| format!("arn:aws:ec2:{r}:{a}:volume/*")),
             Res::SourceKeys => self.each(sources, |r, a| format!("arn:aws:kms:{r}:{a}:key/*")),
@@ -130,6 +147,14 @@ impl<'a> Ctx<'a> {
                 ("StringEquals", "ec2:Remove/userId".into(), json!(self.options.forensic_account.as_ref()?))
             }
             Cond::CaseTagged => ("StringLike", format!("aws:ResourceTag/{case_tag}"), json!("*")),
+            // `Null` with "false": the key is present (IAM User Guide, condition operators, Null).
+            Cond::RunTagged => ("Null", format!("aws:ResourceTag/{TAG_RUN}"), json!("false")),
+            Cond::EvidenceTagged => ("Null", format!("aws:ResourceTag/{TAG_EVIDENCE}"), json!("false")),
+            Cond::NotEvidence => ("Null", format!("aws:ResourceTag/{TAG_EVIDENCE}"), json!("true")),
+            Cond::EvidenceTagRequested => {
+                ("StringEquals", format!("aws:RequestTag/{TAG_EVIDENCE}"), json!(EVIDENCE_TAG_VALUE))
+            }
+            Cond::OnlyEvidenceTagKey => ("ForAllValues:StringEquals", "aws:TagKeys".into(), json!([TAG_EVIDENCE])),
             Cond::SsmTag => {
                 let tag = self.options.ssm_tag.as_ref()?;
                 ("StringEquals", format!("ssm:resourceTag/{}", tag.key), json!(tag.value))
@@ -160,7 +185,7 @@ fn one_or_many(mut v: Vec<String>) -> Value {
 }
 
 /// The statement of one template, for the source accounts `sources`.
-fn statement(ctx: &Ctx, t: &Template, sources: &[&str]) -> Value {
+fn statement(ctx: &Ctx, effect: Effect, t: &Template, sources: &[&str]) -> Value {
     let mut resources: Vec<String> = Vec::new();
     for r in t.resources {
         for arn in ctx.resources(*r, sources) {
@@ -177,7 +202,7 @@ fn statement(ctx: &Ctx, t: &Template, sources: &[&str]) -> Value {
     }
     let mut s = Map::new();
     s.insert("Sid".into(), json!(t.sid));
-    s.insert("Effect".into(), json!("Allow"));
+    s.insert("Effect".into(), json!(effect.as_str()));
     s.insert("Action".into(), json!(t.actions));
     s.insert("Resource".into(), one_or_many(resources));
     if !conditions.is_empty() {
@@ -195,11 +220,14 @@ fn set(v: Option<&Value>) -> Vec<&str> {
     }
 }
 
-/// `a` allows nothing `b` does not: its actions and resources are among `b`'s (as written), and `b`
-/// has no condition or the same.
+/// `a` allows (or denies) nothing `b` does not: the same effect, its actions and resources are among
+/// `b`'s (as written), and `b` has no condition or the same.
 fn covered_by(a: &Value, b: &Value) -> bool {
     let within = |key| set(a.get(key)).iter().all(|x| set(b.get(key)).contains(x));
-    within("Action") && within("Resource") && (b.get("Condition").is_none() || b.get("Condition") == a.get("Condition"))
+    a.get("Effect") == b.get("Effect")
+        && within("Action")
+        && within("Resource")
+        && (b.get("Condition").is_none() || b.get("Condition") == a.get("Condition"))
 }
 
 /// One role's policy and the reasons for its statements.
@@ -211,23 +239,26 @@ pub struct Built {
 /// The policy of `role`. The forensic role also gets the `forensic_too` source rows, for its own
 /// account, when it is a source account; a statement that another one already covers is left out.
 pub fn build(ctx: &Ctx, role: Role) -> Built {
-    let mut rows: Vec<(&Template, Vec<&str>)> = Vec::new();
-    for t in TEMPLATES.iter().filter(|t| ctx.enabled(t)) {
+    let mut chosen: Vec<(Effect, &Template, Vec<&str>)> = Vec::new();
+    for (effect, t) in rows().filter(|(_, t)| ctx.enabled(t)) {
         match (role, t.role) {
-            (Role::Forensic, Role::Forensic) if ctx.in_scope(t) => rows.push((t, ctx.source_accounts.clone())),
+            (Role::Forensic, Role::Forensic) if ctx.in_scope(t) => {
+                chosen.push((effect, t, ctx.source_accounts.clone()))
+            }
             (Role::Forensic, Role::Source) if t.forensic_too && ctx.same_account => {
-                rows.push((t, vec![ctx.forensic_account()]))
+                chosen.push((effect, t, vec![ctx.forensic_account()]))
             }
             (Role::Source, Role::Source) if ctx.in_scope(t) && ctx.cross_account() => {
-                rows.push((t, ctx.source_accounts.clone()))
+                chosen.push((effect, t, ctx.source_accounts.clone()))
             }
+            (Role::Custodian, Role::Custodian) => chosen.push((effect, t, ctx.source_accounts.clone())),
             _ => {}
         }
     }
     let mut statements: Vec<Value> = Vec::new();
     let mut info = Vec::new();
-    for (t, sources) in rows {
-        let s = statement(ctx, t, &sources);
+    for (effect, t, sources) in chosen {
+        let s = statement(ctx, effect, t, &sources);
         if statements.iter().any(|kept| covered_by(&s, kept)) {
             continue;
         }
@@ -294,9 +325,24 @@ pub fn notes(ctx: &Ctx) -> Vec<String> {
     }
     if has(Feature::Cleanup) {
         notes.push(format!(
-            "cleanup deletes only snapshots carrying the `{}` tag, in the source accounts (and the forensic account \
-             when it is one); the evidence copies are never deleted",
+            "cleanup deletes only snapshots a custody run created (tags `{}` and `{TAG_RUN}`) and not marked as \
+             evidence (`{TAG_EVIDENCE}`), in the source accounts (and the forensic account when it is one)",
             o.case_tag_key
+        ));
+    }
+    if has(Feature::Acquire) || has(Feature::Cleanup) {
+        notes.push(format!(
+            "the roles custody runs as can never delete a snapshot marked as evidence (tag `{TAG_EVIDENCE}`) nor \
+             remove its tags: an explicit Deny, which no other policy of theirs can lift; discarding evidence is \
+             for a separate role, written with --features discard-evidence"
+        ));
+    }
+    if has(Feature::DiscardEvidence) {
+        notes.push(format!(
+            "discard-evidence: `{}` may delete custody's evidence snapshots; create it in each account that holds \
+             evidence (the forensic account, and a source account when a snapshot there is the evidence) and let \
+             only the person with authority to destroy evidence assume it: its trust policy is yours to write",
+            o.custodian_role_name
         ));
     }
     notes

@@ -3,7 +3,8 @@
 //! - JSON: one object with the named documents (the serde form of the outputs).
 //! - CloudFormation: role policies as `AWS::IAM::ManagedPolicy` (forensic role, attached to the
 //!   existing role) and `AWS::IAM::Role` with its trust policy and an inline policy (source role), one
-//!   YAML document per account kind, separated by `---`; key-policy statements as a `KeyPolicy`
+//!   YAML document per account kind, separated by `---`; the evidence custodian's policy, when asked
+//!   for, as a third `AWS::IAM::ManagedPolicy` document attached to the existing role; key-policy statements as a `KeyPolicy`
 //!   snippet for `AWS::KMS::Key`, IAM policies as `AWS::IAM::ManagedPolicy`. CloudFormation has no
 //!   grant resource: the `create-grant` command is a comment.
 //! - Terraform: `data "aws_iam_policy_document"` blocks (statement/principals/condition blocks), with
@@ -164,8 +165,32 @@ fn role_cfn(g: &GeneratedRolePolicies) -> String {
         });
         out.push_str(&yaml::to_yaml(&template));
     }
+    if let Some(custodian) = g.custodian_role.as_ref().filter(|c| c.policy.is_some()) {
+        if !first || g.source_role.policy.is_some() {
+            out.push_str("---\n");
+        }
+        yaml::comment(&mut out, CUSTODIAN_HEADING);
+        yaml_statement_comments(&mut out, &custodian.statements);
+        let template = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "custody: the evidence custodian's policy, for the person with authority to destroy evidence",
+            "Resources": {"CustodyEvidenceCustodianPolicy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "Description": "custody evidence custodian: may delete evidence snapshots",
+                    "Roles": role_names(custodian),
+                    "PolicyDocument": custodian.policy
+                }
+            }}
+        });
+        out.push_str(&yaml::to_yaml(&template));
+    }
     out
 }
+
+/// Where the evidence custodian's policy goes, and who may hold it.
+const CUSTODIAN_HEADING: &str = "The evidence custodian: deploy in each account that holds evidence (attaches to the \
+     existing role); only the person with authority to destroy evidence may assume that role.";
 
 fn reference(kind: &str, name: &str, attr: &str) -> String {
     format!("{kind}.{name}.{attr}")
@@ -227,6 +252,24 @@ fn role_terraform(g: &GeneratedRolePolicies) -> String {
                 blocks.push(p);
                 let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", "custody_source"]);
                 a.attr_str("role", &name).attr("policy_arn", reference("aws_iam_policy", "custody_source", "arn"));
+                blocks.push(a);
+            }
+        }
+    }
+    if let Some(custodian) = &g.custodian_role {
+        if let Some(policy) = &custodian.policy {
+            let name = "custody_evidence_custodian";
+            blocks.push(hcl::policy_document(name, policy, &custodian.statements));
+            let mut p = Block::new("resource", &["aws_iam_policy", name]);
+            p.comment(CUSTODIAN_HEADING)
+                .attr_str("name", "custody-evidence-custodian")
+                .attr_str("description", "custody evidence custodian: may delete evidence snapshots")
+                .attr("policy", reference("data.aws_iam_policy_document", name, "json"));
+            blocks.push(p);
+            for (i, role) in role_names(custodian).iter().enumerate() {
+                let label = if i == 0 { name.to_string() } else { format!("{name}_{i}") };
+                let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", &label]);
+                a.attr_str("role", role).attr("policy_arn", reference("aws_iam_policy", name, "arn"));
                 blocks.push(a);
             }
         }

@@ -1,7 +1,9 @@
 //! The feature → statement table: every statement custody's role policies can contain, with the
 //! feature (and KMS mode) that needs it, what it is for and the AWS page that requires it.
 //!
-//! To review the policy for a feature, read its rows in [`TEMPLATES`]. Resources and conditions are
+//! To review the policy for a feature, read its rows in [`TEMPLATES`], and in [`evidence`] for
+//! everything that deletes a snapshot or marks one as evidence (the Deny that protects evidence, the
+//! cleanup rows, the evidence custodian's role). Resources and conditions are
 //! symbolic ([`Res`], [`Cond`]) and become ARNs and condition blocks for the accounts and regions
 //! given (`fill.rs`): `*` where none was given. The rows follow the requests the planner lays out for
 //! each step (`plan/steps.rs`, `plan/transfer.rs`, `plan/kms.rs`); the derivations are in
@@ -23,6 +25,10 @@
 //!   grant itself authorizes; an allow of kms:RetireGrant in a policy does not let anyone retire a
 //!   grant (map §9.6).
 
+pub mod evidence;
+
+pub use evidence::{rows, Effect};
+
 use super::{Feature, KmsMode};
 
 /// Which role a statement belongs to.
@@ -32,6 +38,9 @@ pub enum Role {
     Forensic,
     /// The role custody assumes in each source account.
     Source,
+    /// The evidence custodian: the role of the person with authority to destroy evidence, in each
+    /// account that holds evidence; never a role custody runs as.
+    Custodian,
 }
 
 /// When a row applies, beyond its features and KMS modes.
@@ -53,6 +62,9 @@ pub enum Res {
     SourceRole,
     /// `arn:aws:ec2:<region>::snapshot/*` (snapshot ARNs carry no account, map §0).
     Snapshots,
+    /// `arn:aws:ec2:*::snapshot/*` whatever the regions given: a Deny that protects evidence must hold
+    /// in every region.
+    AllSnapshots,
     /// `arn:aws:ec2:<region>:<source account>:instance/*`.
     SourceInstances,
     /// `arn:aws:ec2:<region>:<source account>:volume/*`.
@@ -95,6 +107,18 @@ pub enum Cond {
     UnsharedFromForensicAccount,
     /// `StringLike aws:ResourceTag/<case tag key> *`: only what custody tagged.
     CaseTagged,
+    /// `Null aws:ResourceTag/CustodyRun false`: the snapshot carries a run id, so custody created it
+    /// (another tool's snapshot, or one tagged with the case id alone, does not).
+    RunTagged,
+    /// `Null aws:ResourceTag/CustodyEvidence false`: the snapshot is marked as evidence, whatever the
+    /// tag's value (rewriting the value cannot lift the protection).
+    EvidenceTagged,
+    /// `Null aws:ResourceTag/CustodyEvidence true`: the snapshot is not marked as evidence.
+    NotEvidence,
+    /// `StringEquals aws:RequestTag/CustodyEvidence true`: the request adds the evidence tag.
+    EvidenceTagRequested,
+    /// `ForAllValues:StringEquals aws:TagKeys [CustodyEvidence]`: and no other tag.
+    OnlyEvidenceTagKey,
     /// `StringEquals ssm:resourceTag/<key> <value>` (dropped without `--ssm-tag`).
     SsmTag,
 }
@@ -587,33 +611,7 @@ pub const TEMPLATES: &[Template] = &[
         purpose: "wait for the volumes to be available (DescribeVolumes has no resource-level permissions, map §2)",
         doc: EC2_SAR,
     },
-    // ---- cleanup, source role ---------------------------------------------------------------------
-    Template {
-        sid: "CleanupDeleteCustodySnapshots",
-        role: Source,
-        features: &[Cleanup],
-        kms: ANY_MODE,
-        scope: Always,
-        forensic_too: true,
-        actions: &["ec2:DeleteSnapshot"],
-        resources: &[Snapshots],
-        conditions: &[CaseTagged],
-        purpose: "delete only the intermediate snapshots custody tagged (aws:ResourceTag, map §4)",
-        doc: EBS_IAM,
-    },
-    Template {
-        sid: "CleanupDeleteFailedCopies",
-        role: Forensic,
-        features: &[Cleanup],
-        kms: ANY_MODE,
-        scope: Always,
-        forensic_too: false,
-        actions: &["ec2:DeleteSnapshot"],
-        resources: &[Snapshots],
-        conditions: &[CaseTagged],
-        purpose: "delete a copy into the forensic account that ended in error (it holds nothing; only snapshots custody tagged, map §4)",
-        doc: EBS_IAM,
-    },
+    // ---- cleanup, source role (deleting snapshots: `evidence`) ----------------------------------------
     Template {
         sid: "CleanupUnshareCustodySnapshots",
         role: Source,

@@ -41,6 +41,25 @@ const INSTANCE_STATES: &[&str] = &["pending", "running", "shutting-down", "termi
 /// <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-volume-types.html>).
 const MAX_VOLUME_GIB: u64 = 65_536;
 
+/// The most instances one inventory lists. An inventory describes the instances of one acquisition
+/// (or triage) and what bears on their permissions; each listed instance is looked up and may be
+/// planned and preflighted, so the limit keeps a wrong file (a whole estate, a generated one) from
+/// taking minutes or gigabytes before it is refused.
+pub const MAX_INSTANCES: usize = 1_000;
+
+/// The most EBS volumes one instance lists: the largest number of EBS volumes any instance type can
+/// have attached is 128 (EC2 User Guide, "Amazon EBS volume limits for Amazon EC2 instances",
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/volume_limits.html>).
+pub const MAX_VOLUMES_PER_INSTANCE: usize = 128;
+
+/// The most statements one policy document has. No policy AWS stores can have more: the largest
+/// document is a key policy of 32 KB (KMS Developer Guide, "Quotas",
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html>; IAM policies are
+/// smaller still, "IAM and AWS STS quotas",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>), and the shortest
+/// statement, `{"Effect":"Allow","Action":"*","Resource":"*"}`, takes 45 characters.
+pub const MAX_STATEMENTS: usize = 1_000;
+
 const ACCOUNT: &str = "a 12-digit account id";
 const REGION: &str = "a Region name such as `eu-west-1`";
 const KEY_ARN: &str = "a KMS key ARN `arn:aws:kms:<region>:<account>:key/<key-id>`";
@@ -172,7 +191,36 @@ impl<'a> Obj<'a> {
 
 fn policies(obj: &Obj<'_>, name: &str, kind: PolicyKind) -> Result<()> {
     let items = obj.list(name, "an array of policy documents")?;
-    items.iter().enumerate().try_for_each(|(i, p)| parse_policy(p, kind, &obj.at(name).index(i)).map(drop))
+    items.iter().enumerate().try_for_each(|(i, p)| policy(p, kind, &obj.at(name).index(i)))
+}
+
+/// One policy document: the engine's parser, then the statement count ([`MAX_STATEMENTS`]).
+fn policy(value: &Value, kind: PolicyKind, path: &JsonPath) -> Result<()> {
+    let parsed = parse_policy(value, kind, path)?;
+    if parsed.statements.len() > MAX_STATEMENTS {
+        return Err(ParseError {
+            path: path.key("Statement").to_string(),
+            expected: format!(
+                "at most {MAX_STATEMENTS} statements (no policy AWS accepts has more: a key policy, the largest, \
+                 is at most 32 KB)"
+            ),
+            found: Some(format!("{} statements", parsed.statements.len())),
+        });
+    }
+    Ok(())
+}
+
+/// The array `name` of `obj`, refused when it has more than `max` items (`what` names them).
+fn bounded_list<'a>(obj: &Obj<'a>, name: &str, expected: &str, max: usize, why: &str) -> Result<&'a [Value]> {
+    let items = obj.list(name, expected)?;
+    if items.len() > max {
+        return Err(ParseError {
+            path: obj.at(name).to_string(),
+            expected: format!("at most {max} items ({why})"),
+            found: Some(format!("{} items", items.len())),
+        });
+    }
+    Ok(items)
 }
 
 fn check_document(value: &Value) -> Result<()> {
@@ -189,7 +237,10 @@ fn check_document(value: &Value) -> Result<()> {
     for (i, k) in obj.list("keys", "an array of KMS keys")?.iter().enumerate() {
         check_key(k, &obj.at("keys").index(i))?;
     }
-    for (i, inst) in obj.list("instances", "an array of EC2 instances")?.iter().enumerate() {
+    let why = "an inventory lists the instances of one acquisition; split a larger one";
+    for (i, inst) in
+        bounded_list(&obj, "instances", "an array of EC2 instances", MAX_INSTANCES, why)?.iter().enumerate()
+    {
         check_instance(inst, &obj.at("instances").index(i))?;
     }
     check_org_policies(&obj, "scps", PolicyKind::Scp)?;
@@ -222,7 +273,7 @@ fn check_org_policies(obj: &Obj<'_>, name: &str, kind: PolicyKind) -> Result<()>
             let expected = "an array of the policies attached at this level";
             let items = level.as_array().ok_or_else(|| ParseError::new(&lpath, expected, Some(level)))?;
             for (i, p) in items.iter().enumerate() {
-                parse_policy(p, kind, &lpath.index(i))?;
+                policy(p, kind, &lpath.index(i))?;
             }
         }
     }
@@ -284,14 +335,14 @@ fn check_principal(value: &Value, path: &JsonPath) -> Result<()> {
     policies(&obj, "identity_policies", PolicyKind::Identity)?;
     let mut given = Vec::new();
     if let Some(b) = obj.nullable("permissions_boundary") {
-        parse_policy(b, PolicyKind::Boundary, &obj.at("permissions_boundary"))?;
+        policy(b, PolicyKind::Boundary, &obj.at("permissions_boundary"))?;
         given.push("permissions_boundary");
     }
     if let Some(t) = obj.nullable("trust_policy") {
         if !arn::is_role_arn(arn) {
             return Err(ParseError::new(&obj.at("trust_policy"), "nothing: only roles have a trust policy", Some(t)));
         }
-        parse_policy(t, PolicyKind::Resource, &obj.at("trust_policy"))?;
+        policy(t, PolicyKind::Resource, &obj.at("trust_policy"))?;
         given.push("trust_policy");
     }
     obj.string_map("tags")?;
@@ -319,7 +370,7 @@ fn check_key(value: &Value, path: &JsonPath) -> Result<()> {
     let unknown = obj.unknown(KeyField::NAMES, given)?;
     match obj.nullable("policy") {
         Some(p) => {
-            parse_policy(p, PolicyKind::Resource, &obj.at("policy"))?;
+            policy(p, PolicyKind::Resource, &obj.at("policy"))?;
         }
         None if unknown.contains(&"policy") => {}
         None => {
@@ -354,7 +405,9 @@ fn check_instance(value: &Value, path: &JsonPath) -> Result<()> {
     let expected = format!("an instance state, one of {}", names(INSTANCE_STATES));
     obj.nullable_str("state", &expected, |s| INSTANCE_STATES.contains(&s))?;
     obj.string_map("tags")?;
-    for (i, v) in obj.list("volumes", "an array of the instance's EBS volumes")?.iter().enumerate() {
+    let expected = "an array of the instance's EBS volumes";
+    let why = "no instance type can have more EBS volumes attached";
+    for (i, v) in bounded_list(&obj, "volumes", expected, MAX_VOLUMES_PER_INSTANCE, why)?.iter().enumerate() {
         check_volume(v, &obj.at("volumes").index(i), region)?;
     }
     obj.unknown(InstanceField::NAMES, &[])?;

@@ -51,6 +51,9 @@ pub enum Action {
     CreateVolume { snapshot: String, volume: String, availability_zone: String, tags: BTreeMap<String, String> },
     /// DeleteSnapshot of an intermediate snapshot.
     DeleteSnapshot { snapshot: String },
+    /// CreateTags marking `snapshot` (a source snapshot that is itself the evidence) with the evidence
+    /// tag `CustodyEvidence=true`, so that the policies' Deny protects it.
+    TagEvidence { snapshot: String },
     /// RetireGrant of the grant created earlier (the placeholder `grant`) on `key_arn`.
     RetireGrant { key_arn: String, grant: String },
     /// DeleteAlias `alias`, then ScheduleKeyDeletion of `key` after `pending_window_days`.

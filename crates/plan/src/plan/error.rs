@@ -81,6 +81,10 @@ pub enum PlanError {
     )]
     BadCaseId { case_id: String },
 
+    /// The run id is not one custody makes.
+    #[error("`{run_id}` is not a run id: expected `r-` then 1 to 62 letters, digits or `-`")]
+    BadRunId { run_id: String },
+
     /// An ARN in the inventory's configuration is not of the expected form.
     #[error("`{field}` is `{value}`, not {expected}; fix the inventory's configuration")]
     BadConfig { field: String, value: String, expected: String },

@@ -335,6 +335,15 @@ pub(crate) fn find_temp_key(source: &Signer, key: &KeyRef) -> Vec<AuthzRequest> 
                  custody writes lets the source role describe it",
                 doc::KMS_LIST_KEYS,
             ),
+        AuthzRequest::new(&source.session, "kms:ListResourceTags", &key.arn)
+            .called_in(&key.region, false)
+            .with("kms:CallerAccount", &source.account)
+            .because(
+                "a key that matches the description is adopted only if it carries the run's tags (case, instance, \
+                 volume and run id), so a look-alike key is never taken for the run's own; the key policy custody \
+                 writes lets the source role read its tags",
+                doc::KMS_LIST_KEYS,
+            ),
     ]
 }
 
@@ -375,8 +384,8 @@ pub(crate) fn temp_key(ctx: &Ctx, source: &Signer, forensic_role: &str, key: &Ke
                 "Sid": "CustodySourceRoleAdministersTheKey",
                 "Effect": "Allow",
                 "Principal": {"AWS": source.role_arn},
-                "Action": ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:CreateAlias",
-                           "kms:DeleteAlias", "kms:ScheduleKeyDeletion"],
+                "Action": ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:ListResourceTags",
+                           "kms:CreateAlias", "kms:DeleteAlias", "kms:ScheduleKeyDeletion"],
                 "Resource": "*"
             },
             {

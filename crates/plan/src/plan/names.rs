@@ -2,7 +2,7 @@
 //! signs with (and their session ARNs), the forensic key, and the names of everything the plan will
 //! create (placeholders).
 
-use super::{PlanError, PlanRequest, TAG_CASE, TAG_INSTANCE, TAG_VOLUME};
+use super::{PlanError, PlanRequest, EVIDENCE_TAG_VALUE, TAG_CASE, TAG_EVIDENCE, TAG_INSTANCE, TAG_RUN, TAG_VOLUME};
 use crate::inventory::arn::is_account_id;
 use crate::inventory::{Instance, Inventory, Key, Volume};
 
@@ -53,6 +53,8 @@ pub(crate) struct Ctx<'a> {
     pub instance: &'a Instance,
     pub partition: String,
     pub case_id: String,
+    /// The run that carries the plan out (tagged on everything it creates).
+    pub run_id: String,
     pub src_account: String,
     pub src_region: String,
     pub dst_account: String,
@@ -72,10 +74,11 @@ impl<'a> Ctx<'a> {
     pub fn new(inventory: &'a Inventory, request: &PlanRequest) -> Result<Ctx<'a>, PlanError> {
         let config = &inventory.config;
         let case_id = request.case_id.clone();
-        let case_ok = (1..=56).contains(&case_id.len())
-            && case_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !case_ok {
+        if crate::CaseId::parse(&case_id).is_err() {
             return Err(PlanError::BadCaseId { case_id });
+        }
+        if !super::is_run_id(&request.run_id) {
+            return Err(PlanError::BadRunId { run_id: request.run_id.clone() });
         }
         let instance = inventory.instance(&request.instance_id).ok_or_else(|| PlanError::UnknownInstance {
             instance_id: request.instance_id.clone(),
@@ -129,6 +132,7 @@ impl<'a> Ctx<'a> {
             instance,
             partition,
             case_id,
+            run_id: request.run_id.clone(),
             src_account: instance.account.clone(),
             src_region: instance.region.clone(),
             dst_account,
@@ -188,7 +192,11 @@ impl<'a> Ctx<'a> {
 
     /// The tags on every snapshot custody creates.
     pub fn case_tags(&self) -> Vec<(String, String)> {
-        vec![(TAG_CASE.to_string(), self.case_id.clone()), (TAG_INSTANCE.to_string(), self.instance.id.clone())]
+        vec![
+            (TAG_CASE.to_string(), self.case_id.clone()),
+            (TAG_INSTANCE.to_string(), self.instance.id.clone()),
+            (TAG_RUN.to_string(), self.run_id.clone()),
+        ]
     }
 
     /// The tags on the per-volume copies.
@@ -222,12 +230,17 @@ impl<'a> Ctx<'a> {
         key: Option<KeyRef>,
     ) -> SnapRef {
         let id = placeholder(stage, &volume.id);
+        let mut tags = self.volume_tags(volume);
+        if stage == "evidence" {
+            // Marked at creation, so no moment exists in which the evidence copy is unprotected.
+            tags.push((TAG_EVIDENCE.to_string(), EVIDENCE_TAG_VALUE.to_string()));
+        }
         SnapRef {
             ebs_id: key.as_ref().map(|_| id.clone()),
             id,
             account: account.to_string(),
             region: region.to_string(),
-            tags: self.volume_tags(volume),
+            tags,
             parent_volume: None,
             key,
         }

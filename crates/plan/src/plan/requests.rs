@@ -311,6 +311,24 @@ pub(crate) fn delete_snapshot(ctx: &Ctx, signer: &Signer, snap: &SnapRef) -> Aut
     )
 }
 
+/// `ec2:CreateTags` adding the evidence tag to an existing snapshot custody created (a source snapshot
+/// that is itself the evidence: CreateSnapshots tags every snapshot it makes alike). CreateTags on a
+/// snapshot is authorized on the snapshot with its tags (aws:ResourceTag) and the tags asked for
+/// (aws:RequestTag, aws:TagKeys) (EC2 service authorization reference, CreateTags,
+/// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html>).
+pub(crate) fn tag_evidence(ctx: &Ctx, signer: &Signer, snap: &SnapRef) -> AuthzRequest {
+    let tag = [(super::TAG_EVIDENCE.to_string(), super::EVIDENCE_TAG_VALUE.to_string())];
+    snapshot_request(ctx, signer, "ec2:CreateTags", snap).request_tags(&tag).because(
+        format!(
+            "marking {} as evidence is CreateTags on the snapshot, by its owner, with aws:RequestTag/{} and the tags \
+             it already carries",
+            snap.id,
+            super::TAG_EVIDENCE
+        ),
+        doc::EC2_SAR,
+    )
+}
+
 /// `ec2:CreateVolume` from the evidence snapshot `snap` in `az`: authorized on the new volume (with
 /// the tags requested for it) and on the snapshot, plus CreateTags for tag-on-create (map §7;
 /// EBS User Guide, "Identity-based policies for Amazon EBS").

@@ -75,6 +75,30 @@ impl VolumeSteps {
         self.snapshots.push(planned(snap, true));
         self.evidence = Some(snap.clone());
     }
+
+    /// The source snapshot `src` is itself the volume's evidence: it is marked with the evidence tag
+    /// first (CreateSnapshots tags all of an instance's snapshots alike, so it could not be marked at
+    /// creation), then kept.
+    fn keep_source_as_evidence(&mut self, ctx: &Ctx, volume: &Volume, src: &SnapRef) {
+        let signer = &ctx.source;
+        self.transfer.push(step(
+            format!("tag-evidence:{}", volume.id),
+            format!("Mark {} as evidence (tag {}={})", src.id, super::TAG_EVIDENCE, super::EVIDENCE_TAG_VALUE),
+            Phase::Transfer,
+            Action::TagEvidence { snapshot: src.id.clone() },
+            Some(volume),
+            vec![call(
+                "ec2:CreateTags",
+                &src.account,
+                &src.region,
+                signer,
+                vec![requests::tag_evidence(ctx, signer, src)],
+            )],
+        ));
+        let mut marked = src.clone();
+        marked.tags.push((super::TAG_EVIDENCE.to_string(), super::EVIDENCE_TAG_VALUE.to_string()));
+        self.keep_as_evidence(&marked);
+    }
 }
 
 /// CreateVolume from the evidence `snap` of `volume` in `az`, by the destination role, then wait for
@@ -150,15 +174,15 @@ pub(crate) fn volume_steps(ctx: &Ctx, volume: &Volume, choice: &Choice) -> Resul
     };
     match choice.path {
         Path::DirectRead => {
+            out.keep_source_as_evidence(ctx, volume, &src);
             out.transfer.push(read_step(ctx, volume, &src));
-            out.keep_as_evidence(&src);
         }
-        Path::Unencrypted if ctx.same_account() && ctx.same_region() => out.keep_as_evidence(&src),
+        Path::Unencrypted if ctx.same_account() && ctx.same_region() => out.keep_source_as_evidence(ctx, volume, &src),
         Path::AwsManagedSameAccount | Path::CustomerKeySameAccount => match &ctx.forensic_key {
             Some(fk) if Some(&fk.arn) != choice.key.as_ref().map(|k| &k.arn) => {
                 copy_and_delete(ctx, volume, &src, Some(fk.clone()), &mut out)?;
             }
-            _ => out.keep_as_evidence(&src),
+            _ => out.keep_source_as_evidence(ctx, volume, &src),
         },
         Path::Unencrypted => copy_and_delete(ctx, volume, &src, None, &mut out)?,
         Path::CrossRegion => copy_and_delete(ctx, volume, &src, Some(forensic_key()?), &mut out)?,
@@ -339,16 +363,8 @@ fn copy_step(ctx: &Ctx, volume: &Volume, id: &str, signer: &Signer, from: &SnapR
                 signer,
                 vec![requests::ec2_describe(signer, "ec2:DescribeSnapshots", &to.region)],
             ),
-            // The failed copy holds nothing and is deleted by the account that made it (the tags it was
-            // created with allow it).
-            call(
-                "ec2:DeleteSnapshot",
-                &to.account,
-                &to.region,
-                signer,
-                vec![requests::delete_snapshot(ctx, signer, to)],
-            )
-            .only_when("the copy ends in error"),
+            // A copy that ends in error is not deleted: an evidence copy carries the evidence tag from
+            // its creation, which the policies protect; a temporary copy goes with the cleanup steps.
         ],
     )
 }

@@ -1,10 +1,11 @@
 //! The report as one self-contained HTML page: inline CSS, no scripts, no external resources (a
 //! Content-Security-Policy says so to the browser too), every string from the inventory or the plan
-//! escaped. The steps table carries `data-steps` and one `<tr class="step …">` per step, which
+//! escaped, its control and bidi characters shown as escapes ([`crate::text`]). The steps table carries `data-steps` and one `<tr class="step …">` per step, which
 //! `scripts/check-html-report` counts in the DOM a headless browser renders.
 
 use super::{change_heading, fix_kind, pretty_json, reasons, request_mark, step_mark, summary_line};
 use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
+use crate::text::{is_hazard, write_escape};
 use std::fmt::Write as _;
 
 const STYLE: &str = "\
@@ -21,7 +22,10 @@ table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;
 .fix.unverified{background:#fff8f6;border-color:#ffcecb}.label{color:#57606a}
 ";
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values. A control or bidi character is
+/// written as its escape (`\u{202e}`): a bidi override would reorder the page, and a raw ESC would
+/// drive the terminal of whoever reads the file with `cat`. Line breaks and tabs stay (in `<pre>`
+/// they are meant; elsewhere they are white space).
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -31,6 +35,10 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if is_hazard(c) => {
+                let _ = write_escape(&mut out, c);
+            }
             c => out.push(c),
         }
     }
@@ -207,6 +215,14 @@ mod tests {
         assert_eq!(
             escape(r#"<script>"x" & 'y'</script>"#),
             "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn escape_shows_control_and_bidi_characters() {
+        assert_eq!(
+            escape("a\u{1b}[2J\u{202e}b\u{9b}\r\0\u{7f}\n\tc é"),
+            "a\\u{1b}[2J\\u{202e}b\\u{9b}\\r\\u{0}\\u{7f}\n\tc é"
         );
     }
 }

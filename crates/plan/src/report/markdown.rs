@@ -1,8 +1,11 @@
 //! The report as GitHub-flavoured Markdown. Text from the inventory and the plan is escaped (inline
-//! HTML included), and code blocks are fenced with more backticks than they contain.
+//! HTML included), and code blocks are fenced with more backticks than they contain. Control and
+//! bidi characters are shown as escapes ([`crate::text`]), in code as in text, so that `cat` of the
+//! file cannot drive a terminal and a rendered page cannot reorder what it shows.
 
 use super::{change_heading, fix_kind, pretty_json, reasons, request_mark, step_mark, summary_line, troubled};
 use crate::check::{CheckReport, Outcome, RequestCheck};
+use crate::text::{is_hazard, safe, safe_lines, write_escape};
 use std::fmt::Write as _;
 
 /// Escapes text for Markdown: the characters that start emphasis, code, links, tables or HTML.
@@ -17,23 +20,31 @@ pub fn md_text(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' | '\r' => out.push(' '),
+            '\n' => out.push(' '),
+            // Shown as `\u{1b}`: its backslash escaped so Markdown prints it.
+            c if is_hazard(c) => {
+                out.push('\\');
+                let _ = write_escape(&mut out, c);
+            }
             c => out.push(c),
         }
     }
     out
 }
 
-/// An inline code span that survives any backticks in `s`; `|` escaped for tables.
+/// An inline code span that survives any backticks in `s`; `|` escaped for tables (GitHub's
+/// tables take `\|` inside a code span too), control characters shown as escapes.
 fn md_code(s: &str) -> String {
-    let s = s.replace('\n', " ").replace('|', "\\|");
+    let s = safe(&s.replace('\n', " ")).replace('|', "\\|");
     let fence = "`".repeat(longest_run(&s, '`') + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
-/// A fenced code block.
+/// A fenced code block, control characters shown as escapes.
 fn md_block(o: &mut String, indent: &str, lang: &str, body: &str) {
+    let body = safe_lines(body);
+    let body = body.as_ref();
     let fence = "`".repeat((longest_run(body, '`') + 1).max(3));
     let _ = writeln!(o, "{indent}{fence}{lang}");
     for line in body.lines() {
@@ -149,5 +160,14 @@ mod tests {
         let mut o = String::new();
         md_block(&mut o, "", "json", "```\nx");
         assert!(o.starts_with("````json\n"), "{o}");
+    }
+
+    #[test]
+    fn markdown_shows_control_and_bidi_characters_as_escapes() {
+        assert_eq!(md_text("a\u{1b}[2J\u{202e}b\rc\nd"), "a\\\\u{1b}\\[2J\\\\u{202e}b\\\\rc d");
+        assert_eq!(md_code("x\u{9b}1m|\u{7}"), "`x\\u{9b}1m\\|\\u{7}`");
+        let mut o = String::new();
+        md_block(&mut o, "  ", "sh", "echo \u{1b}]8;;http://x\u{7}\r\nls");
+        assert_eq!(o, "  ```sh\n  echo \\u{1b}]8;;http://x\\u{7}\\r\n  ls\n  ```\n");
     }
 }

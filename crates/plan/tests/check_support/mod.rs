@@ -83,6 +83,7 @@ pub fn plan_from_json(v: &Value) -> Plan {
     Plan {
         instance_id: "i-0123456789abcdef0".into(),
         case_id: "CASE".into(),
+        run_id: String::new(),
         source_account: "222222222222".into(),
         source_region: "eu-west-3".into(),
         dest_account: "111111111111".into(),

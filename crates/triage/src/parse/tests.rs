@@ -2,6 +2,16 @@
 //! `tests/linux_script.rs`).
 
 use super::*;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+fn decode_base64(text: &str) -> Option<(String, u64)> {
+    memory::hash_base64(text)
+}
+
+fn hashed(plain: &[u8]) -> Option<(String, u64)> {
+    Some((hex::encode(Sha256::digest(plain)), plain.len() as u64))
+}
 
 const N: &str = "0123abcd";
 
@@ -87,9 +97,9 @@ fn encode(data: &[u8]) -> String {
 fn base64_decodes_across_line_breaks_and_refuses_garbage() {
     // RFC 4648 §10 test vectors.
     for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
-        assert_eq!(decode_base64(encoded).as_deref(), Some(plain.as_bytes()), "{encoded}");
+        assert_eq!(decode_base64(encoded), hashed(plain.as_bytes()), "{encoded}");
     }
-    assert_eq!(decode_base64("Zm9v\nYmFy\r\n").as_deref(), Some(&b"foobar"[..]));
+    assert_eq!(decode_base64("Zm9v\nYmFy\r\n"), hashed(b"foobar"));
     for bad in ["Zm9*", "Zm9", "Zg==Zg=="] {
         assert_eq!(decode_base64(bad), None, "{bad}");
     }
@@ -128,5 +138,67 @@ fn a_region_altered_in_transit_is_not_verified() {
 fn a_cut_memory_stream_is_not_verified() {
     let text = format!("@@CUSTODY {N} MEMORY 42 BEGIN x\n{}", region("1000", b"hello", None));
     let d = parse_memory(&text, N);
+    assert!(!d.complete && !d.all_verified());
+}
+
+#[test]
+fn base64_decodes_in_pieces_larger_than_one_chunk_and_padding_only_at_the_end() {
+    // 200 KiB of data is three 64 KiB pieces of text and a tail: the hash is the same as in one go.
+    let data: Vec<u8> = (0..200 * 1024 + 1).map(|n| (n % 251) as u8).collect();
+    assert_eq!(decode_base64(&encode(&data)), hashed(&data));
+    // Padding then more text is not one base64 string, even when the padding ends a piece.
+    let mut text = encode(&vec![7u8; 3 * 16 * 1024 - 1]);
+    text.push_str("\nQUJD\n");
+    assert_eq!(decode_base64(&text), None);
+}
+
+#[test]
+fn an_endless_section_keeps_only_the_bounded_text_and_says_so() {
+    let line = "x".repeat(1023);
+    let mut text = format!("@@CUSTODY {N} SECTION processes BEGIN\n");
+    for _ in 0..(MAX_BODY_BYTES / 1024 + 10) {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let c = parse_collection(&text, N);
+    assert!(c.section("processes").unwrap().body.len() <= MAX_BODY_BYTES);
+    assert!(c.notes.iter().any(|n| n.contains("not kept in memory")), "{:?}", c.notes);
+}
+
+#[test]
+fn sections_and_notes_past_their_limits_are_dropped_and_counted() {
+    let mut text = format!("@@CUSTODY {N} SECTION s0 BEGIN\n");
+    for n in 0..MAX_NOTES + 3 {
+        text.push_str(&format!("@@CUSTODY {N} NOTE n{n}\n"));
+    }
+    for n in 1..MAX_SECTIONS + 5 {
+        text.push_str(&format!("@@CUSTODY {N} SECTION s{n} BEGIN\n"));
+    }
+    let c = parse_collection(&text, N);
+    assert_eq!(c.sections.len(), MAX_SECTIONS);
+    assert_eq!(c.sections[0].notes.len(), MAX_NOTES);
+    assert!(c.notes.iter().any(|n| n.starts_with("5 section(s)")), "{:?}", c.notes);
+    assert!(c.notes.iter().any(|n| n.starts_with("3 note(s)")), "{:?}", c.notes);
+}
+
+#[test]
+fn a_line_longer_than_the_limit_is_cut_and_said() {
+    let text = format!("@@CUSTODY {N} SECTION processes BEGIN\n{}\nafter\n", "y".repeat(MAX_LINE_BYTES + 10));
+    let c = parse_collection(&text, N);
+    let body = &c.section("processes").unwrap().body;
+    assert_eq!(body.len(), MAX_LINE_BYTES + 1 + "after\n".len());
+    assert!(c.notes.iter().any(|n| n.starts_with("1 line(s) longer than")), "{:?}", c.notes);
+}
+
+#[test]
+fn regions_past_the_limit_are_not_recorded_and_the_dump_is_not_complete() {
+    let mut text = format!("@@CUSTODY {N} MEMORY 1 BEGIN x\n");
+    let sum = hex::encode(Sha256::digest(b""));
+    for _ in 0..MAX_REGIONS + 2 {
+        text.push_str(&format!("@@CUSTODY {N} REGION 0 r\n@@CUSTODY {N} SHA256 {sum} 0\n"));
+    }
+    text.push_str(&format!("@@CUSTODY {N} MEMORY 1 END\n@@CUSTODY {N} TRIAGE END\n"));
+    let d = parse_memory(&text, N);
+    assert_eq!(d.processes[0].regions.len(), MAX_REGIONS);
     assert!(!d.complete && !d.all_verified());
 }

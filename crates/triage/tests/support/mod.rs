@@ -8,7 +8,13 @@ use custody_plan::check::{authorize, Outcome};
 use custody_plan::inventory::Tag;
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::AuthzRequest;
-use custody_triage::{AwsError, InstanceInfo, Invocation, SendRequest, TriageAws, TriageRequest};
+use custody_triage::download::Download;
+use custody_triage::{
+    AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, S3Object, SendRequest, TriageAws,
+    TriageRequest,
+};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -32,6 +38,12 @@ pub fn request(instances: &[&str], scope: Option<Tag>) -> TriageRequest {
         poll_interval: Duration::from_millis(1),
         region: REGION.into(),
         signer: PRINCIPAL.into(),
+        // Created only when an S3 output is fetched (tests that do pass their own directory).
+        download_dir: std::env::temp_dir().join("custody-triage-tests-unused"),
+        max_object_bytes: custody_triage::DEFAULT_MAX_OBJECT_BYTES,
+        resume: false,
+        resend_unconfirmed: false,
+        lookup_wait: Duration::from_millis(20),
     }
 }
 
@@ -47,6 +59,19 @@ pub struct FakeSsm {
     pub sent: Mutex<Vec<SendRequest>>,
     /// What an invocation prints on stdout, from the commands sent (default [`full_output`]).
     pub stdout: fn(&[String]) -> String,
+    /// The S3 bucket: key → body. With an output location, SendCommand writes the agent's stdout
+    /// here (`<prefix>/<command-id>/<instance-id>/awsrunShellScript/0.awsrunShellScript/stdout`).
+    pub objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// What the instance adds next to its stdout: (key below the command's prefix, body).
+    pub extra_objects: Vec<(String, Vec<u8>)>,
+    /// ListObjectsV2 announces every size as this many bytes (a listing that lies).
+    pub listed_size: Option<i64>,
+    /// ListCommands shows a command only from this many calls on (eventual consistency); `usize::MAX`:
+    /// never.
+    pub list_lag: usize,
+    pub list_calls: AtomicUsize,
+    /// The largest chunk GetObject wrote at once.
+    pub largest_chunk: AtomicUsize,
 }
 
 impl FakeSsm {
@@ -56,6 +81,12 @@ impl FakeSsm {
             instances,
             sent: Mutex::new(Vec::new()),
             stdout: full_output,
+            objects: Mutex::new(BTreeMap::new()),
+            extra_objects: Vec::new(),
+            listed_size: None,
+            list_lag: 0,
+            list_calls: AtomicUsize::new(0),
+            largest_chunk: AtomicUsize::new(0),
         }
     }
 
@@ -147,7 +178,18 @@ impl TriageAws for FakeSsm {
         }
         let mut sent = self.sent.lock().unwrap();
         sent.push(r.clone());
-        Ok(format!("cmd-{}", sent.len()))
+        let id = format!("cmd-{}", sent.len());
+        if let Some(out) = &r.output {
+            // What the SSM agent writes (SendCommand OutputS3KeyPrefix), and what the instance adds.
+            let prefix = out.command_prefix(&id, &r.instance_id);
+            let mut objects = self.objects.lock().unwrap();
+            let stdout = (self.stdout)(&r.commands).into_bytes();
+            objects.insert(format!("{prefix}awsrunShellScript/0.awsrunShellScript/stdout"), stdout);
+            for (key, body) in &self.extra_objects {
+                objects.insert(format!("{prefix}{key}"), body.clone());
+            }
+        }
+        Ok(id)
     }
 
     async fn get_invocation(&self, command_id: &str, _instance_id: &str) -> Result<Option<Invocation>, AwsError> {
@@ -162,11 +204,55 @@ impl TriageAws for FakeSsm {
         }))
     }
 
-    async fn list_objects(&self, _bucket: &str, _prefix: &str) -> Result<Vec<String>, AwsError> {
-        Ok(Vec::new())
+    async fn list_commands(
+        &self,
+        document: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ListedCommand>, AwsError> {
+        let call = self.list_calls.fetch_add(1, Ordering::SeqCst);
+        if call < self.list_lag {
+            return Ok(Vec::new());
+        }
+        let sent = self.sent.lock().unwrap();
+        Ok(sent
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.document == document)
+            .map(|(n, r)| ListedCommand {
+                command_id: format!("cmd-{}", n + 1),
+                document: r.document.clone(),
+                comment: r.comment.clone(),
+                instance_ids: vec![r.instance_id.clone()],
+            })
+            .collect())
     }
 
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
-        Err(AwsError::new(Some("NoSuchKey"), format!("s3://{bucket}/{key}")))
+    async fn list_objects(&self, _bucket: &str, prefix: &str, max: usize) -> Result<(Vec<S3Object>, bool), AwsError> {
+        let objects = self.objects.lock().unwrap();
+        let mut out: Vec<S3Object> = objects
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| S3Object {
+                key: k.clone(),
+                size: Some(self.listed_size.unwrap_or(v.len() as i64)),
+                etag: Some(format!("\"{}\"", v.len())),
+            })
+            .collect();
+        let more = out.len() > max;
+        out.truncate(max);
+        Ok((out, more))
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str, to: &mut Download) -> Result<ObjectMeta, FetchError> {
+        let body = self.objects.lock().unwrap().get(key).cloned();
+        let Some(body) = body else {
+            return Err(AwsError::new(Some("NoSuchKey"), format!("s3://{bucket}/{key}")).into());
+        };
+        // In chunks, as the SDK's body stream hands them over.
+        for chunk in body.chunks(8192) {
+            self.largest_chunk.fetch_max(chunk.len(), Ordering::SeqCst);
+            to.write(chunk)?;
+        }
+        Ok(ObjectMeta { etag: Some(format!("\"{}\"", body.len())), version_id: Some("v1".into()) })
     }
 }

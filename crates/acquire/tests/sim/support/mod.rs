@@ -337,3 +337,69 @@ pub fn volume_errors(report: &AcquireReport) -> Vec<(String, String)> {
 pub fn left(report: &AcquireReport) -> Vec<String> {
     report.instances.iter().flat_map(|i| &i.volumes).flat_map(|v| v.left.clone()).collect()
 }
+
+/// The rule of evidence, checked in the world: every volume of `instance` still has a copy of its
+/// evidence — a completed snapshot marked as evidence, or (when it has none) its crash-consistent
+/// source snapshot. Answers what holds it, per volume: the snapshots custody must keep.
+pub fn copies_kept(h: &Harness, instance: &str) -> Result<Vec<String>, String> {
+    use custody_plan::plan::{TAG_CASE, TAG_EVIDENCE, TAG_VOLUME};
+    let snapshots = h.world.snapshots();
+    let of_case = |s: &&custody_cloud::sim::SimSnapshot| s.tags.get(TAG_CASE).is_some_and(|c| c == CASE);
+    let mut kept = Vec::new();
+    // A volume custody never snapshotted has no copy to keep (the volume itself is untouched).
+    if !h.world.calls().iter().any(|c| c.api == "ec2:CreateSnapshots" && c.result.is_ok()) {
+        return Ok(kept);
+    }
+    let volumes = &h.inv.instance(instance).ok_or("no such instance")?.volumes;
+    for v in volumes {
+        let of_volume = |s: &&custody_cloud::sim::SimSnapshot| {
+            s.tags.get(TAG_VOLUME) == Some(&v.id)
+                || (!s.tags.contains_key(TAG_VOLUME) && s.volume_id.as_ref() == Some(&v.id))
+        };
+        let evidence: Vec<String> = snapshots
+            .iter()
+            .filter(of_case)
+            .filter(of_volume)
+            .filter(|s| s.tags.contains_key(TAG_EVIDENCE) && s.state == "completed")
+            .map(|s| s.id.clone())
+            .collect();
+        if !evidence.is_empty() {
+            kept.extend(evidence);
+            continue;
+        }
+        let source = snapshots
+            .iter()
+            .filter(of_case)
+            .find(|s| !s.tags.contains_key(TAG_VOLUME) && s.volume_id.as_ref() == Some(&v.id));
+        match source {
+            Some(s) => kept.push(s.id.clone()),
+            None => return Err(format!("{} has no copy left: no evidence and no source snapshot", v.id)),
+        }
+    }
+    // Evidence-marked copies that failed hold no data, but custody's policies protect them all the same.
+    kept.extend(
+        snapshots
+            .iter()
+            .filter(of_case)
+            .filter(|s| s.tags.contains_key(TAG_EVIDENCE) && s.state == "error")
+            .map(|s| s.id.clone()),
+    );
+    Ok(kept)
+}
+
+impl Harness {
+    /// Cleanup with options (e.g. evidence to discard).
+    pub async fn cleanup_with(&self, options: &custody_acquire::cleanup::CleanupOptions) -> CleanupReport {
+        let base = self.world.cloud_as(&self.forensic_role(), &session_name(CASE));
+        custody_acquire::cleanup::cleanup_case_with(
+            &self.journal,
+            base,
+            &self.forensic_role(),
+            CASE,
+            options,
+            &self.progress(),
+        )
+        .await
+        .unwrap()
+    }
+}

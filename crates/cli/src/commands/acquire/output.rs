@@ -3,11 +3,14 @@
 use super::AcquireArgs;
 use custody_acquire::{AcquireReport, Event};
 use custody_journal::Journal;
+use custody_plan::text::{safe_indented, Safe};
 use std::process::ExitCode;
 
-/// One progress line.
+/// One progress line. Its values come from the inventory and AWS answers (tags, error messages):
+/// the whole line is escaped, its continuation lines (a warning of several lines) indented, so
+/// nothing in it can drive the terminal or pass for a line of its own.
 pub(crate) fn event_line(event: &Event) -> String {
-    match event {
+    let line = match event {
         Event::Step { instance, step, title } => format!("[{instance}] {step}: {title}"),
         Event::Reused { instance, step, how } => format!("[{instance}] {step}: already done ({how})"),
         Event::Skipped { instance, step, why } => format!("[{instance}] {step}: skipped: {why}"),
@@ -15,7 +18,8 @@ pub(crate) fn event_line(event: &Event) -> String {
         Event::Retrying { step, api, attempt, why } => format!("  {step}: {api} retried (attempt {attempt}): {why}"),
         Event::Removed { what } => format!("  removed {what}"),
         Event::Warning { message } => format!("warning: {message}"),
-    }
+    };
+    safe_indented(&line, "    ")
 }
 
 /// Prints the result and returns the exit status: 0 all evidence secured, 130 interrupted, 1 else.
@@ -28,7 +32,7 @@ pub(crate) fn finish(args: &AcquireArgs, journal: &Journal, report: &AcquireRepo
     } else {
         print!("{}", render(report));
         if let Some(path) = journal.path() {
-            println!("journal: {} (`custody show {}`)", path.display(), report.case_id);
+            println!("journal: {} (`custody show {}`)", Safe(&path.display().to_string()), Safe(&report.case_id));
         }
     }
     match (report.succeeded, report.interrupted) {
@@ -38,7 +42,7 @@ pub(crate) fn finish(args: &AcquireArgs, journal: &Journal, report: &AcquireRepo
     }
 }
 
-/// The result in words.
+/// The result in words, every value through `Safe` (one line each, control characters as escapes).
 pub(crate) fn render(report: &AcquireReport) -> String {
     let mut out = String::new();
     let volumes: usize = report.instances.iter().map(|i| i.volumes.len()).sum();
@@ -52,44 +56,65 @@ pub(crate) fn render(report: &AcquireReport) -> String {
     };
     out.push_str(&format!(
         "\ncase {}: {verdict} ({secured} of {volumes} volume(s), {} instance(s))\n",
-        report.case_id,
+        Safe(&report.case_id),
         report.instances.len()
     ));
     for i in &report.instances {
         if let Some(e) = &i.error {
-            out.push_str(&format!("  {}: {e}\n", i.instance_id));
+            out.push_str(&format!("  {}: {}\n", Safe(&i.instance_id), safe_indented(e, "    ")));
         }
         for v in &i.volumes {
             match &v.evidence {
                 Some(e) => out.push_str(&format!(
                     "  {} {}{} path {} -> {} in account {} ({}){}\n",
-                    i.instance_id,
-                    v.volume_id,
-                    e.device.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
-                    v.path,
-                    e.snapshot_id,
-                    e.account,
-                    e.region,
-                    e.key_arn.as_deref().map(|k| format!(", encrypted under {k}")).unwrap_or_default()
+                    Safe(&i.instance_id),
+                    Safe(&v.volume_id),
+                    e.device.as_deref().map(|d| format!(" ({})", Safe(d))).unwrap_or_default(),
+                    Safe(&v.path),
+                    Safe(&e.snapshot_id),
+                    Safe(&e.account),
+                    Safe(&e.region),
+                    e.key_arn.as_deref().map(|k| format!(", encrypted under {}", Safe(k))).unwrap_or_default()
                 )),
                 None => out.push_str(&format!(
                     "  {} {} path {}: not secured: {}\n",
-                    i.instance_id,
-                    v.volume_id,
-                    v.path,
-                    v.error.as_deref().unwrap_or("unknown")
+                    Safe(&i.instance_id),
+                    Safe(&v.volume_id),
+                    Safe(&v.path),
+                    safe_indented(v.error.as_deref().unwrap_or("unknown"), "      ")
                 )),
             }
             for left in &v.left {
-                out.push_str(&format!("    left: {left}\n"));
+                out.push_str(&format!("    left: {}\n", safe_indented(left, "      ")));
             }
         }
         for n in &i.not_run {
-            out.push_str(&format!("  not run: {n}\n"));
+            out.push_str(&format!("  not run: {}\n", Safe(n)));
         }
     }
     let removed: usize = report.instances.iter().flat_map(|i| &i.volumes).map(|v| v.removed.len()).sum();
     let left: usize = report.instances.iter().flat_map(|i| &i.volumes).map(|v| v.left.len()).sum();
     out.push_str(&format!("cleanup: {removed} step(s) done, {left} thing(s) left\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_progress_line_shows_control_characters_as_escapes_and_indents_what_follows_a_line_break() {
+        let event = Event::Warning { message: "a\u{1b}[2J\u{9b}1A\u{202e}b\rc\nd".into() };
+        assert_eq!(event_line(&event), "warning: a\\u{1b}[2J\\u{9b}1A\\u{202e}b\\rc\n    d");
+        let event = Event::Retrying {
+            step: "copy".into(),
+            api: "ec2:CopySnapshot".into(),
+            attempt: 2,
+            why: "Throttling: \u{1b}]8;;http://x\u{7}".into(),
+        };
+        assert_eq!(
+            event_line(&event),
+            "  copy: ec2:CopySnapshot retried (attempt 2): Throttling: \\u{1b}]8;;http://x\\u{7}"
+        );
+    }
 }

@@ -1,20 +1,72 @@
 //! `custody acquire --simulate INVENTORY`: the whole acquisition against the simulated cloud the
 //! inventory describes, which authorizes every call with the engine as AWS would. Prints every call
 //! with its authorization decisions, then what the run left behind (nothing, when cleanup works).
+//!
+//! **Testing aid: a simulated cloud that outlives the process.** With `--simulate-state FILE`
+//! (hidden from `--help`), the world is read from FILE if it exists (else seeded from the inventory)
+//! and written back to it, atomically, after every simulated call, before the call answers
+//! (`custody_cloud::sim`, "A world that outlives its process"). A run killed at any point can then be
+//! resumed (`--resume CASE`, with the same `--simulate`, `--simulate-state` and `--data-dir`) or
+//! cleaned up (`custody cleanup --case CASE --simulate INVENTORY --simulate-state FILE`) by a new
+//! process, on the cloud the killed one left: that is how the crash tests run the cross-account
+//! paths, which moto cannot. The environment variable `CUSTODY_SIM_LOOKUP_LAG=N` makes the world's
+//! listings lag N calls behind what is created (`SimWorld::set_lookup_lag`), as AWS's eventually
+//! consistent Describe and List calls do.
 
 use super::output;
-use super::{plan_and_check, progress, read_inventory, settings, watch_ctrl_c, AcquireArgs};
-use custody_acquire::Executor;
+use super::{plan_and_check, preflight_journaled, progress, read_inventory, settings, watch_ctrl_c, AcquireArgs};
+use custody_acquire::{AcquireReport, Executor};
 use custody_cloud::sim::{SimCall, SimWorld};
+use custody_cloud::Cloud;
 use custody_journal::{Journal, NewCase};
+use custody_plan::inventory::Inventory;
 use custody_plan::plan::session_name;
+use custody_plan::text::{safe, safe_indented, Safe};
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The environment variable of the look-up lag, in calls.
+const LOOKUP_LAG: &str = "CUSTODY_SIM_LOOKUP_LAG";
+
+/// The simulated cloud `inventory` (read from `path`) describes: in memory, or kept in `state`.
+/// Errors are the user's (exit 2).
+pub(crate) fn world(inventory: &Inventory, path: &Path, state: Option<&Path>) -> Result<SimWorld, String> {
+    let world = match state {
+        Some(file) => SimWorld::persistent(inventory, file),
+        None => SimWorld::new(inventory),
+    }
+    .map_err(|message| format!("{}: cannot simulate this inventory: {message}", path.display()))?;
+    if let Some(lag) = std::env::var_os(LOOKUP_LAG) {
+        let lag = lag
+            .to_str()
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .ok_or_else(|| format!("{LOOKUP_LAG}=`{}`: expected a number of calls", lag.to_string_lossy()))?;
+        world.set_lookup_lag(lag);
+    }
+    Ok(world)
+}
+
+/// For `custody cleanup --simulate INVENTORY --simulate-state FILE`: the forensic role's session of
+/// the simulated cloud kept in FILE (`None` without `--simulate`). Errors are the user's (exit 2).
+pub(crate) fn cleanup_cloud(
+    inventory_path: Option<&Path>,
+    state: Option<&Path>,
+    case_id: Option<&str>,
+) -> Result<Option<Arc<dyn Cloud>>, String> {
+    let Some(path) = inventory_path else { return Ok(None) };
+    let Some(state) = state else {
+        return Err("--simulate with cleanup needs --simulate-state: the state file the acquisition kept".into());
+    };
+    let inventory = read_inventory(path).map_err(|(message, _)| message)?;
+    let world = world(&inventory, path, Some(state))?;
+    let forensic = &inventory.config.forensic_role_arn;
+    Ok(Some(world.cloud_as(forensic, &session_name(case_id.unwrap_or("cleanup")))))
+}
+
 pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
-    if args.resume.is_some() {
+    if args.resume.is_some() && args.simulate_state.is_none() {
         eprintln!(
             "error: --resume with --simulate: a simulated cloud lives only as long as its run, so there is nothing to \
              resume; run the simulation again"
@@ -24,17 +76,21 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
     let inventory = match read_inventory(path) {
         Ok(i) => i,
         Err((message, code)) => {
-            eprintln!("error: {message}");
+            // The message can quote the inventory.
+            eprintln!("error: {}", safe_indented(&message, "  "));
             return code;
         }
     };
-    let world = match SimWorld::new(&inventory) {
+    let world = match world(&inventory, path, args.simulate_state.as_deref()) {
         Ok(w) => w,
         Err(message) => {
-            eprintln!("error: {}: cannot simulate this inventory: {message}", path.display());
+            eprintln!("error: {}", safe_indented(&message, "  "));
             return ExitCode::from(2);
         }
     };
+    if let Some(case) = &args.resume {
+        return resume(args, path, &inventory, &world, case).await;
+    }
     let case_id = args.case_id.clone().unwrap_or_default();
     // A dry run shows where AWS would refuse: it goes on whatever the preflight says.
     let plans = match plan_and_check(args, &inventory, &case_id, false) {
@@ -53,10 +109,26 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One process per case (a journal in memory has nothing to lock).
+    let _lock = match crate::data_dir::lock_case(&journal, &case_id) {
+        Ok(lock) => lock,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let forensic = inventory.config.forensic_role_arn.clone();
     let base = world.cloud_as(&forensic, &session_name(&case_id));
     let executor = Executor::new(journal.clone(), base, &forensic, settings(args), progress(args.json));
     watch_ctrl_c(&executor);
+    match super::refuse_shared_case(&journal, &executor, &case_id, &plans).await {
+        Ok(None) => {}
+        Ok(Some(code)) => return code,
+        Err(message) => {
+            eprintln!("error: {}", safe_indented(&message, "  "));
+            return ExitCode::from(1);
+        }
+    }
     let case = NewCase {
         case_id: case_id.clone(),
         examiner: args.examiner.clone(),
@@ -67,12 +139,60 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
     let report = match executor.acquire(&case, plans).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {}", crate::data_dir::error_chain(&e));
+            eprintln!("error: {}", safe_indented(&crate::data_dir::error_chain(&e), "  "));
             return ExitCode::from(1);
         }
     };
+    finish(args, path, &inventory, &world, &case_id, &report)
+}
+
+/// `--resume CASE` on a simulated cloud kept in a state file: the journal's plans, carried on.
+async fn resume(args: &AcquireArgs, path: &Path, inventory: &Inventory, world: &SimWorld, case: &str) -> ExitCode {
+    let journal = match args.data.open() {
+        Ok(j) => Arc::new(j),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let _lock = match crate::data_dir::lock_case(&journal, case) {
+        Ok(lock) => lock,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let preflights = match preflight_journaled(&journal, inventory, case) {
+        Ok(p) => p,
+        Err(message) => {
+            eprintln!("error: {}", safe_indented(&message, "  "));
+            return ExitCode::from(2);
+        }
+    };
+    let forensic = inventory.config.forensic_role_arn.clone();
+    let base = world.cloud_as(&forensic, &session_name(case));
+    let executor = Executor::new(journal, base, &forensic, settings(args), progress(args.json));
+    watch_ctrl_c(&executor);
+    match executor.resume(case, preflights).await {
+        Ok(report) => finish(args, path, inventory, world, case, &report),
+        Err(e) => {
+            eprintln!("error: {}", safe_indented(&crate::data_dir::error_chain(&e), "  "));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints the calls, the report and what was left; the exit status.
+fn finish(
+    args: &AcquireArgs,
+    path: &Path,
+    inventory: &Inventory,
+    world: &SimWorld,
+    case_id: &str,
+    report: &AcquireReport,
+) -> ExitCode {
     let evidence: Vec<String> = report.evidence().iter().map(|e| e.snapshot_id.clone()).collect();
-    let leftovers = world.leftovers(&case_id, &evidence, &inventory.config.alias_prefix);
+    let leftovers = world.leftovers(case_id, &evidence, &inventory.config.alias_prefix);
     let calls = world.calls();
     if args.json {
         let out = json!({
@@ -86,20 +206,24 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
             Err(e) => eprintln!("error: cannot serialize the result: {e}"),
         }
     } else {
-        println!("\nsimulated calls ({}), each authorized by the engine against {}:", calls.len(), path.display());
+        println!(
+            "\nsimulated calls ({}), each authorized by the engine against {}:",
+            calls.len(),
+            Safe(&path.display().to_string())
+        );
         for c in &calls {
             println!("{}", call_line(c));
             for d in c.refusals() {
-                println!("      REFUSED {} on {}: {}", d.action, d.resource, d.why);
+                println!("      REFUSED {} on {}: {}", Safe(&d.action), Safe(&d.resource), Safe(&d.why));
             }
         }
-        print!("{}", output::render(&report));
+        print!("{}", output::render(report));
         if leftovers.is_empty() {
             println!("left behind: nothing (no temporary snapshot, share, grant, alias or live temporary key)");
         } else {
             println!("left behind:");
             for l in &leftovers {
-                println!("  {l}");
+                println!("  {}", Safe(l));
             }
         }
     }
@@ -110,6 +234,8 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
     }
 }
 
+/// One simulated call on one line; its parameters hold the inventory's tags, so the whole line is
+/// escaped as one value.
 fn call_line(c: &SimCall) -> String {
     let verdict = if c.decisions.iter().all(|d| d.allowed) { "allow" } else { "DENY " };
     let result = match &c.result {
@@ -118,7 +244,8 @@ fn call_line(c: &SimCall) -> String {
         Err(e) => format!("ERROR {e}"),
     };
     let who = c.principal.rsplit(":assumed-role/").next().unwrap_or(&c.principal);
-    format!("  {verdict} {:<32} {} {} as {who}: {} -> {result}", c.api, c.account, c.region, c.params)
+    let line = format!("  {verdict} {:<32} {} {} as {who}: {} -> {result}", c.api, c.account, c.region, c.params);
+    safe(&line).into_owned()
 }
 
 fn call_json(c: &SimCall) -> serde_json::Value {

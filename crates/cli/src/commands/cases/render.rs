@@ -1,8 +1,13 @@
 //! The text of `custody cases` and `custody show`.
+//!
+//! What the journal holds came from the inventory, AWS answers and the examiner's arguments: every
+//! value is shown through `Safe` (control and bidi characters as escapes, one line each), before the
+//! table measures its width.
 
 use super::{CaseDetail, CaseSummary};
-use custody_journal::{AcquisitionRecord, Entry, Evidence, Outcome, ResourceRecord};
+use custody_journal::{AcquisitionRecord, Entry, Evidence, Outcome, ResourceRecord, Status};
 use custody_plan::plan::Path as AcquisitionPath;
+use custody_plan::text::{safe, safe_indented, Safe};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -10,7 +15,7 @@ use std::path::Path;
 
 /// The table of cases, newest first, and the journal it was read from.
 pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> String {
-    let place = journal.map(|p| p.display().to_string()).unwrap_or_default();
+    let place = journal.map(|p| safe(&p.display().to_string()).into_owned()).unwrap_or_default();
     if cases.is_empty() {
         return format!("no cases in the journal {place}\n");
     }
@@ -20,11 +25,11 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
         .iter()
         .map(|c| {
             [
-                c.case_id.clone(),
+                safe(&c.case_id).into_owned(),
                 c.status.to_string(),
-                short_time(&c.created_at),
-                c.examiner.clone().unwrap_or_else(|| "-".to_string()),
-                format!("{}:{}", c.destination_account, c.destination_region),
+                safe(&short_time(&c.created_at)).into_owned(),
+                c.examiner.as_deref().map(|e| safe(e).into_owned()).unwrap_or_else(|| "-".to_string()),
+                format!("{}:{}", Safe(&c.destination_account), Safe(&c.destination_region)),
                 c.instances.to_string(),
                 c.evidence.to_string(),
                 c.open_temporaries.to_string(),
@@ -61,6 +66,14 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
     }
     let open: usize = cases.iter().map(|c| c.open_temporaries).sum();
     let _ = writeln!(out, "\n{} case(s) in {place}; `custody show CASE` tells one", cases.len());
+    let interrupted = cases.iter().filter(|c| c.status == Status::Interrupted).count();
+    if interrupted > 0 {
+        let _ = writeln!(
+            out,
+            "{interrupted} case(s) interrupted: `custody acquire --resume CASE` finishes one, keeping what its run made; \
+             run it before `custody cleanup --case CASE`"
+        );
+    }
     if open > 0 {
         let _ = writeln!(
             out,
@@ -74,18 +87,31 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
 pub(crate) fn show(d: &CaseDetail) -> String {
     let c = &d.case;
     let mut out = String::new();
-    let _ = writeln!(out, "case {}: {}", c.case_id, c.status);
-    let _ = writeln!(out, "  examiner     {}", c.examiner.as_deref().unwrap_or("-"));
-    let _ = writeln!(out, "  destination  account {} ({})", c.destination_account, c.destination_region);
-    if let Some(note) = &c.note {
-        let _ = writeln!(out, "  note         {note}");
+    let _ = writeln!(out, "case {}: {}", Safe(&c.case_id), d.status);
+    if d.status == Status::Interrupted && c.status == Status::Running {
+        let _ = writeln!(
+            out,
+            "  the process that was working this case is gone (the journal still records it running): `custody \
+             acquire --resume {0}` finishes it, keeping what the run made; run it before `custody cleanup --case {0}`",
+            Safe(&c.case_id)
+        );
     }
-    let _ = writeln!(out, "  created      {}", c.created_at);
-    let _ = writeln!(out, "  updated      {}", c.updated_at);
+    if let Some(holder) = &d.worked_by {
+        let _ = writeln!(out, "  being worked now by {}", Safe(&holder.to_string()));
+    }
+    let _ = writeln!(out, "  examiner     {}", Safe(c.examiner.as_deref().unwrap_or("-")));
+    let _ = writeln!(out, "  destination  account {} ({})", Safe(&c.destination_account), Safe(&c.destination_region));
+    if let Some(note) = &c.note {
+        let _ = writeln!(out, "  note         {}", Safe(note));
+    }
+    let _ = writeln!(out, "  created      {}", Safe(&c.created_at));
+    let _ = writeln!(out, "  updated      {}", Safe(&c.updated_at));
 
     let _ = writeln!(out, "\nacquisitions ({})", d.acquisitions.len());
     for a in &d.acquisitions {
-        acquisition(&mut out, a);
+        // A run that died mid-way left its acquisitions recorded running, as it left the case.
+        let status = if a.status == Status::Running && d.status == Status::Interrupted { d.status } else { a.status };
+        acquisition(&mut out, a, status);
     }
 
     let _ = writeln!(out, "\nevidence ({})", d.evidence.len());
@@ -114,7 +140,7 @@ pub(crate) fn show(d: &CaseDetail) -> String {
             out,
             "\n{open} temporary resource(s) still open: `custody cleanup --case {0} --dry-run` lists them, `custody \
              cleanup --case {0}` removes them",
-            c.case_id
+            Safe(&c.case_id)
         );
     }
     let unanswered = d.entries.iter().filter(|e| e.outcome.is_none()).count();
@@ -123,15 +149,22 @@ pub(crate) fn show(d: &CaseDetail) -> String {
             out,
             "{unanswered} call(s) without an outcome may or may not have taken effect: `custody acquire --resume {}` \
              looks in AWS and carries on",
-            c.case_id
+            Safe(&c.case_id)
         );
     }
     out
 }
 
-fn acquisition(out: &mut String, a: &AcquisitionRecord) {
-    let _ = writeln!(out, "  {}: {} (started {}, updated {})", a.instance_id, a.status, a.started_at, a.updated_at);
-    let text = |pointer: &str| a.plan.pointer(pointer).and_then(Value::as_str).unwrap_or("?").to_string();
+fn acquisition(out: &mut String, a: &AcquisitionRecord, status: Status) {
+    let _ = writeln!(
+        out,
+        "  {}: {} (started {}, updated {})",
+        Safe(&a.instance_id),
+        status,
+        Safe(&a.started_at),
+        Safe(&a.updated_at)
+    );
+    let text = |pointer: &str| safe(a.plan.pointer(pointer).and_then(Value::as_str).unwrap_or("?")).into_owned();
     if a.plan.get("source_account").is_some() {
         let _ = writeln!(
             out,
@@ -151,33 +184,38 @@ fn acquisition(out: &mut String, a: &AcquisitionRecord) {
                 Err(_) => p.as_str().map(str::to_string).unwrap_or_else(|| p.to_string()),
             })
             .unwrap_or_else(|| "?".to_string());
-        let _ = writeln!(out, "    {volume}  path {path}");
+        let _ = writeln!(out, "    {}  path {}", Safe(volume), Safe(&path));
     }
     if let Some(error) = &a.error {
         // The executor joins the errors of several volumes with `; `: one per line reads better.
         for part in
             error.split("; vol-").enumerate().map(|(i, p)| if i == 0 { p.to_string() } else { format!("vol-{p}") })
         {
-            let _ = writeln!(out, "    error: {part}");
+            let _ = writeln!(out, "    error: {}", safe_indented(&part, "           "));
         }
     }
 }
 
 fn evidence(out: &mut String, e: &Evidence) {
     let key = match &e.key_arn {
-        Some(k) => format!("encrypted under {k}"),
+        Some(k) => format!("encrypted under {}", Safe(k)),
         None => "not encrypted".to_string(),
     };
     let _ = writeln!(
         out,
         "  {} {} -> {} in account {} ({}), path {}, {key}",
-        e.instance_id, e.volume_id, e.snapshot_id, e.account, e.region, e.path
+        Safe(&e.instance_id),
+        Safe(&e.volume_id),
+        Safe(&e.snapshot_id),
+        Safe(&e.account),
+        Safe(&e.region),
+        Safe(&e.path)
     );
-    let tags: Vec<String> = e.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let tags: Vec<String> = e.tags.iter().map(|(k, v)| format!("{}={}", Safe(k), Safe(v))).collect();
     let _ = writeln!(
         out,
         "    recorded {}; tags {}",
-        e.recorded_at,
+        Safe(&e.recorded_at),
         if tags.is_empty() { "none".into() } else { tags.join(", ") }
     );
 }
@@ -187,8 +225,14 @@ fn entry(out: &mut String, n: usize, e: &Entry) {
     let role = i.signer.rsplit('/').next().unwrap_or(&i.signer);
     let _ = writeln!(
         out,
-        "  {n:>3}. {}  {}  {}  {} in {} ({}) as {role}",
-        e.intended_at, i.instance_id, i.step_id, i.api, i.account, i.region
+        "  {n:>3}. {}  {}  {}  {} in {} ({}) as {}",
+        Safe(&e.intended_at),
+        Safe(&i.instance_id),
+        Safe(&i.step_id),
+        Safe(&i.api),
+        Safe(&i.account),
+        Safe(&i.region),
+        Safe(role)
     );
     let outcome = match &e.outcome {
         None => "NO OUTCOME (interrupted while AWS answered)".to_string(),
@@ -206,7 +250,8 @@ fn entry(out: &mut String, n: usize, e: &Entry) {
             format!("FAILED {code}{message}{}", answered(request_id.as_deref(), e.finished_at.as_deref()))
         }
     };
-    let _ = writeln!(out, "       {outcome}");
+    // An AWS message or a result field can hold anything: escaped, its further lines indented.
+    let _ = writeln!(out, "       {}", safe_indented(&outcome, "         "));
 }
 
 /// What an `ok` result tells: the ids the call created (`result.resolves`, planned -> real), then any
@@ -256,13 +301,14 @@ fn resource(out: &mut String, r: &ResourceRecord, is_evidence: bool) {
     };
     let _ = writeln!(
         out,
-        "  {} {} ({}, {}), {role}{}, created {}: {state}",
+        "  {} {} ({}, {}), {role}{}, created {}: {}",
         r.kind,
-        r.id,
-        r.account,
-        r.region,
+        Safe(&r.id),
+        Safe(&r.account),
+        Safe(&r.region),
         detail(&r.detail),
-        r.created_at
+        Safe(&r.created_at),
+        Safe(&state)
     );
 }
 
@@ -273,7 +319,7 @@ pub(crate) fn detail(detail: &Value) -> String {
         .iter()
         .map(|(k, v)| format!("{k} {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
         .collect();
-    format!(" [{}]", parts.join(", "))
+    format!(" [{}]", safe(&parts.join(", ")))
 }
 
 /// `2026-01-01T12:34:56.123456Z` as `2026-01-01 12:34:56` (the table says UTC in its header).

@@ -4,6 +4,7 @@ use super::{CaseCleanup, CaseDryRun, CleanupArgs};
 use crate::commands::cases::{emit, print_json};
 use custody_journal::Status;
 use custody_plan::plan::TAG_CASE;
+use custody_plan::text::{safe_indented, Safe};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ pub(super) fn finish(args: &CleanupArgs, cases: &[CaseCleanup], skipped: &[Strin
     }
 }
 
+/// The summary; every value (ids, AWS messages) through `Safe`, and `emit` escapes the whole again.
 fn render(cases: &[CaseCleanup], skipped: &[String], removed: usize, failed: usize, skipped_count: usize) -> String {
     let mut out = String::new();
     if cases.is_empty() && skipped.is_empty() {
@@ -42,26 +44,29 @@ fn render(cases: &[CaseCleanup], skipped: &[String], removed: usize, failed: usi
         return out;
     }
     for c in cases {
-        let role = c.role.as_deref().map(|r| format!(" (as {r})")).unwrap_or_default();
+        let role = c.role.as_deref().map(|r| format!(" (as {})", Safe(r))).unwrap_or_default();
         let _ = writeln!(
             out,
             "case {}{role}: removed {}, failed {}",
-            c.case_id,
+            Safe(&c.case_id),
             c.report.removed.len(),
             c.report.failed.len()
         );
         for r in &c.report.removed {
-            let _ = writeln!(out, "  removed {r}");
+            let _ = writeln!(out, "  removed {}", safe_indented(r, "    "));
         }
         for f in &c.report.failed {
-            let _ = writeln!(out, "  FAILED {f}");
+            let _ = writeln!(out, "  FAILED {}", safe_indented(f, "    "));
+        }
+        for r in &c.report.recorded {
+            let _ = writeln!(out, "  evidence recorded: {}", safe_indented(r, "    "));
         }
         for s in &c.report.skipped {
-            let _ = writeln!(out, "  skipped: {s}");
+            let _ = writeln!(out, "  skipped: {}", safe_indented(s, "    "));
         }
     }
     for s in skipped {
-        let _ = writeln!(out, "skipped: {s}");
+        let _ = writeln!(out, "skipped: {}", safe_indented(s, "  "));
     }
     let _ = writeln!(out, "cleanup: removed {removed}, failed {failed}, skipped {skipped_count}");
     if failed > 0 {
@@ -89,40 +94,77 @@ pub(super) fn dry_run(args: &CleanupArgs, cases: &[CaseDryRun], skipped: &[Strin
     }
     for c in cases {
         let role = match (&c.role, &c.role_unknown) {
-            (Some(r), _) => format!("would act as {r}"),
-            (None, Some(why)) => format!("cannot clean up: {why}"),
+            (Some(r), _) => format!("would act as {}", Safe(r)),
+            (None, Some(why)) => format!("cannot clean up: {}", safe_indented(why, "    ")),
             (None, None) => "role unknown".to_string(),
         };
         let _ = writeln!(
             out,
             "case {} ({}, {role}): {} temporary resource(s) open in the journal",
-            c.case_id,
+            Safe(&c.case_id),
             c.status,
             c.open_temporaries.len()
         );
-        if c.status == Status::Running {
-            let _ = writeln!(
-                out,
-                "  warning: the case is marked running: if its acquisition is still running, stop it first"
-            );
+        match c.status {
+            Status::Running => {
+                let _ = writeln!(
+                    out,
+                    "  warning: the case is being worked by another custody process: what is open may change until \
+                     it ends"
+                );
+            }
+            Status::Interrupted => {
+                let _ = writeln!(
+                    out,
+                    "  warning: the case was interrupted: `custody acquire --resume {0}` finishes it, keeping what \
+                     the run made; run it before `custody cleanup --case {0}`",
+                    Safe(&c.case_id)
+                );
+            }
+            _ => {}
         }
         for r in &c.open_temporaries {
             let _ = writeln!(
                 out,
                 "  would remove {} {} ({}, {}){}, created {}",
                 r.kind,
-                r.id,
-                r.account,
-                r.region,
+                Safe(&r.id),
+                Safe(&r.account),
+                Safe(&r.region),
                 crate::commands::cases::detail_text(&r.detail),
-                r.created_at
+                Safe(&r.created_at)
             );
         }
     }
     for s in skipped {
-        let _ = writeln!(out, "skipped: {s}");
+        let _ = writeln!(out, "skipped: {}", safe_indented(s, "  "));
     }
     let _ = writeln!(out, "{sweep}; run without --dry-run for it");
     emit(&out);
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_acquire::cleanup::CleanupReport;
+
+    #[test]
+    fn the_summary_shows_aws_messages_escaped_and_indents_their_further_lines() {
+        let case = CaseCleanup {
+            case_id: "IR-1".into(),
+            role: Some("arn:aws:iam::999999999999:role/CustodyForensic".into()),
+            report: CleanupReport {
+                removed: vec!["snapshot snap-1".into()],
+                failed: vec!["snapshot snap-2: \u{1b}[2Jdenied\nremoved snapshot snap-3\u{202e}".into()],
+                ..CleanupReport::default()
+            },
+        };
+        let text = render(&[case], &[], 1, 1, 0);
+        assert!(
+            text.contains("  FAILED snapshot snap-2: \\u{1b}[2Jdenied\n    removed snapshot snap-3\\u{202e}\n"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l.starts_with("removed snapshot snap-3")), "{text}");
+    }
 }

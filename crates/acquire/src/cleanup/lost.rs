@@ -1,0 +1,199 @@
+//! What a run killed while AWS answered may have created: the journal's outcomes not yet recorded as
+//! resources, grants asked for without an answer, temporary keys whose CreateKey was never answered.
+
+use super::roles::Roles;
+use super::CleanupReport;
+use crate::error::AcquireError;
+use custody_cloud::types::NewGrant;
+use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind};
+use custody_plan::plan::{Action, Plan};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// Records what the journal's outcomes say was created and the run did not live to record (it died
+/// between the outcome and the record), so that it is removed with the rest.
+pub(crate) fn reconcile(journal: &Journal, case_id: &str, plans: &[Plan]) -> Result<(), AcquireError> {
+    let known: BTreeSet<(ResourceKind, String)> =
+        journal.resources(case_id)?.into_iter().map(|r| (r.kind, r.id)).collect();
+    for entry in journal.entries(case_id)? {
+        let Some(Outcome::Ok { result, .. }) = &entry.outcome else { continue };
+        let Some(resolves) = result.get("resolves").and_then(Value::as_object) else { continue };
+        let Some(plan) = plans.iter().find(|p| p.instance_id == entry.intent.instance_id) else { continue };
+        for (placeholder, real) in resolves {
+            let Some(real) = real.as_str() else { continue };
+            let Some((kind, temporary, detail)) = planned_resource(plan, placeholder) else { continue };
+            if known.contains(&(kind, real.to_string())) {
+                continue;
+            }
+            journal.record_resource(&NewResource {
+                case_id: case_id.to_string(),
+                instance_id: entry.intent.instance_id.clone(),
+                kind,
+                id: real.to_string(),
+                account: entry.intent.account.clone(),
+                region: entry.intent.region.clone(),
+                temporary,
+                detail,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The journal's calls of `api` that were asked and never answered, not even by a later run of the
+/// same step: the run died while AWS answered.
+pub(crate) fn unanswered(journal: &Journal, case_id: &str, api: &str) -> Result<Vec<Entry>, AcquireError> {
+    let mut out = Vec::new();
+    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == api) {
+        let i = &entry.intent;
+        let answered = journal
+            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
+            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
+        if !answered {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// Grants whose CreateGrant the journal has without an answer: the run died while KMS answered. KMS
+/// answers a repeated request with the same name and parameters with the existing grant's id
+/// (CreateGrant API reference, `Name`, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>),
+/// so asking again learns the id without listing grants, which custody's roles may not; if the first
+/// request never took effect, this one creates the grant, which is retired with the rest all the same.
+pub(crate) async fn unanswered_grants(
+    journal: &Journal,
+    roles: &Roles,
+    case_id: &str,
+    report: &mut CleanupReport,
+) -> Result<(), AcquireError> {
+    for entry in unanswered(journal, case_id, "kms:CreateGrant")? {
+        let i = &entry.intent;
+        let p = &i.params;
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let grant = NewGrant {
+            key_id: text(&p["key_id"]).unwrap_or_default(),
+            grantee_principal: text(&p["grantee_principal"]).unwrap_or_default(),
+            retiring_principal: text(&p["retiring_principal"]),
+            operations: serde_json::from_value(p["operations"].clone()).unwrap_or_default(),
+            encryption_context_subset: serde_json::from_value(p["constraints"]["encryption_context_subset"].clone())
+                .ok(),
+            name: text(&p["name"]),
+        };
+        let what = format!("the grant {} on {}", grant.name.as_deref().unwrap_or_default(), grant.key_id);
+        let asked = match roles.role(&i.signer).await {
+            Ok(cloud) => cloud.kms(&i.region).create_grant(&grant).await,
+            Err(e) => Err(e),
+        };
+        match asked {
+            Ok(receipt) => journal.record_resource(&NewResource {
+                case_id: case_id.to_string(),
+                instance_id: i.instance_id.clone(),
+                kind: ResourceKind::Grant,
+                id: receipt.value,
+                account: i.account.clone(),
+                region: i.region.clone(),
+                temporary: true,
+                detail: json!({"key_arn": grant.key_id, "retiring_principal": grant.retiring_principal}),
+            })?,
+            Err(e) => report.failed.push(format!("{what}, asked for when the run died, cannot be looked for: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Temporary keys whose CreateKey the journal has without an answer: the run died while KMS answered,
+/// so the key exists (or not) with no alias and an id the journal never learned. It is looked for as
+/// a resume would, by the description the plan gave it, and recorded so that it is scheduled for
+/// deletion with the rest.
+pub(crate) async fn unanswered_keys(
+    journal: &Journal,
+    roles: &Roles,
+    case_id: &str,
+    plans: &[Plan],
+    report: &mut CleanupReport,
+) -> Result<(), AcquireError> {
+    for entry in unanswered(journal, case_id, "kms:CreateKey")? {
+        let i = &entry.intent;
+        let planned = plans.iter().filter(|p| p.instance_id == i.instance_id).flat_map(|p| &p.steps).find_map(|s| {
+            match &s.action {
+                Action::CreateKey { alias, description, tags, .. } if s.id == i.step_id => {
+                    Some((alias, description, tags))
+                }
+                _ => None,
+            }
+        });
+        let Some((alias, description, tags)) = planned else { continue };
+        let found = match roles.role(&i.signer).await {
+            Ok(cloud) => crate::execute::lookup_temp_key(cloud.kms(&i.region).as_ref(), tags, description).await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(Some(arn)) => journal.record_resource(&NewResource {
+                case_id: case_id.to_string(),
+                instance_id: i.instance_id.clone(),
+                kind: ResourceKind::Key,
+                id: arn,
+                account: i.account.clone(),
+                region: i.region.clone(),
+                temporary: true,
+                detail: json!({"alias": alias}),
+            })?,
+            Ok(None) => {}
+            Err(e) => report.failed.push(format!(
+                "a temporary key (\"{description}\") may have been created in account {} ({}) when the run died, and \
+                 cannot be looked for: {e}",
+                i.account, i.region
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// What the plan's placeholder `name` is: its kind, whether it is temporary, what removal needs.
+pub(crate) fn planned_resource(plan: &Plan, name: &str) -> Option<(ResourceKind, bool, Value)> {
+    if let Some(s) = plan.volumes.iter().flat_map(|v| &v.snapshots).find(|s| s.id == name) {
+        return Some((ResourceKind::Snapshot, !s.evidence, json!({})));
+    }
+    plan.steps.iter().find_map(|step| match &step.action {
+        Action::CreateKey { key, alias, .. } if key == name => Some((ResourceKind::Key, true, json!({"alias": alias}))),
+        Action::CreateGrant { grant, key_arn, retiring_principal, .. } if grant == name => {
+            Some((ResourceKind::Grant, true, json!({"key_arn": key_arn, "retiring_principal": retiring_principal})))
+        }
+        _ => None,
+    })
+}
+
+/// Shares whose ModifySnapshotAttribute (add) the journal has, without the share recorded as a resource
+/// (the run died while AWS answered, or before it recorded the answer): the share may exist. It is
+/// recorded so that it is removed with the rest (removing a share that is not there changes nothing):
+/// a kept snapshot must not stay shared with another account.
+pub(crate) fn unanswered_shares(journal: &Journal, case_id: &str) -> Result<(), AcquireError> {
+    let known: BTreeSet<String> =
+        journal.resources(case_id)?.into_iter().filter(|r| r.kind == ResourceKind::Share).map(|r| r.id).collect();
+    for entry in journal.entries(case_id)?.into_iter().filter(|e| e.intent.api == "ec2:ModifySnapshotAttribute") {
+        let i = &entry.intent;
+        if i.params.get("operation").and_then(Value::as_str) != Some("add") {
+            continue;
+        }
+        let Some(snapshot) = i.params.get("snapshot_id").and_then(Value::as_str) else { continue };
+        let accounts = i.params.get("user_ids").and_then(Value::as_array).cloned().unwrap_or_default();
+        for account in accounts.iter().filter_map(Value::as_str) {
+            let id = format!("{snapshot}:{account}");
+            if known.contains(&id) {
+                continue;
+            }
+            journal.record_resource(&NewResource {
+                case_id: case_id.to_string(),
+                instance_id: i.instance_id.clone(),
+                kind: ResourceKind::Share,
+                id,
+                account: i.account.clone(),
+                region: i.region.clone(),
+                temporary: true,
+                detail: json!({"snapshot_id": snapshot, "account": account}),
+            })?;
+        }
+    }
+    Ok(())
+}
