@@ -198,19 +198,6 @@ pub async fn volume_available(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_delay_grows_by_half_up_to_the_ceiling() {
-        let s =
-            WaitSettings { initial: Duration::from_secs(2), max: Duration::from_secs(5), ..WaitSettings::default() };
-        assert_eq!(s.next(Duration::from_secs(2)), Duration::from_secs(3));
-        assert_eq!(s.next(Duration::from_secs(4)), Duration::from_secs(5));
-    }
-}
-
 /// Looks for the snapshots a call whose answer was lost may have made (a run killed while AWS
 /// answered): DescribeSnapshots with `query`, keeping those `keep` accepts, again and again until
 /// `expected` are listed or the grace period ends. EC2's Describe calls are eventually consistent, so
@@ -248,5 +235,18 @@ pub async fn look_for_snapshots(
         }
         tokio::time::sleep(delay).await;
         delay = settings.next(delay);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_grows_by_half_up_to_the_ceiling() {
+        let s =
+            WaitSettings { initial: Duration::from_secs(2), max: Duration::from_secs(5), ..WaitSettings::default() };
+        assert_eq!(s.next(Duration::from_secs(2)), Duration::from_secs(3));
+        assert_eq!(s.next(Duration::from_secs(4)), Duration::from_secs(5));
     }
 }

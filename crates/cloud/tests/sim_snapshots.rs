@@ -20,8 +20,10 @@ fn example(name: &str) -> SimWorld {
     SimWorld::new(&parse_inventory(&std::fs::read_to_string(path).unwrap()).unwrap()).unwrap()
 }
 
+/// The tags custody puts on what a run creates: the case and the run (the generated policies let the
+/// roles delete only snapshots of custody's runs).
 fn case_tags() -> BTreeMap<String, String> {
-    [("CustodyCase".to_string(), "C1".to_string())].into()
+    [("CustodyCase".to_string(), "C1".to_string()), ("CustodyRun".to_string(), "r-1".to_string())].into()
 }
 
 /// One account, role `Responder` with `statements`, one instance in `state` with an encrypted and an

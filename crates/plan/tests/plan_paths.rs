@@ -200,7 +200,7 @@ fn create_snapshots_is_authorized_on_instance_volumes_and_new_snapshots_with_tag
     assert_eq!(ctx(snap, "aws:RequestTag/CustodyCase"), "C1");
     let tags = one(s, "ec2:CreateTags", "arn:aws:ec2:eu-west-3::snapshot/*");
     assert_eq!(ctx(tags, "ec2:CreateAction"), "CreateSnapshots");
-    assert_eq!(ctx_set(tags, "aws:TagKeys"), ["CustodyCase", "CustodyInstance"]);
+    assert_eq!(ctx_set(tags, "aws:TagKeys"), ["CustodyCase", "CustodyInstance", "CustodyRun"]);
     // No KMS request is documented for CreateSnapshots of an encrypted volume (map §3.1).
     assert!(s.calls.iter().flat_map(|c| &c.requests).all(|r| !r.action.starts_with("kms:")));
 }
@@ -415,10 +415,11 @@ fn aws_managed_key_goes_through_a_temporary_key() {
 #[test]
 fn same_account_paths_copy_under_the_forensic_key_or_keep_the_snapshot() {
     let p = plan_for(&request(FORENSIC_INSTANCE));
-    // Unencrypted, already in place: kept, no transfer.
-    assert!(!ids(&p).iter().any(|id| id.ends_with("vol-1000000000000000a")));
+    // Unencrypted, already in place: kept, no transfer but the mark as evidence.
+    let kept_only = |v: &str| ids(&p).iter().filter(|id| id.ends_with(v)).all(|id| id.starts_with("tag-evidence:"));
+    assert!(kept_only("vol-1000000000000000a"));
     // Already under the forensic key: kept.
-    assert!(!ids(&p).iter().any(|id| id.ends_with("vol-1000000000000000d")));
+    assert!(kept_only("vol-1000000000000000d"));
     // aws/ebs and another customer key: copied in place under the forensic key, no share.
     for v in ["vol-1000000000000000b", "vol-1000000000000000c"] {
         let copy = step(&p, &format!("copy-to-forensic:{v}"));
@@ -461,8 +462,9 @@ fn direct_read_reads_blocks_and_decrypts_as_the_source_role() {
     assert_eq!(ctx(d, "kms:ViaService"), "ec2.eu-west-3.amazonaws.com");
     assert_eq!(ctx(d, "kms:EncryptionContext:aws:ebs:id"), "vol-0000000000000000c");
     assert!(requests(step(&p, "read-blocks:vol-0000000000000000a"), "kms:Decrypt", None).is_empty());
-    // No share, copy or cleanup: the snapshot stays as the evidence.
-    assert!(p.steps.iter().all(|s| !matches!(s.phase, Phase::Transfer | Phase::Cleanup)));
+    // No share, copy or cleanup: the snapshot stays as the evidence, marked as such (CreateTags).
+    let transfer = |s: &&custody_plan::plan::Step| matches!(s.phase, Phase::Transfer | Phase::Cleanup);
+    assert!(p.steps.iter().filter(transfer).all(|s| s.id.starts_with("tag-evidence:")));
 }
 
 #[test]
@@ -505,7 +507,7 @@ fn errors_say_what_is_wrong_and_what_to_do() {
     plan(&no_key, &request(WINDOWS_INSTANCE)).unwrap();
     // ... and the same-account volumes are kept as they are.
     let kept = plan(&no_key, &request(FORENSIC_INSTANCE)).unwrap();
-    assert!(kept.steps.iter().all(|s| s.phase != Phase::Transfer));
+    assert!(kept.steps.iter().filter(|s| s.phase == Phase::Transfer).all(|s| s.id.starts_with("tag-evidence:")));
 
     let err =
         plan(&inv, &PlanRequest { case_id: "a case/with spaces".into(), ..request(SOURCE_INSTANCE) }).unwrap_err();
