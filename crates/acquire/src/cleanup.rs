@@ -112,7 +112,7 @@ pub async fn cleanup_case_with(
     lost::reconcile(journal, case_id, &plans)?;
     lost::unanswered_shares(journal, case_id)?;
     lost::unanswered_grants(journal, &roles, case_id, &mut report).await?;
-    lost::unanswered_keys(journal, &roles, case_id, &plans, &mut report).await?;
+    lost::unanswered_keys(journal, &roles, case_id, &plans, &options.wait, &mut report).await?;
     let mut case_snapshots = found::Found::list(journal, &roles, case_id, &plans, &options.wait, &mut report).await?;
     case_snapshots.record_evidence(journal, &roles, &options.wait, progress, &mut report).await?;
     let keep = case_snapshots.kept(journal)?;

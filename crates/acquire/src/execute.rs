@@ -3,7 +3,7 @@
 
 pub(crate) mod keys;
 pub(crate) mod volumes;
-pub(crate) use keys::lookup_temp_key;
+pub(crate) use keys::look_for_temp_key;
 mod start;
 
 use crate::error::AcquireError;

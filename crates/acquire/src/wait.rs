@@ -28,6 +28,10 @@ pub struct WaitSettings {
     /// How long a snapshot just created may be missing from DescribeSnapshots (EC2 is eventually
     /// consistent) before it counts as gone.
     pub not_found_grace: Duration,
+    /// The fewest looks for what a lost answer made before it counts as not made, however short the
+    /// grace: on the simulated cloud, whose clock is its calls, time alone proves nothing (a loaded
+    /// machine makes fewer calls in the same time).
+    pub min_looks: u32,
 }
 
 impl Default for WaitSettings {
@@ -38,6 +42,7 @@ impl Default for WaitSettings {
             timeout: Duration::from_secs(4 * 3600),
             throttle_retries: 8,
             not_found_grace: Duration::from_secs(120),
+            min_looks: 3,
         }
     }
 }
@@ -51,6 +56,7 @@ impl WaitSettings {
             timeout: Duration::from_secs(30),
             throttle_retries: 8,
             not_found_grace: Duration::from_millis(200),
+            min_looks: 40,
         }
     }
 
@@ -215,6 +221,7 @@ pub async fn look_for_snapshots(
     let started = tokio::time::Instant::now();
     let mut delay = settings.initial;
     let mut found: Vec<SnapshotInfo> = Vec::new();
+    let mut looks = 0u32;
     loop {
         match ec2.describe_snapshots(query).await {
             Ok(listed) => {
@@ -227,11 +234,40 @@ pub async fn look_for_snapshots(
             Err(CloudError::Throttled(_)) => delay = settings.next(delay),
             Err(e) => return Err(e),
         }
+        looks += 1;
         if found.len() >= expected.max(1)
-            || started.elapsed() >= settings.not_found_grace
+            || (started.elapsed() >= settings.not_found_grace && looks >= settings.min_looks)
             || stop.load(Ordering::SeqCst)
         {
             return Ok(found);
+        }
+        tokio::time::sleep(delay).await;
+        delay = settings.next(delay);
+    }
+}
+
+/// Looks for what a call whose answer was lost may have made, with `look` (one look: `Ok(None)` when
+/// nothing is found), again and again until it finds it or the grace period ends: listings are
+/// eventually consistent (KMS: "The KMS API follows an eventual consistency model",
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/programming-eventual-consistency.html>;
+/// EC2: <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>), so one look
+/// that finds nothing is no proof. An error ends the look at once.
+pub async fn look_again<T, E, F, Fut>(settings: &WaitSettings, stop: &AtomicBool, mut look: F) -> Result<Option<T>, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, E>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut delay = settings.initial;
+    let mut looks = 0u32;
+    loop {
+        if let Some(found) = look().await? {
+            return Ok(Some(found));
+        }
+        looks += 1;
+        if (started.elapsed() >= settings.not_found_grace && looks >= settings.min_looks) || stop.load(Ordering::SeqCst)
+        {
+            return Ok(None);
         }
         tokio::time::sleep(delay).await;
         delay = settings.next(delay);

@@ -173,3 +173,73 @@ async fn an_unknown_instance_is_refused_before_anything_is_touched() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("i-0123456789abcdef0"), "{}", text(&out.stderr));
 }
+
+/// The evidence snapshots of `case` in the forensic Region, as moto lists them.
+async fn evidence_snapshots(incident: &Incident, case: &str) -> Vec<String> {
+    let west = incident.moto.sdk_config(FORENSIC_REGION).await.unwrap();
+    let listed = aws_sdk_ec2::Client::new(&west)
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag:CustodyCase").values(case).build())
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = listed.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)).collect();
+    ids.sort();
+    ids
+}
+
+/// Issue "evidence is never lost", first scenario, as a user ran it: the same case id in a second
+/// data directory. Before, the second acquisition went ahead and `cleanup --case` from the second
+/// directory deleted the first one's evidence ("tagged with the case, deleted"). Now the second
+/// acquisition is refused before anything is created (exit 2, naming what carries the case), and no
+/// cleanup from the second directory touches the first one's evidence.
+#[tokio::test]
+async fn a_case_id_already_used_from_another_data_directory_is_refused_and_its_evidence_survives_cleanup() {
+    let incident = incident("two-dirs").await;
+    let first = incident.acquire("MOTO-4", &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let evidence = evidence_snapshots(&incident, "MOTO-4").await;
+    assert_eq!(evidence.len(), 2, "{evidence:?}");
+
+    let other = PathBuf::from(format!("{}-other", incident.data.display()));
+    let _ = std::fs::remove_dir_all(&other);
+    let other_dir = other.to_str().unwrap();
+    let to = format!("{MOTO_ACCOUNT}:{FORENSIC_REGION}");
+    let again = custody(
+        &incident.moto,
+        &[
+            "acquire",
+            &incident.seeded.instance_id,
+            "--case",
+            "MOTO-4",
+            "--to",
+            &to,
+            "--forensic-role-arn",
+            &incident.role_arn,
+            "--forensic-key-arn",
+            &incident.seeded.forensic_key_arn,
+            "--data-dir",
+            other_dir,
+        ],
+    )
+    .await;
+    let said = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{said}");
+    assert!(said.contains("MOTO-4") && evidence.iter().any(|s| said.contains(s.as_str())), "{said}");
+    assert_eq!(evidence_snapshots(&incident, "MOTO-4").await, evidence, "the refused run created nothing");
+
+    // Cleanup from the second directory: the case is not in its journal (exit 2), and the orphan
+    // sweep only ever touches runs its journal knows. The first directory's evidence is all there.
+    let by_case = custody(&incident.moto, &["cleanup", "--case", "MOTO-4", "--data-dir", other_dir]).await;
+    assert_eq!(by_case.status.code(), Some(2), "{}", text(&by_case.stderr));
+    let orphans = custody(&incident.moto, &["cleanup", "--orphans", "--data-dir", other_dir]).await;
+    assert_ne!(orphans.status.code(), Some(1), "{}", text(&orphans.stderr));
+    assert_eq!(evidence_snapshots(&incident, "MOTO-4").await, evidence);
+
+    // And its own cleanup keeps it too: evidence is never temporary.
+    let own =
+        custody(&incident.moto, &["cleanup", "--case", "MOTO-4", "--data-dir", incident.data.to_str().unwrap()]).await;
+    assert_eq!(own.status.code(), Some(0), "{}", text(&own.stderr));
+    assert_eq!(evidence_snapshots(&incident, "MOTO-4").await, evidence);
+}

@@ -150,3 +150,88 @@ fn orphans_json_against_an_unreachable_aws_reports_each_case() {
     let ids: Vec<&str> = v["cases"].as_array().unwrap().iter().map(|c| c["case_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["IR-4", "IR-8"]);
 }
+
+/// Turns the statements `NeverDeleteEvidence` of the inventory's policies into allows: a role that
+/// may delete evidence, as the custodian role of `custody policy role --features discard-evidence` may.
+fn may_delete_evidence(inventory: &mut Value) {
+    match inventory {
+        Value::Object(map) => {
+            if map.get("Sid").and_then(Value::as_str) == Some("NeverDeleteEvidence") {
+                map.insert("Sid".into(), "DiscardEvidence".into());
+                map.insert("Effect".into(), "Allow".into());
+            }
+            map.values_mut().for_each(may_delete_evidence);
+        }
+        Value::Array(items) => items.iter_mut().for_each(may_delete_evidence),
+        _ => {}
+    }
+}
+
+/// `--discard-evidence` as a user runs it, on a simulated cloud kept in a file between the
+/// processes. The role `custody policy role` writes may not delete evidence (its `NeverDeleteEvidence`
+/// statement): the discard is refused and the evidence kept, with the command for someone who may.
+/// With a role that may, the evidence named is deleted, and from then on `custody show` and
+/// `custody cases` say it was discarded and `custody image --case` no longer offers it.
+#[test]
+fn discarded_evidence_is_shown_as_discarded_and_no_longer_offered_to_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, data, out) = (dir.path().join("world.json"), dir.path().join("data"), dir.path().join("images"));
+    std::fs::create_dir(&out).unwrap();
+    let example = "examples/inventories/2-aws-managed-same-account.json";
+    let mut allowed: Value =
+        serde_json::from_slice(&std::fs::read(cli_support::workspace().join(example)).unwrap()).unwrap();
+    may_delete_evidence(&mut allowed);
+    let permissive = dir.path().join("may-delete-evidence.json");
+    std::fs::write(&permissive, allowed.to_string()).unwrap();
+    let (state, data, out) = (state.to_str().unwrap(), data.to_str().unwrap(), out.to_str().unwrap());
+    let inventory = permissive.to_str().unwrap();
+    let sim = ["--simulate", example, "--simulate-state", state, "--data-dir", data];
+    let acquire = [&["acquire", "i-02b2b2b2b2b2b2b2b", "--case", "IR-9"][..], &sim].concat();
+    let (code, stdout, stderr) = custody_offline(&acquire);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+
+    let (_, shown, _) = custody_offline(&["show", "IR-9", "--data-dir", data, "--json"]);
+    let detail: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let evidence = detail["evidence"].as_array().unwrap();
+    assert!(evidence.len() >= 2, "{shown}");
+    let volume = evidence[0]["volume_id"].as_str().unwrap();
+    let snapshot = evidence[0]["snapshot_id"].as_str().unwrap();
+    let kept = evidence[1]["snapshot_id"].as_str().unwrap();
+
+    let discard = [&["cleanup", "--case", "IR-9", "--discard-evidence", volume][..], &sim].concat();
+    let (code, stdout, stderr) = custody_offline(&discard);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("aws ec2 delete-snapshot") && stdout.contains(snapshot), "{stdout}");
+    let (_, shown, _) = custody_offline(&["show", "IR-9", "--data-dir", data]);
+    assert!(!shown.contains("DISCARDED") && !shown.contains("discarded)"), "{shown}");
+
+    // The same incident where the role may delete evidence (the simulated cloud is deterministic:
+    // the same ids).
+    let (state, data) = (dir.path().join("world-2.json"), dir.path().join("data-2"));
+    let (state, data) = (state.to_str().unwrap(), data.to_str().unwrap());
+    let sim = ["--simulate", inventory, "--simulate-state", state, "--data-dir", data];
+    let acquire = [&["acquire", "i-02b2b2b2b2b2b2b2b", "--case", "IR-9"][..], &sim].concat();
+    let (code, stdout, stderr) = custody_offline(&acquire);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let discard = [&["cleanup", "--case", "IR-9", "--discard-evidence", volume][..], &sim].concat();
+    let (code, stdout, stderr) = custody_offline(&discard);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(snapshot) && stdout.contains("discarded"), "{stdout}");
+
+    let (code, shown, _) = custody_offline(&["show", "IR-9", "--data-dir", data]);
+    assert_eq!(code, Some(0));
+    let discarded_line = shown.lines().skip_while(|l| !l.contains(snapshot)).nth(2).unwrap_or_default();
+    assert!(discarded_line.contains("DISCARDED") && discarded_line.contains("as the examiner asked"), "{shown}");
+    assert!(shown.contains("of them discarded"), "{shown}");
+    assert!(!shown.lines().skip_while(|l| !l.contains(kept)).nth(2).unwrap_or_default().contains("DISCARDED"));
+    let (_, cases, _) = custody_offline(&["cases", "--data-dir", data]);
+    assert!(cases.contains("(+1 discarded)"), "{cases}");
+    let (_, listed, _) = custody_offline(&["cases", "--data-dir", data, "--json"]);
+    assert!(listed.contains("\"discarded\": 1") || listed.contains("\"discarded\":1"), "{listed}");
+
+    // The discarded snapshot is not evidence any more: refused before any AWS call (exit 2).
+    let (code, stdout, stderr) =
+        custody_offline(&["image", snapshot, "--case", "IR-9", "--out", out, "--data-dir", data]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("discarded"), "{stderr}");
+}

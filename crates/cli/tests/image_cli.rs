@@ -261,19 +261,25 @@ impl Moto {
 
     /// Uploads blocks 0, 1 and 9 of a 1 GiB volume with boto3 (moto's own dependency); the snapshot id.
     fn upload(&self) -> String {
+        self.upload_blocks("0,1,9")
+    }
+
+    /// Uploads the blocks `indexes` (comma-separated) of a 1 GiB volume; the snapshot id.
+    fn upload_blocks(&self, indexes: &str) -> String {
         let script = r#"
 import base64, hashlib, sys, boto3
 ebs = boto3.client("ebs", endpoint_url=sys.argv[1], region_name="us-east-1")
 snap = ebs.start_snapshot(VolumeSize=1)["SnapshotId"]
-for index in (0, 1, 9):
+indexes = [int(i) for i in sys.argv[2].split(",")]
+for index in indexes:
     data = bytes([(index * 7 + i) % 251 for i in range(256)]) * 2048
     ebs.put_snapshot_block(SnapshotId=snap, BlockIndex=index, BlockData=data, DataLength=len(data),
         Checksum=base64.b64encode(hashlib.sha256(data).digest()).decode(), ChecksumAlgorithm="SHA256")
-ebs.complete_snapshot(SnapshotId=snap, ChangedBlocksCount=3)
+ebs.complete_snapshot(SnapshotId=snap, ChangedBlocksCount=len(indexes))
 print(snap)
 "#;
         let mut cmd = std::process::Command::new(&self.python);
-        cmd.args(["-c", script, &self.endpoint]);
+        cmd.args(["-c", script, &self.endpoint, indexes]);
         self.env(&mut cmd);
         let out = cmd.output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -320,6 +326,62 @@ fn an_image_from_moto_verifies_and_a_changed_byte_is_reported_with_its_offset() 
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("at offset 524288"), "{stdout}");
+}
+
+/// Issue "evidence is never lost", kills inside `custody image`: the real binary aborted (no
+/// unwinding, no cleanup) after a block is written but before its checkpoint line, and after both,
+/// at the first, a middle and the last block; then `custody image` again in a fresh process. Each
+/// resume reads back exactly the checkpointed blocks, downloads the others (a block written but not
+/// checkpointed included), finishes an image that verifies against the snapshot, and leaves no
+/// partial file or checkpoint behind.
+#[test]
+fn an_image_killed_at_any_block_resumes_in_a_fresh_process_to_an_image_that_verifies() {
+    let moto = Moto::start();
+    let snapshot = moto.upload_blocks("0,1,2,3,5,8,13,21,34,55,89,144");
+    let image = |dir: &Path, kill: Option<(&str, u64)>| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("custody"));
+        cmd.args(["image", &snapshot, "--json", "--workers", "2", "--endpoint-url", &moto.endpoint, "--out"])
+            .arg(dir)
+            .env("CUSTODY_DATA_DIR", dir.join("no-journal"));
+        moto.env(&mut cmd);
+        if let Some((name, n)) = kill {
+            cmd.env(name, n.to_string());
+        }
+        cmd.output().unwrap()
+    };
+    for (switch, n, resumed) in [
+        ("CUSTODY_TEST_ABORT_AT_IMAGE_BLOCK", 1, 0),
+        ("CUSTODY_TEST_ABORT_AT_IMAGE_BLOCK", 6, 5),
+        ("CUSTODY_TEST_ABORT_AT_IMAGE_BLOCK", 12, 11),
+        ("CUSTODY_TEST_ABORT_AFTER_IMAGE_BLOCKS", 1, 1),
+        ("CUSTODY_TEST_ABORT_AFTER_IMAGE_BLOCKS", 6, 6),
+        ("CUSTODY_TEST_ABORT_AFTER_IMAGE_BLOCKS", 12, 12),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let killed = image(dir.path(), Some((switch, n)));
+        assert_eq!(killed.status.code(), None, "{switch}={n}: {}", String::from_utf8_lossy(&killed.stderr));
+        assert!(!dir.path().join(format!("{snapshot}.raw")).exists(), "{switch}={n}: no image yet");
+
+        let out = image(dir.path(), None);
+        assert_eq!(out.status.code(), Some(0), "{switch}={n}: {}", String::from_utf8_lossy(&out.stderr));
+        let manifest = dir.path().join(format!("{snapshot}.manifest.json"));
+        let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+        let imaging = &written["imaging"];
+        assert_eq!(imaging["blocks_resumed"], resumed, "{switch}={n}: {imaging}");
+        assert_eq!(imaging["blocks_downloaded"], 12 - resumed, "{switch}={n}: {imaging}");
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains("partial") || name.contains("checkpoint"))
+            .collect();
+        assert!(left.is_empty(), "{switch}={n}: {left:?}");
+
+        let mut verify = std::process::Command::new(assert_cmd::cargo::cargo_bin("custody"));
+        verify.args(["verify", "--against-snapshot", "--endpoint-url", &moto.endpoint]).arg(&manifest);
+        moto.env(&mut verify);
+        let verified = verify.output().unwrap();
+        assert_eq!(verified.status.code(), Some(0), "{switch}={n}: {}", String::from_utf8_lossy(&verified.stdout));
+    }
 }
 
 const CASE: &str = "IR-42";

@@ -18,6 +18,45 @@ use std::path::PathBuf;
 /// Sync the image and append to the checkpoint every this many new blocks (64 MiB).
 const SYNC_EVERY_BLOCKS: u64 = 128;
 
+/// Test-only kill switches, so that tests can kill the real binary mid-image (no unwinding, no
+/// cleanup), as the journal's do: read once per process; a value that is not a number is ignored.
+/// Either one makes the writer sync after every block, so that "block N" is an exact point.
+///
+/// - `CUSTODY_TEST_ABORT_AFTER_IMAGE_BLOCKS=N`: right after the N-th new block is written and
+///   checkpointed (a resume reads it from the partial image).
+/// - `CUSTODY_TEST_ABORT_AT_IMAGE_BLOCK=N`: right after the N-th new block is written to the image,
+///   before its checkpoint line is (a resume must download it again, and finds it there unrecorded).
+mod kill_switch {
+    use std::sync::OnceLock;
+
+    fn limits() -> (Option<u64>, Option<u64>) {
+        static LIMITS: OnceLock<(Option<u64>, Option<u64>)> = OnceLock::new();
+        *LIMITS.get_or_init(|| {
+            let read = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            (read("CUSTODY_TEST_ABORT_AFTER_IMAGE_BLOCKS"), read("CUSTODY_TEST_ABORT_AT_IMAGE_BLOCK"))
+        })
+    }
+
+    /// Whether a switch is set (then every block is synced and checkpointed on its own).
+    pub(super) fn armed() -> bool {
+        limits() != (None, None)
+    }
+
+    /// Block `n` (1-based) is written to the image file, its checkpoint line not yet.
+    pub(super) fn written(n: u64) {
+        if limits().1 == Some(n) {
+            std::process::abort();
+        }
+    }
+
+    /// Block `n` (1-based) is written and checkpointed.
+    pub(super) fn checkpointed(n: u64) {
+        if limits().0 == Some(n) {
+            std::process::abort();
+        }
+    }
+}
+
 pub struct WriterInput {
     pub partial_path: PathBuf,
     pub file: std::fs::File,
@@ -137,12 +176,17 @@ pub fn run(mut input: WriterInput) -> Result<WriterOutput, WriterStop> {
             } else if input.claim == Claim::Claimed {
                 space::release_zero_block(&input.file, offset);
             }
-            input.checkpoint.record(index, &block.sha256);
             written += 1;
+            if kill_switch::armed() {
+                input.file.sync_data().map_err(ImageError::io(&path))?;
+                kill_switch::written(written);
+            }
+            input.checkpoint.record(index, &block.sha256);
             since_sync += 1;
-            if since_sync >= SYNC_EVERY_BLOCKS {
+            if since_sync >= SYNC_EVERY_BLOCKS || kill_switch::armed() {
                 sync(&input.file, &mut input.checkpoint)?;
                 since_sync = 0;
+                kill_switch::checkpointed(written);
             }
             block.sha256
         };

@@ -1,6 +1,7 @@
 //! The resources an acquisition creates, their removal, and the evidence items.
 
 use rusqlite::{params, Row};
+use std::collections::BTreeMap;
 
 use crate::{now, require_case, Evidence, Fail, Journal, JournalError, NewResource, ResourceKind, ResourceRecord};
 
@@ -210,6 +211,24 @@ impl Journal {
                 Ok(Evidence { tags, ..raw.item })
             })
             .collect()
+        })
+    }
+
+    /// The evidence snapshots of a case that were discarded since they were recorded (only an explicit
+    /// `custody cleanup --discard-evidence` removes evidence): snapshot id → when and how, as recorded.
+    pub fn discarded_evidence(&self, case_id: &str) -> Result<BTreeMap<String, String>, JournalError> {
+        self.read("read the discarded evidence", |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT r.id, r.removed_at, r.removal FROM resources r
+                 JOIN evidence e ON e.case_id = r.case_id AND e.snapshot_id = r.id
+                 WHERE r.case_id = ?1 AND r.kind = ?2 AND r.removed_at IS NOT NULL
+                 ORDER BY r.rowid",
+            )?;
+            let rows = stmt.query_map(params![case_id, ResourceKind::Snapshot.as_str()], |row| {
+                let (id, at, how): (String, String, Option<String>) = (row.get(0)?, row.get(1)?, row.get(2)?);
+                Ok((id, format!("{at} ({})", how.as_deref().unwrap_or("how not recorded"))))
+            })?;
+            Ok(rows.collect::<Result<BTreeMap<_, _>, _>>()?)
         })
     }
 

@@ -9,6 +9,7 @@ use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind};
 use custody_plan::plan::{Action, Plan};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
 
 /// Records what the journal's outcomes say was created and the run did not live to record (it died
 /// between the outcome and the record), so that it is removed with the rest.
@@ -111,6 +112,7 @@ pub(crate) async fn unanswered_keys(
     roles: &Roles,
     case_id: &str,
     plans: &[Plan],
+    settings: &crate::wait::WaitSettings,
     report: &mut CleanupReport,
 ) -> Result<(), AcquireError> {
     for entry in unanswered(journal, case_id, "kms:CreateKey")? {
@@ -125,7 +127,11 @@ pub(crate) async fn unanswered_keys(
         });
         let Some((alias, description, tags)) = planned else { continue };
         let found = match roles.role(&i.signer).await {
-            Ok(cloud) => crate::execute::lookup_temp_key(cloud.kms(&i.region).as_ref(), tags, description).await,
+            Ok(cloud) => {
+                let kms = cloud.kms(&i.region);
+                crate::execute::look_for_temp_key(kms.as_ref(), tags, description, settings, &AtomicBool::new(false))
+                    .await
+            }
             Err(e) => Err(e),
         };
         match found {

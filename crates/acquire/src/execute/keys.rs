@@ -127,7 +127,7 @@ fn asked_before(run: &Run, step: &Step, api: &str, key_arn: &str) -> Result<bool
 /// DescribeKey of each). `None` when none is found; when the role may not list keys, the run creates
 /// the key again and says that one may be left.
 async fn find_key(run: &Run, kms: &dyn Kms, tags: &BTreeMap<String, String>, description: &str) -> Option<String> {
-    match lookup_temp_key(kms, tags, description).await {
+    match look_for_temp_key(kms, tags, description, &run.wait, &run.stop).await {
         Ok(found) => found,
         Err(e) => {
             run.progress.emit(crate::report::Event::Warning {
@@ -148,12 +148,24 @@ async fn find_key(run: &Run, kms: &dyn Kms, tags: &BTreeMap<String, String>, des
     }
 }
 
+/// [`lookup_temp_key`] again and again for a bounded time: ListKeys is eventually consistent, so a key
+/// made a moment ago may not be listed yet, and creating it again on one look's word would make two.
+pub(crate) async fn look_for_temp_key(
+    kms: &dyn Kms,
+    tags: &BTreeMap<String, String>,
+    description: &str,
+    settings: &crate::wait::WaitSettings,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<String>, custody_cloud::CloudError> {
+    crate::wait::look_again(settings, stop, || lookup_temp_key(kms, tags, description)).await
+}
+
 /// The enabled key whose description is `description` (it names the case and the volume), confirmed
 /// by its tags when they can be read (the temporary key's policy lets the source role describe the
 /// key, not list its tags). KMS CreateKey takes no idempotency token (KMS API Reference, CreateKey),
 /// so a key whose CreateKey answer was lost can only be found this way. Keys the caller may not
 /// describe are not custody's and are passed over. An error only when the keys cannot be listed.
-pub(crate) async fn lookup_temp_key(
+async fn lookup_temp_key(
     kms: &dyn Kms,
     tags: &BTreeMap<String, String>,
     description: &str,

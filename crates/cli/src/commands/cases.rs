@@ -28,6 +28,7 @@ use custody_journal::{
 };
 use custody_plan::text::{safe, safe_lines, Safe};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -74,8 +75,10 @@ pub(crate) struct CaseSummary {
     pub destination_region: String,
     /// Instances acquired (or being acquired).
     pub instances: usize,
-    /// Evidence items recorded.
+    /// Evidence items recorded and not discarded since.
     pub evidence: usize,
+    /// Evidence items the examiner discarded (`custody cleanup --discard-evidence`).
+    pub discarded: usize,
     /// Temporary resources not yet removed (what `custody cleanup` would remove).
     pub open_temporaries: usize,
 }
@@ -91,6 +94,8 @@ pub(crate) struct CaseDetail {
     pub case: CaseRecord,
     pub acquisitions: Vec<AcquisitionRecord>,
     pub evidence: Vec<Evidence>,
+    /// The evidence snapshots discarded since they were recorded: snapshot id → when and how.
+    pub discarded: BTreeMap<String, String>,
     pub entries: Vec<Entry>,
     pub resources: Vec<ResourceRecord>,
     /// `custody triage` of the case: the commands sent and the artifacts fetched.
@@ -174,7 +179,8 @@ pub(crate) fn summaries(journal: &Journal) -> Result<Vec<CaseSummary>, JournalEr
     for case in journal.cases()? {
         let status = journal.case_status_now(&case)?;
         let instances = journal.acquisitions(&case.case_id)?.len();
-        let evidence = journal.evidence(&case.case_id)?.len();
+        let discarded = journal.discarded_evidence(&case.case_id)?.len();
+        let evidence = journal.evidence(&case.case_id)?.len().saturating_sub(discarded);
         let open_temporaries = journal.open_temporaries(Some(&case.case_id))?.len();
         out.push(CaseSummary {
             case_id: case.case_id,
@@ -187,6 +193,7 @@ pub(crate) fn summaries(journal: &Journal) -> Result<Vec<CaseSummary>, JournalEr
             destination_region: case.destination_region,
             instances,
             evidence,
+            discarded,
             open_temporaries,
         });
     }
@@ -206,6 +213,7 @@ pub(crate) fn detail(journal: &Journal, case_id: &str) -> Result<Option<CaseDeta
         case,
         acquisitions: journal.acquisitions(case_id)?,
         evidence: journal.evidence(case_id)?,
+        discarded: journal.discarded_evidence(case_id)?,
         entries: journal.entries(case_id)?,
         resources: journal.resources(case_id)?,
         triage: TriageRecords {

@@ -140,7 +140,12 @@ fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, String> {
     }
     match (&args.snapshot, targets.is_empty()) {
         (Some(snapshot), true) if args.case.is_some() => {
-            return Err(format!("`{snapshot}` is not evidence of case `{}`", args.case.as_deref().unwrap_or("")))
+            let case = args.case.as_deref().unwrap_or("");
+            let discarded = journal.as_ref().and_then(|j| j.discarded_evidence(case).ok()).unwrap_or_default();
+            return Err(match discarded.get(snapshot) {
+                Some(when) => format!("`{snapshot}` was evidence of case `{case}` but was discarded {when}"),
+                None => format!("`{snapshot}` is not evidence of case `{case}`"),
+            });
         }
         (None, true) => return Err(format!("case `{}` has no evidence items", args.case.as_deref().unwrap_or(""))),
         // A snapshot that is not evidence in any case: imaged with what the arguments say.

@@ -25,8 +25,8 @@ pub fn fuzz<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), Test
         Some(_) => 10_000,
         None => env_number("CUSTODY_FUZZ_CASES").unwrap_or(256).try_into().unwrap_or(u32::MAX),
     };
-    // One runner throughout: its random source carries on from one batch to the next.
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let config = Config { cases, failure_persistence: None, ..Config::default() };
+    let mut runner = TestRunner::new(config.clone());
     let mut batches = 0u64;
     loop {
         if let Err(failure) = runner.run(&strategy, &test) {
@@ -36,6 +36,9 @@ pub fn fuzz<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), Test
         if deadline.is_none_or(|d| Instant::now() >= d) {
             break;
         }
+        // A runner counts its successes for good: run again, it would run no case at all. A new one
+        // per batch, its random source forked from the last one's, so that no batch repeats another.
+        runner = TestRunner::new_with_rng(config.clone(), runner.new_rng());
     }
     if deadline.is_some() {
         eprintln!("{} cases, no failure", batches * u64::from(cases));

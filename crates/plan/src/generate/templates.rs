@@ -552,10 +552,10 @@ pub const TEMPLATES: &[Template] = &[
         kms: ANY_MODE,
         scope: Always,
         forensic_too: true,
-        actions: &["ssm:GetCommandInvocation", "ssm:ListCommandInvocations"],
+        actions: &["ssm:GetCommandInvocation", "ssm:ListCommands"],
         resources: &[Any],
         conditions: &[],
-        purpose: "read the command's output (no resource types: Resource \"*\", a tag condition could never match, map §10.2)",
+        purpose: "read the command's output, and find a command whose answer was lost when a triage is resumed (no resource types: Resource \"*\", a tag condition could never match, map §10.2)",
         doc: SSM_SAR,
     },
     // ---- volume, forensic role: a volume from each evidence snapshot (map §7) ----------------------

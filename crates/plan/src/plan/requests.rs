@@ -435,6 +435,16 @@ pub(crate) fn send_command(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> {
     ]
 }
 
+/// `ssm:ListCommands`: a resumed triage looks up, by the comment it sent, a command whose answer was
+/// lost, so it never sends it twice. No resource-level permissions (Service Authorization Reference).
+pub(crate) fn list_commands(signer: &Signer, region: &str) -> AuthzRequest {
+    AuthzRequest::new(&signer.session, "ssm:ListCommands", "*").called_in(region, false).because(
+        "a resumed triage finds the command it sent before it stopped with ListCommands (never sending it twice); \
+         ListCommands supports no resource-level permissions, so it is authorized on Resource \"*\"",
+        doc::SSM_SAR,
+    )
+}
+
 /// `ssm:GetCommandInvocation`: no resource-level permissions (map §10.2).
 pub(crate) fn get_command_invocation(signer: &Signer, region: &str) -> AuthzRequest {
     AuthzRequest::new(&signer.session, "ssm:GetCommandInvocation", "*").called_in(region, false).because(

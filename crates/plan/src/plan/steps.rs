@@ -132,6 +132,7 @@ pub(crate) fn triage(ctx: &Ctx, notes: &mut Vec<String>) -> Step {
                 source,
                 vec![requests::get_command_invocation(source, region)],
             ),
+            call("ssm:ListCommands", &ctx.src_account, region, source, vec![requests::list_commands(source, region)]),
         ],
     )
 }

@@ -31,7 +31,10 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
                 c.examiner.as_deref().map(|e| safe(e).into_owned()).unwrap_or_else(|| "-".to_string()),
                 format!("{}:{}", Safe(&c.destination_account), Safe(&c.destination_region)),
                 c.instances.to_string(),
-                c.evidence.to_string(),
+                match c.discarded {
+                    0 => c.evidence.to_string(),
+                    n => format!("{} (+{n} discarded)", c.evidence),
+                },
                 c.open_temporaries.to_string(),
             ]
         })
@@ -114,12 +117,18 @@ pub(crate) fn show(d: &CaseDetail) -> String {
         acquisition(&mut out, a, status);
     }
 
-    let _ = writeln!(out, "\nevidence ({})", d.evidence.len());
+    match d.discarded.len() {
+        0 => _ = writeln!(out, "\nevidence ({})", d.evidence.len()),
+        n => _ = writeln!(out, "\nevidence ({}, {n} of them discarded)", d.evidence.len()),
+    }
     if d.evidence.is_empty() {
         out.push_str("  none secured\n");
     }
     for e in &d.evidence {
         evidence(&mut out, e);
+        if let Some(when) = d.discarded.get(&e.snapshot_id) {
+            let _ = writeln!(out, "    DISCARDED {}: the snapshot no longer exists", Safe(when));
+        }
     }
 
     let _ = writeln!(out, "\njournal ({} call(s), in order)", d.entries.len());

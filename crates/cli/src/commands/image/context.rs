@@ -34,8 +34,12 @@ pub fn from_journal(
     let mut found = Vec::new();
     for case in cases {
         let evidence = journal.evidence(&case.case_id)?;
-        let wanted: Vec<Evidence> =
-            evidence.into_iter().filter(|e| snapshot_id.is_none_or(|s| s == e.snapshot_id)).collect();
+        // Evidence the examiner discarded no longer exists: there is nothing left to image.
+        let discarded = journal.discarded_evidence(&case.case_id)?;
+        let wanted: Vec<Evidence> = evidence
+            .into_iter()
+            .filter(|e| snapshot_id.is_none_or(|s| s == e.snapshot_id) && !discarded.contains_key(&e.snapshot_id))
+            .collect();
         if wanted.is_empty() {
             continue;
         }
