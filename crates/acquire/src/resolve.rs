@@ -51,6 +51,31 @@ impl Resolved {
     }
 }
 
+/// What one answered call of the journal created: the placeholder it resolved and the real id.
+pub(crate) struct Resolution {
+    pub entry: std::sync::Arc<custody_journal::Entry>,
+    pub placeholder: String,
+    pub real: String,
+}
+
+/// Every placeholder the answered calls of `case_id` resolved, in journal order: the one walk over
+/// the outcomes' `resolves` that cleanup's reconciling, matching and discarding share.
+pub(crate) fn journal_resolutions(
+    journal: &custody_journal::Journal,
+    case_id: &str,
+) -> Result<Vec<Resolution>, custody_journal::JournalError> {
+    let mut out = Vec::new();
+    for entry in journal.entries(case_id)? {
+        let Some(custody_journal::Outcome::Ok { result, .. }) = &entry.outcome else { continue };
+        let Some(resolves) = result.get("resolves").and_then(Value::as_object) else { continue };
+        let pairs: Vec<(String, String)> =
+            resolves.iter().filter_map(|(p, r)| Some((p.clone(), r.as_str()?.to_string()))).collect();
+        let entry = std::sync::Arc::new(entry);
+        out.extend(pairs.into_iter().map(|(placeholder, real)| Resolution { entry: entry.clone(), placeholder, real }));
+    }
+    Ok(out)
+}
+
 /// An outcome that resolves `pairs`, plus `extra` fields.
 pub fn outcome(pairs: &[(&str, &str)], extra: Value) -> Value {
     let resolves: Map<String, Value> = pairs.iter().map(|(p, r)| (p.to_string(), json!(r))).collect();

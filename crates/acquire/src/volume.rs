@@ -74,7 +74,7 @@ pub(crate) async fn run_volume(
         }
     }
     let secured = report.evidence.is_some();
-    let source = volume.snapshots.first().filter(|s| !s.evidence);
+    let source = volume.source().filter(|s| !s.evidence);
     for step in &cleanup {
         if let (false, Action::DeleteSnapshot { snapshot }) = (secured, &step.action) {
             if source.is_some_and(|s| &s.id == snapshot) {
@@ -101,7 +101,7 @@ pub(crate) async fn run_volume(
         (Some(AcquireError::Refused { .. }), Some(planned)) => keep_failed_copy(run, volume, planned, &mut report),
         // A copy made and not waited for (the run was stopped): it completes all the same. It carries the
         // evidence tag and is never deleted; a resume or a cleanup records it as evidence once complete.
-        (Some(_), Some(planned)) if volume.snapshots.first().map(|s| &s.id) != Some(&planned.id) => {
+        (Some(_), Some(planned)) if !volume.is_source(&planned.id) => {
             if let Some(id) = run.created(&planned.id) {
                 report.left.push(format!(
                     "the evidence copy {id} in account {} ({}) was started and not waited for: it completes on its \
@@ -201,9 +201,7 @@ fn evidence_tags(run: &Run, volume: &VolumePlan, planned: &PlannedSnapshot) -> B
         .iter()
         .find_map(|s| match &s.action {
             Action::CopySnapshot { to, tags, .. } if to == &planned.id => Some(tags.clone()),
-            Action::CreateSnapshots { tags, .. } if volume.snapshots.first().map(|f| &f.id) == Some(&planned.id) => {
-                Some(tags.clone())
-            }
+            Action::CreateSnapshots { tags, .. } if volume.is_source(&planned.id) => Some(tags.clone()),
             _ => None,
         })
         .unwrap_or_default()
@@ -213,8 +211,7 @@ fn evidence_tags(run: &Run, volume: &VolumePlan, planned: &PlannedSnapshot) -> B
 /// creation, which the policies custody writes protect from deletion (so no moment exists in which a
 /// completed copy is unprotected): it is kept, and the report says how to remove it.
 fn keep_failed_copy(run: &Run, volume: &VolumePlan, planned: &PlannedSnapshot, report: &mut VolumeReport) {
-    let is_source = volume.snapshots.first().map(|s| &s.id) == Some(&planned.id);
-    let Some(id) = run.created(&planned.id).filter(|_| !is_source) else { return };
+    let Some(id) = run.created(&planned.id).filter(|_| !volume.is_source(&planned.id)) else { return };
     report.left.push(format!(
         "the failed copy {id} in account {} ({}) is kept: it holds no data, but it carries the evidence tag, which \
          custody's policies protect; `custody cleanup --case {} --discard-evidence {id}` removes it (as a role allowed \
@@ -229,12 +226,12 @@ fn keep_failed_copy(run: &Run, volume: &VolumePlan, planned: &PlannedSnapshot, r
 /// evidence copy that run started. No copy was started: the volume cannot be resumed in this case.
 async fn await_started_copy(run: &Run, volume: &VolumePlan) -> Result<(), AcquireError> {
     let refuse = |why: String| AcquireError::Refused { step: format!("evidence:{}", volume.volume_id), why };
-    let source = volume.snapshots.first().and_then(|s| run.created(&s.id));
+    let source = volume.source().and_then(|s| run.created(&s.id));
     let kept = match &source {
         Some(id) => format!("its source snapshot {id} is kept"),
         None => "it has no snapshot".to_string(),
     };
-    let planned = volume.snapshots.iter().find(|s| s.evidence).filter(|e| volume.snapshots.first() != Some(*e));
+    let planned = volume.evidence_copy();
     let copy = planned.and_then(|p| {
         let step =
             run.plan.steps.iter().find(|s| matches!(&s.action, Action::CopySnapshot { to, .. } if to == &p.id))?;

@@ -274,6 +274,52 @@ impl SimWorld {
         Ok(())
     }
 
+    /// Creates a customer managed key behind custody's back (another tool, another run), with this
+    /// description, tags and key policy, in `account` and `region`: its ARN.
+    pub fn create_key_outside(
+        &self,
+        account: &str,
+        region: &str,
+        description: &str,
+        tags: BTreeMap<String, String>,
+        policy: Value,
+    ) -> String {
+        let mut st = self.lock();
+        let key_id = st.next_key_id();
+        let arn = format!("arn:aws:kms:{region}:{account}:key/{key_id}");
+        st.inv.keys.push(custody_plan::inventory::Key {
+            arn: arn.clone(),
+            manager: custody_plan::inventory::KeyManager::Customer,
+            aliases: Vec::new(),
+            policy: Some(policy),
+            grants: Vec::new(),
+            unknown: Vec::new(),
+        });
+        let created = st.now();
+        st.keys.insert(
+            arn.clone(),
+            state::KeyRec {
+                arn: arn.clone(),
+                account: account.to_string(),
+                region: region.to_string(),
+                key_id,
+                manager: KeyManager::Customer,
+                state: "Enabled".to_string(),
+                description: Some(description.to_string()),
+                tags,
+                grant_names: BTreeMap::new(),
+                created,
+            },
+        );
+        arn
+    }
+
+    /// Deletes a snapshot behind custody's back (someone else, in the console): it is gone from now on.
+    pub fn delete_snapshot_outside(&self, snapshot_id: &str) -> Result<(), String> {
+        let mut st = self.lock();
+        st.snapshots.remove(snapshot_id).map(|_| ()).ok_or_else(|| format!("no snapshot `{snapshot_id}`"))
+    }
+
     /// What custody could have left behind for case `case_id`, in words (empty: clean): snapshots
     /// tagged `CustodyCase=<case>` other than `evidence_snapshot_ids`, any snapshot share still in
     /// place, keys tagged with the case and not pending deletion, aliases that start with

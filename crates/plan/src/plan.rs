@@ -260,6 +260,28 @@ pub struct VolumePlan {
     pub snapshots: Vec<PlannedSnapshot>,
 }
 
+impl VolumePlan {
+    /// The crash-consistent source snapshot CreateSnapshots takes (the first planned).
+    pub fn source(&self) -> Option<&PlannedSnapshot> {
+        self.snapshots.first()
+    }
+
+    /// Whether the planned snapshot `id` is the source snapshot.
+    pub fn is_source(&self, id: &str) -> bool {
+        self.source().is_some_and(|s| s.id == id)
+    }
+
+    /// The evidence copy, when the evidence is a copy (not the source snapshot itself).
+    pub fn evidence_copy(&self) -> Option<&PlannedSnapshot> {
+        self.snapshots.iter().find(|s| s.evidence && !self.is_source(&s.id))
+    }
+
+    /// The intermediate copy, if the plan makes one (neither the source nor the evidence).
+    pub fn intermediate_copy(&self) -> Option<&PlannedSnapshot> {
+        self.snapshots.iter().find(|s| !s.evidence && !self.is_source(&s.id))
+    }
+}
+
 /// A snapshot the plan creates (its ID is a placeholder until the call returns).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedSnapshot {

@@ -45,22 +45,17 @@ pub(crate) fn targets(
         .collect();
     // The snapshots of the case the journal knows, with the volume each belongs to (from the outcomes
     // that created them): kept source snapshots and failed evidence copies are among them.
-    for entry in journal.entries(case_id)? {
-        let Some(Outcome::Ok { result, .. }) = &entry.outcome else { continue };
-        let Some(resolves) = result.get("resolves").and_then(|v| v.as_object()) else { continue };
-        let Some(plan) = plans.iter().find(|p| p.instance_id == entry.intent.instance_id) else { continue };
-        for (placeholder, real) in resolves {
-            let Some(real) = real.as_str() else { continue };
-            for v in &plan.volumes {
-                if let Some(s) = v.snapshots.iter().find(|s| &s.id == placeholder) {
-                    candidates.push(Target {
-                        instance: plan.instance_id.clone(),
-                        volume: v.volume_id.clone(),
-                        snapshot: real.to_string(),
-                        account: s.account.clone(),
-                        region: s.region.clone(),
-                    });
-                }
+    for r in crate::resolve::journal_resolutions(journal, case_id)? {
+        let Some(plan) = plans.iter().find(|p| p.instance_id == r.entry.intent.instance_id) else { continue };
+        for v in &plan.volumes {
+            if let Some(s) = v.snapshots.iter().find(|s| s.id == r.placeholder) {
+                candidates.push(Target {
+                    instance: plan.instance_id.clone(),
+                    volume: v.volume_id.clone(),
+                    snapshot: r.real.clone(),
+                    account: s.account.clone(),
+                    region: s.region.clone(),
+                });
             }
         }
     }

@@ -8,11 +8,11 @@ use crate::error::AcquireError;
 use crate::report::{Event, Progress};
 use crate::wait::{self, WaitSettings};
 use custody_cloud::types::{SnapshotInfo, SnapshotQuery};
-use custody_journal::{Evidence, Journal, NewResource, Outcome, ResourceKind, ResourceRecord};
+use custody_journal::{Evidence, Journal, NewResource, ResourceKind, ResourceRecord};
 use custody_plan::plan::{
     Action, Plan, VolumePlan, EVIDENCE_TAG_VALUE, TAG_CASE, TAG_EVIDENCE, TAG_INSTANCE, TAG_RUN, TAG_VOLUME,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 
@@ -53,6 +53,9 @@ pub(crate) struct Found {
 pub(crate) struct Keep {
     case_id: String,
     unsecured: BTreeSet<(String, String)>,
+    /// The volumes whose crash-consistent source snapshot is listed, completed: an intermediate copy of
+    /// such a volume holds nothing the source does not.
+    sources_listed: BTreeSet<(String, String)>,
     owners: BTreeMap<String, Owner>,
 }
 
@@ -77,16 +80,24 @@ impl Keep {
     /// Why the source snapshot of a volume without secured evidence is kept (an intermediate copy,
     /// such as path 8's copy under the temporary key, is not: the source snapshot holds the same data).
     fn unsecured(&self, owner: &Owner) -> Option<String> {
-        let unsecured = self.unsecured.contains(&(owner.instance.clone(), owner.volume.clone()));
-        (unsecured && owner.source).then(|| {
-            format!(
-                "the evidence of {volume} has no completed copy, so this snapshot may be its only copy \
-                 (`custody acquire --resume {case}` tries the copy again; only `custody cleanup --case {case} \
-                 --discard-evidence {volume}` removes it)",
-                volume = owner.volume,
-                case = self.case_id
-            )
-        })
+        let volume = (owner.instance.clone(), owner.volume.clone());
+        if !self.unsecured.contains(&volume) {
+            return None;
+        }
+        let whose = if owner.source {
+            "so this snapshot may be its only copy"
+        } else if !self.sources_listed.contains(&volume) {
+            // An intermediate copy is temporary only while the source it was made from is there.
+            "and its source snapshot is not listed (deleted, or not completed), so this copy may be its only one"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the evidence of {volume} has no completed copy, {whose} (`custody acquire --resume {case}` tries the \
+             copy again; only `custody cleanup --case {case} --discard-evidence {volume}` removes it)",
+            volume = owner.volume,
+            case = self.case_id
+        ))
     }
 }
 
@@ -182,14 +193,9 @@ impl Found {
 
     /// The planned snapshot of every real id the journal's outcomes name.
     fn owners_from_journal(&mut self, journal: &Journal) -> Result<(), AcquireError> {
-        for entry in journal.entries(&self.case_id)? {
-            let Some(Outcome::Ok { result, .. }) = &entry.outcome else { continue };
-            let Some(resolves) = result.get("resolves").and_then(Value::as_object) else { continue };
-            for (placeholder, real) in resolves {
-                let Some(real) = real.as_str() else { continue };
-                if let Some(owner) = self.owner_of(&entry.intent.instance_id, placeholder) {
-                    self.owners.insert(real.to_string(), owner);
-                }
+        for r in crate::resolve::journal_resolutions(journal, &self.case_id)? {
+            if let Some(owner) = self.owner_of(&r.entry.intent.instance_id, &r.placeholder) {
+                self.owners.insert(r.real, owner);
             }
         }
         Ok(())
@@ -205,7 +211,7 @@ impl Found {
                 volume: v.volume_id.clone(),
                 placeholder: s.id.clone(),
                 evidence: s.evidence,
-                source: v.snapshots.first().is_some_and(|f| f.id == s.id),
+                source: v.is_source(&s.id),
                 account: s.account.clone(),
                 region: s.region.clone(),
             })
@@ -231,13 +237,12 @@ impl Found {
             let volume = copy_of.or(l.info.volume_id.as_ref());
             let Some(v) = plan.volumes.iter().find(|v| Some(&v.volume_id) == volume) else { continue };
             let evidence_tag = tags.get(TAG_EVIDENCE).is_some_and(|t| t == EVIDENCE_TAG_VALUE);
-            let first = v.snapshots.first();
             let planned = match copy_of {
                 // A copy: the evidence copy carries the evidence tag from its creation; the other copy
                 // is the intermediate one.
-                Some(_) if evidence_tag => v.snapshots.iter().find(|s| s.evidence && Some(*s) != first),
-                Some(_) => v.snapshots.iter().find(|s| !s.evidence && Some(*s) != first),
-                None => first,
+                Some(_) if evidence_tag => v.evidence_copy(),
+                Some(_) => v.intermediate_copy(),
+                None => v.source(),
             };
             let Some(planned) = planned else { continue };
             if let Some(owner) = self.owner_of(&plan.instance_id, &planned.id) {
@@ -328,7 +333,7 @@ impl Found {
                     }
                 };
                 let Some(info) = info else { continue };
-                let is_source = v.snapshots.first().map(|s| &s.id) == Some(&planned.id);
+                let is_source = v.is_source(&planned.id);
                 let mut tags = info.tags.clone();
                 if is_source && tags.get(TAG_EVIDENCE).map(String::as_str) != Some(EVIDENCE_TAG_VALUE) {
                     let mark: BTreeMap<String, String> =
@@ -378,7 +383,15 @@ impl Found {
             .flat_map(|p| p.volumes.iter().map(move |v: &VolumePlan| (p.instance_id.clone(), v.volume_id.clone())))
             .filter(|k| !secured.contains(k))
             .collect();
-        Ok(Keep { case_id: self.case_id.clone(), unsecured, owners: self.owners.clone() })
+        let sources_listed = self
+            .listed
+            .iter()
+            .filter(|l| l.info.state == "completed")
+            .filter_map(|l| self.owners.get(&l.info.id))
+            .filter(|o| o.source)
+            .map(|o| (o.instance.clone(), o.volume.clone()))
+            .collect();
+        Ok(Keep { case_id: self.case_id.clone(), unsecured, sources_listed, owners: self.owners.clone() })
     }
 
     /// Removes the listed snapshots of this journal's runs that are really temporary and still there.
@@ -392,13 +405,12 @@ impl Found {
     ) -> Result<(), AcquireError> {
         let evidence: BTreeSet<String> = journal.evidence(&self.case_id)?.into_iter().map(|e| e.snapshot_id).collect();
         let resources = journal.resources(&self.case_id)?;
-        let removed: BTreeSet<&str> =
-            resources.iter().filter(|r| r.removed_at.is_some()).map(|r| r.id.as_str()).collect();
-        let journal_kept: BTreeSet<&str> = resources.iter().filter(|r| !r.temporary).map(|r| r.id.as_str()).collect();
+        // What the journal records is removed (or kept) by the journal's own list, and said there once.
+        let journaled: BTreeSet<&str> = resources.iter().map(|r| r.id.as_str()).collect();
         for l in self.listed.iter().filter(|l| l.own) {
             let s = &l.info;
             let marked = s.tags.contains_key(TAG_EVIDENCE);
-            if marked || evidence.contains(&s.id) || removed.contains(s.id.as_str()) {
+            if marked || evidence.contains(&s.id) || journaled.contains(s.id.as_str()) {
                 continue;
             }
             let Some(owner) = self.owners.get(&s.id) else {
@@ -408,7 +420,7 @@ impl Found {
                 ));
                 continue;
             };
-            if owner.evidence || journal_kept.contains(s.id.as_str()) {
+            if owner.evidence {
                 continue;
             }
             if let Some(why) = keep.unsecured(owner) {

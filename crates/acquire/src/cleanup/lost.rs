@@ -4,6 +4,7 @@
 use super::roles::Roles;
 use super::CleanupReport;
 use crate::error::AcquireError;
+use crate::resolve::{journal_resolutions, Resolution};
 use custody_cloud::types::NewGrant;
 use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind};
 use custody_plan::plan::{Action, Plan};
@@ -16,27 +17,22 @@ use std::sync::atomic::AtomicBool;
 pub(crate) fn reconcile(journal: &Journal, case_id: &str, plans: &[Plan]) -> Result<(), AcquireError> {
     let known: BTreeSet<(ResourceKind, String)> =
         journal.resources(case_id)?.into_iter().map(|r| (r.kind, r.id)).collect();
-    for entry in journal.entries(case_id)? {
-        let Some(Outcome::Ok { result, .. }) = &entry.outcome else { continue };
-        let Some(resolves) = result.get("resolves").and_then(Value::as_object) else { continue };
+    for Resolution { entry, placeholder, real } in journal_resolutions(journal, case_id)? {
         let Some(plan) = plans.iter().find(|p| p.instance_id == entry.intent.instance_id) else { continue };
-        for (placeholder, real) in resolves {
-            let Some(real) = real.as_str() else { continue };
-            let Some((kind, temporary, detail)) = planned_resource(plan, placeholder) else { continue };
-            if known.contains(&(kind, real.to_string())) {
-                continue;
-            }
-            journal.record_resource(&NewResource {
-                case_id: case_id.to_string(),
-                instance_id: entry.intent.instance_id.clone(),
-                kind,
-                id: real.to_string(),
-                account: entry.intent.account.clone(),
-                region: entry.intent.region.clone(),
-                temporary,
-                detail,
-            })?;
+        let Some((kind, temporary, detail)) = planned_resource(plan, &placeholder) else { continue };
+        if known.contains(&(kind, real.clone())) {
+            continue;
         }
+        journal.record_resource(&NewResource {
+            case_id: case_id.to_string(),
+            instance_id: entry.intent.instance_id.clone(),
+            kind,
+            id: real,
+            account: entry.intent.account.clone(),
+            region: entry.intent.region.clone(),
+            temporary,
+            detail,
+        })?;
     }
     Ok(())
 }

@@ -157,7 +157,26 @@ pub(crate) async fn look_for_temp_key(
     settings: &crate::wait::WaitSettings,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<Option<String>, custody_cloud::CloudError> {
-    crate::wait::look_again(settings, stop, || lookup_temp_key(kms, tags, description)).await
+    let unreadable = std::sync::Mutex::new(None);
+    let found = crate::wait::look_again(settings, stop, || async {
+        let looked = lookup_temp_key(kms, tags, description).await?;
+        if let (Some(e), Ok(mut first)) = (looked.unreadable, unreadable.lock()) {
+            first.get_or_insert(e);
+        }
+        Ok(looked.adopted)
+    })
+    .await?;
+    // Nothing adopted, and a key with the description whose tags could not be read: it may be the one.
+    match (found, unreadable.into_inner().ok().flatten()) {
+        (None, Some(e)) => Err(e),
+        (found, _) => Ok(found),
+    }
+}
+
+/// One look for the temporary key: the key adopted, or the first error reading a candidate's tags.
+struct Looked {
+    adopted: Option<String>,
+    unreadable: Option<custody_cloud::CloudError>,
 }
 
 /// The enabled key whose description is `description` (it names the case and the volume), confirmed
@@ -169,7 +188,9 @@ async fn lookup_temp_key(
     kms: &dyn Kms,
     tags: &BTreeMap<String, String>,
     description: &str,
-) -> Result<Option<String>, custody_cloud::CloudError> {
+) -> Result<Looked, custody_cloud::CloudError> {
+    // The first key whose tags could not be read, and why: reported only when no key is adopted.
+    let mut unreadable = None;
     for arn in kms.list_keys().await? {
         let Ok(meta) = kms.describe_key(&arn).await else { continue };
         if meta.state.as_deref() != Some("Enabled") || meta.description.as_deref() != Some(description) {
@@ -177,13 +198,19 @@ async fn lookup_temp_key(
         }
         // Adopted only when it carries every tag the run put on it, the run id among them: a key that only
         // looks alike (same description, another run or another tool) is never taken, and a key whose tags
-        // cannot be read is not taken either (the key policy custody writes lets the role read them).
-        let found = kms.list_resource_tags(&arn).await?;
-        if tags.iter().all(|(k, v)| found.get(k) == Some(v)) {
-            return Ok(Some(meta.arn));
+        // cannot be read is not taken either (the key policy custody writes lets the role read them); the
+        // look goes on past it, since a look-alike must not hide the key that is custody's.
+        match kms.list_resource_tags(&arn).await {
+            Ok(found) if tags.iter().all(|(k, v)| found.get(k) == Some(v)) => {
+                return Ok(Looked { adopted: Some(meta.arn), unreadable: None })
+            }
+            Ok(_) => {}
+            Err(e) => {
+                unreadable.get_or_insert(e);
+            }
         }
     }
-    Ok(None)
+    Ok(Looked { adopted: None, unreadable })
 }
 
 /// DeleteAlias, then ScheduleKeyDeletion.

@@ -177,7 +177,7 @@ async fn create_snapshots(
             reused(run, step, "taken by an earlier run");
             // The process may have died before it recorded them.
             for v in &run.plan.volumes {
-                let Some(first) = v.snapshots.first() else { continue };
+                let Some(first) = v.source() else { continue };
                 if let Some(id) = run.created(&first.id) {
                     let detail = json!({"volume_id": v.volume_id});
                     run.record_again(
@@ -216,7 +216,7 @@ async fn create_snapshots(
         Prior::None => Vec::new(),
     };
     let mut taken = found;
-    let done = run.plan.volumes.iter().all(|v| v.snapshots.first().is_some_and(|s| run.created(&s.id).is_some()));
+    let done = run.plan.volumes.iter().all(|v| v.source().is_some_and(|s| run.created(&s.id).is_some()));
     if !done && taken.is_empty() {
         let params = json!({"instance_id": run.instance(), "description": description, "tags": tags});
         let (snaps, _) = run
@@ -265,7 +265,7 @@ async fn create_snapshots(
         .collect();
     let mut ids = Vec::new();
     for v in run.plan.volumes.iter().filter(|v| !secured.contains(&v.volume_id)) {
-        let Some(first) = v.snapshots.first() else { continue };
+        let Some(first) = v.source() else { continue };
         match run.created(&first.id) {
             Some(id) => ids.push(id),
             None => {
@@ -282,7 +282,7 @@ async fn create_snapshots(
 
 /// The planned source snapshot of `volume_id` (the first of its snapshots).
 fn source_of<'p>(run: &'p Run, volume_id: &str) -> Option<&'p custody_plan::plan::PlannedSnapshot> {
-    run.plan.volumes.iter().find(|v| v.volume_id == volume_id).and_then(|v| v.snapshots.first())
+    run.plan.volumes.iter().find(|v| v.volume_id == volume_id).and_then(|v| v.source())
 }
 
 /// The journaled outcome of CreateSnapshots: the planned source snapshot each snapshot taken resolves.

@@ -107,3 +107,53 @@ async fn cleanup_of_orphans_keeps_the_only_copies_of_a_case_that_failed() {
     }
     assert_eq!(h.journal.case(CASE).unwrap().unwrap().status, Status::CleanedUp);
 }
+
+/// An intermediate copy (path 8's copy under the temporary key) is temporary only while the source
+/// snapshot it was made from is there. After a kill before the evidence copy completed, with the
+/// source snapshot deleted behind custody's back, the intermediate copy is the volume's only copy:
+/// cleanup keeps it and says why, instead of deleting it as temporary.
+#[tokio::test]
+async fn cleanup_keeps_an_intermediate_copy_whose_source_snapshot_is_gone() {
+    use custody_plan::plan::{TAG_CASE, TAG_EVIDENCE, TAG_VOLUME};
+    let mut scenarios = 0;
+    for n in 0..=writes(PATH_8).await {
+        let Some(h) = killed(PATH_8, n).await else { continue };
+        let snapshots = h.world.snapshots();
+        let of_case = |s: &&custody_cloud::sim::SimSnapshot| s.tags.get(TAG_CASE).is_some_and(|c| c == CASE);
+        let mut only_copies = Vec::new();
+        for v in &h.inv.instance(PATH_8.instance).unwrap().volumes {
+            let secured = snapshots.iter().filter(of_case).any(|s| {
+                s.tags.get(TAG_VOLUME) == Some(&v.id) && s.tags.contains_key(TAG_EVIDENCE) && s.state == "completed"
+            });
+            let source = snapshots
+                .iter()
+                .filter(of_case)
+                .find(|s| !s.tags.contains_key(TAG_VOLUME) && s.volume_id.as_ref() == Some(&v.id));
+            let intermediate = snapshots.iter().filter(of_case).find(|s| {
+                s.tags.get(TAG_VOLUME) == Some(&v.id) && !s.tags.contains_key(TAG_EVIDENCE) && s.state == "completed"
+            });
+            if let (false, Some(source), Some(intermediate)) = (secured, source, intermediate) {
+                h.world.delete_snapshot_outside(&source.id).unwrap();
+                only_copies.push((v.id.clone(), intermediate.id.clone()));
+            }
+        }
+        let cleaned = h.cleanup().await;
+        // A copy under way may complete during cleanup, which records it: that volume is secured.
+        let secured: Vec<String> = h.journal.evidence(CASE).unwrap().into_iter().map(|e| e.volume_id).collect();
+        only_copies.retain(|(volume, _)| !secured.contains(volume));
+        if only_copies.is_empty() {
+            continue;
+        }
+        scenarios += 1;
+        let left: Vec<String> = h.world.snapshots().into_iter().map(|s| s.id).collect();
+        for (_, id) in &only_copies {
+            assert!(left.contains(id), "n={n}: {id}, the only copy left, was deleted: {cleaned:#?}");
+            let why = cleaned.skipped.iter().find(|s| s.contains(id.as_str()));
+            assert!(
+                why.is_some_and(|w| w.contains("source snapshot is not listed") && w.contains("--discard-evidence")),
+                "n={n}: {id}: {cleaned:#?}"
+            );
+        }
+    }
+    assert!(scenarios > 0, "no kill point left an intermediate copy without a completed evidence copy");
+}

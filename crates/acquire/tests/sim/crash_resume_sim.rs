@@ -171,3 +171,57 @@ async fn a_killed_run_resumes_from_the_journal_file_alone() {
         like_baseline(&h, &base, &planned.0, &label);
     }
 }
+
+/// KMS CreateKey takes no idempotency token (KMS API Reference, CreateKey,
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html>): a key whose answer was
+/// lost is found only by listing keys. A resume adopts a key only when it carries the run's tags, and
+/// looks past keys that merely look alike (same description: another run, another tool), one whose
+/// tags the role may not read included, instead of giving up and creating the key a second time; the
+/// look-alikes are never touched.
+#[tokio::test]
+async fn a_resume_adopts_its_own_lost_key_past_look_alike_keys() {
+    use custody_plan::plan::Action;
+    use custody_plan::plan::TAG_RUN;
+    let probe = Harness::new(PATH_8);
+    let planned = plan_and_check(&probe.inv, PATH_8.instance, PATH_8.mode);
+    let source_role = "arn:aws:iam::111122223333:role/CustodySource";
+    let describe_only = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": source_role}, "Action": "kms:DescribeKey", "Resource": "*"}]});
+    let keys_planned = planned.0.steps.iter().filter(|s| matches!(s.action, Action::CreateKey { .. })).count();
+    let mut lost_answers = 0;
+    for n in 0..baseline(&probe.inv, &planned).await.writes {
+        let h = Harness::new(PATH_8);
+        // Before the run: for every key the plan makes, two keys with its description, tagged for
+        // another run; the role may read the tags of the first, not of the second.
+        let mut look_alikes = Vec::new();
+        for step in &planned.0.steps {
+            let Action::CreateKey { description, tags, .. } = &step.action else { continue };
+            let policy = step.creates_keys[0].policy.clone();
+            let mut other_run = tags.clone();
+            other_run.insert(TAG_RUN.to_string(), "r-1-00000000000000ff".to_string());
+            for policy in [policy, describe_only.clone()] {
+                look_alikes.push(h.world.create_key_outside(
+                    "111122223333",
+                    "eu-west-1",
+                    description,
+                    other_run.clone(),
+                    policy,
+                ));
+            }
+        }
+        h.killed_after(&planned, n).await;
+        let lost = h.journal.unfinished(CASE).ok().into_iter().flatten().any(|e| e.intent.api == "kms:CreateKey");
+        if !lost || !h.world.calls().iter().any(|c| c.api == "kms:CreateKey" && c.result.is_ok()) {
+            continue;
+        }
+        lost_answers += 1;
+        resumed(&h, &planned, &format!("n={n}")).await;
+        let made = h.world.calls().iter().filter(|c| c.api == "kms:CreateKey" && c.result.is_ok()).count();
+        assert_eq!(made, keys_planned, "n={n}: a key was created twice");
+        for arn in &look_alikes {
+            let key = h.world.keys().into_iter().find(|k| &k.arn == arn).unwrap();
+            assert_eq!(key.state, "Enabled", "n={n}: the look-alike {arn} was touched");
+        }
+    }
+    assert!(lost_answers > 0, "no kill point lost a CreateKey answer");
+}

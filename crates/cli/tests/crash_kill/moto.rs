@@ -2,9 +2,10 @@
 //! under `aws/ebs`, its data volume under a customer key): into the same Region, paths 2 and 3; into
 //! another Region, path 4 (`crates/cli/tests/acquire_moto.rs` seeds it the same way). One moto
 //! server per test, a freshly seeded incident per kill point and per way to go on (moto's state
-//! cannot be copied). moto answers in seconds, not milliseconds, so these kill at every
-//! [`STEP`]-th journal write (1, 1 + STEP, …), killed when the write is asked for; the simulated
-//! cloud covers every write (`sim`).
+//! cannot be copied). moto answers in seconds, not milliseconds, so each test kills at every
+//! [`STEP`]-th journal write from its own first one (1, 1 + STEP, …; 2, 2 + STEP, …), killed when the
+//! write is asked for: [`STEP`] tests per Region cover every write, and run side by side. The
+//! simulated cloud covers every write both ways to die (`sim`).
 //!
 //! What is checked where moto allows: the same evidence as a run never killed (journal), nothing
 //! tagged with the case left but the evidence (DescribeSnapshots by tag in both Regions, and nothing
@@ -225,7 +226,7 @@ async fn wrong(w: &World, run: &Run, base: &[Shape], after_cleanup: bool) -> Vec
     wrong
 }
 
-async fn moto_matrix(dest_region: &'static str) {
+async fn moto_matrix(dest_region: &'static str, first: u64) {
     let w = world(dest_region).await;
     let base_run = w.incident("BASE").await;
     let (code, _, stderr) = w.acquire(&base_run, None).await;
@@ -233,7 +234,7 @@ async fn moto_matrix(dest_region: &'static str) {
     let base = role_of(&base_run, &shapes(&evidence(&base_run)));
     assert_eq!(base.len(), 2, "{base:?}");
     let mut failures = Vec::new();
-    let mut n = 1;
+    let mut n = first;
     loop {
         let kill = Kill::At(n);
         let resumed = w.incident(&format!("R{n}")).await;
@@ -265,16 +266,29 @@ async fn moto_matrix(dest_region: &'static str) {
         n += STEP;
         assert!(n < 1000);
     }
-    assert!(n > 2 * STEP, "only {n} journal writes");
+    assert!(n > 2 * STEP + first, "only {n} journal writes");
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paths_2_and_3_on_moto_killed_at_every_fourth_journal_write_resume_and_clean_up() {
-    moto_matrix(REGION).await;
+macro_rules! moto_matrix {
+    ($($name:ident: $region:expr, from $first:expr;)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                moto_matrix($region, $first).await;
+            }
+        )*
+    };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn path_4_on_moto_killed_at_every_fourth_journal_write_resumes_and_cleans_up() {
-    moto_matrix(OTHER_REGION).await;
+// Into the same Region (paths 2 and 3) and into another (path 4): every journal write, in four shards.
+moto_matrix! {
+    paths_2_and_3_on_moto_killed_at_writes_1_5_9_and_so_on_resume_and_clean_up: REGION, from 1;
+    paths_2_and_3_on_moto_killed_at_writes_2_6_10_and_so_on_resume_and_clean_up: REGION, from 2;
+    paths_2_and_3_on_moto_killed_at_writes_3_7_11_and_so_on_resume_and_clean_up: REGION, from 3;
+    paths_2_and_3_on_moto_killed_at_writes_4_8_12_and_so_on_resume_and_clean_up: REGION, from 4;
+    path_4_on_moto_killed_at_writes_1_5_9_and_so_on_resumes_and_cleans_up: OTHER_REGION, from 1;
+    path_4_on_moto_killed_at_writes_2_6_10_and_so_on_resumes_and_cleans_up: OTHER_REGION, from 2;
+    path_4_on_moto_killed_at_writes_3_7_11_and_so_on_resumes_and_cleans_up: OTHER_REGION, from 3;
+    path_4_on_moto_killed_at_writes_4_8_12_and_so_on_resumes_and_cleans_up: OTHER_REGION, from 4;
 }
