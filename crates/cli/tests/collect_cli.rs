@@ -42,6 +42,8 @@ fn check_inventory(inv: &Inventory, incident: &Incident) {
     assert_eq!(volume.kms_key_arn.as_deref(), Some(incident.key_arn.as_str()));
     let key = inv.keys.iter().find(|k| k.arn == incident.key_arn).unwrap();
     assert_eq!(key.manager, KeyManager::Customer);
+    // DescribeKey's KeyState, which the preflight needs to refuse a disabled key up front.
+    assert_eq!(key.state.as_deref(), Some("Enabled"));
     assert_eq!(key.policy.as_ref(), Some(&incident.key_policy));
     assert_eq!(key.aliases, vec![incident.alias.clone()]);
     assert_eq!(key.grants[0]["grant_id"], incident.grant_id.as_str());

@@ -269,8 +269,8 @@ impl SimWorld {
     /// Disables a key (`Disabled`): cryptographic use of it is refused from now on.
     pub fn disable_key(&self, key_arn: &str) -> Result<(), String> {
         let mut st = self.lock();
-        let key = st.keys.get_mut(key_arn).ok_or_else(|| format!("no key `{key_arn}` in the simulated cloud"))?;
-        key.state = "Disabled".to_string();
+        st.keys.get(key_arn).ok_or_else(|| format!("no key `{key_arn}` in the simulated cloud"))?;
+        st.set_key_state(key_arn, "Disabled");
         Ok(())
     }
 
@@ -294,6 +294,7 @@ impl SimWorld {
             policy: Some(policy),
             grants: Vec::new(),
             unknown: Vec::new(),
+            state: Some("Enabled".to_string()),
         });
         let created = st.now();
         st.keys.insert(

@@ -21,6 +21,7 @@
 
 mod build;
 mod case;
+mod key_state;
 mod place;
 
 pub(crate) use build::{Checker, Working};
@@ -44,12 +45,15 @@ pub enum Outcome {
     Unknown,
 }
 
-/// The outcome of a step: pass when every request is allowed, fail when one is denied, else unknown.
+/// The outcome of a step: pass when every request is allowed, fail when one is denied, blocked when
+/// it would pass (or is unknown) but rests on what a failing step creates (a grant, the temporary
+/// key), else unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepOutcome {
     Pass,
     Fail,
+    Blocked,
     Unknown,
 }
 
@@ -71,7 +75,7 @@ pub struct CheckReport {
 impl CheckReport {
     /// True when every step passes.
     pub fn all_pass(&self) -> bool {
-        self.summary.failed == 0 && self.summary.unknown == 0
+        self.summary.failed == 0 && self.summary.unknown == 0 && self.summary.blocked == 0
     }
 }
 
@@ -81,6 +85,9 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub unknown: usize,
+    /// Steps that would pass but rest on what a failing step creates.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub blocked: usize,
     pub requests_allowed: usize,
     pub requests_denied: usize,
     pub requests_unknown: usize,
@@ -95,7 +102,14 @@ pub struct StepCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
     pub outcome: StepOutcome,
+    /// For a blocked step: the failing (or blocked) steps whose grants or key it rests on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
     pub requests: Vec<RequestCheck>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A statement (or grant) that decided a request, and where it comes from.
@@ -139,18 +153,25 @@ pub struct RequestCheck {
     /// Alternatives considered but not offered, and why (e.g. a seed option that does not cover this request).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_offered: Vec<String>,
+    /// For a cryptographic request on a key that is not `Enabled`: why its state refuses it, whatever
+    /// the policies say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_state: Option<String>,
     /// Case field → where it came from (`resource_policy` → `the key policy of arn:…`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<String, String>,
     /// For a request that is not allowed: the case file, to replay with `custody authz`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<Value>,
+    /// For an allowed request: the plan steps (indices) that create what allows it.
+    #[serde(skip)]
+    pub created_by_steps: Vec<usize>,
 }
 
 /// Checks every request of every step of `plan` against `inventory`.
 pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
     let mut checker = Checker::new(inventory, plan);
-    let mut steps = Vec::with_capacity(plan.steps.len());
+    let mut steps: Vec<StepCheck> = Vec::with_capacity(plan.steps.len());
     let mut summary = Summary::default();
     for (si, step) in plan.steps.iter().enumerate() {
         checker.begin_step(si);
@@ -161,8 +182,20 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
             }
         }
         checker.end_step(si);
+        // What an earlier step creates counts here whether or not that step passes (the refusal is
+        // reported where it is made); a step that rests on it is blocked, not shown as passing.
+        let mut blocked_by: Vec<String> = requests
+            .iter()
+            .flat_map(|r| r.created_by_steps.iter().copied())
+            .filter(|&s| s < steps.len() && matches!(steps[s].outcome, StepOutcome::Fail | StepOutcome::Blocked))
+            .map(|s| steps[s].id.clone())
+            .collect();
+        blocked_by.dedup();
         let outcome = if requests.iter().any(|r| r.outcome == Outcome::Denied) {
+            blocked_by.clear();
             StepOutcome::Fail
+        } else if !blocked_by.is_empty() {
+            StepOutcome::Blocked
         } else if requests.iter().all(|r| r.outcome == Outcome::Allowed) {
             StepOutcome::Pass
         } else {
@@ -171,6 +204,7 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
         match outcome {
             StepOutcome::Pass => summary.passed += 1,
             StepOutcome::Fail => summary.failed += 1,
+            StepOutcome::Blocked => summary.blocked += 1,
             StepOutcome::Unknown => summary.unknown += 1,
         }
         for r in &requests {
@@ -186,6 +220,7 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
             phase: step.phase,
             volume_id: step.volume_id.clone(),
             outcome,
+            blocked_by,
             requests,
         });
     }
@@ -236,6 +271,28 @@ pub fn authorize(inventory: &Inventory, call: &str, request: &AuthzRequest) -> R
     check_request(&mut checker, None, call, request)
 }
 
+/// Why a policy testing `aws:ResourceTag/…` on SendCommand's instance leaves the request unknown.
+const SEND_COMMAND_AWS_TAGS_UNKNOWN: &str = "a policy here tests aws:ResourceTag/<key> on ssm:SendCommand, and AWS \
+    documents only ssm:resourceTag/<key> for the instance SendCommand targets (Run Command, \
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html#tag-based-access; \
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html): the decision \
+    differs with and without it, so it is unknown; test ssm:resourceTag/<key> instead";
+
+/// For `ssm:SendCommand` on an instance whose tags the plan gives as `ssm:resourceTag/…`: the same
+/// request with the tags also as `aws:ResourceTag/…`.
+fn send_command_with_aws_resource_tags(req: &AuthzRequest) -> Option<AuthzRequest> {
+    if !req.action.eq_ignore_ascii_case("ssm:SendCommand") || !req.resource.contains(":instance/") {
+        return None;
+    }
+    let mut alt = req.clone();
+    for (k, v) in &req.context {
+        if let Some(tag) = k.strip_prefix("ssm:resourceTag/") {
+            alt.context.insert(format!("aws:ResourceTag/{tag}"), v.clone());
+        }
+    }
+    Some(alt)
+}
+
 /// Checks one request; `step`: the plan step it belongs to, to work out fixes for a refusal (none
 /// without).
 fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req: &AuthzRequest) -> RequestCheck {
@@ -254,8 +311,10 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
         fixes: Vec::new(),
         no_fix: None,
         not_offered: Vec::new(),
+        key_state: None,
         sources: BTreeMap::new(),
         case: None,
+        created_by_steps: Vec::new(),
     };
     let evaluated = match checker.evaluate(&spec) {
         Ok(e) => e,
@@ -275,6 +334,7 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
         })
         .map(|u| u.what.clone())
         .collect();
+    out.created_by_steps = evaluated.creators.clone();
     out.outcome = match (kind, relevant.is_empty()) {
         (DecisionKind::ExplicitDeny, _) => Outcome::Denied,
         (_, false) => Outcome::Unknown,
@@ -282,6 +342,15 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
         (DecisionKind::ImplicitDeny, true) => Outcome::Denied,
     };
     out.unknown = relevant;
+    if let Some(with_aws_tags) = send_command_with_aws_resource_tags(req) {
+        // AWS documents ssm:resourceTag/<key> for SendCommand on an instance but not whether
+        // aws:ResourceTag/<key> is there too: when a policy decides differently with it, the request
+        // is unknown rather than refused or allowed on a guess.
+        if checker.evaluate(&spec_of(&with_aws_tags)).is_ok_and(|e| e.decision.kind != kind) {
+            out.outcome = Outcome::Unknown;
+            out.unknown.push(SEND_COMMAND_AWS_TAGS_UNKNOWN.to_string());
+        }
+    }
     let x = &evaluated.explanation;
     let refs = if kind == DecisionKind::ExplicitDeny { &x.denied_by } else { &x.allowed_by };
     out.deciding = refs
@@ -308,6 +377,15 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
                 }
             }
             Err(e) => out.no_fix = Some(format!("no case could be built to try fixes on: {e}")),
+        }
+    }
+    if let Some((why, remedy)) = key_state::refusal(&checker.inventory.keys, &req.action, &req.resource) {
+        out.outcome = Outcome::Denied;
+        out.key_state = Some(why);
+        if out.fixes.is_empty() {
+            out.no_fix = Some(remedy);
+        } else {
+            out.not_offered.push(format!("the fixes above change policies only; also, {remedy}"));
         }
     }
     out.explanation = Some(evaluated.explanation);

@@ -150,6 +150,10 @@ pub struct Key {
     /// Fields that could not be read: `policy`, `grants`, `aliases`.
     #[serde(default)]
     pub unknown: Vec<String>,
+    /// DescribeKey's `KeyState` (`Enabled`, `Disabled`, `PendingDeletion`, `PendingImport`,
+    /// `Unavailable`, …); absent when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 /// An EC2 instance.

@@ -63,13 +63,22 @@ pub fn json(report: &CheckReport) -> String {
     out
 }
 
-/// ✓, ✗ or ?.
+/// ✓, ✗, ⊘ (blocked) or ?.
 pub fn step_mark(outcome: StepOutcome) -> &'static str {
     match outcome {
         StepOutcome::Pass => "✓",
         StepOutcome::Fail => "✗",
+        StepOutcome::Blocked => "⊘",
         StepOutcome::Unknown => "?",
     }
+}
+
+/// For a blocked step, one sentence: what it waits for.
+pub fn blocked_line(step: &StepCheck) -> Option<String> {
+    (step.outcome == StepOutcome::Blocked).then(|| {
+        let steps = step.blocked_by.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+        format!("blocked: it rests on what step {steps} creates, and that step is refused; fix it first")
+    })
 }
 
 /// ✓, ✗ or ?.
@@ -84,8 +93,9 @@ pub fn request_mark(outcome: Outcome) -> &'static str {
 /// The one-line result.
 pub fn summary_line(report: &CheckReport) -> String {
     let s = &report.summary;
+    let blocked = if s.blocked > 0 { format!(", {} blocked", s.blocked) } else { String::new() };
     format!(
-        "{} passed, {} failed, {} unknown (of {} steps); requests: {} allowed, {} denied, {} unknown",
+        "{} passed, {} failed{blocked}, {} unknown (of {} steps); requests: {} allowed, {} denied, {} unknown",
         s.passed,
         s.failed,
         s.unknown,
@@ -100,6 +110,9 @@ pub fn summary_line(report: &CheckReport) -> String {
 /// `unknown`, `on what is known`, `allowed by`, `note`.
 pub fn reasons(r: &RequestCheck) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
+    if let Some(k) = &r.key_state {
+        out.push(("key state", k.clone()));
+    }
     let Some(x) = &r.explanation else {
         out.extend(r.unknown.iter().map(|u| ("unknown", u.clone())));
         return out;
@@ -197,6 +210,9 @@ pub fn text(report: &CheckReport) -> String {
         let _ = writeln!(o, "  {} {}  {}", step_mark(step.outcome), Safe(&step.id), Safe(&step.title));
         if step.outcome == StepOutcome::Pass {
             continue;
+        }
+        if let Some(line) = blocked_line(step) {
+            let _ = writeln!(o, "      {}", Safe(&line));
         }
         for r in step.requests.iter().filter(|r| r.outcome != Outcome::Allowed) {
             text_request(&mut o, r);

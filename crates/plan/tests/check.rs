@@ -352,3 +352,25 @@ fn an_inventory_that_could_read_nothing_allows_nothing() {
         }
     }
 }
+
+#[test]
+fn a_step_that_rests_on_a_refused_grant_is_blocked_not_passed() {
+    // Without the source role's CreateGrant permission, the grant is refused where it is made; the copy
+    // that only that grant would allow (https://docs.aws.amazon.com/kms/latest/developerguide/grants.html)
+    // cannot pass, and is shown blocked by that step rather than as a pass.
+    let report = check(&inventory(), &scenario("grant-from-earlier-step"));
+    let create = "create-grant:vol-0123456789abcdef0";
+    assert_eq!(step(&report, create).outcome, StepOutcome::Fail);
+    let copy = step(&report, "copy-snapshot:vol-0123456789abcdef0");
+    assert_eq!(copy.outcome, StepOutcome::Blocked, "{copy:#?}");
+    assert_eq!(copy.blocked_by, [create]);
+    assert!(report.summary.blocked >= 1 && !report.all_pass(), "{:?}", report.summary);
+    let text = custody_plan::report::text(&report);
+    assert!(text.contains("⊘ copy-snapshot:vol-0123456789abcdef0"), "{text}");
+    assert!(text.contains(&format!("blocked: it rests on what step `{create}` creates")), "{text}");
+    assert!(
+        custody_plan::report::summary_line(&report).contains(" blocked"),
+        "{}",
+        custody_plan::report::summary_line(&report)
+    );
+}

@@ -94,6 +94,7 @@ fn with_planned_keys(mut inv: Inventory, plans: &[Plan]) -> Inventory {
                 policy: Some(k.policy.clone()),
                 grants: Vec::new(),
                 unknown: Vec::new(),
+                state: None,
             });
         }
     }

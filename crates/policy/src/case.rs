@@ -32,6 +32,8 @@ pub struct Request {
     name_start: usize,
     /// The resource is a KMS key, found once.
     kms_key: bool,
+    /// The request is decided by a role's trust policy, found once.
+    role_trust: bool,
     /// The service's bit, tested against each statement's [`ServiceMask`].
     service_mask: ServiceMask,
 }
@@ -46,7 +48,7 @@ impl Request {
         mut context: Context,
     ) -> Result<Request, (&'static str, String)> {
         let caller = Caller::parse(principal).map_err(|e| ("principal", e))?;
-        let (service, _name) = action
+        let (service, name) = action
             .split_once(':')
             .filter(|(s, n)| !s.is_empty() && !n.is_empty())
             .ok_or(("action", "an action of the form `service:Action`, such as `kms:Decrypt`".to_string()))?;
@@ -57,6 +59,10 @@ impl Request {
         let name_start = service.len() + 1;
         let service: Box<str> = service.to_ascii_lowercase().into();
         let kms_key = &*service == "kms" && resource.split(':').nth(5).is_some_and(|r| r.starts_with("key/"));
+        let role_trust = &*service == "sts"
+            && TRUST_POLICY_ACTIONS.iter().any(|a| name.eq_ignore_ascii_case(a))
+            && resource.split(':').nth(2) == Some("iam")
+            && resource.split(':').nth(5).is_some_and(|r| r.starts_with("role/"));
         derive_context(&mut context, &caller, &service, resource_account.as_deref());
         let service_mask = ServiceMask::of_service(&service);
         Ok(Request {
@@ -70,6 +76,7 @@ impl Request {
             grant_id: None,
             name_start,
             kms_key,
+            role_trust,
             service_mask,
         })
     }
@@ -88,7 +95,19 @@ impl Request {
     pub fn is_kms_key(&self) -> bool {
         self.kms_key
     }
+
+    /// True when the request is one a role's trust policy decides (its trust policy is the resource
+    /// policy): assuming the role, or tagging or naming the session being made.
+    pub fn is_role_trust(&self) -> bool {
+        self.role_trust
+    }
 }
+
+/// The STS actions a role's trust policy authorizes (IAM User Guide, "Policy elements: Principal" and
+/// "Pass session tags in AWS STS",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_permissions-required>).
+const TRUST_POLICY_ACTIONS: &[&str] =
+    &["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "TagSession", "SetSourceIdentity", "SetContext"];
 
 /// Context keys AWS adds to every request (IAM User Guide, "AWS global condition context keys",
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>), and

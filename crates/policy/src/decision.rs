@@ -127,6 +127,11 @@ pub enum Note {
     RcpsNotApplicable,
     /// The request crosses accounts (caller's account differs from the resource's).
     CrossAccount,
+    /// An identity-based policy allows assuming the role, but the role's trust policy must name the
+    /// caller (or its account) even in the same account.
+    IdentityAllowNeedsTrust,
+    /// The action needs no permission and no policy can deny it (`sts:GetCallerIdentity`).
+    NeedsNoPermission,
 }
 
 /// Why an Allow statement that covers the request's action and resource did not allow it.

@@ -98,18 +98,26 @@ pub fn evaluate(case: &Case) -> Decision {
     let mut allows: Vec<Hit> = Vec::new();
     let mut denies: Vec<Hit> = Vec::new();
     let mut notes: Vec<Note> = Vec::new();
+    // "No permissions are required to perform this operation. If an administrator attaches a policy
+    // to your identity that explicitly denies access to the sts:GetCallerIdentity action, you can
+    // still perform this operation" (STS API Reference, GetCallerIdentity,
+    // <https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html>).
+    if &*req.service == "sts" && req.action_name().eq_ignore_ascii_case("GetCallerIdentity") {
+        return Decision::allowed(Vec::new(), vec![Note::NeedsNoPermission]);
+    }
+    let scanning = Scanning { req, has_boundary: case.permissions_boundary.is_some() };
 
     // Identity-side policies exist only for IAM principals.
     let iam_principal = caller.account().is_some();
     if iam_principal {
         for (i, p) in case.identity_policies.iter().enumerate() {
-            scan(p, PolicyRef::Identity(i), req, &mut allows, &mut denies);
+            scan(p, PolicyRef::Identity(i), &scanning, &mut allows, &mut denies);
         }
         if let Some(p) = &case.permissions_boundary {
-            scan(p, PolicyRef::Boundary, req, &mut allows, &mut denies);
+            scan(p, PolicyRef::Boundary, &scanning, &mut allows, &mut denies);
         }
         if let Some(p) = &case.session_policy {
-            scan(p, PolicyRef::Session, req, &mut allows, &mut denies);
+            scan(p, PolicyRef::Session, &scanning, &mut allows, &mut denies);
         }
     }
     // SCPs restrict IAM principals of member accounts, but not service-linked roles.
@@ -118,7 +126,7 @@ pub fn evaluate(case: &Case) -> Decision {
         notes.push(Note::ScpsNotApplicable);
     }
     if let (true, Some(levels)) = (scps_apply, &case.scps) {
-        scan_levels(levels, PolicyRef::Scp, req, &mut allows, &mut denies);
+        scan_levels(levels, PolicyRef::Scp, &scanning, &mut allows, &mut denies);
     }
     let is_retire_grant = &*req.service == "kms" && req.action_name().eq_ignore_ascii_case("RetireGrant");
     // RCPs restrict the listed services' resources for every caller but service-linked roles; they do
@@ -132,13 +140,13 @@ pub fn evaluate(case: &Case) -> Decision {
         notes.push(Note::RcpsNotApplicable);
     }
     if let (true, Some(levels)) = (rcps_apply, &case.rcps) {
-        scan_levels(levels, PolicyRef::Rcp, req, &mut allows, &mut denies);
+        scan_levels(levels, PolicyRef::Rcp, &scanning, &mut allows, &mut denies);
     }
     if let Some(p) = &case.resource_policy {
-        scan(p, PolicyRef::Resource, req, &mut allows, &mut denies);
+        scan(p, PolicyRef::Resource, &scanning, &mut allows, &mut denies);
     }
     if let Some(p) = &case.vpc_endpoint_policy {
-        scan(p, PolicyRef::VpcEndpoint, req, &mut allows, &mut denies);
+        scan(p, PolicyRef::VpcEndpoint, &scanning, &mut allows, &mut denies);
     }
 
     if !denies.is_empty() {
@@ -231,6 +239,12 @@ fn principal_decision(case: &Case, allows: Vec<Hit>, mut notes: Vec<Note>) -> De
     let named = resource_hits().any(|h| names_caller(&h));
     let resource_allows = resource_hits().next().is_some();
     let is_key = req.is_kms_key();
+    // Key policies and role trust policies must allow the caller even in the same account: "IAM role
+    // trust policies and KMS key policies are exceptions to this logic, because they must explicitly
+    // allow access for principals" (IAM User Guide, "Policy evaluation for requests within a single
+    // account", <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html>).
+    let resource_policy_required = is_key || req.is_role_trust();
+    let missing_resource_gate = if is_key { GateKind::KeyPolicy } else { GateKind::ResourcePolicy };
     let same_account = match (caller.account(), req.resource_account.as_deref()) {
         (Some(c), Some(r)) => c == r,
         (Some(_), None) => true,
@@ -263,17 +277,17 @@ fn principal_decision(case: &Case, allows: Vec<Hit>, mut notes: Vec<Note>) -> De
         if resource_hits().any(|h| unlimited(&h)) || (named && limited_ok) {
             return Decision::allowed(only(&|h| h.policy == PolicyRef::Resource && names_caller(&h)), notes);
         }
-        // Outside KMS identity policies decide in the same account; for a key, only when the key
-        // policy has a statement for the account ("Enable IAM User Permissions").
-        let iam_counts = !is_key || resource_allows;
+        // Identity policies decide in the same account; for a key or a role's trust, only when the
+        // key policy (trust policy) has a statement for the account ("Enable IAM User Permissions").
+        let iam_counts = !resource_policy_required || resource_allows;
         if id.ok() && iam_counts {
             return Decision::allowed(only(&|h| identity_hits(h) || h.policy == PolicyRef::Resource), notes);
         }
-        if is_key && !resource_allows {
+        if resource_policy_required && !resource_allows {
             if id.allows && !is_root {
-                notes.push(Note::IdentityAllowIgnoredByKeyPolicy);
+                notes.push(if is_key { Note::IdentityAllowIgnoredByKeyPolicy } else { Note::IdentityAllowNeedsTrust });
             }
-            return Decision::implicit(GateKind::KeyPolicy, None, notes);
+            return Decision::implicit(missing_resource_gate, None, notes);
         }
         if named {
             // The resource policy names the caller's role: only the boundary or the session policy
@@ -290,8 +304,7 @@ fn principal_decision(case: &Case, allows: Vec<Hit>, mut notes: Vec<Note>) -> De
         return Decision::allowed(only(&|h| identity_hits(h) || h.policy == PolicyRef::Resource), notes);
     }
     if !resource_allows {
-        let gate = if is_key { GateKind::KeyPolicy } else { GateKind::ResourcePolicy };
-        return Decision::implicit(gate, None, notes);
+        return Decision::implicit(missing_resource_gate, None, notes);
     }
     if !named {
         notes.push(Note::ResourceAllowsAccountOnly);
@@ -364,24 +377,31 @@ fn first_level_without_allow(levels: usize, allows: &[Hit], is_kind: impl Fn(&Po
     })
 }
 
+/// What deciding whether a statement applies needs besides the statement.
+struct Scanning<'a> {
+    req: &'a Request,
+    /// The caller has a permissions boundary (a Deny with NotPrincipal then applies whatever it lists).
+    has_boundary: bool,
+}
+
 fn scan_levels(
     levels: &[Vec<Policy>],
     at: fn(usize, usize) -> PolicyRef,
-    req: &Request,
+    scanning: &Scanning<'_>,
     allows: &mut Vec<Hit>,
     denies: &mut Vec<Hit>,
 ) {
     for (l, level) in levels.iter().enumerate() {
         for (i, p) in level.iter().enumerate() {
-            scan(p, at(l, i), req, allows, denies);
+            scan(p, at(l, i), scanning, allows, denies);
         }
     }
 }
 
-/// Adds every statement of `policy` that applies to `req` to `allows` or `denies`.
-fn scan(policy: &Policy, at: PolicyRef, req: &Request, allows: &mut Vec<Hit>, denies: &mut Vec<Hit>) {
+/// Adds every statement of `policy` that applies to the request to `allows` or `denies`.
+fn scan(policy: &Policy, at: PolicyRef, scanning: &Scanning<'_>, allows: &mut Vec<Hit>, denies: &mut Vec<Hit>) {
     for stmt in &policy.statements {
-        let Some(via) = statement_applies(stmt, req) else { continue };
+        let Some(via) = statement_applies(stmt, scanning) else { continue };
         let hit = Hit { policy: at, statement: Some(stmt.index), via };
         match stmt.effect {
             Effect::Allow => allows.push(hit),
@@ -391,11 +411,12 @@ fn scan(policy: &Policy, at: PolicyRef, req: &Request, allows: &mut Vec<Hit>, de
 }
 
 /// `Some(how the principal matched)` when the statement applies to the request.
-pub(crate) fn statement_applies(stmt: &Statement, req: &Request) -> Option<Option<PrincipalMatch>> {
+fn statement_applies(stmt: &Statement, scanning: &Scanning<'_>) -> Option<Option<PrincipalMatch>> {
+    let req = scanning.req;
     if !covers(stmt, req) {
         return None;
     }
-    let via = principal_via(stmt, req)?;
+    let via = principal_via(stmt, req, scanning.has_boundary)?;
     if !stmt.conditions.iter().all(|c| c.holds(&req.context)) {
         return None;
     }
@@ -423,11 +444,22 @@ pub(crate) fn covers(stmt: &Statement, req: &Request) -> bool {
 }
 
 /// How the statement's Principal/NotPrincipal names the caller: `None` when it does not,
-/// `Some(None)` when the statement has no principal element.
-pub(crate) fn principal_via(stmt: &Statement, req: &Request) -> Option<Option<PrincipalMatch>> {
+/// `Some(None)` when the statement has no principal element. `has_boundary`: the caller has a
+/// permissions boundary.
+///
+/// NotPrincipal (IAM User Guide, <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html>):
+/// "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not supported",
+/// so such a statement grants nobody here; and "The NotPrincipal element with a Deny effect will
+/// always deny any IAM principal that has a permissions boundary policy attached, regardless of the
+/// values specified in the NotPrincipal element".
+pub(crate) fn principal_via(stmt: &Statement, req: &Request, has_boundary: bool) -> Option<Option<PrincipalMatch>> {
     match &stmt.principal {
         PrincipalSpec::Absent => Some(None),
         PrincipalSpec::Principal(list) => Some(Some(best_match(list.iter().filter_map(|p| p.matches(&req.caller)))?)),
+        PrincipalSpec::NotPrincipal(_) if stmt.effect == Effect::Allow => None,
+        PrincipalSpec::NotPrincipal(_) if has_boundary && req.caller.account().is_some() => {
+            Some(Some(PrincipalMatch::Everyone))
+        }
         PrincipalSpec::NotPrincipal(list) => {
             (!not_principal_excludes(list, &req.caller)).then_some(Some(PrincipalMatch::Everyone))
         }

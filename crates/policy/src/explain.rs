@@ -199,7 +199,12 @@ fn gate_message(case: &Case, kind: GateKind, level: Option<usize>) -> String {
             }
         }
         GateKind::ResourcePolicy => {
-            if req.caller.account().is_none() {
+            if req.is_role_trust() {
+                format!(
+                    "the trust policy of {} allows neither {} nor account {caller_account} to call {action}: a role's trust policy must allow the caller even in the same account",
+                    req.resource, req.principal
+                )
+            } else if req.caller.account().is_none() {
                 format!("no resource-based policy allows {} to call {action}", req.principal)
             } else if case.resource_policy.is_none() {
                 format!("{action} crosses from account {caller_account} into account {resource_account}, which needs a resource-based policy there, and the case has none")
@@ -234,6 +239,8 @@ fn note_message(case: &Case, note: Note) -> String {
         Note::GrantOperationMissing(i) => format!("grants[{i}] names the caller but not the operation {}", req.action_name()),
         Note::ScpsNotApplicable => "SCPs were not applied: they do not restrict service-linked roles or service principals".into(),
         Note::RcpsNotApplicable => format!("RCPs were not applied: they do not restrict {} here (unsupported service, service-linked role or service principal)", req.action),
+        Note::IdentityAllowNeedsTrust => format!("an identity-based policy allows this, but it is not enough: the trust policy of {} must allow the caller (or its account) even in the same account", req.resource),
+        Note::NeedsNoPermission => format!("{} needs no permission, and no policy can deny it", req.action),
         Note::CrossAccount => format!(
             "cross-account request: account {} calls into account {}",
             req.caller.account().unwrap_or(""),

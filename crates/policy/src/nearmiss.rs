@@ -18,7 +18,7 @@ pub fn near_misses(case: &Case, decision: &Decision) -> Vec<NearMiss> {
             if stmt.effect != Effect::Allow || !covers(stmt, &case.request) {
                 continue;
             }
-            let reason = if principal_via(stmt, &case.request).is_none() {
+            let reason = if principal_via(stmt, &case.request, case.permissions_boundary.is_some()).is_none() {
                 MissReason::Principal
             } else {
                 match stmt.conditions.iter().position(|c| !c.holds(&case.request.context)) {

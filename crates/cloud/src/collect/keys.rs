@@ -46,6 +46,7 @@ pub(super) async fn collect_keys(
             policy: None,
             grants: vec![],
             unknown: vec![],
+            state: meta.as_ref().and_then(|m| m.state.clone()),
         };
 
         match c.soft(kms.get_key_policy(&arn).await, &arn, "the key policy", &["policy"])? {

@@ -94,7 +94,8 @@ pub(crate) fn unusable(st: &State, key_arn: &str) -> Option<String> {
         None => Some(format!("the key {key_arn} does not exist (NotFoundException)")),
         Some("Disabled") => Some(format!("{key_arn} is disabled (DisabledException)")),
         Some("PendingDeletion") => Some(format!("{key_arn} is pending deletion (KMSInvalidStateException)")),
-        Some(_) => None,
+        Some("Enabled") => None,
+        Some(other) => Some(format!("{key_arn} is {other} (KMSInvalidStateException)")),
     }
 }
 

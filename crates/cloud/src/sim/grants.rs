@@ -167,6 +167,6 @@ pub(crate) fn schedule_key_deletion(
     if key.state == "PendingDeletion" {
         return Err(SCHEDULE_KEY_DELETION.error("KMSInvalidStateException", format!("{arn} is pending deletion.")));
     }
-    key.state = "PendingDeletion".to_string();
+    st.set_key_state(&arn, "PendingDeletion");
     Ok((c.receipt(Some(date.clone())), format!("{arn} pending deletion until {date}")))
 }

@@ -273,6 +273,7 @@ impl Kms for SimKms {
                 policy: Some(policy),
                 grants: Vec::new(),
                 unknown: Vec::new(),
+                state: Some("Enabled".to_string()),
             });
             // The lockout safety check: unless bypassed, "the key policy must allow the principal that
             // is making the CreateKey request to make a subsequent PutKeyPolicy request" (KMS API

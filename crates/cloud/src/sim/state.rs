@@ -152,6 +152,16 @@ pub(crate) fn aws_ebs_policy(account: &str, region: &str) -> Value {
 }
 
 impl State {
+    /// Sets a key's state, in the key and in the inventory a live collection would read.
+    pub(crate) fn set_key_state(&mut self, arn: &str, state: &str) {
+        if let Some(key) = self.keys.get_mut(arn) {
+            key.state = state.to_string();
+        }
+        if let Some(key) = self.inv.keys.iter_mut().find(|k| k.arn == arn) {
+            key.state = Some(state.to_string());
+        }
+    }
+
     pub fn new(inventory: &Inventory) -> Result<State, String> {
         let mut keys = BTreeMap::new();
         let mut initial_aliases = BTreeSet::new();
@@ -323,6 +333,7 @@ impl State {
             policy: Some(aws_ebs_policy(account, region)),
             grants: Vec::new(),
             unknown: Vec::new(),
+            state: Some("Enabled".to_string()),
         });
         arn
     }
@@ -406,7 +417,7 @@ fn key_rec(k: &Key) -> Result<KeyRec, String> {
             inventory::KeyManager::Aws => KeyManager::Aws,
             inventory::KeyManager::Customer => KeyManager::Customer,
         },
-        state: "Enabled".to_string(),
+        state: k.state.clone().unwrap_or_else(|| "Enabled".to_string()),
         description: None,
         tags: BTreeMap::new(),
         grant_names: BTreeMap::new(),

@@ -25,6 +25,8 @@ struct Parts {
     sources: BTreeMap<String, String>,
     unknowns: Vec<Unknown>,
     defaults: Vec<(String, ContextValue)>,
+    /// Case field → the plan step that creates it (a grant, the temporary key's policy).
+    creators: BTreeMap<String, usize>,
 }
 
 impl Parts {
@@ -52,6 +54,8 @@ struct Template {
     trust_of: Option<String>,
     /// Context keys AWS adds that the plan's request may not carry (principal tags, key aliases).
     defaults: Vec<(String, ContextValue)>,
+    /// Case field → the plan step that creates it.
+    creators: BTreeMap<String, usize>,
     /// Some policy tests `…ResourceTag/…`: instance tags matter.
     mentions_resource_tag: bool,
 }
@@ -88,6 +92,8 @@ pub(crate) struct Evaluated {
     /// Where each deciding statement comes from (parallel to `allowed_by`, or `denied_by` for an
     /// explicit deny).
     pub origins: Vec<String>,
+    /// For an allowed request: the plan steps that create what allows it (a grant, the temporary key).
+    pub creators: Vec<usize>,
     pub unknowns: Vec<Unknown>,
 }
 
@@ -199,7 +205,15 @@ impl<'a> Checker<'a> {
         };
         let origins =
             refs.iter().map(|r| t.sources.get(&r.policy).cloned().unwrap_or_else(|| r.policy.clone())).collect();
-        Ok(Evaluated { decision, explanation, origins, unknowns })
+        let mut creators: Vec<usize> = match decision.kind {
+            custody_policy::DecisionKind::Allowed => {
+                explanation.allowed_by.iter().filter_map(|r| t.creators.get(&r.policy).copied()).collect()
+            }
+            _ => Vec::new(),
+        };
+        creators.sort_unstable();
+        creators.dedup();
+        Ok(Evaluated { decision, explanation, origins, creators, unknowns })
     }
 
     /// The request set into a copy of its case, for reports and fixes.
@@ -266,6 +280,14 @@ impl<'a> Checker<'a> {
         let mut parts = Parts::default();
         let principal = self.inventory.principal(spec.principal);
         if let Some(p) = principal {
+            // aws:PrincipalArn of a role session is the role's ARN *with its path*, which the session
+            // ARN does not carry (IAM User Guide, "AWS global condition context keys",
+            // <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn>;
+            // "IAM identifiers", <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>):
+            // take it from the inventory's role.
+            if spec.principal.contains(":assumed-role/") {
+                parts.defaults.push(("aws:PrincipalArn".to_string(), ContextValue::single(p.arn.as_str())));
+            }
             // aws:PrincipalTag/<key>: the tags of the principal, for a role session those of the role
             // (IAM User Guide, "AWS global condition context keys",
             // <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principaltag>).
@@ -289,7 +311,7 @@ impl<'a> Checker<'a> {
         } else {
             (key, trust_of) = self.resource_side(spec, &mut parts);
         }
-        let Parts { slots, sources, mut unknowns, defaults } = parts;
+        let Parts { slots, sources, mut unknowns, defaults, creators } = parts;
         let text = serde_json::to_string(&slots.case_json(Value::Null)).unwrap_or_default().to_ascii_lowercase();
         // Tag and alias unknowns only matter when some policy tests them.
         unknowns.retain(|u| !matches!(u.tested, Some(key) if !text.contains(key)));
@@ -309,6 +331,7 @@ impl<'a> Checker<'a> {
             key,
             trust_of,
             defaults,
+            creators,
             mentions_resource_tag: text.contains("resourcetag/"),
         }
     }
@@ -404,7 +427,7 @@ impl<'a> Checker<'a> {
     /// The key policy and grants of a key, from the inventory or the plan.
     fn key_slots(&self, arn: &str, parts: &mut Parts) {
         let plan = self.plan;
-        let Parts { slots, sources, unknowns, defaults } = parts;
+        let Parts { slots, sources, unknowns, defaults, creators } = parts;
         if let Some(k) = self.inventory.keys.iter().find(|k| k.arn == arn) {
             let listed = |field: &str| k.unknown.iter().any(|u| u == field);
             match &k.policy {
@@ -440,10 +463,11 @@ impl<'a> Checker<'a> {
                 format!("the key policy custody puts on the key {arn} it creates (step `{}`)", step.id),
             );
             slots.resource = Some(step.creates_keys[i].policy.clone());
+            creators.insert("resource_policy".into(), s);
             // The aliases the step gives the key count as kms:ResourceAliases from then on, as for a key
             // of the inventory (KMS Developer Guide, conditions-kms.html#conditions-kms-resource-aliases).
             // AWS may take up to five minutes to authorize by a new alias (alias-authorization.html):
-            // the executor waits for that; the preflight decides as AWS will once it has.
+            // the preflight decides as AWS will once it has; the executor does not wait for it yet.
             let aliases = &step.creates_keys[i].aliases;
             if !aliases.is_empty() {
                 defaults.push(("kms:ResourceAliases".into(), ContextValue::multi(aliases.iter().map(String::as_str))));
@@ -461,6 +485,7 @@ impl<'a> Checker<'a> {
                 format!("grants[{}]", slots.grants.len()),
                 format!("grant {id} on {arn}, created by step `{}`", step.id),
             );
+            creators.insert(format!("grants[{}]", slots.grants.len()), s);
             slots.grants.push(grant.clone());
         }
     }

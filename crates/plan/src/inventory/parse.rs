@@ -26,12 +26,25 @@ const CONFIG_FIELDS: &[&str] = &[
 ];
 const PRINCIPAL_FIELDS: &[&str] =
     &["arn", "identity_policies", "permissions_boundary", "trust_policy", "tags", "unknown"];
-const KEY_FIELDS: &[&str] = &["arn", "manager", "aliases", "policy", "grants", "unknown"];
+const KEY_FIELDS: &[&str] = &["arn", "manager", "aliases", "policy", "grants", "unknown", "state"];
 const GRANT_FIELDS: &[&str] =
     &["grant_id", "grantee_principal", "operations", "constraints", "retiring_principal", "issuing_account"];
 const CONSTRAINT_FIELDS: &[&str] = &["encryption_context_subset", "encryption_context_equals"];
 const INSTANCE_FIELDS: &[&str] = &["id", "account", "region", "platform", "state", "tags", "volumes", "unknown"];
 const VOLUME_FIELDS: &[&str] = &["id", "size_gib", "encrypted", "kms_key_arn", "device"];
+
+/// KMS key states (KMS API Reference, "KeyMetadata",
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_KeyMetadata.html>).
+const KEY_STATES: &[&str] = &[
+    "Creating",
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingImport",
+    "PendingReplicaDeletion",
+    "Unavailable",
+    "Updating",
+];
 
 /// EC2 instance states (EC2 API Reference, "InstanceState",
 /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceState.html>).
@@ -366,6 +379,8 @@ fn check_key(value: &Value, path: &JsonPath) -> Result<()> {
             arn::is_alias_name(s) && arn::is_aws_alias(s) == aws
         })?;
     }
+    let expected = format!("a key state, one of {}", names(KEY_STATES));
+    obj.nullable_str("state", &expected, |s| KEY_STATES.contains(&s))?;
     let given: &[&str] = if obj.nullable("policy").is_some() { &["policy"] } else { &[] };
     let unknown = obj.unknown(KeyField::NAMES, given)?;
     match obj.nullable("policy") {

@@ -15,7 +15,7 @@ code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.6rem;overflow:auto}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
 .mark{font-weight:bold;width:1.5rem;text-align:center}
-.pass .mark,.allowed .mark{color:#1a7f37}.fail .mark,.denied .mark{color:#cf222e}.unknown .mark{color:#9a6700}
+.pass .mark,.allowed .mark{color:#1a7f37}.fail .mark,.denied .mark{color:#cf222e}.unknown .mark{color:#9a6700}.blocked .mark{color:#8250df}
 .summary{font-weight:600}.request{border-left:4px solid #d0d7de;margin:.8rem 0;padding:.2rem .8rem}
 .request.denied{border-color:#cf222e}.request.unknown{border-color:#d4a72c}
 .fix{background:#f6fff8;border:1px solid #aceebb;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}
@@ -49,6 +49,7 @@ fn class(outcome: StepOutcome) -> &'static str {
     match outcome {
         StepOutcome::Pass => "pass",
         StepOutcome::Fail => "fail",
+        StepOutcome::Blocked => "blocked",
         StepOutcome::Unknown => "unknown",
     }
 }
@@ -140,6 +141,9 @@ pub fn html(report: &CheckReport) -> String {
             escape(&s.id),
             escape(&s.title)
         );
+        if let Some(line) = crate::report::blocked_line(s) {
+            let _ = writeln!(o, "<p class=\"blocked-by\">{}</p>", escape(&line));
+        }
         let (troubled, fine): (Vec<&RequestCheck>, Vec<&RequestCheck>) =
             s.requests.iter().partition(|r| r.outcome != Outcome::Allowed);
         for r in troubled {

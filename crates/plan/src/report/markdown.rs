@@ -107,6 +107,9 @@ pub fn markdown(report: &CheckReport) -> String {
             first = false;
         }
         let _ = writeln!(o, "\n### {} {} — {}\n", step_mark(s.outcome), md_code(&s.id), md_text(&s.title));
+        if let Some(line) = crate::report::blocked_line(s) {
+            let _ = writeln!(o, "{}\n", md_text(&line));
+        }
         for r in s.requests.iter().filter(|r| r.outcome != Outcome::Allowed) {
             md_request(&mut o, r);
         }
