@@ -184,13 +184,14 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
         checker.end_step(si);
         // What an earlier step creates counts here whether or not that step passes (the refusal is
         // reported where it is made); a step that rests on it is blocked, not shown as passing.
-        let mut blocked_by: Vec<String> = requests
-            .iter()
-            .flat_map(|r| r.created_by_steps.iter().copied())
+        // Sorted and deduplicated by step index: two requests may rest on the same step.
+        let creators: std::collections::BTreeSet<usize> =
+            requests.iter().flat_map(|r| r.created_by_steps.iter().copied()).collect();
+        let mut blocked_by: Vec<String> = creators
+            .into_iter()
             .filter(|&s| s < steps.len() && matches!(steps[s].outcome, StepOutcome::Fail | StepOutcome::Blocked))
             .map(|s| steps[s].id.clone())
             .collect();
-        blocked_by.dedup();
         let outcome = if requests.iter().any(|r| r.outcome == Outcome::Denied) {
             blocked_by.clear();
             StepOutcome::Fail
