@@ -206,6 +206,7 @@ impl Executor {
                 wait: self.settings.wait,
                 progress: self.progress.clone(),
                 stop: self.stop.clone(),
+                left: Default::default(),
             });
             let pool = pool.clone();
             tasks.spawn(async move { (i, run_instance(run, pool).await) });

@@ -39,9 +39,24 @@ pub(crate) struct Run {
     pub wait: WaitSettings,
     pub progress: Progress,
     pub stop: Arc<AtomicBool>,
+    /// What a volume's steps left in AWS on purpose that its report must say (a copy that failed
+    /// while KMS propagated a grant, made again): volume id → sentences.
+    pub left: std::sync::Mutex<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl Run {
+    /// Notes that `volume`'s report must list `what` as left in AWS.
+    pub fn leave(&self, volume: &str, what: String) {
+        if let Ok(mut left) = self.left.lock() {
+            left.entry(volume.to_string()).or_default().push(what);
+        }
+    }
+
+    /// What [`Run::leave`] noted for `volume`, taken.
+    pub fn take_left(&self, volume: &str) -> Vec<String> {
+        self.left.lock().map(|mut left| left.remove(volume).unwrap_or_default()).unwrap_or_default()
+    }
+
     pub fn case(&self) -> &str {
         &self.plan.case_id
     }

@@ -31,12 +31,15 @@
 //!
 //! **Waiting** for snapshots polls with exponential backoff on the async runtime (never a blocking
 //! sleep), reports progress, and gives up after a configurable timeout. Throttled calls are retried
-//! with backoff. Volumes, and instances, run in parallel with a bounded pool.
+//! with backoff. Volumes, and instances, run in parallel with a bounded pool. A copy that rests on a
+//! grant or key an earlier step made waits for KMS to propagate it (a DescribeKey probe as the
+//! grantee), and is made again if it fails for it within the propagation window (`propagation`).
 
 pub mod cleanup;
 mod error;
 mod execute;
 mod journaled;
+mod propagation;
 pub mod report;
 pub mod resolve;
 mod run_id;

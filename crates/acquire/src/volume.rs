@@ -97,6 +97,7 @@ pub(crate) async fn run_volume(
             Err(e) => report.left.push(format!("{}: {e}", step.title)),
         }
     }
+    report.left.extend(run.take_left(&volume.volume_id));
     match (&failure, evidence_snapshot) {
         (Some(AcquireError::Refused { .. }), Some(planned)) => keep_failed_copy(run, volume, planned, &mut report),
         // A copy made and not waited for (the run was stopped): it completes all the same. It carries the
@@ -317,7 +318,7 @@ async fn copy(
     let source = planned(step, volume, from)?;
     let target = planned(step, volume, to)?;
     let ec2 = cloud.ec2(&target.region);
-    let existing = match run.prior(step, &call.api)? {
+    let mut existing = match run.prior(step, &call.api)? {
         Prior::Done(result) => {
             run.resolved.absorb(&result);
             reused(run, step, "copied by an earlier run");
@@ -360,40 +361,105 @@ async fn copy(
         }
         Prior::None => None,
     };
-    let id = match existing {
-        Some(id) => id,
-        None => {
-            let source_id = run.real(step, from)?;
-            let kms_key_id = match &target.key_arn {
-                Some(k) => Some(run.real(step, k)?),
-                None => None,
-            };
-            let request = CopySnapshotRequest {
-                source_snapshot_id: source_id.clone(),
-                source_region: source.region.clone(),
-                encrypted: kms_key_id.is_some(),
-                kms_key_id: kms_key_id.clone(),
-                description: description.to_string(),
-                tags: tags.clone(),
-            };
-            let params = json!({"source_snapshot_id": source_id, "source_region": source.region,
-                                "kms_key_id": kms_key_id, "tags": tags, "description": description});
-            let (id, _) = run
-                .journaled(
-                    step,
-                    call,
-                    params,
-                    || ec2.copy_snapshot(&request),
-                    |id: &String| outcome(&[(to, id)], json!({})),
-                )
-                .await?;
-            run.resolved.insert(to, &id);
-            run.record(ResourceKind::Snapshot, &id, &target.account, &target.region, !target.evidence, json!({}))?;
-            id
+    // A copy that rests on a grant or key an earlier step made may fail while KMS propagates it: it is
+    // probed for first, and a copy that fails for it is made again while the window lasts.
+    let waits = crate::propagation::awaited(run, step);
+    let started = tokio::time::Instant::now();
+    let mut delay = crate::propagation::retry_delay(run);
+    let mut attempt = 0u32;
+    loop {
+        let id = match existing.take() {
+            Some(id) => id,
+            None => {
+                if attempt == 0 {
+                    crate::propagation::probe_grants(run, step, call, &waits).await?;
+                }
+                new_copy(run, step, call, ec2.as_ref(), (source, from), (target, to), tags, description).await?
+            }
+        };
+        match wait::snapshots_completed(
+            ec2.as_ref(),
+            std::slice::from_ref(&id),
+            &step.id,
+            &run.wait,
+            &run.progress,
+            &run.stop,
+        )
+        .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if crate::propagation::key_not_accessible(&e)
+                    && crate::propagation::retry_copy(run, &waits, started.elapsed(), attempt + 1) =>
+            {
+                attempt += 1;
+                let left = if target.evidence {
+                    format!(
+                        "it carries the evidence tag and is kept; `custody cleanup --case {} --discard-evidence {id}` \
+                         removes it",
+                        run.case()
+                    )
+                } else {
+                    format!("`custody cleanup --case {}` removes it", run.case())
+                };
+                run.leave(
+                    &volume.volume_id,
+                    format!(
+                        "the copy {id} in account {} ({}) failed while KMS propagated what it rests on and was made \
+                         again; it holds no data: {left}",
+                        target.account, target.region
+                    ),
+                );
+                run.progress.emit(Event::Retrying {
+                    step: step.id.clone(),
+                    api: call.api.clone(),
+                    attempt,
+                    why: format!(
+                        "{} ({left}); copying again",
+                        crate::propagation::retry_reason(&waits, &id, started.elapsed())
+                    ),
+                });
+                tokio::time::sleep(delay).await;
+                delay += delay / 2;
+            }
+            Err(e) => return Err(e),
         }
+    }
+}
+
+/// CopySnapshot of `from` to `to`, journaled and recorded: the new snapshot's id.
+#[allow(clippy::too_many_arguments)] // one call's parts, each named as the plan names it
+async fn new_copy(
+    run: &Run,
+    step: &Step,
+    call: &custody_plan::plan::Call,
+    ec2: &dyn custody_cloud::Ec2,
+    (source, from): (&PlannedSnapshot, &str),
+    (target, to): (&PlannedSnapshot, &str),
+    tags: &BTreeMap<String, String>,
+    description: &str,
+) -> Result<String, AcquireError> {
+    let source_id = run.real(step, from)?;
+    let kms_key_id = match &target.key_arn {
+        Some(k) => Some(run.real(step, k)?),
+        None => None,
     };
-    wait::snapshots_completed(ec2.as_ref(), &[id], &step.id, &run.wait, &run.progress, &run.stop).await?;
-    Ok(())
+    let request = CopySnapshotRequest {
+        source_snapshot_id: source_id.clone(),
+        source_region: source.region.clone(),
+        encrypted: kms_key_id.is_some(),
+        kms_key_id: kms_key_id.clone(),
+        description: description.to_string(),
+        tags: tags.clone(),
+    };
+    let params = json!({"source_snapshot_id": source_id, "source_region": source.region,
+                                "kms_key_id": kms_key_id, "tags": tags, "description": description});
+    let (id, _) = run
+        .journaled(step, call, params, || ec2.copy_snapshot(&request), |id: &String| outcome(&[(to, id)], json!({})))
+        .await?;
+    run.resolved.insert(to, &id);
+    run.record(ResourceKind::Snapshot, &id, &target.account, &target.region, !target.evidence, json!({}))?;
+    Ok(id)
 }
 
 async fn share(

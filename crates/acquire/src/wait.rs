@@ -32,6 +32,12 @@ pub struct WaitSettings {
     /// grace: on the simulated cloud, whose clock is its calls, time alone proves nothing (a loaded
     /// machine makes fewer calls in the same time).
     pub min_looks: u32,
+    /// How long a grant or key made by an earlier step may take to be usable throughout KMS before a
+    /// copy that failed for lack of it counts as failed: "usually less than five minutes" (KMS API
+    /// Reference, CreateGrant), "up to five minutes" for aliases (KMS Developer Guide,
+    /// alias-authorization.html); twice that, since "usually" is no bound
+    /// ([`custody_plan::plan::PROPAGATION_WINDOW_SECS`], which the preflight states).
+    pub propagation: Duration,
 }
 
 impl Default for WaitSettings {
@@ -43,6 +49,7 @@ impl Default for WaitSettings {
             throttle_retries: 8,
             not_found_grace: Duration::from_secs(120),
             min_looks: 3,
+            propagation: Duration::from_secs(custody_plan::plan::PROPAGATION_WINDOW_SECS),
         }
     }
 }
@@ -57,6 +64,7 @@ impl WaitSettings {
             throttle_retries: 8,
             not_found_grace: Duration::from_millis(200),
             min_looks: 40,
+            propagation: Duration::from_secs(2),
         }
     }
 

@@ -43,7 +43,9 @@
 //! **Eventual consistency.** With [`SimWorld::set_lookup_lag`], what a call created is not listed
 //! by DescribeSnapshots without ids (by owner or tag), ListKeys or ListAliases until that many ticks
 //! of the world's clock (one per call) have passed, as AWS's listings lag behind its writes; asked
-//! for by id, it is there at once.
+//! for by id, it is there at once. With [`SimWorld::set_authz_lag`], a new grant or alias does
+//! not authorize anything until that many ticks have passed, as KMS documents for grants and aliases
+//! (the copy that relies on it then ends in `error`, "Given key ID is not accessible").
 //!
 //! **A world that outlives its process** (a testing aid): [`SimWorld::persistent`] reads the world
 //! from a JSON file (or seeds it from the inventory if there is none) and writes it back, atomically,
@@ -235,6 +237,14 @@ impl SimWorld {
         self.lock().lookup_lag = ticks;
     }
 
+    /// Eventual consistency of authorization: from now on, a grant or alias authorizes only `ticks`
+    /// ticks of the clock (calls) after it was created (0: at once), as KMS documents for new grants
+    /// ("usually less than five minutes") and aliases ("up to five minutes"). Kept with a persistent
+    /// world's state.
+    pub fn set_authz_lag(&self, ticks: u64) {
+        self.lock().authz_lag = ticks;
+    }
+
     /// Writes the state back to the world's file, if it has one.
     fn save(&self, st: &State) -> std::io::Result<()> {
         match &self.file {
@@ -321,8 +331,28 @@ impl SimWorld {
         st.snapshots.remove(snapshot_id).map(|_| ()).ok_or_else(|| format!("no snapshot `{snapshot_id}`"))
     }
 
+    /// The failed copies of case `case_id` that carry the evidence tag: snapshots in state `error`,
+    /// which hold no data, and which custody keeps (its policies deny deleting what is marked as
+    /// evidence, so only the examiner removes them, with `custody cleanup --discard-evidence`). In
+    /// words; not among [`SimWorld::leftovers`].
+    pub fn failed_evidence_copies(&self, case_id: &str) -> Vec<String> {
+        let st = self.lock();
+        st.snapshots
+            .values()
+            .filter(|s| failed_evidence_copy(s, case_id))
+            .map(|s| {
+                format!(
+                    "snapshot {} (account {}, {}) is a copy that failed (state error) and holds no data; it carries \
+                     the evidence tag, so only `custody cleanup --case {case_id} --discard-evidence {}` removes it",
+                    s.id, s.account, s.region, s.id
+                )
+            })
+            .collect()
+    }
+
     /// What custody could have left behind for case `case_id`, in words (empty: clean): snapshots
-    /// tagged `CustodyCase=<case>` other than `evidence_snapshot_ids`, any snapshot share still in
+    /// tagged `CustodyCase=<case>` other than `evidence_snapshot_ids` and the failed evidence copies
+    /// ([`SimWorld::failed_evidence_copies`]), any snapshot share still in
     /// place, keys tagged with the case and not pending deletion, aliases that start with
     /// `alias/<alias_prefix>` (those the inventory listed at the start are not custody's), and grants
     /// named `custody-…` still in force.
@@ -331,7 +361,7 @@ impl SimWorld {
         let mut out = Vec::new();
         for s in st.snapshots.values() {
             let of_case = s.tags.get(TAG_CASE).is_some_and(|c| c == case_id);
-            if of_case && !evidence_snapshot_ids.contains(&s.id) {
+            if of_case && !evidence_snapshot_ids.contains(&s.id) && !failed_evidence_copy(s, case_id) {
                 out.push(format!(
                     "snapshot {} (account {}, {}, {}) is tagged {TAG_CASE}={case_id} and is not evidence",
                     s.id, s.account, s.region, s.state
@@ -423,4 +453,11 @@ impl SimWorld {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A snapshot of the case that ended in `error` and carries the evidence tag.
+fn failed_evidence_copy(s: &state::SnapRec, case_id: &str) -> bool {
+    s.state == "error"
+        && s.tags.get(TAG_CASE).is_some_and(|c| c == case_id)
+        && s.tags.contains_key(custody_plan::plan::TAG_EVIDENCE)
 }

@@ -105,6 +105,10 @@ pub struct StepCheck {
     /// For a blocked step: the failing (or blocked) steps whose grants or key it rests on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<String>,
+    /// The grants and keys made by earlier steps this step uses, which KMS may take minutes to
+    /// propagate: the executor waits for them, and makes a copy that failed for them again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<crate::plan::Propagation>,
     pub requests: Vec<RequestCheck>,
 }
 
@@ -222,6 +226,7 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
             volume_id: step.volume_id.clone(),
             outcome,
             blocked_by,
+            waits_for: plan.propagation(step),
             requests,
         });
     }

@@ -31,6 +31,7 @@ mod action;
 mod error;
 mod kms;
 mod names;
+mod propagation;
 mod requests;
 mod select;
 mod steps;
@@ -39,6 +40,7 @@ mod transfer;
 pub use action::{grant_name, session_name, sts_session_name, Action};
 pub use error::PlanError;
 pub use kms::COPY_GRANT_OPERATIONS;
+pub use propagation::{Awaited, Propagation, KMS_EVENTUAL_CONSISTENCY, PROPAGATION_WINDOW_SECS};
 
 use crate::inventory::Inventory;
 use serde::{Deserialize, Serialize};

@@ -81,6 +81,25 @@ pub fn blocked_line(step: &StepCheck) -> Option<String> {
     })
 }
 
+/// For a step that rests on a grant or key an earlier step makes, one sentence: that KMS may take
+/// minutes to propagate it, and what the executor does about it.
+pub fn propagation_line(step: &StepCheck) -> Option<String> {
+    if step.waits_for.is_empty() {
+        return None;
+    }
+    let what: Vec<String> =
+        step.waits_for.iter().map(|p| format!("{} (step `{}`)", p.awaited.describe(), p.made_by)).collect();
+    let probed = step.waits_for.iter().any(|p| matches!(p.awaited, crate::plan::Awaited::Grant { .. }));
+    Some(format!(
+        "waits for KMS to propagate {} (usually under five minutes: {}): {}a copy that fails meanwhile is made again, \
+         for up to {} minutes",
+        what.join(" and "),
+        crate::plan::KMS_EVENTUAL_CONSISTENCY,
+        if probed { "probed with DescribeKey as the grantee first; " } else { "" },
+        crate::plan::PROPAGATION_WINDOW_SECS / 60
+    ))
+}
+
 /// ✓, ✗ or ?.
 pub fn request_mark(outcome: Outcome) -> &'static str {
     match outcome {
@@ -208,6 +227,9 @@ pub fn text(report: &CheckReport) -> String {
     let _ = writeln!(o, "steps:");
     for step in &report.steps {
         let _ = writeln!(o, "  {} {}  {}", step_mark(step.outcome), Safe(&step.id), Safe(&step.title));
+        if let Some(line) = propagation_line(step) {
+            let _ = writeln!(o, "      {}", Safe(&line));
+        }
         if step.outcome == StepOutcome::Pass {
             continue;
         }

@@ -13,6 +13,7 @@ mod support;
 mod cleanup_sim;
 mod crash_resume_sim;
 mod paths_sim;
+mod propagation_sim;
 mod refusals_sim;
 mod stop_sim;
 mod volume_sim;

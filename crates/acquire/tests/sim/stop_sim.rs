@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Acquires `e` with a progress callback that sets the executor's stop flag as soon as a step whose
-/// id starts with `at` starts.
+/// id starts with `at` waits for its snapshot (the copy is under way: a copy that rests on a new grant
+/// first probes for it, and a stop then would start no copy at all).
 async fn stopped_at(e: Example, at: &'static str) -> (Harness, AcquireReport) {
     let h = Harness::new(e);
     let flag: Arc<OnceLock<Arc<AtomicBool>>> = Arc::new(OnceLock::new());
@@ -15,7 +16,7 @@ async fn stopped_at(e: Example, at: &'static str) -> (Harness, AcquireReport) {
     let progress = {
         let flag = flag.clone();
         Progress::new(move |event| {
-            if let (Event::Step { step, .. }, Some(stop)) = (event, flag.get()) {
+            if let (Event::Waiting { step, .. }, Some(stop)) = (event, flag.get()) {
                 if step.starts_with(at) {
                     stop.store(true, Ordering::SeqCst);
                 }

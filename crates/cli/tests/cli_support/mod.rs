@@ -27,7 +27,13 @@ pub fn workspace() -> std::path::PathBuf {
 /// `custody args…` from the workspace root, with every `AWS_*` variable of the test's environment
 /// replaced by ones that point at a closed port on 127.0.0.1 (nothing can reach a real AWS).
 pub fn custody_offline(args: &[&str]) -> (Option<i32>, String, String) {
+    custody_offline_with(args, &[])
+}
+
+/// [`custody_offline`] with the environment variables `env` set besides.
+pub fn custody_offline_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let mut cmd = Command::cargo_bin("custody").unwrap();
+    cmd.envs(env.iter().copied());
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("AWS_") {
             cmd.env_remove(name);
@@ -48,12 +54,18 @@ pub fn custody_offline(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-/// A journal in a new temporary directory with the success, then the failure.
-pub fn simulated_journal() -> tempfile::TempDir {
+/// A new temporary directory, private as custody makes the data directories it creates (an open one
+/// is warned about).
+pub fn private_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    // Private, as custody makes the data directories it creates (an open one is warned about).
     let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
     std::fs::set_permissions(dir.path(), private).unwrap();
+    dir
+}
+
+/// A journal in a new temporary directory with the success, then the failure.
+pub fn simulated_journal() -> tempfile::TempDir {
+    let dir = private_dir();
     for ((case, instance, file), exit) in [(SUCCESS, 0), (FAILURE, 1)] {
         let inventory = format!("examples/inventories/{file}");
         let data_dir = dir.path().to_str().unwrap();

@@ -145,9 +145,10 @@ impl Call {
     }
 }
 
-/// Decides one request with the engine, as the preflight does.
+/// Decides one request with the engine, as the preflight does, against the grants and aliases that
+/// authorize by now ([`State::authorizing_inventory`]).
 pub(crate) fn decide(st: &State, call: &str, request: &AuthzRequest) -> SimDecision {
-    let check = authorize(&st.inv, call, request);
+    let check = authorize(&st.authorizing_inventory(), call, request);
     SimDecision {
         action: request.action.clone(),
         resource: request.resource.clone(),

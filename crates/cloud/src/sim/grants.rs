@@ -83,6 +83,8 @@ pub(crate) fn create_grant(
     if let Some(k) = st.inv_key_mut(&arn) {
         k.grants.push(grant);
     }
+    let now = st.now();
+    st.grant_created.insert((arn.clone(), id.clone()), now);
     if let (Some(k), Some(name)) = (st.keys.get_mut(&arn), &g.name) {
         k.grant_names.insert(id.clone(), name.clone());
     }
@@ -130,6 +132,7 @@ pub(crate) fn retire_grant(
     if let Some(k) = st.inv_key_mut(&arn) {
         k.grants.retain(|g| g.get("grant_id").and_then(Value::as_str) != Some(grant_id));
     }
+    st.grant_created.remove(&(arn.clone(), grant_id.to_string()));
     let name = st.keys.get_mut(&arn).and_then(|k| k.grant_names.remove(grant_id));
     Ok((c.receipt(()), format!("retired {grant_id}{}", name.map(|n| format!(" ({n})")).unwrap_or_default())))
 }

@@ -128,6 +128,17 @@ pub(crate) struct State {
     /// When each alias custody created was created: `(key ARN, alias)` → the clock.
     #[serde(default, with = "super::persist::pairs")]
     pub alias_created: BTreeMap<(String, String), u64>,
+    /// Eventual consistency of authorization: a grant or alias created fewer than this many ticks of
+    /// the clock ago does not authorize yet (0: at once). KMS: a new grant may take "usually less
+    /// than five minutes" to be available throughout KMS (KMS API Reference, CreateGrant,
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>), and alias changes
+    /// "up to five minutes" to affect authorization (KMS Developer Guide,
+    /// <https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html>).
+    #[serde(default)]
+    pub authz_lag: u64,
+    /// When each grant custody created was created: `(key ARN, grant id)` → the clock.
+    #[serde(default, with = "super::persist::pairs")]
+    pub grant_created: BTreeMap<(String, String), u64>,
 }
 
 /// The key policy of an AWS managed `aws/ebs` key, which cannot be edited: any principal, through
@@ -226,6 +237,8 @@ impl State {
             counters: Counters::default(),
             lookup_lag: 0,
             alias_created: BTreeMap::new(),
+            authz_lag: 0,
+            grant_created: BTreeMap::new(),
         })
     }
 
@@ -397,6 +410,33 @@ impl State {
     /// Whether a look-up does not see yet what was created at `created` (eventual consistency).
     pub fn not_yet_listed(&self, created: u64) -> bool {
         self.counters.clock < created.saturating_add(self.lookup_lag)
+    }
+
+    /// Whether what was created at `created` (a grant, an alias) does not authorize yet.
+    pub fn not_yet_authorizing(&self, created: u64) -> bool {
+        self.counters.clock < created.saturating_add(self.authz_lag)
+    }
+
+    /// The inventory requests are decided against: the world's, without the grants and aliases that
+    /// do not authorize yet ([`State::authz_lag`]).
+    pub fn authorizing_inventory(&self) -> std::borrow::Cow<'_, Inventory> {
+        let young = |m: &BTreeMap<(String, String), u64>| -> BTreeSet<(String, String)> {
+            m.iter().filter(|(_, t)| self.not_yet_authorizing(**t)).map(|(k, _)| k.clone()).collect()
+        };
+        let (grants, aliases) = (young(&self.grant_created), young(&self.alias_created));
+        if grants.is_empty() && aliases.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.inv);
+        }
+        let mut inv = self.inv.clone();
+        for k in &mut inv.keys {
+            k.grants.retain(|g| {
+                let id = g.get("grant_id").and_then(Value::as_str).unwrap_or_default();
+                !grants.contains(&(k.arn.clone(), id.to_string()))
+            });
+            let arn = k.arn.clone();
+            k.aliases.retain(|a| !aliases.contains(&(arn.clone(), a.clone())));
+        }
+        std::borrow::Cow::Owned(inv)
     }
 
     /// The time `days` days from now (RFC 3339).

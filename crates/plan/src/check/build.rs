@@ -467,7 +467,8 @@ impl<'a> Checker<'a> {
             // The aliases the step gives the key count as kms:ResourceAliases from then on, as for a key
             // of the inventory (KMS Developer Guide, conditions-kms.html#conditions-kms-resource-aliases).
             // AWS may take up to five minutes to authorize by a new alias (alias-authorization.html):
-            // the preflight decides as AWS will once it has; the executor does not wait for it yet.
+            // the preflight decides as AWS will once it has, and says the step waits for it
+            // (`Plan::propagation`); the executor makes a copy that failed meanwhile again.
             let aliases = &step.creates_keys[i].aliases;
             if !aliases.is_empty() {
                 defaults.push(("kms:ResourceAliases".into(), ContextValue::multi(aliases.iter().map(String::as_str))));

@@ -144,6 +144,9 @@ pub fn html(report: &CheckReport) -> String {
         if let Some(line) = crate::report::blocked_line(s) {
             let _ = writeln!(o, "<p class=\"blocked-by\">{}</p>", escape(&line));
         }
+        if let Some(line) = crate::report::propagation_line(s) {
+            let _ = writeln!(o, "<p class=\"waits-for\">{}</p>", escape(&line));
+        }
         let (troubled, fine): (Vec<&RequestCheck>, Vec<&RequestCheck>) =
             s.requests.iter().partition(|r| r.outcome != Outcome::Allowed);
         for r in troubled {

@@ -120,8 +120,13 @@ impl Harness {
     }
 
     pub fn executor_with(&self, progress: Progress) -> Executor {
+        self.executor_waiting(progress, WaitSettings::quick())
+    }
+
+    /// A new executor that waits for AWS as `wait` says.
+    pub fn executor_waiting(&self, progress: Progress, wait: WaitSettings) -> Executor {
         let base = self.world.cloud_as(&self.forensic_role(), &session_name(CASE));
-        let settings = Settings { parallelism: 4, wait: WaitSettings::quick() };
+        let settings = Settings { parallelism: 4, wait };
         Executor::new(self.journal.clone(), base, &self.forensic_role(), settings, progress)
     }
 

@@ -11,7 +11,8 @@
 //! process, on the cloud the killed one left: that is how the crash tests run the cross-account
 //! paths, which moto cannot. The environment variable `CUSTODY_SIM_LOOKUP_LAG=N` makes the world's
 //! listings lag N calls behind what is created (`SimWorld::set_lookup_lag`), as AWS's eventually
-//! consistent Describe and List calls do.
+//! consistent Describe and List calls do; `CUSTODY_SIM_AUTHZ_LAG=N` makes a new grant or alias
+//! authorize only N calls after it is made (`SimWorld::set_authz_lag`), as KMS does.
 
 use super::output;
 use super::{plan_and_check, preflight_journaled, progress, read_inventory, settings, watch_ctrl_c, AcquireArgs};
@@ -29,6 +30,18 @@ use std::sync::Arc;
 
 /// The environment variable of the look-up lag, in calls.
 const LOOKUP_LAG: &str = "CUSTODY_SIM_LOOKUP_LAG";
+/// The environment variable of the lag before a new grant or alias authorizes, in calls.
+const AUTHZ_LAG: &str = "CUSTODY_SIM_AUTHZ_LAG";
+
+/// The number of calls in environment variable `name`, if it is set.
+fn calls_in(name: &str) -> Result<Option<u64>, String> {
+    let Some(value) = std::env::var_os(name) else { return Ok(None) };
+    value
+        .to_str()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| format!("{name}=`{}`: expected a number of calls", value.to_string_lossy()))
+}
 
 /// The simulated cloud `inventory` (read from `path`) describes: in memory, or kept in `state`.
 /// Errors are the user's (exit 2).
@@ -38,12 +51,11 @@ pub(crate) fn world(inventory: &Inventory, path: &Path, state: Option<&Path>) ->
         None => SimWorld::new(inventory),
     }
     .map_err(|message| format!("{}: cannot simulate this inventory: {message}", path.display()))?;
-    if let Some(lag) = std::env::var_os(LOOKUP_LAG) {
-        let lag = lag
-            .to_str()
-            .and_then(|l| l.trim().parse::<u64>().ok())
-            .ok_or_else(|| format!("{LOOKUP_LAG}=`{}`: expected a number of calls", lag.to_string_lossy()))?;
+    if let Some(lag) = calls_in(LOOKUP_LAG)? {
         world.set_lookup_lag(lag);
+    }
+    if let Some(lag) = calls_in(AUTHZ_LAG)? {
+        world.set_authz_lag(lag);
     }
     Ok(world)
 }
@@ -192,7 +204,13 @@ fn finish(
     report: &AcquireReport,
 ) -> ExitCode {
     let evidence: Vec<String> = report.evidence().iter().map(|e| e.snapshot_id.clone()).collect();
-    let leftovers = world.leftovers(case_id, &evidence, &inventory.config.alias_prefix);
+    // A snapshot the report says the run kept (the only copy of a volume's evidence) is not "left
+    // behind" as "not evidence", which would invite deleting it; a share still in place is.
+    let (kept, leftovers): (Vec<String>, Vec<String>) = world
+        .leftovers(case_id, &evidence, &inventory.config.alias_prefix)
+        .into_iter()
+        .partition(|l| kept_on_purpose(report, l));
+    let failed_copies = world.failed_evidence_copies(case_id);
     let calls = world.calls();
     if args.json {
         let out = json!({
@@ -200,6 +218,8 @@ fn finish(
             "report": report,
             "calls": calls.iter().map(call_json).collect::<Vec<_>>(),
             "leftovers": leftovers,
+            "kept": kept,
+            "failed_evidence_copies": failed_copies,
         });
         match serde_json::to_string_pretty(&out) {
             Ok(text) => println!("{text}"),
@@ -218,11 +238,23 @@ fn finish(
             }
         }
         print!("{}", output::render(report));
+        if !kept.is_empty() {
+            println!("kept, the only copy of the evidence (the report above says why):");
+            for l in &kept {
+                println!("  {}", Safe(l));
+            }
+        }
         if leftovers.is_empty() {
             println!("left behind: nothing (no temporary snapshot, share, grant, alias or live temporary key)");
         } else {
             println!("left behind:");
             for l in &leftovers {
+                println!("  {}", Safe(l));
+            }
+        }
+        if !failed_copies.is_empty() {
+            println!("kept, holding no data:");
+            for l in &failed_copies {
                 println!("  {}", Safe(l));
             }
         }
@@ -232,6 +264,19 @@ fn finish(
         (false, true) => ExitCode::from(130),
         (false, false) => ExitCode::from(1),
     }
+}
+
+/// Whether a leftover (`snapshot snap-… (…) is tagged … and is not evidence`) is a snapshot the
+/// report says the run kept.
+fn kept_on_purpose(report: &AcquireReport, leftover: &str) -> bool {
+    if !leftover.ends_with("and is not evidence") {
+        return false;
+    }
+    let Some(id) = leftover.strip_prefix("snapshot ").and_then(|rest| rest.split(' ').next()) else {
+        return false;
+    };
+    let names_it = |line: &String| line.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| w == id);
+    report.instances.iter().flat_map(|i| &i.volumes).flat_map(|v| &v.left).filter(|l| l.contains("kept")).any(names_it)
 }
 
 /// One simulated call on one line; its parameters hold the inventory's tags, so the whole line is

@@ -1,0 +1,143 @@
+//! Waiting for KMS to propagate what an earlier step made: a grant (path 5) or the temporary key and
+//! its alias (path 8). KMS documents that a new grant may take "usually less than five minutes" to be
+//! available throughout KMS (KMS API Reference, CreateGrant,
+//! <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>) and that alias changes
+//! may take "up to five minutes" to affect authorization
+//! (<https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html>); EC2 takes no
+//! grant token when it copies a snapshot, so a copy made too early ends in `error` with "Given key ID
+//! is not accessible" (EBS User Guide, <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html>).
+//!
+//! Two defences, both bounded by [`crate::wait::WaitSettings::propagation`]:
+//! - before the copy, a readiness probe: DescribeKey as the grantee, without a grant token, until it
+//!   is allowed. The grant lists DescribeKey, and its encryption-context constraint does not apply
+//!   to DescribeKey ("Grants with grant constraints can include the DescribeKey and RetireGrant
+//!   operations, but the constraint doesn't apply to these operations", CreateGrant `Constraints`),
+//!   so the grant alone decides it. The probe proves that *a* grant of the grantee on the key is in
+//!   effect, not this one (another volume's grant also allows DescribeKey), and an alias cannot be
+//!   probed this way (the temporary key admits the forensic role only through EC2): hence
+//! - a copy that ends in `error` because its key was not accessible, while the window lasts, is made
+//!   again (journaled like the first), at most [`MAX_COPY_ATTEMPTS`] times in all, spaced out so the
+//!   attempts span the window; the failed copy holds no data and is reported (an evidence copy that
+//!   failed carries the evidence tag, so only the examiner removes it).
+
+use crate::error::AcquireError;
+use crate::journaled::Run;
+use crate::report::Event;
+use custody_plan::plan::{Awaited, Call, Propagation, Step, KMS_EVENTUAL_CONSISTENCY};
+use std::time::Duration;
+
+/// EC2's state message for a copy whose key could not be used (ebs-copy-snapshot).
+const KEY_NOT_ACCESSIBLE: &str = "Given key ID is not accessible";
+
+/// The most copies made for one step while KMS propagates what it rests on: every failed one is a
+/// snapshot left to remove, so they are few and spread over the window ([`retry_delay`]).
+pub(crate) const MAX_COPY_ATTEMPTS: u32 = 5;
+
+/// The wait before the first copy made again: an eighth of the window, growing by half each time,
+/// so the attempts span it (600 s: about 75, 110, 170 and 250 s apart).
+pub(crate) fn retry_delay(run: &Run) -> Duration {
+    (run.wait.propagation / 8).max(run.wait.initial)
+}
+
+/// What `step` waits for, as the plan says ([`custody_plan::plan::Plan::propagation`]).
+pub(crate) fn awaited(run: &Run, step: &Step) -> Vec<Propagation> {
+    run.plan.propagation(step)
+}
+
+/// Probes, as `call`'s signer, each grant `step` rests on that names that signer and lists
+/// DescribeKey, until DescribeKey is allowed or the window ends. Never fails the step: a grant that
+/// is still not usable when the window ends is reported, and the copy goes on (and is retried).
+pub(crate) async fn probe_grants(
+    run: &Run,
+    step: &Step,
+    call: &Call,
+    waits: &[Propagation],
+) -> Result<(), AcquireError> {
+    for p in waits {
+        let Awaited::Grant { key_arn, grantee, operations, .. } = &p.awaited else { continue };
+        if grantee != &call.signer || !operations.iter().any(|o| o == "DescribeKey") {
+            continue;
+        }
+        let cloud = run.signer(step, call)?;
+        let region = key_arn.split(':').nth(3).unwrap_or(&call.region).to_string();
+        let kms = cloud.kms(&region);
+        let started = tokio::time::Instant::now();
+        let mut delay = run.wait.initial;
+        let mut attempt = 0u32;
+        loop {
+            if run.stopping() {
+                return Err(AcquireError::Interrupted { step: step.id.clone() });
+            }
+            let answer = kms.describe_key(key_arn).await;
+            attempt += 1;
+            match answer {
+                Ok(_) => {
+                    if attempt > 1 {
+                        run.progress.emit(Event::Warning {
+                            message: format!(
+                                "{}: the grant on {key_arn} made by step {} took effect after {} s",
+                                step.id,
+                                p.made_by,
+                                started.elapsed().as_secs()
+                            ),
+                        });
+                    }
+                    break;
+                }
+                Err(e) if e.is_access_denied() || matches!(e, custody_cloud::CloudError::Throttled(_)) => {
+                    if started.elapsed() >= run.wait.propagation && attempt >= run.wait.min_looks {
+                        run.progress.emit(Event::Warning {
+                            message: format!(
+                                "{}: the grant on {key_arn} made by step {} is still not usable after {} s (DescribeKey \
+                                 as {grantee} is refused); copying all the same, and a copy that fails because of it is \
+                                 made again while the propagation window lasts",
+                                step.id,
+                                p.made_by,
+                                started.elapsed().as_secs()
+                            ),
+                        });
+                        break;
+                    }
+                    run.progress.emit(Event::Retrying {
+                        step: step.id.clone(),
+                        api: "kms:DescribeKey".to_string(),
+                        attempt,
+                        why: format!(
+                            "waiting for the grant made by step {} to take effect in KMS (usually under five minutes: \
+                             {KMS_EVENTUAL_CONSISTENCY})",
+                            p.made_by
+                        ),
+                    });
+                }
+                // Anything else is not propagation: the copy itself will say what is wrong.
+                Err(_) => break,
+            }
+            tokio::time::sleep(delay).await;
+            delay = run.wait.next(delay);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `e` is a copy (or volume) that ended in `error` because its key was not accessible.
+pub(crate) fn key_not_accessible(e: &AcquireError) -> bool {
+    matches!(e, AcquireError::Refused { why, .. } if why.contains(KEY_NOT_ACCESSIBLE))
+}
+
+/// Whether a copy that failed with [`key_not_accessible`] after `elapsed` of trying and `attempts`
+/// copies is made again: the step rests on something KMS may still be propagating, the window has not
+/// ended, fewer than [`MAX_COPY_ATTEMPTS`] were made and the run is not stopping.
+pub(crate) fn retry_copy(run: &Run, waits: &[Propagation], elapsed: Duration, attempts: u32) -> bool {
+    !waits.is_empty() && elapsed < run.wait.propagation && attempts < MAX_COPY_ATTEMPTS && !run.stopping()
+}
+
+/// The reason given for making a copy again, in words.
+pub(crate) fn retry_reason(waits: &[Propagation], failed: &str, elapsed: Duration) -> String {
+    let what: Vec<String> = waits.iter().map(|p| format!("{} (step {})", p.awaited.describe(), p.made_by)).collect();
+    format!(
+        "the copy {failed} ended in error ({KEY_NOT_ACCESSIBLE}) {} s after {} was made, within the time KMS takes to \
+         propagate it (usually under five minutes: {KMS_EVENTUAL_CONSISTENCY}); the failed copy holds no data",
+        elapsed.as_secs(),
+        what.join(" and ")
+    )
+}
