@@ -34,9 +34,10 @@ const KEY_NOT_ACCESSIBLE: &str = "Given key ID is not accessible";
 pub(crate) const MAX_COPY_ATTEMPTS: u32 = 5;
 
 /// The wait before the first copy made again: an eighth of the window, growing by half each time,
-/// so the attempts span it (600 s: about 75, 110, 170 and 250 s apart).
+/// so the attempts span it (600 s: about 75, 110, 170 and 250 s apart); at most four times the longest
+/// poll delay, so that quick settings (tests, the simulated cloud) retry quickly.
 pub(crate) fn retry_delay(run: &Run) -> Duration {
-    (run.wait.propagation / 8).max(run.wait.initial)
+    (run.wait.propagation / 8).min(run.wait.max * 4).max(run.wait.initial)
 }
 
 /// What `step` waits for, as the plan says ([`custody_plan::plan::Plan::propagation`]).

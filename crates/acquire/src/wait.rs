@@ -64,7 +64,9 @@ impl WaitSettings {
             throttle_retries: 8,
             not_found_grace: Duration::from_millis(200),
             min_looks: 40,
-            propagation: Duration::from_secs(2),
+            // The simulated cloud's lag is counted in calls, not time: a window as long as the whole
+            // wait, so that a loaded machine does not end it before the calls have been made.
+            propagation: Duration::from_secs(30),
         }
     }
 

@@ -107,3 +107,35 @@ async fn a_grant_that_never_takes_effect_fails_the_copy_once_the_window_has_pass
     assert!(errors.iter().all(|(_, why)| why.contains("Given key ID is not accessible")), "{errors:?}");
     assert!(copies_kept(&h, PATH_5.instance).is_ok());
 }
+
+/// A kill at every third journal write of a run whose copies fail while the alias propagates, then a
+/// resume: every copy made again is journaled like the first, so whatever the kill, the resume ends
+/// with each volume's evidence completed in the forensic account and nothing temporary left. (Every
+/// third: each copy made again writes its intent, outcome and record, so a third lands on each kind
+/// in turn, and the whole suite stays within CI's time; every write passed when run once.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_while_it_makes_failed_copies_again_resumes_to_the_same_evidence() {
+    let inv = inventory(PATH_8.file);
+    let planned = plan_and_check(&inv, PATH_8.instance, PATH_8.mode);
+    let writes = {
+        let h = Harness::with_inventory(inv.clone());
+        h.world.set_authz_lag(LAG);
+        let report = h.acquire_planned(&planned).await.unwrap();
+        assert!(report.succeeded && !retries(&h, "ec2:CopySnapshot").is_empty());
+        h.journal.writes()
+    };
+    for n in (1..writes).step_by(3) {
+        let mut h = Harness::with_file_journal(inv.clone());
+        h.world.set_authz_lag(LAG);
+        h.killed_after(&planned, n).await;
+        h.reopen();
+        let report = h.resume_or_acquire(&planned).await.unwrap_or_else(|e| panic!("n={n}: {e:?}"));
+        assert!(report.succeeded, "n={n}: {:?}", volume_errors(&report));
+        let shape = h.shape();
+        assert_eq!(shape.len(), 3, "n={n}: {shape:?}");
+        assert!(shape.iter().all(|s| s.account == "999999999999"), "n={n}: {shape:?}");
+        assert!(h.leftovers().is_empty(), "n={n}: {:#?}", h.leftovers());
+        assert!(h.open_temporaries().is_empty(), "n={n}: {:#?}", h.open_temporaries());
+        assert!(copies_kept(&h, PATH_8.instance).is_ok(), "n={n}");
+    }
+}
