@@ -40,11 +40,6 @@ pub(crate) fn retry_delay(run: &Run) -> Duration {
     (run.wait.propagation / 8).min(run.wait.max * 4).max(run.wait.initial)
 }
 
-/// What `step` waits for, as the plan says ([`custody_plan::plan::Plan::propagation`]).
-pub(crate) fn awaited(run: &Run, step: &Step) -> Vec<Propagation> {
-    run.plan.propagation(step)
-}
-
 /// Probes, as `call`'s signer, each grant `step` rests on that names that signer and lists
 /// DescribeKey, until DescribeKey is allowed or the window ends. Never fails the step: a grant that
 /// is still not usable when the window ends is reported, and the copy goes on (and is retried).

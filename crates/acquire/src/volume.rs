@@ -363,7 +363,7 @@ async fn copy(
     };
     // A copy that rests on a grant or key an earlier step made may fail while KMS propagates it: it is
     // probed for first, and a copy that fails for it is made again while the window lasts.
-    let waits = crate::propagation::awaited(run, step);
+    let waits = run.plan.propagation(step);
     let started = tokio::time::Instant::now();
     let mut delay = crate::propagation::retry_delay(run);
     let mut attempt = 0u32;

@@ -11,6 +11,7 @@ use super::{SimCall, SimDecision, SimWorld};
 use crate::error::{ApiError, CloudError, CloudResult};
 use custody_plan::check::{authorize, Outcome, RequestCheck};
 use custody_plan::inventory::arn::Identity;
+use custody_plan::inventory::Inventory;
 use custody_plan::plan::AuthzRequest;
 
 /// An API operation: its IAM service prefix and name.
@@ -134,8 +135,10 @@ impl Call {
     /// a service makes on the caller's behalf, whose refusal does not fail the call itself).
     pub fn evaluate(&mut self, st: &State, requests: &[AuthzRequest]) -> Option<SimDecision> {
         let mut first = None;
+        // Once per call, not per request: with a lag it is a copy of the inventory.
+        let inv = st.authorizing_inventory();
         for r in requests {
-            let d = decide(st, &self.api.name(), r);
+            let d = decide(&inv, &self.api.name(), r);
             if !d.allowed && first.is_none() {
                 first = Some(d.clone());
             }
@@ -145,10 +148,10 @@ impl Call {
     }
 }
 
-/// Decides one request with the engine, as the preflight does, against the grants and aliases that
-/// authorize by now ([`State::authorizing_inventory`]).
-pub(crate) fn decide(st: &State, call: &str, request: &AuthzRequest) -> SimDecision {
-    let check = authorize(&st.authorizing_inventory(), call, request);
+/// Decides one request with the engine, as the preflight does, against `inv`: the grants and aliases
+/// that authorize by now ([`State::authorizing_inventory`]).
+fn decide(inv: &Inventory, call: &str, request: &AuthzRequest) -> SimDecision {
+    let check = authorize(inv, call, request);
     SimDecision {
         action: request.action.clone(),
         resource: request.resource.clone(),
