@@ -18,7 +18,8 @@ fn the_report_lists_volume_paths_then_numbered_steps_with_their_requests() {
         "vol-0000000000000000b  path 8 (cross-account-aws-managed-key)",
         "  1. assume-source-role [discover]",
         "kms:CreateGrant on arn:aws:kms:eu-west-3:222222222222:key/cccccccc-cccc-4ccc-8ccc-cccccccccccc",
-        "kms:GrantOperations = [DescribeKey, CreateGrant, Decrypt, ReEncryptFrom]",
+        "kms:GrantOperations = [DescribeKey, CreateGrant, Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, \
+         ReEncryptFrom, ReEncryptTo]",
         "kms:ViaService = ec2.eu-west-3.amazonaws.com",
         "creates grant custody-grant-vol-0000000000000000c",
         "creates key arn:aws:kms:eu-west-3:222222222222:key/custody-temp-vol-0000000000000000b",

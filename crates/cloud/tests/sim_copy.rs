@@ -230,7 +230,8 @@ async fn a_cross_account_copy_without_access_to_the_source_key_ends_in_error_nam
 
 #[tokio::test]
 async fn a_grant_lets_the_forensic_role_copy_until_it_is_retired() {
-    // Path 5: the source role grants the forensic role what a copy needs; a grant authorizes without
+    // Path 5: the source role grants the forensic role the operations AWS lists for a shared key
+    // (https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html); a grant authorizes without
     // any policy statement (KMS Developer Guide, https://docs.aws.amazon.com/kms/latest/developerguide/grants.html),
     // and RetireGrant by its retiring principal ends it (grant-manage.html#grant-delete).
     let w = example("5-cross-account-grant-only.json");
@@ -249,7 +250,7 @@ async fn a_grant_lets_the_forensic_role_copy_until_it_is_retired() {
         key_id: KEY_5.to_string(),
         grantee_principal: FORENSIC.to_string(),
         retiring_principal: Some(FORENSIC.to_string()),
-        operations: ["DescribeKey", "CreateGrant", "Decrypt", "ReEncryptFrom"].map(String::from).to_vec(),
+        operations: custody_plan::plan::COPY_GRANT_OPERATIONS.map(String::from).to_vec(),
         encryption_context_subset: Some([("aws:ebs:id".to_string(), "vol-05e5e5e5e5e5e5e50".to_string())].into()),
         name: Some("custody-C1-vol-05e5e5e5e5e5e5e50".to_string()),
     };

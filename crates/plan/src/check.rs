@@ -21,6 +21,7 @@
 
 mod build;
 mod case;
+mod ec2_grant;
 mod key_state;
 mod place;
 
@@ -91,6 +92,10 @@ pub struct Summary {
     pub requests_allowed: usize,
     pub requests_denied: usize,
     pub requests_unknown: usize,
+    /// Requests whose form a cited AWS page documents.
+    pub requests_documented: usize,
+    /// Requests custody infers where AWS is silent (each says what is inferred).
+    pub requests_inferred: usize,
 }
 
 /// One step, checked.
@@ -139,6 +144,11 @@ pub struct RequestCheck {
     pub resource_account: Option<String>,
     /// Why AWS evaluates it (from the plan).
     pub why: String,
+    /// The AWS page `why` follows.
+    pub page: String,
+    /// Absent when `page` documents the request; else what AWS leaves out and custody infers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<String>,
     pub outcome: Outcome,
     /// For allowed: the statements that allow; for an explicit deny: the Deny statements.
     pub deciding: Vec<Deciding>,
@@ -217,6 +227,10 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
                 Outcome::Allowed => summary.requests_allowed += 1,
                 Outcome::Denied => summary.requests_denied += 1,
                 Outcome::Unknown => summary.requests_unknown += 1,
+            }
+            match r.inferred {
+                Some(_) => summary.requests_inferred += 1,
+                None => summary.requests_documented += 1,
             }
         }
         steps.push(StepCheck {
@@ -310,6 +324,8 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
         resource: req.resource.clone(),
         resource_account: req.resource_account.clone(),
         why: req.why.clone(),
+        page: req.source.clone(),
+        inferred: req.inferred.clone(),
         outcome: Outcome::Unknown,
         deciding: Vec::new(),
         explanation: None,
@@ -370,6 +386,11 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
             origin: origin.clone(),
         })
         .collect();
+    if ec2_grant::is_ec2_create_grant(req) {
+        if let Ok(w) = checker.working(&spec) {
+            ec2_grant::review(req, &mut out, &w.case_json());
+        }
+    }
     if out.outcome != Outcome::Allowed {
         match checker.working(&spec) {
             Ok(w) => {

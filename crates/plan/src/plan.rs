@@ -39,7 +39,7 @@ mod transfer;
 
 pub use action::{grant_name, session_name, sts_session_name, Action};
 pub use error::PlanError;
-pub use kms::COPY_GRANT_OPERATIONS;
+pub use kms::{ebs_key_operations, COPY_GRANT_OPERATIONS, EBS_ENCRYPTION_OPERATIONS, SHARED_KEY_OPERATIONS};
 pub use propagation::{Awaited, Propagation, KMS_EVENTUAL_CONSISTENCY, PROPAGATION_WINDOW_SECS};
 
 use crate::inventory::Inventory;
@@ -81,8 +81,8 @@ pub enum Path {
     /// 4. Cross-Region: the copy is re-encrypted under a key of the destination Region.
     CrossRegion,
     /// 5. Cross-account, customer key, CreateGrant only (seed option 1): the source-account role
-    ///    creates a grant for the forensic role with only the operations needed, custody uses and
-    ///    retires it.
+    ///    creates a grant for the forensic role with the operations AWS lists for a shared key,
+    ///    custody uses and retires it.
     CrossAccountGrantOnly,
     /// 6. Cross-account, customer key, direct (seed option 2): the key policy names the forensic
     ///    account or role; CreateGrant only with `kms:GrantIsForAWSResource`.
@@ -402,6 +402,10 @@ pub struct AuthzRequest {
     /// Why AWS evaluates this request, with the documentation page (for the report and the tests).
     pub why: String,
     pub source: String,
+    /// Absent when `source` documents the request as planned; else why custody believes AWS evaluates
+    /// it so (a context value, a Region, the calls a service makes: what AWS does not document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<String>,
 }
 
 /// Which policies an evaluation is about. AWS evaluates some calls twice, against different

@@ -114,15 +114,50 @@ pub fn summary_line(report: &CheckReport) -> String {
     let s = &report.summary;
     let blocked = if s.blocked > 0 { format!(", {} blocked", s.blocked) } else { String::new() };
     format!(
-        "{} passed, {} failed{blocked}, {} unknown (of {} steps); requests: {} allowed, {} denied, {} unknown",
+        "{} passed, {} failed{blocked}, {} unknown (of {} steps); requests: {} allowed, {} denied, {} unknown; \
+         {} documented by AWS, {} inferred",
         s.passed,
         s.failed,
         s.unknown,
         report.steps.len(),
         s.requests_allowed,
         s.requests_denied,
-        s.requests_unknown
+        s.requests_unknown,
+        s.requests_documented,
+        s.requests_inferred
     )
+}
+
+/// What a step's requests rest on that AWS does not document: one line per reason, naming the
+/// requests it covers by resource (`inferred for kms:Decrypt, kms:ReEncryptFrom on arn:…: …`).
+pub fn inference_lines(step: &StepCheck) -> Vec<String> {
+    // reason → [(resource, [actions])], in the order the requests come.
+    type ActionsOn<'a> = Vec<(&'a str, Vec<&'a str>)>;
+    let mut by_reason: Vec<(&str, ActionsOn<'_>)> = Vec::new();
+    for r in &step.requests {
+        let Some(reason) = r.inferred.as_deref() else { continue };
+        let at = match by_reason.iter().position(|(why, _)| *why == reason) {
+            Some(i) => i,
+            None => {
+                by_reason.push((reason, Vec::new()));
+                by_reason.len() - 1
+            }
+        };
+        let resources = &mut by_reason[at].1;
+        match resources.iter_mut().find(|(res, _)| *res == r.resource) {
+            Some((_, actions)) if !actions.contains(&r.action.as_str()) => actions.push(&r.action),
+            Some(_) => {}
+            None => resources.push((&r.resource, vec![&r.action])),
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(why, resources)| {
+            let what: Vec<String> =
+                resources.iter().map(|(res, actions)| format!("{} on {res}", actions.join(", "))).collect();
+            format!("inferred for {}: {why}", what.join("; "))
+        })
+        .collect()
 }
 
 /// What a request's outcome rests on, as labelled sentences: `denied by`, `refused`, `closest`,
@@ -228,6 +263,9 @@ pub fn text(report: &CheckReport) -> String {
     for step in &report.steps {
         let _ = writeln!(o, "  {} {}  {}", step_mark(step.outcome), Safe(&step.id), Safe(&step.title));
         if let Some(line) = propagation_line(step) {
+            let _ = writeln!(o, "      {}", Safe(&line));
+        }
+        for line in inference_lines(step) {
             let _ = writeln!(o, "      {}", Safe(&line));
         }
         if step.outcome == StepOutcome::Pass {

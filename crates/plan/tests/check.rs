@@ -121,7 +121,7 @@ fn seed_option_two_is_not_offered_for_custodys_own_create_grant() {
         "{:?}",
         r.not_offered
     );
-    assert!(r.fixes.iter().any(|f| f.kind == FixKind::KmsOption3OwnerGrant));
+    assert!(r.fixes.iter().any(|f| f.kind == FixKind::KmsOption3OwnerGrant), "{:?}", r.not_offered);
 }
 
 #[test]

@@ -27,7 +27,8 @@ fn text_shows_each_step_and_under_a_failing_one_the_request_why_and_fixes() {
     assert!(text.contains("\"ec2.eu-west-1.amazonaws.com\""), "the corrected statement is shown: {text}");
     assert!(
         text.ends_with(
-            "result: 0 passed, 1 failed, 0 unknown (of 1 steps); requests: 0 allowed, 2 denied, 0 unknown\n"
+            "result: 0 passed, 1 failed, 0 unknown (of 1 steps); requests: 0 allowed, 2 denied, 0 unknown; 2 \
+             documented by AWS, 0 inferred\n"
         ),
         "{text}"
     );

@@ -291,7 +291,7 @@ fn option_3_is_a_grant_by_the_key_owner_with_custodys_operations() {
     assert_eq!(g.run_in_account, "222222222222");
     assert_eq!(
         g.command,
-        format!("aws kms create-grant --region eu-west-3 --key-id {KEY_S} --grantee-principal {ROLE} --operations \"Decrypt\" \"ReEncryptFrom\" \"DescribeKey\" \"CreateGrant\"")
+        format!("aws kms create-grant --region eu-west-3 --key-id {KEY_S} --grantee-principal {ROLE} --operations \"Decrypt\" \"ReEncryptFrom\" \"ReEncryptTo\" \"GenerateDataKey\" \"GenerateDataKeyWithoutPlaintext\" \"DescribeKey\" \"CreateGrant\"")
     );
     assert_parses(&a);
     // The grant alone lets the forensic role (another account) decrypt through it, without IAM.

@@ -91,17 +91,54 @@ impl Grant {
         if !self.operations.iter().any(|op| **op == *operation) {
             return Err(GrantMiss::Operation);
         }
+        if operation == "CreateGrant" {
+            return self.may_create(ctx);
+        }
         match &self.constraints {
             None => Ok(()),
-            // A grant with constraints can pass CreateGrant on only with constraints at least as
-            // strict; KMS checks that against the new grant, which this request does not describe.
-            Some(_) if operation == "CreateGrant" => Ok(()),
             // "Grants with grant constraints can include the DescribeKey and RetireGrant operations,
             // but the constraint doesn't apply to these operations" (KMS API reference, CreateGrant,
             // `Constraints`: <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>).
             Some(_) if operation == "DescribeKey" || operation == "RetireGrant" => Ok(()),
             Some(c) if EC_OPERATIONS.contains(&operation) && constraint_holds(c, ctx) => Ok(()),
             Some(_) => Err(GrantMiss::Constraint),
+        }
+    }
+
+    /// What a grant that lists CreateGrant lets its grantee create: "the operations in the child
+    /// grant must be a subset of the operations in the parent grant", and a parent with constraints
+    /// admits only a child whose constraints are at least as strict (KMS Developer Guide, "Granting
+    /// CreateGrant permission",
+    /// <https://docs.aws.amazon.com/kms/latest/developerguide/create-grant-overview.html#grant-creategrant>).
+    /// The request describes the child grant by `kms:GrantOperations`, `kms:GrantConstraintType` and
+    /// the constraint's pairs as `kms:EncryptionContext:<key>` (KMS condition keys); a request without
+    /// `kms:GrantOperations` says nothing about them and is not refused for them, one without
+    /// `kms:GrantConstraintType` creates a grant without constraints.
+    fn may_create(&self, ctx: &Context) -> Result<(), GrantMiss> {
+        if let Some(ops) = ctx.get("kms:GrantOperations") {
+            if !ops.values().all(|op| self.operations.iter().any(|mine| **mine == *op)) {
+                return Err(GrantMiss::Operation);
+            }
+        }
+        let Some(parent) = &self.constraints else { return Ok(()) };
+        let child_type = ctx.get("kms:GrantConstraintType").and_then(|v| v.as_single());
+        let has = |k: &str, v: &str| ctx.encryption_context_value(k).and_then(|cv| cv.as_single()) == Some(v);
+        let strict_enough = match (parent, child_type) {
+            (_, None) => false,
+            // A child constrained to a subset that holds every pair of the parent's, or to exactly
+            // such a context, asks for no context the parent would refuse.
+            (Constraint::Subset(pairs), Some("EncryptionContextSubset" | "EncryptionContextEquals")) => {
+                pairs.iter().all(|(k, v)| has(k, v))
+            }
+            (Constraint::Equals(pairs), Some("EncryptionContextEquals")) => {
+                pairs.iter().all(|(k, v)| has(k, v)) && ctx.encryption_context().count() == pairs.len()
+            }
+            _ => false,
+        };
+        if strict_enough {
+            Ok(())
+        } else {
+            Err(GrantMiss::Constraint)
         }
     }
 

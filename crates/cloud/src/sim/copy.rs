@@ -10,16 +10,18 @@
 //! copy (or volume) is created, and settles in `error` with that message, followed by the refused
 //! request in brackets. What else AWS reports, and when exactly, is not documented.
 //!
-//! Which KMS requests EC2 makes is SILENT in the documentation (map §5.2); the map's planner
-//! recommendation is modelled, every candidate required: as the caller, through EC2
-//! (`kms:ViaService = ec2.<key's Region>.amazonaws.com`, also SILENT for the source key of a
-//! cross-Region copy, where the key's own Region is assumed), `kms:CallerAccount` = the caller's
-//! account:
-//! - on the source snapshot's key: DescribeKey, CreateGrant (for an AWS resource, constrained to
-//!   `aws:ebs:id`), Decrypt and ReEncryptFrom, with `aws:ebs:id` = the source's encryption context
-//!   (its volume for a CreateSnapshots product, its own id for a copy, map §13);
-//! - on the copy's key: DescribeKey, CreateGrant, GenerateDataKeyWithoutPlaintext and ReEncryptTo,
-//!   with `aws:ebs:id` = the new snapshot's id;
+//! Which KMS requests EC2 makes is not documented (map §5.2); what AWS documents is the set of
+//! permissions EBS encryption requires (DescribeKey, CreateGrant, Decrypt,
+//! GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo; EBS User Guide, "Requirements for
+//! Amazon EBS encryption") and GenerateDataKey too for a key of another account ("Share the KMS key
+//! used to encrypt a shared Amazon EBS snapshot"). The simulated cloud requires that whole set, as
+//! the planner checks it (`custody_plan::plan::ebs_key_operations`): as the caller, through EC2
+//! (`kms:ViaService = ec2.<key's Region>.amazonaws.com`, the key's own Region also for the source key
+//! of a cross-Region copy, which is assumed), `kms:CallerAccount` = the caller's account:
+//! - on the source snapshot's key, with `aws:ebs:id` = the source's encryption context (its volume for
+//!   a CreateSnapshots product, its own id for a copy, map §13);
+//! - on the copy's key, with `aws:ebs:id` = the new snapshot's id;
+//! - CreateGrant for an AWS resource, constrained to `aws:ebs:id`; DescribeKey without a context;
 //! - DescribeKey on the caller's default `aws/ebs` key when it is listed and not already involved:
 //!   "When copying an encrypted snapshot, you must have DescribeKey permissions on the default CMK.
 //!   Explicitly denying these permissions results in copy failure" (ebs-copy-snapshot, map §5.2).
@@ -27,13 +29,13 @@
 //! A key of another account is decided against its own key policy and grants, and the caller's IAM
 //! policies: the engine applies KMS's cross-account rule (map §0, §5.3).
 
-use super::call::{arn_region, snapshot_arn, tag_pairs, via_ec2, Api, Call, Session};
+use super::call::{arn_account, arn_region, snapshot_arn, tag_pairs, via_ec2, Api, Call, Session};
 use super::ec2::{on_source, snapshot_not_found, visible};
 use super::kms::resolve_key;
 use super::state::{SnapRec, State, VolumeRec};
 use crate::error::CloudError;
 use crate::types::{CopySnapshotRequest, NewVolume};
-use custody_plan::plan::AuthzRequest;
+use custody_plan::plan::{ebs_key_operations, AuthzRequest};
 
 const COPY_SNAPSHOT: Api = Api::new("ec2", "CopySnapshot");
 const CREATE_VOLUME: Api = Api::new("ec2", "CreateVolume");
@@ -66,24 +68,30 @@ fn on_behalf(s: &Session, action: &str, key_arn: &str, ebs_id: Option<&str>) -> 
     r
 }
 
+/// The documented set of KMS requests on `key_arn` for `s`, with the encryption context `aws:ebs:id`
+/// = `ebs_id` (`reads_id` instead for Decrypt and ReEncryptFrom, which read existing data).
+fn key_requests(s: &Session, key_arn: &str, ebs_id: &str, reads_id: &str) -> Vec<AuthzRequest> {
+    ebs_key_operations(arn_account(key_arn), &s.account)
+        .iter()
+        .map(|op| {
+            let id = match *op {
+                "DescribeKey" => None,
+                "Decrypt" | "ReEncryptFrom" => Some(reads_id),
+                _ => Some(ebs_id),
+            };
+            on_behalf(s, &format!("kms:{op}"), key_arn, id)
+        })
+        .collect()
+}
+
 /// The KMS requests on the key of the data being read (`ebs_id`: its `aws:ebs:id`).
 fn source_key_requests(s: &Session, key_arn: &str, ebs_id: &str) -> Vec<AuthzRequest> {
-    vec![
-        on_behalf(s, "kms:DescribeKey", key_arn, None),
-        on_behalf(s, "kms:CreateGrant", key_arn, Some(ebs_id)),
-        on_behalf(s, "kms:Decrypt", key_arn, Some(ebs_id)),
-        on_behalf(s, "kms:ReEncryptFrom", key_arn, Some(ebs_id)),
-    ]
+    key_requests(s, key_arn, ebs_id, ebs_id)
 }
 
 /// The KMS requests on the key the new data is encrypted under (`new_id`: its `aws:ebs:id`).
 fn dest_key_requests(s: &Session, key_arn: &str, new_id: &str) -> Vec<AuthzRequest> {
-    vec![
-        on_behalf(s, "kms:DescribeKey", key_arn, None),
-        on_behalf(s, "kms:CreateGrant", key_arn, Some(new_id)),
-        on_behalf(s, "kms:GenerateDataKeyWithoutPlaintext", key_arn, Some(new_id)),
-        on_behalf(s, "kms:ReEncryptTo", key_arn, Some(new_id)),
-    ]
+    key_requests(s, key_arn, new_id, new_id)
 }
 
 /// Why a key cannot be used for cryptography now: disabled keys answer `DisabledException`, keys
@@ -230,9 +238,10 @@ pub(crate) fn copy_snapshot(
 
 /// CreateVolume from a snapshot the caller can see (map §7). The volume keeps the snapshot's key (the
 /// trait passes no KmsKeyId). The KMS requests are those of the documented permission list for EBS
-/// encryption (DescribeKey, CreateGrant, GenerateDataKeyWithoutPlaintext, Decrypt; EBS User Guide,
-/// <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html>): which ones
-/// EC2 makes at creation is only partly documented (map §7).
+/// encryption (EBS User Guide,
+/// <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html>), what reads
+/// the snapshot's data key with the snapshot's context: which ones EC2 makes at creation is only
+/// partly documented (map §7).
 pub(crate) fn create_volume(
     st: &mut State,
     c: &mut Call,
@@ -304,12 +313,7 @@ pub(crate) fn create_volume(
     st.volume_tokens.insert(token_key, (volume.clone(), id.clone()));
     let outcome = match (&snap.key_arn, &snap.ebs_id) {
         (Some(k), Some(ebs_id)) => {
-            let kms = vec![
-                on_behalf(s, "kms:DescribeKey", k, None),
-                on_behalf(s, "kms:CreateGrant", k, Some(&id)),
-                on_behalf(s, "kms:GenerateDataKeyWithoutPlaintext", k, Some(&id)),
-                on_behalf(s, "kms:Decrypt", k, Some(ebs_id)),
-            ];
+            let kms = key_requests(s, k, &id, ebs_id);
             kms_outcome(st, c, &kms, &[k.as_str()])
         }
         _ => Ok(()),

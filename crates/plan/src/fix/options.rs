@@ -35,7 +35,14 @@ pub(super) fn kms_options(checker: &mut Checker<'_>, ctx: &Ctx, w: &Working, out
     }
     let role = caller_role_arn(w.caller_arn.as_deref(), &req.principal);
     let ops = needed_operations(checker.plan, &req.principal, &key.arn, req.action_name());
-    let grant_ops: Vec<String> = ops.iter().filter(|o| GRANT_OPERATIONS.contains(&o.as_str())).cloned().collect();
+    // A grant passes CreateGrant on only for a new grant whose operations it lists itself (KMS
+    // Developer Guide, "Granting CreateGrant permission",
+    // https://docs.aws.amazon.com/kms/latest/developerguide/create-grant-overview.html#grant-creategrant).
+    let mut for_grant = ops.clone();
+    if let Some(child) = req.context.get("kms:GrantOperations") {
+        for_grant.extend(child.values().map(str::to_string));
+    }
+    let grant_ops: Vec<String> = for_grant.iter().filter(|o| GRANT_OPERATIONS.contains(&o.as_str())).cloned().collect();
     option1(checker, ctx, w, &key, &role, &grant_ops, out);
     option2(ctx, w, &key, &role, &ops, out);
     option3(w, &key, &role, &grant_ops, out);

@@ -262,6 +262,17 @@ pub fn build(ctx: &Ctx, role: Role) -> Built {
         if statements.iter().any(|kept| covered_by(&s, kept)) {
             continue;
         }
+        // And one kept earlier that this one covers goes (with `Resource: *`, when no account is
+        // known, the forensic account's keys are all keys).
+        let mut i = 0;
+        while i < statements.len() {
+            if covered_by(&statements[i], &s) {
+                statements.remove(i);
+                info.remove(i);
+            } else {
+                i += 1;
+            }
+        }
         statements.push(s);
         info.push(StatementInfo { sid: t.sid.into(), purpose: t.purpose.into(), doc: t.doc.into() });
     }

@@ -218,7 +218,7 @@ pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError
             });
             advice.key_policy_statements.push(s.clone());
             advice.notes.push(format!(
-                "custody creates a grant for each acquisition with only the operations it needs ({}), names the forensic role as grantee and retiring principal, and retires the grant when the acquisition ends (seed 000, option 1)",
+                "custody creates a grant for each acquisition with the operations AWS lists for the users of a shared key (https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html: {}), names the forensic role as grantee and retiring principal, and retires the grant when the acquisition ends (seed 000, option 1)",
                 copy_grant_operations().join(", ")
             ));
             if cross_account {

@@ -168,7 +168,7 @@ use Cond::*;
 use Feature::{Acquire, Cleanup, DirectRead, Image, Triage, Volume};
 use Res::*;
 use Role::{Forensic, Source};
-use Scope::{Always, CrossAccount, SameAccount};
+use Scope::{Always, CrossAccount};
 
 const ANY_MODE: &[KmsMode] = &[];
 
@@ -380,10 +380,17 @@ pub const TEMPLATES: &[Template] = &[
         kms: ANY_MODE,
         scope: Always,
         forensic_too: false,
-        actions: &["kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptTo"],
+        actions: &[
+            "kms:DescribeKey",
+            "kms:Decrypt",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ],
         resources: &[ForensicKeys],
         conditions: &[ViaEc2],
-        purpose: "let EC2 encrypt the evidence copy under the forensic account's key, on this role's behalf (map §5.2)",
+        purpose: "let EC2 use the forensic account's keys on this role's behalf, for the evidence copies and copies of \
+                  this account's own volumes: the permissions AWS lists as required for EBS encryption",
         doc: COPY_KMS,
     },
     Template {
@@ -400,26 +407,20 @@ pub const TEMPLATES: &[Template] = &[
         doc: COPY_KMS,
     },
     Template {
-        sid: "AcquireOwnSourceKeysViaEc2",
-        role: Forensic,
-        features: &[Acquire],
-        kms: ANY_MODE,
-        scope: SameAccount,
-        forensic_too: false,
-        actions: &["kms:Decrypt", "kms:ReEncryptFrom"],
-        resources: &[ForensicKeys],
-        conditions: &[ViaEc2],
-        purpose: "copies of the forensic account's own volumes (paths 2–4): EC2 reads the source key on this role's behalf",
-        doc: COPY_KMS,
-    },
-    Template {
         sid: "AcquireUseSourceKeysViaEc2",
         role: Forensic,
         features: &[Acquire],
         kms: &[KmsMode::Direct],
         scope: CrossAccount,
         forensic_too: false,
-        actions: &["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+        actions: &[
+            "kms:DescribeKey",
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ],
         resources: &[SourceKeys],
         conditions: &[ViaEc2],
         purpose: "option 2: use the source keys through EC2; cross-account use needs this and the key policy (seed 000, map §5.3)",
@@ -445,7 +446,14 @@ pub const TEMPLATES: &[Template] = &[
         kms: &[KmsMode::GrantOnly, KmsMode::OwnerGrants],
         scope: CrossAccount,
         forensic_too: false,
-        actions: &["kms:DescribeKey", "kms:Decrypt", "kms:ReEncryptFrom"],
+        actions: &[
+            "kms:DescribeKey",
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ],
         resources: &[SourceKeys],
         conditions: &[TempKeyAlias, ViaEc2],
         purpose: "path 8: copy from custody's temporary key, which its key policy admits; cross-account use needs this too",

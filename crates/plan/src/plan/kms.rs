@@ -4,22 +4,62 @@
 //!
 //! KMS calls EC2 makes "on your behalf" are evaluated as the caller, with `kms:ViaService =
 //! ec2.<Region>.amazonaws.com` and `kms:CallerAccount = <caller's account>` (map §0). Which calls a
-//! copy makes is SILENT in the documentation (map §5.2); the map's planner recommendation is followed:
-//! on the source key DescribeKey, CreateGrant (for an AWS resource, constrained to `aws:ebs:id`),
-//! Decrypt and ReEncryptFrom; on the destination key DescribeKey, CreateGrant,
-//! GenerateDataKeyWithoutPlaintext and ReEncryptTo; each key through EC2 in the key's own Region.
+//! copy makes is not documented (map §5.2); what AWS does document is the set of permissions EBS
+//! encryption requires (EBS User Guide, "Requirements for Amazon EBS encryption": CreateGrant, Decrypt,
+//! DescribeKey, GenerateDataKeyWithoutPlaintext, ReEncrypt) and, for the users of an account a key is
+//! shared with, GenerateDataKey too ("Share the KMS key used to encrypt a shared Amazon EBS
+//! snapshot"). So every key EC2 uses for a copy or a new volume is checked for that whole set, each
+//! request through EC2 in the key's own Region; the parts AWS leaves out (the Region KMS sees, the
+//! `aws:ebs:id` value) are marked inferred.
 
 use super::names::{Ctx, KeyRef, Signer};
 use super::requests::doc;
 use super::{AuthzRequest, PlannedGrant, PlannedKey, PolicyScope, TEMP_KEY_DELETION_DAYS};
 use serde_json::json;
 
-/// The operations custody's grant on a source key lists (path 5): what EC2 needs on the source key
-/// to copy a snapshot as the forensic role, and nothing else. Retiring needs no operation: the
-/// forensic role is the grant's retiring principal (map §9.6).
-pub const COPY_GRANT_OPERATIONS: [&str; 4] = ["DescribeKey", "CreateGrant", "Decrypt", "ReEncryptFrom"];
+/// The KMS operations AWS lists as required to use a key for EBS encryption, `kms:ReEncrypt` being
+/// ReEncryptFrom and ReEncryptTo (EBS User Guide, "Requirements for Amazon EBS encryption",
+/// <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html#ebs-encryption-permissions>).
+pub const EBS_ENCRYPTION_OPERATIONS: [&str; 6] =
+    ["DescribeKey", "CreateGrant", "Decrypt", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo"];
 
-const SILENT_COPY: &str = "which KMS calls a copy makes is SILENT, so every candidate is planned (map §5.2)";
+/// What the users of an account a key is shared with need to use snapshots encrypted under it: the
+/// same, and GenerateDataKey (EBS User Guide, "Share the KMS key used to encrypt a shared Amazon EBS
+/// snapshot", <https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html>).
+pub const SHARED_KEY_OPERATIONS: [&str; 7] = [
+    "DescribeKey",
+    "CreateGrant",
+    "Decrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+];
+
+/// The documented set for a key used by a caller of `caller_account`.
+pub fn ebs_key_operations(key_account: &str, caller_account: &str) -> &'static [&'static str] {
+    if key_account == caller_account {
+        &EBS_ENCRYPTION_OPERATIONS
+    } else {
+        &SHARED_KEY_OPERATIONS
+    }
+}
+
+/// The operations custody's grant on a source key lists (path 5): the grantee, the forensic role, is
+/// in another account, so it is the set AWS documents for an account a key is shared with. Retiring
+/// needs no operation: the forensic role is the grant's retiring principal (map §9.6).
+pub const COPY_GRANT_OPERATIONS: [&str; 7] = SHARED_KEY_OPERATIONS;
+
+/// Why a copy's KMS requests are inferred, whatever the key.
+const COPY_INFERRED: &str = "AWS documents which KMS permissions EBS encryption needs, not the requests EC2 sends \
+    for a copy: that it calls as the caller, through EC2 (kms:ViaService), with aws:ebs:id in the encryption \
+    context, is inferred from how EBS uses KMS elsewhere";
+
+/// `kms:<operation>` for each of `operations` but CreateGrant, which key policies give in a statement of
+/// its own, limited to grants for AWS resources.
+fn kms_actions(operations: &[&str]) -> Vec<String> {
+    operations.iter().filter(|o| **o != "CreateGrant").map(|o| format!("kms:{o}")).collect()
+}
 
 /// `ec2.<region>.amazonaws.com`.
 fn via_ec2(region: &str) -> String {
@@ -54,6 +94,47 @@ fn cross_account_note(signer: &Signer, key: &KeyRef) -> String {
     }
 }
 
+/// The page that lists `operation` for a key used by `signer`: GenerateDataKey only in the
+/// shared-key list.
+fn requirement_page(operation: &str) -> &'static str {
+    if operation == "GenerateDataKey" {
+        doc::KMS_SHARE_KEY
+    } else {
+        doc::EBS_ENCRYPTION_REQUIREMENTS
+    }
+}
+
+/// One request for each operation of the documented set on `key`, the encryption context
+/// `aws:ebs:id = ebs_id` on all but DescribeKey; `known` gives, for the operations EC2 is known or
+/// believed to call, why and the page; the others are checked because AWS lists them as required.
+fn documented_set(
+    signer: &Signer,
+    key: &KeyRef,
+    ebs_id: &str,
+    known: impl Fn(&str) -> Option<(String, &'static str)>,
+    tail: &str,
+) -> Vec<AuthzRequest> {
+    ebs_key_operations(&key.account, &signer.account)
+        .iter()
+        .map(|op| {
+            let action = format!("kms:{op}");
+            let context = (*op != "DescribeKey").then_some(ebs_id);
+            let (why, page) = known(op).unwrap_or_else(|| {
+                let list = if *op == "GenerateDataKey" {
+                    "the permissions an account a key is shared with needs for encrypted snapshots"
+                } else {
+                    "the permissions EBS encryption requires"
+                };
+                (
+                    format!("AWS lists {action} among {list}; whether EC2 calls it here is not documented"),
+                    requirement_page(op),
+                )
+            });
+            on_behalf(signer, key, &action, context).because(format!("{why}{tail}"), page)
+        })
+        .collect()
+}
+
 /// The KMS requests on the key of the snapshot being copied (`ebs_id`: its `aws:ebs:id`, the volume
 /// ID for a CreateSnapshots product, map §13), for a copy sent to `copy_region`.
 pub(crate) fn copy_source_key(signer: &Signer, key: &KeyRef, ebs_id: &str, copy_region: &str) -> Vec<AuthzRequest> {
@@ -61,112 +142,136 @@ pub(crate) fn copy_source_key(signer: &Signer, key: &KeyRef, ebs_id: &str, copy_
         String::new()
     } else {
         format!(
-            "; the key lives in {}, not {copy_region}, and the ViaService Region KMS then sees is SILENT: the key's own \
-             is assumed (map §5.2)",
+            "; the key lives in {}, not {copy_region}, and which Region KMS then sees in kms:ViaService is not \
+             documented: the key's own is assumed",
             key.region
         )
     };
-    let cross = cross_account_note(signer, key);
     let context_note = if ebs_id.starts_with("vol-") {
         format!("aws:ebs:id = {ebs_id}, the volume ID, because the snapshot was made by CreateSnapshots (map §13)")
     } else {
         format!("aws:ebs:id = {ebs_id}, the snapshot's own ID, because it was made by CopySnapshot (map §13)")
     };
-    vec![
-        on_behalf(signer, key, "kms:DescribeKey", None).because(
-            format!("EC2 describes the source snapshot's key as the caller while copying; {SILENT_COPY}{cross}{region_note}"),
+    let known = |op: &str| match op {
+        "DescribeKey" => Some((
+            "EC2 describes the source snapshot's key as the caller while copying".to_string(),
             doc::KMS_SHARE_KEY,
-        ),
-        on_behalf(signer, key, "kms:CreateGrant", Some(ebs_id)).because(
-            format!(
-                "EC2 creates a grant on the source key as the caller (kms:GrantIsForAWSResource = true, constrained to \
-                 aws:ebs:id; grantee and operations are SILENT); {SILENT_COPY}{cross}{region_note}"
-            ),
+        )),
+        "CreateGrant" => Some((
+            "EC2 creates a grant on the source key as the caller (kms:GrantIsForAWSResource = true, constrained to \
+             aws:ebs:id; its grantee and operations are not documented)"
+                .to_string(),
             doc::KMS_SHARE_KEY,
-        ),
-        on_behalf(signer, key, "kms:Decrypt", Some(ebs_id)).because(
-            format!("EC2 decrypts the source snapshot's data key, {context_note}; {SILENT_COPY}{cross}{region_note}"),
+        )),
+        "Decrypt" => {
+            Some((format!("EC2 decrypts the source snapshot's data key, {context_note}"), doc::KMS_EBS_CONTEXT))
+        }
+        "ReEncryptFrom" => Some((
+            format!("EC2 may re-encrypt the data key away from the source key instead, {context_note}"),
             doc::KMS_EBS_CONTEXT,
-        ),
-        on_behalf(signer, key, "kms:ReEncryptFrom", Some(ebs_id)).because(
-            format!(
-                "EC2 may re-encrypt the data key away from the source key instead, {context_note}; \
-                 {SILENT_COPY}{cross}{region_note}"
-            ),
-            doc::KMS_EBS_CONTEXT,
-        ),
-    ]
+        )),
+        _ => None,
+    };
+    let tail = format!("{}{region_note}", cross_account_note(signer, key));
+    documented_set(signer, key, ebs_id, known, &tail)
+        .into_iter()
+        .map(|r| r.inferred(format!("{COPY_INFERRED}{region_note}")))
+        .collect()
 }
 
 /// The KMS requests on the key the copy is encrypted under (`new_id`: the new snapshot's
 /// placeholder, its `aws:ebs:id`, map §13).
 pub(crate) fn copy_dest_key(signer: &Signer, key: &KeyRef, new_id: &str) -> Vec<AuthzRequest> {
-    let cross = cross_account_note(signer, key);
-    vec![
-        on_behalf(signer, key, "kms:DescribeKey", None).because(
-            format!("EC2 describes the key the copy is encrypted under, as the caller; {SILENT_COPY}{cross}"),
+    let known = |op: &str| match op {
+        "DescribeKey" => {
+            Some(("EC2 describes the key the copy is encrypted under, as the caller".to_string(), doc::KMS_SHARE_KEY))
+        }
+        "CreateGrant" => Some((
+            "EC2 creates a grant on the copy's key as the caller (kms:GrantIsForAWSResource = true, constrained to \
+             aws:ebs:id; its grantee and operations are not documented)"
+                .to_string(),
             doc::KMS_SHARE_KEY,
-        ),
-        on_behalf(signer, key, "kms:CreateGrant", Some(new_id)).because(
-            format!(
-                "EC2 creates a grant on the copy's key as the caller (kms:GrantIsForAWSResource = true, constrained to \
-                 aws:ebs:id; grantee and operations are SILENT); {SILENT_COPY}{cross}"
-            ),
-            doc::KMS_SHARE_KEY,
-        ),
-        on_behalf(signer, key, "kms:GenerateDataKeyWithoutPlaintext", Some(new_id)).because(
+        )),
+        "GenerateDataKeyWithoutPlaintext" => Some((
             format!(
                 "EC2 generates the copy's data key with aws:ebs:id = {new_id}, the new snapshot's ID, because a \
-                 CopySnapshot product uses its own ID (map §13); {SILENT_COPY}{cross}"
+                 CopySnapshot product uses its own ID (map §13)"
             ),
             doc::KMS_EBS_CONTEXT,
-        ),
-        on_behalf(signer, key, "kms:ReEncryptTo", Some(new_id)).because(
-            format!(
-                "EC2 may re-encrypt the data key to the copy's key instead, with aws:ebs:id = {new_id}; \
-                 {SILENT_COPY}{cross}"
-            ),
+        )),
+        "ReEncryptTo" => Some((
+            format!("EC2 may re-encrypt the data key to the copy's key instead, with aws:ebs:id = {new_id}"),
             doc::KMS_EBS_CONTEXT,
-        ),
-    ]
+        )),
+        _ => None,
+    };
+    documented_set(signer, key, new_id, known, &cross_account_note(signer, key))
+        .into_iter()
+        .map(|r| r.inferred(COPY_INFERRED))
+        .collect()
 }
 
 /// The KMS requests EC2 makes as the caller when it creates a volume from a snapshot encrypted under
 /// `key` (map §7; EBS User Guide, "How EBS encryption works"): the new volume's data key, a grant for
-/// it, and the snapshot's data key decrypted (`aws:ebs:id` = the snapshot's own id).
+/// it, and the snapshot's data key decrypted (`aws:ebs:id` = the snapshot's own id); and the rest of
+/// the documented set, inferred.
 pub(crate) fn create_volume_key(
     signer: &Signer,
     key: &KeyRef,
     snapshot_ebs_id: &str,
     new_id: &str,
 ) -> Vec<AuthzRequest> {
-    vec![
-        on_behalf(signer, key, "kms:DescribeKey", None)
-            .because("EC2 describes the key of the volume it creates, as the caller (map §7)", doc::KMS_SHARE_KEY),
-        on_behalf(signer, key, "kms:CreateGrant", Some(new_id)).because(
-            "EC2 creates a grant for the new volume as the caller (kms:GrantIsForAWSResource = true, map §7)",
+    let known = |op: &str| match op {
+        "DescribeKey" => Some((
+            "EC2 describes the key of the volume it creates, as the caller (map §7)".to_string(),
+            doc::KMS_SHARE_KEY,
+        )),
+        "CreateGrant" => Some((
+            "EC2 creates a grant for the new volume as the caller (kms:GrantIsForAWSResource = true, map §7)"
+                .to_string(),
             doc::KMS_EBS_CONTEXT,
-        ),
-        on_behalf(signer, key, "kms:GenerateDataKeyWithoutPlaintext", Some(new_id)).because(
+        )),
+        "GenerateDataKeyWithoutPlaintext" => Some((
             format!("EC2 generates the volume's data key with aws:ebs:id = {new_id}, the new volume's id (map §7)"),
             doc::KMS_EBS_CONTEXT,
-        ),
-        on_behalf(signer, key, "kms:Decrypt", Some(snapshot_ebs_id)).because(
+        )),
+        "Decrypt" => Some((
             format!(
                 "EC2 decrypts the snapshot's data key (aws:ebs:id = {snapshot_ebs_id}) to create the volume (map §7)"
             ),
             doc::KMS_EBS_CONTEXT,
-        ),
-    ]
+        )),
+        _ => None,
+    };
+    let inferred = "AWS lists it as required for EBS encryption but does not say EC2 calls it to create a volume: \
+        it is checked through EC2, with aws:ebs:id the snapshot's for what reads it and the volume's for what \
+        writes";
+    documented_set(signer, key, new_id, known, &cross_account_note(signer, key))
+        .into_iter()
+        .map(|r| match r.action.as_str() {
+            // What reads the snapshot's data key carries the snapshot's context.
+            "kms:Decrypt" => on_behalf(signer, key, "kms:Decrypt", Some(snapshot_ebs_id)).because(r.why, &r.source),
+            "kms:ReEncryptFrom" => on_behalf(signer, key, "kms:ReEncryptFrom", Some(snapshot_ebs_id))
+                .because(r.why, &r.source)
+                .inferred(inferred),
+            "kms:DescribeKey" | "kms:CreateGrant" | "kms:GenerateDataKeyWithoutPlaintext" => r,
+            _ => r.inferred(inferred),
+        })
+        .collect()
 }
 
 /// DescribeKey on the caller's default `aws/ebs` key, documented as required for any encrypted copy.
 pub(crate) fn describe_default_key(signer: &Signer, key: &KeyRef) -> AuthzRequest {
-    on_behalf(signer, key, "kms:DescribeKey", None).because(
-        "copying an encrypted snapshot needs DescribeKey on the default EBS key of the caller's account, and an \
+    on_behalf(signer, key, "kms:DescribeKey", None)
+        .because(
+            "copying an encrypted snapshot needs DescribeKey on the default EBS key of the caller's account, and an \
          explicit deny fails the copy (map §5.2, item 2; that EC2 calls it through ec2 is inferred)",
-        doc::EBS_COPY,
-    )
+            doc::EBS_COPY,
+        )
+        .inferred(
+            "AWS documents that the copy needs DescribeKey on the default key, not the request: that EC2 makes it as \
+         the caller through EC2 in the copy's Region is inferred",
+        )
 }
 
 /// `kms:Decrypt` behind `ebs:GetSnapshotBlock` on an encrypted snapshot (map §8.2).
@@ -184,6 +289,10 @@ pub(crate) fn direct_read_decrypt(signer: &Signer, key: &KeyRef, ebs_id: &str, s
                  {ebs_id} is the inferred answer (map §8.2)"
             ),
             doc::EBS_DIRECT_KMS,
+        )
+        .inferred(
+            "AWS documents that reading an encrypted snapshot's blocks needs kms:Decrypt, not the request: through \
+             EC2 in the snapshot's Region, with aws:ebs:id the snapshot's, is inferred",
         )
 }
 
@@ -208,10 +317,15 @@ pub(crate) fn create_grant(
         .because(
             format!(
                 "the source role creates the grant itself (seed option 1), so kms:GrantIsForAWSResource is false, with \
-                 grantee and retiring principal {grantee_role}, only the operations a copy needs, and a constraint \
+                 grantee and retiring principal {grantee_role}, the operations AWS lists for a shared key, and a constraint \
                  aws:ebs:id = {volume_id} (how the constraint maps onto kms:EncryptionContext keys is SILENT, map §9.5)"
             ),
             doc::KMS_GRANT_CONDITIONS,
+        )
+        .inferred(
+            "AWS does not document how a grant's encryption-context constraint appears in the CreateGrant request: \
+             as kms:EncryptionContext:aws:ebs:id and kms:EncryptionContextKeys, like the operations it allows, is \
+             inferred",
         );
     let grant = PlannedGrant {
         key_arn: key.arn.clone(),
@@ -283,6 +397,10 @@ pub(crate) fn create_key(source: &Signer, key: &KeyRef, tags: &[(String, String)
                  later (evaluated against the temporary key's policy; whether IAM also evaluates kms:PutKeyPolicy at \
                  creation is SILENT, map §9.1)",
                 doc::KMS_CREATE_KEY,
+            )
+            .inferred(
+                "AWS documents the lockout safety check on the key policy given to CreateKey, not how KMS evaluates \
+                 it: custody checks kms:PutKeyPolicy against that policy as an ordinary request",
             ),
     ]
 }
@@ -392,7 +510,7 @@ pub(crate) fn temp_key(ctx: &Ctx, source: &Signer, forensic_role: &str, key: &Ke
                 "Sid": "CustodySourceRoleReEncryptsThroughEc2",
                 "Effect": "Allow",
                 "Principal": {"AWS": source.role_arn},
-                "Action": ["kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptTo"],
+                "Action": kms_actions(&EBS_ENCRYPTION_OPERATIONS),
                 "Resource": "*",
                 "Condition": {"StringEquals": {"kms:ViaService": own_via, "kms:CallerAccount": source.account}}
             },
@@ -411,7 +529,7 @@ pub(crate) fn temp_key(ctx: &Ctx, source: &Signer, forensic_role: &str, key: &Ke
                 "Sid": "CustodyForensicRoleCopiesThroughEc2",
                 "Effect": "Allow",
                 "Principal": {"AWS": forensic_role},
-                "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:ReEncryptFrom"],
+                "Action": kms_actions(&SHARED_KEY_OPERATIONS),
                 "Resource": "*",
                 "Condition": {"StringEquals": {"kms:ViaService": forensic_via, "kms:CallerAccount": forensic_account}}
             },

@@ -31,6 +31,8 @@ pub(crate) mod doc {
         "https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-permissions.html#ebsapi-kms-permissions";
     pub const KMS_EBS_CONTEXT: &str =
         "https://docs.aws.amazon.com/kms/latest/developerguide/services-ebs.html#ebs-encryption-context";
+    pub const EBS_ENCRYPTION_REQUIREMENTS: &str =
+        "https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html#ebs-encryption-permissions";
     pub const KMS_SHARE_KEY: &str = "https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html";
     pub const KMS_GRANT_CONDITIONS: &str =
         "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-operations";
@@ -61,6 +63,7 @@ impl AuthzRequest {
             scope: PolicyScope::All,
             why: String::new(),
             source: String::new(),
+            inferred: None,
         }
     }
 
@@ -131,6 +134,13 @@ impl AuthzRequest {
         self.source = source.to_string();
         self
     }
+
+    /// Marks the request as inferred: `reasoning` says what AWS does not document and what custody
+    /// assumes instead, so a reviewer sees which part of the proof rests on it.
+    pub fn inferred(mut self, reasoning: impl Into<String>) -> AuthzRequest {
+        self.inferred = Some(reasoning.into());
+        self
+    }
 }
 
 /// `sts:AssumeRole` of `target` by `caller`: evaluated against the caller's identity policy and
@@ -193,6 +203,10 @@ pub(crate) fn create_snapshots(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> 
                         volume.id
                     ),
                     doc::EBS_IAM_CREATE_SNAPSHOTS,
+                )
+                .inferred(
+                    "AWS documents that CreateSnapshots is authorized on the volumes, not that each volume is a \
+                     request of its own: custody checks each one",
                 ),
         );
     }
@@ -235,6 +249,15 @@ pub(crate) fn copy_snapshot_ec2(ctx: &Ctx, signer: &Signer, from: &SnapRef, to: 
         .ec2_in(region)
         .with("ec2:SnapshotID", &from.id)
         .resource_tags(&from.tags, true);
+    let source = if from.region != *region {
+        source.inferred(format!(
+            "AWS does not say which Region the source snapshot's ARN carries in a cross-Region copy: the snapshot's \
+             own ({}) is assumed",
+            from.region
+        ))
+    } else {
+        source
+    };
     let source = if shared {
         source.scoped(PolicyScope::Identity).because(
             format!(
@@ -297,6 +320,7 @@ pub(crate) fn modify_share(ctx: &Ctx, signer: &Signer, snap: &SnapRef, account: 
         .with("ec2:Attribute", "createVolumePermission")
         .with(key, account)
         .because(why, doc::EBS_SHARE)
+        .inferred("AWS does not document that ec2:Attribute is createVolumePermission in this request")
 }
 
 /// `ec2:DeleteSnapshot` of an intermediate snapshot (map §4).

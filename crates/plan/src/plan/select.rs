@@ -215,7 +215,7 @@ fn auto_cross_account(key_words: &str, dest: &Signer, grant: Option<String>, pro
                 Path::CrossAccountGrantOnly,
                 format!(
                     "cross-account under {key_words}: no grant on the key names the forensic role, and {why}; so the \
-                     source role creates a grant with only the operations a copy needs, and custody retires it (seed \
+                     source role creates a grant with the operations AWS lists for a shared key, and custody retires it (seed \
                      option 1)"
                 ),
             )

@@ -147,6 +147,9 @@ pub fn html(report: &CheckReport) -> String {
         if let Some(line) = crate::report::propagation_line(s) {
             let _ = writeln!(o, "<p class=\"waits-for\">{}</p>", escape(&line));
         }
+        for line in crate::report::inference_lines(s) {
+            let _ = writeln!(o, "<p class=\"inferred\">{}</p>", escape(&line));
+        }
         let (troubled, fine): (Vec<&RequestCheck>, Vec<&RequestCheck>) =
             s.requests.iter().partition(|r| r.outcome != Outcome::Allowed);
         for r in troubled {
@@ -178,6 +181,14 @@ fn html_request(o: &mut String, r: &RequestCheck) {
     );
     let _ = writeln!(o, "<ul>");
     let _ = writeln!(o, "<li><span class=\"label\">why AWS evaluates it:</span> {}</li>", escape(&r.why));
+    match &r.inferred {
+        Some(why) => {
+            let _ = writeln!(o, "<li><span class=\"label\">inferred:</span> {}</li>", escape(why));
+        }
+        None => {
+            let _ = writeln!(o, "<li><span class=\"label\">documented:</span> {}</li>", escape(&r.page));
+        }
+    }
     for (label, line) in reasons(r) {
         let _ = writeln!(o, "<li><span class=\"label\">{label}:</span> {}</li>", escape(&line));
     }

@@ -101,6 +101,20 @@ pub fn markdown(report: &CheckReport) -> String {
         );
     }
     let mut first = true;
+    for s in &report.steps {
+        let lines = crate::report::inference_lines(s);
+        if lines.is_empty() {
+            continue;
+        }
+        if first {
+            let _ = writeln!(o, "\n## What rests on inference\n");
+            first = false;
+        }
+        for line in lines {
+            let _ = writeln!(o, "- {}: {}", md_code(&s.id), md_text(&line));
+        }
+    }
+    let mut first = true;
     for s in troubled(report) {
         if first {
             let _ = writeln!(o, "\n## Steps that do not pass");

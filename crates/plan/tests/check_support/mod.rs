@@ -170,6 +170,7 @@ pub fn request_from_json(r: &Value) -> AuthzRequest {
         scope,
         why: opt(r, "why").unwrap_or_else(|| "test fixture".into()),
         source: String::new(),
+        inferred: opt(r, "inferred"),
     }
 }
 
