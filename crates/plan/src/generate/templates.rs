@@ -170,6 +170,18 @@ use Res::*;
 use Role::{Forensic, Source};
 use Scope::{Always, CrossAccount};
 
+/// What a role of another account uses a key for through EC2: the operations AWS lists for the users
+/// of a shared key but CreateGrant, which has a statement of its own limited to AWS resources
+/// (<https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html>).
+const SHARED_KEY_USE: &[&str] = &[
+    "kms:DescribeKey",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+];
+
 const ANY_MODE: &[KmsMode] = &[];
 
 /// Every statement, grouped by feature and role.
@@ -413,14 +425,7 @@ pub const TEMPLATES: &[Template] = &[
         kms: &[KmsMode::Direct],
         scope: CrossAccount,
         forensic_too: false,
-        actions: &[
-            "kms:DescribeKey",
-            "kms:Decrypt",
-            "kms:GenerateDataKey",
-            "kms:GenerateDataKeyWithoutPlaintext",
-            "kms:ReEncryptFrom",
-            "kms:ReEncryptTo",
-        ],
+        actions: SHARED_KEY_USE,
         resources: &[SourceKeys],
         conditions: &[ViaEc2],
         purpose: "option 2: use the source keys through EC2; cross-account use needs this and the key policy (seed 000, map §5.3)",
@@ -446,14 +451,7 @@ pub const TEMPLATES: &[Template] = &[
         kms: &[KmsMode::GrantOnly, KmsMode::OwnerGrants],
         scope: CrossAccount,
         forensic_too: false,
-        actions: &[
-            "kms:DescribeKey",
-            "kms:Decrypt",
-            "kms:GenerateDataKey",
-            "kms:GenerateDataKeyWithoutPlaintext",
-            "kms:ReEncryptFrom",
-            "kms:ReEncryptTo",
-        ],
+        actions: SHARED_KEY_USE,
         resources: &[SourceKeys],
         conditions: &[TempKeyAlias, ViaEc2],
         purpose: "path 8: copy from custody's temporary key, which its key policy admits; cross-account use needs this too",
