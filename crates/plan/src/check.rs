@@ -386,13 +386,17 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
             origin: origin.clone(),
         })
         .collect();
+    // The case is built once: for EC2's own CreateGrant to review it, and for a request that is not
+    // allowed (whether before or after that review) to report it and work out fixes.
+    let mut working = None;
     if ec2_grant::is_ec2_create_grant(req) {
-        if let Ok(w) = checker.working(&spec) {
+        working = Some(checker.working(&spec));
+        if let Some(Ok(w)) = &working {
             ec2_grant::review(req, &mut out, &w.case_json());
         }
     }
     if out.outcome != Outcome::Allowed {
-        match checker.working(&spec) {
+        match working.unwrap_or_else(|| checker.working(&spec)) {
             Ok(w) => {
                 out.case = Some(w.case_json());
                 out.sources = w.sources.clone();

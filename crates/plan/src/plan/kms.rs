@@ -94,13 +94,13 @@ fn cross_account_note(signer: &Signer, key: &KeyRef) -> String {
     }
 }
 
-/// The page that lists `operation` for a key used by `signer`: GenerateDataKey only in the
-/// shared-key list.
-fn requirement_page(operation: &str) -> &'static str {
+/// Which documented list names `operation`, and its page: GenerateDataKey is only in the list for an
+/// account a key is shared with.
+fn requirement(operation: &str) -> (&'static str, &'static str) {
     if operation == "GenerateDataKey" {
-        doc::KMS_SHARE_KEY
+        ("the permissions an account a key is shared with needs for encrypted snapshots", doc::KMS_SHARE_KEY)
     } else {
-        doc::EBS_ENCRYPTION_REQUIREMENTS
+        ("the permissions EBS encryption requires", doc::EBS_ENCRYPTION_REQUIREMENTS)
     }
 }
 
@@ -120,15 +120,8 @@ fn documented_set(
             let action = format!("kms:{op}");
             let context = (*op != "DescribeKey").then_some(ebs_id);
             let (why, page) = known(op).unwrap_or_else(|| {
-                let list = if *op == "GenerateDataKey" {
-                    "the permissions an account a key is shared with needs for encrypted snapshots"
-                } else {
-                    "the permissions EBS encryption requires"
-                };
-                (
-                    format!("AWS lists {action} among {list}; whether EC2 calls it here is not documented"),
-                    requirement_page(op),
-                )
+                let (list, page) = requirement(op);
+                (format!("AWS lists {action} among {list}; whether EC2 calls it here is not documented"), page)
             });
             on_behalf(signer, key, &action, context).because(format!("{why}{tail}"), page)
         })
