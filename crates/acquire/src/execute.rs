@@ -207,6 +207,7 @@ impl Executor {
                 progress: self.progress.clone(),
                 stop: self.stop.clone(),
                 left: Default::default(),
+                keys_seen: Default::default(),
             });
             let pool = pool.clone();
             tasks.spawn(async move { (i, run_instance(run, pool).await) });

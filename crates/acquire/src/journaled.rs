@@ -42,6 +42,9 @@ pub(crate) struct Run {
     /// What a volume's steps left in AWS on purpose that its report must say (a copy that failed
     /// while KMS propagated a grant, made again): volume id → sentences.
     pub left: std::sync::Mutex<std::collections::BTreeMap<String, Vec<String>>>,
+    /// The key each completed snapshot is encrypted under, as DescribeSnapshots answered (`None`:
+    /// unencrypted): snapshot id → key. The evidence record says what AWS says, not what was planned.
+    pub keys_seen: std::sync::Mutex<std::collections::BTreeMap<String, Option<String>>>,
 }
 
 impl Run {
@@ -50,6 +53,35 @@ impl Run {
         if let Ok(mut left) = self.left.lock() {
             left.entry(volume.to_string()).or_default().push(what);
         }
+    }
+
+    /// Notes the keys of completed snapshots, as DescribeSnapshots answered.
+    pub fn saw_keys(&self, snapshots: &[custody_cloud::types::SnapshotInfo]) {
+        if let Ok(mut seen) = self.keys_seen.lock() {
+            for s in snapshots {
+                seen.insert(s.id.clone(), s.kms_key_id.clone().filter(|_| s.encrypted));
+            }
+        }
+    }
+
+    /// The key to record for the evidence snapshot `id` of `volume`: the one EC2 reported when it
+    /// completed, else `planned`. Encryption by default, or a default key changed since the inventory
+    /// was read, can make the two differ (EC2 API Reference, CopySnapshot `Encrypted`,
+    /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html>): the run says so.
+    pub fn evidence_key(&self, id: &str, planned: Option<String>, volume: &str) -> Option<String> {
+        let Some(seen) = self.keys_seen.lock().ok().and_then(|seen| seen.get(id).cloned()) else { return planned };
+        if seen != planned {
+            let said = |k: &Option<String>| k.as_deref().map_or("unencrypted".to_string(), |k| format!("under {k}"));
+            self.progress.emit(crate::report::Event::Warning {
+                message: format!(
+                    "evidence snapshot {id} of {volume} is encrypted {} according to EC2, not {} as planned: the \
+                     evidence record and manifest give the key EC2 reports",
+                    said(&seen),
+                    said(&planned)
+                ),
+            });
+        }
+        seen
     }
 
     /// What [`Run::leave`] noted for `volume`, taken.

@@ -168,7 +168,8 @@ fn record_evidence(
     id: &str,
     device: Option<String>,
 ) -> Result<EvidenceItem, AcquireError> {
-    let key_arn = planned.key_arn.as_deref().and_then(|k| run.created(k));
+    let planned_key = planned.key_arn.as_deref().and_then(|k| run.created(k));
+    let key_arn = run.evidence_key(id, planned_key, &volume.volume_id);
     let tags = evidence_tags(run, volume, planned);
     run.journal.record_evidence(&Evidence {
         case_id: run.case().to_string(),
@@ -248,7 +249,9 @@ async fn await_started_copy(run: &Run, volume: &VolumePlan) -> Result<(), Acquir
     let cloud = run.signer(step, call)?;
     let ec2 = cloud.ec2(&planned.region);
     reused(run, step, &format!("waiting for the evidence copy {id} an earlier run started"));
-    wait::snapshots_completed(ec2.as_ref(), &[id], &step.id, &run.wait, &run.progress, &run.stop).await?;
+    let completed =
+        wait::snapshots_completed(ec2.as_ref(), &[id], &step.id, &run.wait, &run.progress, &run.stop).await?;
+    run.saw_keys(&completed);
     Ok(())
 }
 
@@ -387,7 +390,10 @@ async fn copy(
         )
         .await
         {
-            Ok(_) => return Ok(()),
+            Ok(completed) => {
+                run.saw_keys(&completed);
+                return Ok(());
+            }
             Err(e)
                 if crate::propagation::key_not_accessible(&e)
                     && crate::propagation::retry_copy(run, &waits, started.elapsed(), attempt + 1) =>

@@ -50,6 +50,12 @@ pub trait Ec2: Send + Sync {
     /// CreateVolume: the new volume's id (the first one's, when the client token was used before
     /// with the same parameters).
     async fn create_volume(&self, volume: &NewVolume) -> CloudResult<Receipt<String>>;
+    /// GetEbsEncryptionByDefault: whether EC2 encrypts new volumes, and copies of unencrypted
+    /// snapshots, in this account and Region.
+    async fn ebs_encryption_by_default(&self) -> CloudResult<bool>;
+    /// GetEbsDefaultKmsKeyId: the key encryption by default uses, as EC2 names it (a key ARN, or an
+    /// alias such as `alias/aws/ebs`).
+    async fn ebs_default_kms_key_id(&self) -> CloudResult<String>;
 }
 
 /// KMS calls. `key_id` is a key id, key ARN, alias name or alias ARN, as KMS accepts.

@@ -19,7 +19,9 @@ mod principals;
 
 use crate::api::{Cloud, SessionName};
 use crate::error::CloudError;
-use custody_plan::inventory::{Config, Instance, Inventory, Volume, DEFAULT_ALIAS_PREFIX, INVENTORY_VERSION};
+use custody_plan::inventory::{
+    Config, EbsEncryptionDefault, Instance, Inventory, Volume, DEFAULT_ALIAS_PREFIX, INVENTORY_VERSION,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -253,7 +255,31 @@ pub async fn collect(base: Arc<dyn Cloud>, request: &CollectRequest) -> Result<C
             key_refs.push((k.clone(), forensic_account.clone()));
         }
     }
+    let mut by_default = encryption_by_default(&mut c, &forensic_account, &request.region).await?;
+    if let Some(k) = by_default.as_ref().and_then(|d| d.kms_key_arn.clone()) {
+        if !key_refs.iter().any(|(r, _)| *r == k) {
+            key_refs.push((k, forensic_account.clone()));
+        }
+    }
     let (keys, resolved) = keys::collect_keys(&mut c, &key_refs, &request.region).await?;
+    if let Some(d) = &mut by_default {
+        d.kms_key_arn = d.kms_key_arn.as_ref().map(|k| resolved.get(k).cloned().unwrap_or_else(|| k.clone()));
+    }
+    let mut unknown_facts = Vec::new();
+    let by_default = match by_default {
+        // A key that could not be resolved to a listed ARN leaves the setting unknown, never off.
+        Some(d)
+            if d.kms_key_arn.as_ref().is_none_or(|k| {
+                custody_plan::inventory::arn::KeyArn::parse(k).is_some() && keys.iter().any(|listed| listed.arn == *k)
+            }) =>
+        {
+            vec![d]
+        }
+        _ => {
+            unknown_facts.push(format!("ebs_encryption_by_default:{forensic_account}:{}", request.region));
+            vec![]
+        }
+    };
     for inst in &mut instances {
         for v in &mut inst.volumes {
             if let Some(arn) = v.kms_key_arn.as_ref().and_then(|k| resolved.get(k)) {
@@ -306,9 +332,37 @@ pub async fn collect(base: Arc<dyn Cloud>, request: &CollectRequest) -> Result<C
         instances,
         scps: orgs.scps,
         rcps: orgs.rcps,
-        unknown: orgs.unknown,
+        ebs_encryption_by_default: by_default,
+        unknown: orgs.unknown.into_iter().chain(unknown_facts).collect(),
     };
     Ok(Collected { inventory, warnings: c.warnings })
+}
+
+/// EBS encryption by default where evidence copies are made (GetEbsEncryptionByDefault, and the
+/// default key with GetEbsDefaultKmsKeyId when it is on): `None`, with a warning, when it cannot be
+/// read. The key is as EC2 names it (an ARN or `alias/aws/ebs`), resolved with the other keys.
+async fn encryption_by_default(
+    c: &mut Collector,
+    account: &str,
+    region: &str,
+) -> Result<Option<EbsEncryptionDefault>, CollectError> {
+    let ec2 = c.cloud_for(account).ec2(region);
+    let subject = format!("account {account} in {region}");
+    let unknown = format!("ebs_encryption_by_default:{account}:{region}");
+    let result = ec2.ebs_encryption_by_default().await;
+    let Some(enabled) = c.soft(result, &subject, "EBS encryption by default", &[unknown.as_str()])? else {
+        return Ok(None);
+    };
+    let mut setting =
+        EbsEncryptionDefault { account: account.to_string(), region: region.to_string(), enabled, kms_key_arn: None };
+    if enabled {
+        let result = ec2.ebs_default_kms_key_id().await;
+        match c.soft(result, &subject, "the default key of EBS encryption by default", &[unknown.as_str()])? {
+            Some(key) => setting.kms_key_arn = Some(key),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(setting))
 }
 
 /// DescribeInstances and DescribeVolumes, in the source account.

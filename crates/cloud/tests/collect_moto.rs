@@ -11,7 +11,7 @@ use custody_cloud::api::{Cloud, SessionName};
 use custody_cloud::collect::{collect, CollectError, CollectRequest};
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::testing::{seed_incident, Incident, Moto, MOTO_ACCOUNT};
-use custody_plan::inventory::{parse_inventory, KeyManager};
+use custody_plan::inventory::{parse_inventory, EbsEncryptionDefault, KeyManager};
 use std::sync::Arc;
 use support::Denying;
 
@@ -79,6 +79,10 @@ async fn collect_reads_the_seeded_incident_and_the_result_parses() {
 
     // Not in an organization: no SCPs, nothing unknown.
     assert!(inv.scps.is_empty() && inv.rcps.is_empty() && inv.unknown.is_empty());
+    // EBS encryption by default is off in a new account (GetEbsEncryptionByDefault).
+    let off =
+        EbsEncryptionDefault { account: MOTO_ACCOUNT.into(), region: REGION.into(), enabled: false, kms_key_arn: None };
+    assert_eq!(inv.ebs_encryption_by_default, vec![off]);
 
     let text = serde_json::to_string_pretty(inv).unwrap();
     assert_eq!(&parse_inventory(&text).unwrap(), inv);
@@ -121,14 +125,23 @@ async fn access_denied_becomes_unknown_with_a_warning_never_an_empty_fact() {
 #[tokio::test]
 async fn unreadable_instances_and_organizations_are_unknown() {
     let (_moto, cloud, incident) = moto_with_incident().await;
-    let denying = Arc::new(Denying { inner: cloud, deny: vec!["DescribeInstances", "DescribeOrganization"] });
+    let deny = vec!["DescribeInstances", "DescribeOrganization", "GetEbsEncryptionByDefault"];
+    let denying = Arc::new(Denying { inner: cloud, deny });
     let collected = collect(denying, &request(&incident)).await.unwrap();
     let inv = &collected.inventory;
     let instance = &inv.instances[0];
     assert_eq!(instance.unknown, vec!["tags", "volumes"]);
     assert!(instance.volumes.is_empty());
-    assert_eq!(inv.unknown, vec![format!("scps:{MOTO_ACCOUNT}"), format!("rcps:{MOTO_ACCOUNT}")]);
-    assert_eq!(collected.warnings.len(), 2);
+    assert_eq!(
+        inv.unknown,
+        vec![
+            format!("scps:{MOTO_ACCOUNT}"),
+            format!("rcps:{MOTO_ACCOUNT}"),
+            format!("ebs_encryption_by_default:{MOTO_ACCOUNT}:{REGION}")
+        ]
+    );
+    assert!(inv.ebs_encryption_by_default.is_empty(), "unreadable is unknown, never off");
+    assert_eq!(collected.warnings.len(), 3);
     assert!(parse_inventory(&serde_json::to_string(inv).unwrap()).is_ok());
 }
 

@@ -420,3 +420,66 @@ async fn create_volume_with_a_client_token_used_before_answers_the_first_volume(
     let fresh = ec2.create_volume(&new_volume(&snapshot, "eu-west-1a", "another-token")).await.unwrap().value;
     assert_ne!(first, fresh);
 }
+
+/// Example 1 (unencrypted volumes, forensic account) with EBS encryption by default on under the
+/// forensic key.
+fn encrypted_by_default() -> SimWorld {
+    let path = format!("{}/../../examples/inventories/1-unencrypted.json", env!("CARGO_MANIFEST_DIR"));
+    let mut inv = parse_inventory(&std::fs::read_to_string(path).unwrap()).unwrap();
+    inv.ebs_encryption_by_default = vec![custody_plan::inventory::EbsEncryptionDefault {
+        account: "999999999999".into(),
+        region: REGION.into(),
+        enabled: true,
+        kms_key_arn: Some(FORENSIC_KEY.into()),
+    }];
+    // Reading the settings is its own permission (the collect role's; read-only roles have it).
+    let role = inv.principals.iter_mut().find(|p| p.arn == FORENSIC).unwrap();
+    role.identity_policies.push(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId"], "Resource": "*"}]}));
+    SimWorld::new(&inv).unwrap()
+}
+
+#[tokio::test]
+async fn with_encryption_by_default_on_a_copy_of_an_unencrypted_snapshot_is_encrypted_under_the_default_key() {
+    // CopySnapshot's `Encrypted` is needed "to encrypt a copy of an unencrypted snapshot if encryption
+    // by default is not enabled" (EC2 API Reference,
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopySnapshot.html): with it enabled,
+    // the copy is encrypted under the default key.
+    let w = encrypted_by_default();
+    let forensic = w.cloud_as(FORENSIC, "s");
+    let snaps = snapshot_instance(&forensic, REGION, "i-01a1a1a1a1a1a1a1a").await;
+    let source = &snaps["vol-01a1a1a1a1a1a1a10"];
+    assert!(!snapshot(&w, source).encrypted, "a snapshot of an unencrypted volume stays unencrypted");
+    let id = forensic.ec2(REGION).copy_snapshot(&copy_of(source, REGION, None)).await.unwrap().value;
+    assert_eq!(settle(&forensic, REGION, &id).await, "completed");
+    let copy = snapshot(&w, &id);
+    assert!(copy.encrypted);
+    assert_eq!(copy.kms_key_id.as_deref(), Some(FORENSIC_KEY));
+    let d = decided(&w, "ec2:CopySnapshot");
+    assert!(d.contains(&("kms:GenerateDataKeyWithoutPlaintext".to_string(), FORENSIC_KEY.to_string(), true)));
+    // The settings, as GetEbsEncryptionByDefault and GetEbsDefaultKmsKeyId answer them.
+    let ec2 = forensic.ec2(REGION);
+    assert!(ec2.ebs_encryption_by_default().await.unwrap());
+    assert_eq!(ec2.ebs_default_kms_key_id().await.unwrap(), FORENSIC_KEY);
+    let unreadable = example("1-unencrypted.json").cloud_as(FORENSIC, "s").ec2(REGION);
+    let refused = unreadable.ebs_encryption_by_default().await.unwrap_err();
+    assert!(refused.is_code("UnauthorizedOperation"), "{refused}");
+}
+
+#[tokio::test]
+async fn collect_reads_encryption_by_default_and_lists_its_key() {
+    let w = encrypted_by_default();
+    let request = custody_cloud::collect::CollectRequest {
+        instance_ids: vec!["i-01a1a1a1a1a1a1a1a".into()],
+        region: REGION.into(),
+        forensic_role_arn: Some(FORENSIC.into()),
+        ..Default::default()
+    };
+    let collected = custody_cloud::collect::collect(w.cloud_as(FORENSIC, "s"), &request).await.unwrap();
+    let inv = &collected.inventory;
+    let [setting] = inv.ebs_encryption_by_default.as_slice() else { panic!("{:?}", inv.ebs_encryption_by_default) };
+    assert!(setting.enabled);
+    assert_eq!(setting.kms_key_arn.as_deref(), Some(FORENSIC_KEY));
+    assert!(inv.keys.iter().any(|k| k.arn == FORENSIC_KEY), "the default key is listed for the preflight");
+    assert!(parse_inventory(&serde_json::to_string(inv).unwrap()).is_ok());
+}

@@ -22,7 +22,7 @@ pub mod arn;
 mod lookup;
 mod parse;
 
-pub use lookup::{Fact, OrgPolicies};
+pub use lookup::{EncryptionByDefault, Fact, OrgPolicies};
 pub use parse::{MAX_INSTANCES, MAX_STATEMENTS, MAX_VOLUMES_PER_INSTANCE};
 
 use serde::{Deserialize, Serialize};
@@ -59,9 +59,30 @@ pub struct Inventory {
     /// Likewise for RCPs.
     #[serde(default)]
     pub rcps: BTreeMap<String, Vec<Vec<Value>>>,
-    /// Top-level facts that could not be read: `scps:<account>`, `rcps:<account>`.
+    /// EBS encryption by default, per account and Region where it was read. Where a copy or a new
+    /// volume of unencrypted data is made in an account and Region not listed here, the preflight
+    /// says that it assumes encryption by default is off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ebs_encryption_by_default: Vec<EbsEncryptionDefault>,
+    /// Top-level facts that could not be read: `scps:<account>`, `rcps:<account>`,
+    /// `ebs_encryption_by_default:<account>:<region>`.
     #[serde(default)]
     pub unknown: Vec<String>,
+}
+
+/// EBS encryption by default in one account and Region: with it on, EC2 encrypts every new volume,
+/// and every copy of an unencrypted snapshot, under the default key (EBS User Guide, "Enable Amazon
+/// EBS encryption by default", <https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html>;
+/// read with EC2 GetEbsEncryptionByDefault and GetEbsDefaultKmsKeyId).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EbsEncryptionDefault {
+    pub account: String,
+    pub region: String,
+    pub enabled: bool,
+    /// The default key, listed in `keys`: required when `enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
 }
 
 /// custody's own configuration.

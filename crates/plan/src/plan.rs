@@ -92,6 +92,10 @@ pub enum Path {
     /// 8. Cross-account, AWS managed key: re-encrypt under a temporary customer key with a prefixed
     ///    alias, share, copy, then delete the alias and schedule the key for deletion.
     CrossAccountAwsManagedKey,
+    /// 8 with a customer key: the route of path 8 for a key of the source account that its role may
+    ///    use through EC2 but may neither open to the forensic role nor grant (seed 002: cross-account
+    ///    imports of KMS-encrypted instances re-encrypt to a temporary key with a prefixed alias).
+    CrossAccountTempKey,
     /// 9. Direct read: snapshot in the source account, blocks read with the EBS direct APIs.
     DirectRead,
 }
@@ -107,7 +111,7 @@ impl Path {
             Path::CrossAccountGrantOnly => 5,
             Path::CrossAccountDirect => 6,
             Path::CrossAccountOwnerGrants => 7,
-            Path::CrossAccountAwsManagedKey => 8,
+            Path::CrossAccountAwsManagedKey | Path::CrossAccountTempKey => 8,
             Path::DirectRead => 9,
         }
     }
@@ -123,6 +127,7 @@ impl Path {
             Path::CrossAccountDirect => "cross-account-direct",
             Path::CrossAccountOwnerGrants => "cross-account-owner-grants",
             Path::CrossAccountAwsManagedKey => "cross-account-aws-managed-key",
+            Path::CrossAccountTempKey => "cross-account-temp-key",
             Path::DirectRead => "direct-read",
         }
     }

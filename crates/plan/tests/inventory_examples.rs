@@ -145,9 +145,10 @@ fn each_example_holds_the_facts_its_paths_depend_on() {
                 P::CustomerKeySameAccount => facts == (true, true, true, Some(KeyManager::Customer)),
                 P::CrossRegion => volume.encrypted && same_account && !same_region,
                 P::CrossAccountAwsManagedKey => facts.0 && !same_account && managed == Some(KeyManager::Aws),
-                P::CrossAccountGrantOnly | P::CrossAccountDirect | P::CrossAccountOwnerGrants => {
-                    facts.0 && !same_account && managed == Some(KeyManager::Customer)
-                }
+                P::CrossAccountGrantOnly
+                | P::CrossAccountDirect
+                | P::CrossAccountOwnerGrants
+                | P::CrossAccountTempKey => facts.0 && !same_account && managed == Some(KeyManager::Customer),
                 P::DirectRead => !same_account,
             };
             assert!(

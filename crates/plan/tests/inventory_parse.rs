@@ -621,7 +621,7 @@ fn bad_cases() -> Vec<Bad> {
             example: E5,
             change: |v| set(v, "/unknown", json!(["scps:111122223333"])),
             path: "unknown[0]",
-            says: "these policies are given",
+            says: "the inventory gives this one",
         },
     ]
 }

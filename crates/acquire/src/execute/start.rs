@@ -276,7 +276,9 @@ async fn create_snapshots(
             }
         }
     }
-    wait::snapshots_completed(ec2.as_ref(), &ids, &step.id, &run.wait, &run.progress, &run.stop).await?;
+    let completed =
+        wait::snapshots_completed(ec2.as_ref(), &ids, &step.id, &run.wait, &run.progress, &run.stop).await?;
+    run.saw_keys(&completed);
     Ok(())
 }
 

@@ -12,6 +12,8 @@ mod support;
 
 mod cleanup_sim;
 mod crash_resume_sim;
+mod encryption_by_default_sim;
+mod key_setups_sim;
 mod paths_sim;
 mod propagation_sim;
 mod refusals_sim;

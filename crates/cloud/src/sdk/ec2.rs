@@ -1,5 +1,6 @@
 //! EC2: DescribeInstances, DescribeVolumes; the snapshot calls of an acquisition (CreateSnapshots,
-//! DescribeSnapshots, CopySnapshot, sharing, DeleteSnapshot) and CreateVolume.
+//! DescribeSnapshots, CopySnapshot, sharing, DeleteSnapshot) and CreateVolume; the Region's EBS
+//! encryption by default.
 
 use super::{missing, sdk_error};
 use crate::api::Ec2;
@@ -226,6 +227,27 @@ impl Ec2 for SdkEc2 {
             .await
             .map_err(|e| sdk_error("ec2", "ModifySnapshotAttribute", e))?;
         Ok(Receipt::new((), out.request_id().map(str::to_string)))
+    }
+
+    async fn ebs_encryption_by_default(&self) -> CloudResult<bool> {
+        let out = self
+            .0
+            .get_ebs_encryption_by_default()
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2", "GetEbsEncryptionByDefault", e))?;
+        out.ebs_encryption_by_default()
+            .ok_or_else(|| missing("ec2", "GetEbsEncryptionByDefault", "EbsEncryptionByDefault"))
+    }
+
+    async fn ebs_default_kms_key_id(&self) -> CloudResult<String> {
+        let out = self
+            .0
+            .get_ebs_default_kms_key_id()
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2", "GetEbsDefaultKmsKeyId", e))?;
+        out.kms_key_id().map(str::to_string).ok_or_else(|| missing("ec2", "GetEbsDefaultKmsKeyId", "KmsKeyId"))
     }
 
     async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>> {

@@ -177,12 +177,15 @@ pub(crate) fn copy_snapshot(
     c.authorize(st, &requests)?;
 
     // "Copies of encrypted EBS snapshots remain encrypted"; without KmsKeyId "your KMS key for Amazon
-    // EBS is used" (API_CopySnapshot). Encryption by default is not modelled.
-    let encrypt = src.encrypted || req.encrypted || req.kms_key_id.is_some();
+    // EBS is used" (API_CopySnapshot): the default key of encryption by default, or aws/ebs. With
+    // encryption by default on, a copy of an unencrypted snapshot is encrypted too (EBS User Guide,
+    // "Enable Amazon EBS encryption by default").
+    let by_default = st.encryption_by_default(&s.account, region);
+    let encrypt = src.encrypted || req.encrypted || req.kms_key_id.is_some() || by_default.is_some();
     let key: Option<Result<String, String>> = match (&req.kms_key_id, encrypt) {
         (_, false) => None,
         (Some(k), true) => Some(resolve_key(st, k, s, region).map(|(arn, _)| arn)),
-        (None, true) => Some(Ok(st.ensure_default_ebs_key(&s.account, region, p))),
+        (None, true) => Some(Ok(by_default.unwrap_or_else(|| st.ensure_default_ebs_key(&s.account, region, p)))),
     };
     let new_id = st.next_snapshot_id();
     let mut kms = Vec::new();
@@ -311,9 +314,16 @@ pub(crate) fn create_volume(
     }
     let id = st.next_volume_id();
     st.volume_tokens.insert(token_key, (volume.clone(), id.clone()));
-    let outcome = match (&snap.key_arn, &snap.ebs_id) {
-        (Some(k), Some(ebs_id)) => {
+    // A volume of an unencrypted snapshot is encrypted under the default key where encryption by
+    // default is on (EBS User Guide, "Enable Amazon EBS encryption by default").
+    let by_default = if snap.encrypted { None } else { st.encryption_by_default(&s.account, region) };
+    let outcome = match (&snap.key_arn, &snap.ebs_id, &by_default) {
+        (Some(k), Some(ebs_id), _) => {
             let kms = key_requests(s, k, &id, ebs_id);
+            kms_outcome(st, c, &kms, &[k.as_str()])
+        }
+        (None, _, Some(k)) => {
+            let kms = key_requests(s, k, &id, &id);
             kms_outcome(st, c, &kms, &[k.as_str()])
         }
         _ => Ok(()),
@@ -330,8 +340,8 @@ pub(crate) fn create_volume(
             region: region.to_string(),
             availability_zone: availability_zone.to_string(),
             size_gib: snap.size_gib,
-            encrypted: snap.encrypted,
-            key_arn: snap.key_arn.clone(),
+            encrypted: snap.encrypted || by_default.is_some(),
+            key_arn: snap.key_arn.clone().or(by_default),
             state: if outcome.is_ok() { "available".into() } else { "error".into() },
             snapshot_id: Some(snap.id.clone()),
         },

@@ -27,6 +27,8 @@ const DESCRIBE_SNAPSHOT_ATTRIBUTE: Api = Api::new("ec2", "DescribeSnapshotAttrib
 const DELETE_SNAPSHOT: Api = Api::new("ec2", "DeleteSnapshot");
 const CREATE_VOLUME: Api = Api::new("ec2", "CreateVolume");
 const CREATE_TAGS: Api = Api::new("ec2", "CreateTags");
+const GET_EBS_ENCRYPTION_BY_DEFAULT: Api = Api::new("ec2", "GetEbsEncryptionByDefault");
+const GET_EBS_DEFAULT_KMS_KEY_ID: Api = Api::new("ec2", "GetEbsDefaultKmsKeyId");
 
 /// The EC2 client of one session in one Region.
 pub(crate) struct SimEc2 {
@@ -368,6 +370,24 @@ impl Ec2 for SimEc2 {
                 }
             }
             Ok((c.receipt(()), if add { "shared".into() } else { "unshared".into() }))
+        })
+    }
+
+    async fn ebs_encryption_by_default(&self) -> CloudResult<bool> {
+        self.run(GET_EBS_ENCRYPTION_BY_DEFAULT, String::new(), |st, c, s, region| {
+            // Account-level settings: no resource types, Resource "*" (Service Authorization Reference).
+            c.authorize(st, &[describe(s, "ec2:GetEbsEncryptionByDefault", region)])?;
+            let on = st.encryption_by_default(&s.account, region).is_some();
+            Ok((on, on.to_string()))
+        })
+    }
+
+    async fn ebs_default_kms_key_id(&self) -> CloudResult<String> {
+        self.run(GET_EBS_DEFAULT_KMS_KEY_ID, String::new(), |st, c, s, region| {
+            c.authorize(st, &[describe(s, "ec2:GetEbsDefaultKmsKeyId", region)])?;
+            // EC2 names the AWS managed key by its alias until another key is chosen.
+            let key = st.encryption_by_default(&s.account, region).unwrap_or_else(|| "alias/aws/ebs".to_string());
+            Ok((key.clone(), key))
         })
     }
 

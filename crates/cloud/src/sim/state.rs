@@ -303,6 +303,16 @@ impl State {
         out
     }
 
+    /// The default key of EBS encryption by default in `account` and `region`, when the inventory
+    /// says it is on (otherwise it is off, as it is for a new account).
+    pub fn encryption_by_default(&self, account: &str, region: &str) -> Option<String> {
+        self.inv
+            .ebs_encryption_by_default
+            .iter()
+            .find(|d| d.account == account && d.region == region && d.enabled)
+            .and_then(|d| d.kms_key_arn.clone())
+    }
+
     /// The account's AWS managed `aws/ebs` key in `region`, if the world has it.
     pub fn default_ebs_key(&self, account: &str, region: &str) -> Option<String> {
         self.keys

@@ -105,6 +105,14 @@ impl Ec2 for DenyingEc2 {
         self.0.check("ec2", "ModifySnapshotAttribute")?;
         self.1.modify_snapshot_share(snapshot_id, account, add).await
     }
+    async fn ebs_encryption_by_default(&self) -> CloudResult<bool> {
+        self.0.check("ec2", "GetEbsEncryptionByDefault")?;
+        self.1.ebs_encryption_by_default().await
+    }
+    async fn ebs_default_kms_key_id(&self) -> CloudResult<String> {
+        self.0.check("ec2", "GetEbsDefaultKmsKeyId")?;
+        self.1.ebs_default_kms_key_id().await
+    }
     async fn tag_snapshot(&self, snapshot_id: &str, tags: &BTreeMap<String, String>) -> CloudResult<Receipt<()>> {
         self.0.check("ec2", "CreateTags")?;
         self.1.tag_snapshot(snapshot_id, tags).await

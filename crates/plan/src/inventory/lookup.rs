@@ -17,6 +17,17 @@ pub enum OrgPolicies<'a> {
     Unknown,
 }
 
+/// What the inventory says of EBS encryption by default in one account and Region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptionByDefault<'a> {
+    /// Off: copies of unencrypted snapshots, and volumes made from them, stay unencrypted.
+    Off,
+    /// On, with this default key.
+    On { key_arn: &'a str },
+    /// Not known: `unreadable` when `custody collect` tried and could not read it, else not listed.
+    Unknown { unreadable: bool },
+}
+
 /// A fact the inventory may not know, for [`Inventory::is_unknown`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fact<'a> {
@@ -108,6 +119,22 @@ impl Inventory {
     /// The RCPs on `account`'s organization path.
     pub fn rcps(&self, account: &str) -> OrgPolicies<'_> {
         org_policies(&self.rcps, &self.unknown, "rcps", account)
+    }
+
+    /// EBS encryption by default in `account` and `region`, as far as the inventory knows it.
+    pub fn ebs_encryption_default(&self, account: &str, region: &str) -> EncryptionByDefault<'_> {
+        let fact = format!("ebs_encryption_by_default:{account}:{region}");
+        if self.unknown.contains(&fact) {
+            return EncryptionByDefault::Unknown { unreadable: true };
+        }
+        match self.ebs_encryption_by_default.iter().find(|d| d.account == account && d.region == region) {
+            Some(d) if d.enabled => match &d.kms_key_arn {
+                Some(key) => EncryptionByDefault::On { key_arn: key },
+                None => EncryptionByDefault::Unknown { unreadable: true },
+            },
+            Some(_) => EncryptionByDefault::Off,
+            None => EncryptionByDefault::Unknown { unreadable: false },
+        }
     }
 
     /// Whether `fact` could not be read. A principal, key or instance the inventory does not list is

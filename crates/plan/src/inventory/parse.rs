@@ -13,8 +13,19 @@ use std::collections::BTreeMap;
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-const TOP_FIELDS: &[&str] =
-    &["version", "description", "config", "principals", "keys", "instances", "scps", "rcps", "unknown"];
+const TOP_FIELDS: &[&str] = &[
+    "version",
+    "description",
+    "config",
+    "principals",
+    "keys",
+    "instances",
+    "scps",
+    "rcps",
+    "ebs_encryption_by_default",
+    "unknown",
+];
+const EBS_DEFAULT_FIELDS: &[&str] = &["account", "region", "enabled", "kms_key_arn"];
 const CONFIG_FIELDS: &[&str] = &[
     "forensic_account",
     "forensic_region",
@@ -258,14 +269,40 @@ fn check_document(value: &Value) -> Result<()> {
     }
     check_org_policies(&obj, "scps", PolicyKind::Scp)?;
     check_org_policies(&obj, "rcps", PolicyKind::Rcp)?;
-    let expected = "`scps:<account id>` or `rcps:<account id>`, the organization policies that could not be read";
+    let expected = "an array of EBS encryption-by-default settings, one per account and Region";
+    for (i, item) in obj.list("ebs_encryption_by_default", expected)?.iter().enumerate() {
+        check_ebs_default(item, &obj.at("ebs_encryption_by_default").index(i))?;
+    }
+    let expected = "`scps:<account id>` or `rcps:<account id>`, the organization policies that could not be read, or \
+                    `ebs_encryption_by_default:<account id>:<region>`";
     for (i, item) in obj.list("unknown", "an array of the facts that could not be read")?.iter().enumerate() {
-        string_that(
-            item,
-            &obj.at("unknown").index(i),
-            expected,
-            |s| matches!(s.split_once(':'), Some(("scps" | "rcps", a)) if arn::is_account_id(a)),
-        )?;
+        string_that(item, &obj.at("unknown").index(i), expected, |s| match s.split_once(':') {
+            Some(("scps" | "rcps", a)) => arn::is_account_id(a),
+            Some(("ebs_encryption_by_default", rest)) => {
+                rest.split_once(':').is_some_and(|(a, r)| arn::is_account_id(a) && arn::is_region(r))
+            }
+            _ => false,
+        })?;
+    }
+    Ok(())
+}
+
+fn check_ebs_default(value: &Value, path: &JsonPath) -> Result<()> {
+    let obj = Obj::new(value, path, "an EBS encryption-by-default setting", EBS_DEFAULT_FIELDS)?;
+    let account = obj.required_str("account", ACCOUNT, arn::is_account_id)?;
+    let region = obj.required_str("region", REGION, arn::is_region)?;
+    let expected = "true or false: whether EBS encryption by default is on (GetEbsEncryptionByDefault)";
+    let enabled = obj.required("enabled", expected)?;
+    let enabled = enabled.as_bool().ok_or_else(|| ParseError::new(&obj.at("enabled"), expected, Some(enabled)))?;
+    let expected = format!(
+        "the ARN of the default key for EBS encryption of account {account} in {region} \
+         (`arn:aws:kms:{region}:{account}:key/<key-id>`, GetEbsDefaultKmsKeyId)"
+    );
+    let key = obj.nullable_str("kms_key_arn", &expected, |s| {
+        KeyArn::parse(s).is_some_and(|k| k.region == region && k.account == account)
+    })?;
+    if enabled && key.is_none() {
+        return Err(ParseError::new(&obj.at("kms_key_arn"), expected, None));
     }
     Ok(())
 }
@@ -533,14 +570,32 @@ fn check_references(inv: &Inventory) -> Result<()> {
             return Err(refused(top.key("config").key("forensic_key_arns").key(region), expected.into(), arn));
         }
     }
+    let mut defaults = BTreeMap::new();
+    for (i, d) in inv.ebs_encryption_by_default.iter().enumerate() {
+        let dpath = top.key("ebs_encryption_by_default").index(i);
+        if let Some(first) = defaults.insert((d.account.as_str(), d.region.as_str()), i) {
+            let expected = format!(
+                "an account and Region not listed before (`ebs_encryption_by_default[{first}]` is {} in {})",
+                d.account, d.region
+            );
+            return Err(refused(dpath.key("region"), expected, &d.region));
+        }
+        if let Some(key) = d.kms_key_arn.as_deref().filter(|k| !keys.contains_key(k)) {
+            let expected = "the ARN of a key listed in `keys` (list it, with `unknown` for what could not be read)";
+            return Err(refused(dpath.key("kms_key_arn"), expected.into(), key));
+        }
+    }
     for (i, fact) in inv.unknown.iter().enumerate() {
         let listed = match fact.split_once(':') {
             Some(("scps", a)) => inv.scps.contains_key(a),
             Some(("rcps", a)) => inv.rcps.contains_key(a),
+            Some(("ebs_encryption_by_default", rest)) => {
+                rest.split_once(':').is_some_and(|(a, r)| defaults.contains_key(&(a, r)))
+            }
             _ => false,
         };
         if listed {
-            let expected = "only facts that could not be read, but these policies are given".to_string();
+            let expected = "only facts that could not be read, but the inventory gives this one".to_string();
             return Err(refused(top.key("unknown").index(i), expected, fact));
         }
     }

@@ -45,6 +45,13 @@ pub fn ebs_key_operations(key_account: &str, caller_account: &str) -> &'static [
     }
 }
 
+/// The operations custody's grant on `key` for `grantee_role` lists: the documented set for the
+/// grantee's account ([`ebs_key_operations`]), [`COPY_GRANT_OPERATIONS`] for a grantee of another
+/// account (path 5), the EBS set for the forensic role's grant to itself on a key of its own account.
+pub fn grant_operations(key: &KeyRef, grantee_role: &str) -> &'static [&'static str] {
+    ebs_key_operations(&key.account, super::names::arn_field(grantee_role, 4))
+}
+
 /// The operations custody's grant on a source key lists (path 5): the grantee, the forensic role, is
 /// in another account, so it is the set AWS documents for an account a key is shared with. Retiring
 /// needs no operation: the forensic role is the grant's retiring principal (map §9.6).
@@ -208,12 +215,17 @@ pub(crate) fn copy_dest_key(signer: &Signer, key: &KeyRef, new_id: &str) -> Vec<
 /// `key` (map §7; EBS User Guide, "How EBS encryption works"): the new volume's data key, a grant for
 /// it, and the snapshot's data key decrypted (`aws:ebs:id` = the snapshot's own id); and the rest of
 /// the documented set, inferred.
+///
+/// `snapshot_ebs_id` is `None` for an unencrypted snapshot whose volume EC2 encrypts because
+/// encryption by default is on: nothing reads a snapshot data key then, and every request carries
+/// the new volume's id.
 pub(crate) fn create_volume_key(
     signer: &Signer,
     key: &KeyRef,
-    snapshot_ebs_id: &str,
+    snapshot_ebs_id: Option<&str>,
     new_id: &str,
 ) -> Vec<AuthzRequest> {
+    let reads = snapshot_ebs_id.unwrap_or(new_id);
     let known = |op: &str| match op {
         "DescribeKey" => Some((
             "EC2 describes the key of the volume it creates, as the caller (map §7)".to_string(),
@@ -228,12 +240,12 @@ pub(crate) fn create_volume_key(
             format!("EC2 generates the volume's data key with aws:ebs:id = {new_id}, the new volume's id (map §7)"),
             doc::KMS_EBS_CONTEXT,
         )),
-        "Decrypt" => Some((
-            format!(
-                "EC2 decrypts the snapshot's data key (aws:ebs:id = {snapshot_ebs_id}) to create the volume (map §7)"
-            ),
-            doc::KMS_EBS_CONTEXT,
-        )),
+        "Decrypt" => snapshot_ebs_id.map(|id| {
+            (
+                format!("EC2 decrypts the snapshot's data key (aws:ebs:id = {id}) to create the volume (map §7)"),
+                doc::KMS_EBS_CONTEXT,
+            )
+        }),
         _ => None,
     };
     let inferred = "AWS lists it as required for EBS encryption but does not say EC2 calls it to create a volume: \
@@ -243,10 +255,12 @@ pub(crate) fn create_volume_key(
         .into_iter()
         .map(|r| match r.action.as_str() {
             // What reads the snapshot's data key carries the snapshot's context.
-            "kms:Decrypt" => on_behalf(signer, key, "kms:Decrypt", Some(snapshot_ebs_id)).because(r.why, &r.source),
-            "kms:ReEncryptFrom" => on_behalf(signer, key, "kms:ReEncryptFrom", Some(snapshot_ebs_id))
-                .because(r.why, &r.source)
-                .inferred(inferred),
+            "kms:Decrypt" if snapshot_ebs_id.is_some() => {
+                on_behalf(signer, key, "kms:Decrypt", Some(reads)).because(r.why, &r.source)
+            }
+            "kms:ReEncryptFrom" => {
+                on_behalf(signer, key, "kms:ReEncryptFrom", Some(reads)).because(r.why, &r.source).inferred(inferred)
+            }
             "kms:DescribeKey" | "kms:CreateGrant" | "kms:GenerateDataKeyWithoutPlaintext" => r,
             _ => r.inferred(inferred),
         })
@@ -297,12 +311,13 @@ pub(crate) fn create_grant(
     grant_id: &str,
     volume_id: &str,
 ) -> (AuthzRequest, PlannedGrant) {
+    let operations = grant_operations(key, grantee_role);
     let request = AuthzRequest::new(&source.session, "kms:CreateGrant", &key.arn)
         .called_in(&key.region, false)
         .with("kms:CallerAccount", &source.account)
         .with("kms:GranteePrincipal", grantee_role)
         .with("kms:RetiringPrincipal", grantee_role)
-        .with_set("kms:GrantOperations", COPY_GRANT_OPERATIONS)
+        .with_set("kms:GrantOperations", operations.iter().copied())
         .with("kms:GrantConstraintType", "EncryptionContextSubset")
         .with("kms:EncryptionContext:aws:ebs:id", volume_id)
         .with_set("kms:EncryptionContextKeys", ["aws:ebs:id"])
@@ -325,7 +340,7 @@ pub(crate) fn create_grant(
         grant: json!({
             "grant_id": grant_id,
             "grantee_principal": grantee_role,
-            "operations": COPY_GRANT_OPERATIONS,
+            "operations": operations,
             "constraints": {"encryption_context_subset": {"aws:ebs:id": volume_id}},
             "retiring_principal": grantee_role,
             "issuing_account": source.account,

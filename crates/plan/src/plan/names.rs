@@ -175,6 +175,11 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// EBS encryption by default where custody makes a copy or a volume of unencrypted data.
+    pub fn encryption_by_default(&self, account: &str, region: &str) -> crate::inventory::EncryptionByDefault<'a> {
+        self.inventory.ebs_encryption_default(account, region)
+    }
+
     /// `arn:<p>:ec2:<r>:<acct>:instance/<id>`.
     pub fn instance_arn(&self) -> String {
         format!("arn:{}:ec2:{}:{}:instance/{}", self.partition, self.src_region, self.src_account, self.instance.id)

@@ -10,7 +10,7 @@
 //! derives `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:ResourceAccount` and `kms:CallerAccount`
 //! itself; `kms:CallerAccount` is given anyway where the map states it.
 
-use super::names::{Ctx, Signer, SnapRef};
+use super::names::{Ctx, KeyRef, Signer, SnapRef};
 use super::{AuthzRequest, ContextEntry, PolicyScope};
 use std::collections::BTreeMap;
 
@@ -355,11 +355,13 @@ pub(crate) fn tag_evidence(ctx: &Ctx, signer: &Signer, snap: &SnapRef) -> AuthzR
 
 /// `ec2:CreateVolume` from the evidence snapshot `snap` in `az`: authorized on the new volume (with
 /// the tags requested for it) and on the snapshot, plus CreateTags for tag-on-create (map §7;
-/// EBS User Guide, "Identity-based policies for Amazon EBS").
+/// EBS User Guide, "Identity-based policies for Amazon EBS"). `volume_key`: the key the new volume is
+/// encrypted under (the snapshot's, or the default key where encryption by default is on).
 pub(crate) fn create_volume(
     ctx: &Ctx,
     signer: &Signer,
     snap: &SnapRef,
+    volume_key: Option<&KeyRef>,
     az: &str,
     tags: &[(String, String)],
 ) -> Vec<AuthzRequest> {
@@ -367,10 +369,10 @@ pub(crate) fn create_volume(
     let mut on_new = AuthzRequest::new(&signer.session, "ec2:CreateVolume", &new_volume)
         .ec2_in(&snap.region)
         .with("ec2:AvailabilityZone", az)
-        .with("ec2:Encrypted", snap.key.is_some().to_string())
+        .with("ec2:Encrypted", volume_key.is_some().to_string())
         .with("ec2:ParentSnapshot", ctx.snapshot_arn(&snap.region, &snap.id))
         .request_tags(tags);
-    if let Some(k) = &snap.key {
+    if let Some(k) = volume_key {
         on_new = on_new.with("ec2:KmsKeyId", &k.arn);
     }
     vec![

@@ -3,12 +3,17 @@
 //! - Not encrypted: path 1, whatever the destination.
 //! - Same account, same Region: path 2 (aws/ebs) or 3 (customer key).
 //! - Same account, other Region: path 4 (KMS keys are regional, so the copy is re-encrypted).
+//! - Same account, customer key that lets the forensic role create a grant but not use the key
+//!   through EC2 (seed 000 option 1, probed with the engine under the role's own policies), or
+//!   `--mode grant-only`: the role grants itself the EBS operations first, then path 3 or 4.
 //! - Other account, AWS managed key: path 8. Snapshots under aws/ebs cannot be shared ("You can't
 //!   share snapshots that are encrypted with the default AWS managed key",
 //!   <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html>).
 //! - Other account, customer key: path 7 when a grant on the key already names the forensic role
 //!   (or its account); else path 6 when the key policy lets the forensic role decrypt through EC2
-//!   (probed with the engine); else path 5. `--mode grant-only|direct|owner-grants` forces 5/6/7.
+//!   (probed with the engine); else, when the source role may use the key through EC2 but may not
+//!   create path 5's grant (seed 000 option 2 naming only that role), the temporary-key route of
+//!   path 8 (seed 002); else path 5. `--mode grant-only|direct|owner-grants` forces 5/6/7.
 //! - `--mode direct-read`: path 9 for every volume.
 
 use super::names::{Ctx, KeyRef, Signer};
@@ -24,6 +29,9 @@ pub(crate) struct Choice {
     pub reason: String,
     /// The volume's key, when encrypted.
     pub key: Option<KeyRef>,
+    /// Same account, customer key: the forensic role grants itself the copy operations on the key
+    /// first, and retires the grant after (seed 000 option 1, "only provide kms:CreateGrant").
+    pub own_grant: bool,
 }
 
 /// Operations of an existing grant that make it useful for a copy.
@@ -47,7 +55,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
              direct APIs; {what}",
             ctx.src_account
         );
-        return Ok(Choice { path: Path::DirectRead, reason, key: key_ref });
+        return Ok(Choice { path: Path::DirectRead, reason, key: key_ref, own_grant: false });
     }
     let Some(key_arn) = key_arn else {
         let mut reason = if ctx.same_account() && ctx.same_region() {
@@ -67,7 +75,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
         if mode != Mode::Auto {
             reason.push_str(&format!("; --mode {mode} does not apply to a volume without a key"));
         }
-        return Ok(Choice { path: Path::Unencrypted, reason, key: None });
+        return Ok(Choice { path: Path::Unencrypted, reason, key: None, own_grant: false });
     };
     let key = ctx
         .key(key_arn)
@@ -78,6 +86,21 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
         KeyManager::Customer => format!("customer managed key {key_arn}"),
     };
     if ctx.same_account() {
+        let own_grant = key.manager == KeyManager::Customer
+            && ctx.forensic_key.as_ref().is_some_and(|fk| fk.arn != key_arn || !ctx.same_region());
+        if own_grant && (mode == Mode::GrantOnly || (mode == Mode::Auto && grants_itself(ctx, key, &key_ref, volume))) {
+            let forced = if mode == Mode::GrantOnly { "forced by --mode grant-only: " } else { "" };
+            let dest = ctx.dest()?;
+            let path = if ctx.same_region() { Path::CustomerKeySameAccount } else { Path::CrossRegion };
+            let reason = format!(
+                "{forced}encrypted under {key_words} in the forensic account, which lets {} create a grant on the key \
+                 but not use it through EC2 (probed with the policy engine): the role grants itself the operations AWS \
+                 lists for EBS encryption, constrained to the volume, copies under the forensic key, and retires the \
+                 grant (seed option 1)",
+                dest.role_arn
+            );
+            return Ok(Choice { path, reason, key: Some(key_ref), own_grant: true });
+        }
         if mode != Mode::Auto {
             return Err(PlanError::ModeImpossible {
                 mode,
@@ -95,7 +118,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
                  is re-encrypted under the forensic key of {}",
                 ctx.src_region, ctx.dst_region, ctx.dst_region
             );
-            return Ok(Choice { path: Path::CrossRegion, reason, key: Some(key_ref) });
+            return Ok(Choice { path: Path::CrossRegion, reason, key: Some(key_ref), own_grant: false });
         }
         let path = match key.manager {
             KeyManager::Aws => Path::AwsManagedSameAccount,
@@ -109,7 +132,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
             None => format!("the snapshot is kept as is (no forensic key is configured for {})", ctx.dst_region),
         };
         let reason = format!("encrypted under {key_words}, already in the destination account and Region: {what}");
-        return Ok(Choice { path, reason, key: Some(key_ref) });
+        return Ok(Choice { path, reason, key: Some(key_ref), own_grant: false });
     }
     if key.manager == KeyManager::Aws {
         if mode != Mode::Auto {
@@ -134,7 +157,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
             ctx.src_account,
             ctx.temp_alias(volume)
         );
-        return Ok(Choice { path: Path::CrossAccountAwsManagedKey, reason, key: Some(key_ref) });
+        return Ok(Choice { path: Path::CrossAccountAwsManagedKey, reason, key: Some(key_ref), own_grant: false });
     }
     let dest = ctx.dest()?;
     let grant = owner_grant(key, dest);
@@ -177,9 +200,24 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
                 ),
             )
         }
-        Mode::Auto | Mode::DirectRead => auto_cross_account(&key_words, dest, grant, probe),
+        Mode::Auto | Mode::DirectRead => match (&grant, &probe) {
+            (None, Probe::Refuses | Probe::Unknown(_)) if only_the_source_role_may_use(ctx, key, &key_ref, volume) => (
+                Path::CrossAccountTempKey,
+                format!(
+                    "cross-account under {key_words}: no grant names the forensic role, its key policy does not let {} \
+                     use it, and {} may use it through EC2 but not create a grant for the forensic role (probed with \
+                     the policy engine under the roles' own policies); so the source role re-encrypts the snapshot \
+                     under a temporary customer managed key ({}), shares it, and the key is scheduled for deletion \
+                     (seed 002)",
+                    dest.role_arn,
+                    ctx.source.role_arn,
+                    ctx.temp_alias(volume)
+                ),
+            ),
+            _ => auto_cross_account(&key_words, dest, grant, probe),
+        },
     };
-    Ok(Choice { path, reason, key: Some(key_ref) })
+    Ok(Choice { path, reason, key: Some(key_ref), own_grant: false })
 }
 
 /// Mode::Auto for a cross-account customer key.
@@ -239,6 +277,84 @@ fn owner_grant(key: &Key, dest: &Signer) -> Option<String> {
         (names_us && useful)
             .then(|| g.get("grant_id").and_then(Value::as_str).map_or_else(|| format!("grants[{i}]"), str::to_string))
     })
+}
+
+/// Whether the forensic role, in its own account, may create a grant for itself on `key` but not use
+/// the key through EC2 under its own policies, the key policy and the key's grants (seed 000 option
+/// 1 in one account). Anything unknown answers no: the plain path is kept and the preflight says why.
+fn grants_itself(ctx: &Ctx, key: &Key, key_ref: &KeyRef, volume: &Volume) -> bool {
+    let Ok(dest) = ctx.dest() else { return false };
+    decrypts_through_ec2(ctx, dest, key, key_ref, volume) == Some(false)
+        && may_create_copy_grant(ctx, dest, dest, key, key_ref, volume) == Some(true)
+}
+
+/// Whether, across accounts, only the source role can reach `key`: it may use the key through EC2
+/// for every operation AWS lists for EBS encryption, but may not create the grant path 5 needs for
+/// the forensic role (seed 000 option 2 naming only
+/// the source account's role). Anything unknown answers no.
+fn only_the_source_role_may_use(ctx: &Ctx, key: &Key, key_ref: &KeyRef, volume: &Volume) -> bool {
+    let Ok(dest) = ctx.dest() else { return false };
+    let uses_it = super::kms::ebs_key_operations(&key_ref.account, &ctx.source.account).iter().all(|op| {
+        let mut context = ec2_context(&ctx.source, key_ref, volume);
+        match *op {
+            "DescribeKey" => context = json!({"kms:ViaService": context["kms:ViaService"].clone()}),
+            "CreateGrant" => context["kms:GrantIsForAWSResource"] = json!("true"),
+            _ => {}
+        }
+        allowed_as(ctx, &ctx.source, key, &format!("kms:{op}"), context) == Some(true)
+    });
+    uses_it && may_create_copy_grant(ctx, &ctx.source, dest, key, key_ref, volume) == Some(false)
+}
+
+/// What EC2 sends KMS for the volume's data key, as `signer`, in the key's Region.
+fn ec2_context(signer: &Signer, key_ref: &KeyRef, volume: &Volume) -> Value {
+    json!({
+        "kms:ViaService": format!("ec2.{}.amazonaws.com", key_ref.region),
+        "kms:CallerAccount": signer.account,
+        "kms:EncryptionContext:aws:ebs:id": volume.id,
+        "kms:EncryptionContextKeys": ["aws:ebs:id"],
+        "aws:ViaAWSService": "true",
+    })
+}
+
+/// kms:Decrypt of the volume's data key by `signer` through EC2 in the key's Region.
+fn decrypts_through_ec2(ctx: &Ctx, signer: &Signer, key: &Key, key_ref: &KeyRef, volume: &Volume) -> Option<bool> {
+    allowed_as(ctx, signer, key, "kms:Decrypt", ec2_context(signer, key_ref, volume))
+}
+
+/// The CreateGrant custody would send as `grantor` for `grantee`'s copy of the volume.
+fn may_create_copy_grant(
+    ctx: &Ctx,
+    grantor: &Signer,
+    grantee: &Signer,
+    key: &Key,
+    key_ref: &KeyRef,
+    volume: &Volume,
+) -> Option<bool> {
+    let (request, _) = super::kms::create_grant(grantor, key_ref, &grantee.role_arn, "probe", &volume.id);
+    let context: serde_json::Map<String, Value> =
+        request.context.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null))).collect();
+    allowed_as(ctx, grantor, key, "kms:CreateGrant", Value::Object(context))
+}
+
+/// The engine's decision on `action` on `key` by `signer`, under the role's identity policies and
+/// boundary, the key policy and the key's grants (not SCPs: a probe to choose a path, which the
+/// preflight then checks in full). `None` when the inventory does not know enough.
+fn allowed_as(ctx: &Ctx, signer: &Signer, key: &Key, action: &str, context: Value) -> Option<bool> {
+    let role = ctx.inventory.principal(&signer.role_arn)?;
+    if !role.unknown.is_empty() || !key.unknown.is_empty() {
+        return None;
+    }
+    let mut case = json!({
+        "request": {"principal": signer.session, "action": action, "resource": key.arn, "context": context},
+        "identity_policies": role.identity_policies,
+        "resource_policy": key.policy.as_ref()?,
+        "grants": key.grants,
+    });
+    if let Some(boundary) = &role.permissions_boundary {
+        case["permissions_boundary"] = boundary.clone();
+    }
+    Case::from_json(&case).ok().map(|c| evaluate(&c).kind == DecisionKind::Allowed)
 }
 
 /// What the key policy says about the destination role decrypting through EC2.

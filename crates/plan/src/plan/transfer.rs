@@ -8,13 +8,13 @@
 //! | 4 | copy into the destination Region under the forensic key | delete source snapshot |
 //! | 5 | grant for the forensic role, share, copy | retire grant, unshare, delete source snapshot |
 //! | 6, 7 | share, copy | unshare, delete source snapshot |
-//! | 8 | temporary key + alias, copy under it, share, copy | unshare, delete both intermediates, delete alias, schedule key deletion |
+//! | 8 | temporary key + alias, copy under it, share, copy (aws/ebs, or a customer key only the source role may use) | unshare, delete both intermediates, delete alias, schedule key deletion |
 //! | 9 | read blocks with the EBS direct APIs | none (the snapshot is the evidence) |
 
 use super::names::{Ctx, KeyRef, Signer, SnapRef};
 use super::select::Choice;
 use super::{kms, requests, Action, Call, Path, Phase, PlanError, PlannedSnapshot, Step};
-use crate::inventory::Volume;
+use crate::inventory::{EncryptionByDefault, Volume};
 
 /// What one volume adds to the plan.
 pub(crate) struct VolumeSteps {
@@ -122,9 +122,24 @@ pub(crate) fn volume_step(ctx: &Ctx, volume: &Volume, snap: Option<&SnapRef>, az
     let dest = ctx.dest()?;
     let new_volume = format!("vol-evidence-{}", volume.id.trim_start_matches("vol-"));
     let tags = ctx.volume_tags(volume);
-    let mut reqs = requests::create_volume(ctx, dest, snap, az, &tags);
-    if let (Some(k), Some(ebs_id)) = (&snap.key, &snap.ebs_id) {
-        reqs.extend(kms::create_volume_key(dest, k, ebs_id, &new_volume));
+    // EC2 encrypts a volume made from an unencrypted snapshot when encryption by default is on (EBS
+    // User Guide, "Enable Amazon EBS encryption by default").
+    let by_default = match &snap.key {
+        Some(_) => EncryptionByDefault::Off,
+        None => ctx.encryption_by_default(&snap.account, &snap.region),
+    };
+    let default_key = match by_default {
+        EncryptionByDefault::On { key_arn } => Some(KeyRef::parse(key_arn)),
+        _ => None,
+    };
+    let mut reqs = requests::create_volume(ctx, dest, snap, snap.key.as_ref().or(default_key.as_ref()), az, &tags);
+    match (&snap.key, &snap.ebs_id, &default_key) {
+        (Some(k), Some(ebs_id), _) => reqs.extend(kms::create_volume_key(dest, k, Some(ebs_id), &new_volume)),
+        (None, _, Some(k)) => reqs.extend(kms::create_volume_key(dest, k, None, &new_volume)),
+        _ => {}
+    }
+    if let EncryptionByDefault::Unknown { unreadable } = by_default {
+        assume_unencrypted(&mut reqs, "ec2:CreateVolume", &snap.account, &snap.region, unreadable);
     }
     Ok(step(
         format!("create-volume:{}", volume.id),
@@ -148,6 +163,20 @@ pub(crate) fn volume_step(ctx: &Ctx, volume: &Volume, snap: Option<&SnapRef>, az
             ),
         ],
     ))
+}
+
+/// Marks the first `api` request of `reqs` as resting on encryption by default being off in `account`
+/// and `region`, which the inventory does not say: were it on, EC2 would encrypt what the call makes
+/// under a key whose requests nothing checked.
+fn assume_unencrypted(reqs: &mut [super::AuthzRequest], api: &str, account: &str, region: &str, unreadable: bool) {
+    let Some(r) = reqs.iter_mut().find(|r| r.action == api) else { return };
+    let why = if unreadable { "could not be read" } else { "is not in the inventory" };
+    let earlier = r.inferred.take().map(|e| format!("{e}; and ")).unwrap_or_default();
+    r.inferred = Some(format!(
+        "{earlier}whether EBS encryption by default is on in account {account} ({region}) {why}: custody assumes it is off. \
+         Were it on, EC2 would encrypt the unencrypted data under the default key with KMS requests this check did \
+         not cover (custody collect reads it with ec2:GetEbsEncryptionByDefault)"
+    ));
 }
 
 fn planned(snap: &SnapRef, evidence: bool) -> PlannedSnapshot {
@@ -178,6 +207,15 @@ pub(crate) fn volume_steps(ctx: &Ctx, volume: &Volume, choice: &Choice) -> Resul
             out.transfer.push(read_step(ctx, volume, &src));
         }
         Path::Unencrypted if ctx.same_account() && ctx.same_region() => out.keep_source_as_evidence(ctx, volume, &src),
+        // Seed option 1 in one account: the forensic role grants itself the copy operations first.
+        Path::CustomerKeySameAccount | Path::CrossRegion if choice.own_grant => {
+            let (fk, dest) = (forensic_key()?, ctx.dest()?);
+            if let Some(key) = &choice.key {
+                out.transfer.push(grant_step(ctx, volume, key, dest));
+                out.cleanup.push(retire_step(ctx, volume, key, dest));
+            }
+            copy_and_delete(ctx, volume, &src, Some(fk), &mut out)?;
+        }
         Path::AwsManagedSameAccount | Path::CustomerKeySameAccount => match &ctx.forensic_key {
             Some(fk) if Some(&fk.arn) != choice.key.as_ref().map(|k| &k.arn) => {
                 copy_and_delete(ctx, volume, &src, Some(fk.clone()), &mut out)?;
@@ -197,7 +235,9 @@ pub(crate) fn volume_steps(ctx: &Ctx, volume: &Volume, choice: &Choice) -> Resul
             }
             copy_and_delete(ctx, volume, &src, Some(fk), &mut out)?;
         }
-        Path::CrossAccountAwsManagedKey => aws_managed_key(ctx, volume, &src, forensic_key()?, &mut out)?,
+        Path::CrossAccountAwsManagedKey | Path::CrossAccountTempKey => {
+            aws_managed_key(ctx, volume, &src, forensic_key()?, &mut out)?
+        }
     }
     Ok(out)
 }
@@ -212,6 +252,13 @@ fn copy_and_delete(
     out: &mut VolumeSteps,
 ) -> Result<(), PlanError> {
     let dest = ctx.dest()?;
+    // A copy of unencrypted data is encrypted under the default key where encryption by default is
+    // on (EBS User Guide, "Copy an Amazon EBS snapshot", encryption table): custody names that key in
+    // the copy, so the plan, the preflight and the evidence record all say which key it is.
+    let key = key.or_else(|| match ctx.encryption_by_default(&ctx.dst_account, &ctx.dst_region) {
+        EncryptionByDefault::On { key_arn } => Some(KeyRef::parse(key_arn)),
+        _ => None,
+    });
     let evidence = ctx.copy_snapshot(volume, "evidence", &ctx.dst_account, &ctx.dst_region, key);
     if src.account != dest.account {
         out.transfer.push(share_step(ctx, volume, src, &dest.account, true));
@@ -336,6 +383,11 @@ fn copy_step(ctx: &Ctx, volume: &Volume, id: &str, signer: &Signer, from: &SnapR
             reqs.push(kms::describe_default_key(signer, &KeyRef::parse(&default.arn)));
         }
     }
+    if to.key.is_none() && from.key.is_none() {
+        if let EncryptionByDefault::Unknown { unreadable } = ctx.encryption_by_default(&to.account, &to.region) {
+            assume_unencrypted(&mut reqs, "ec2:CopySnapshot", &to.account, &to.region, unreadable);
+        }
+    }
     let under = match &to.key {
         Some(k) => format!(", encrypted under {}", k.arn),
         None => String::new(),
@@ -422,7 +474,7 @@ fn grant_step(ctx: &Ctx, volume: &Volume, key: &KeyRef, dest: &Signer) -> Step {
         format!(
             "Grant {} {} on {} for snapshots of {} (retiring principal: itself)",
             dest.role_arn,
-            kms::COPY_GRANT_OPERATIONS.join(", "),
+            kms::grant_operations(key, &dest.role_arn).join(", "),
             key.arn,
             volume.id
         ),
@@ -433,7 +485,7 @@ fn grant_step(ctx: &Ctx, volume: &Volume, key: &KeyRef, dest: &Signer) -> Step {
             name: super::grant_name(&ctx.case_id, &volume.id),
             grantee: dest.role_arn.clone(),
             retiring_principal: dest.role_arn.clone(),
-            operations: kms::COPY_GRANT_OPERATIONS.iter().map(|o| o.to_string()).collect(),
+            operations: kms::grant_operations(key, &dest.role_arn).iter().map(|o| o.to_string()).collect(),
             encryption_context_subset: [("aws:ebs:id".to_string(), volume.id.clone())].into(),
         },
         Some(volume),
