@@ -96,7 +96,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
                 "{forced}encrypted under {key_words} in the forensic account, which lets {} create a grant on the key \
                  but not use it through EC2 (probed with the policy engine): the role grants itself the operations AWS \
                  lists for EBS encryption, constrained to the volume, copies under the forensic key, and retires the \
-                 grant (seed option 1)",
+                 grant (the key owner gave the role only kms:CreateGrant)",
                 dest.role_arn
             );
             return Ok(Choice { path, reason, key: Some(key_ref), own_grant: true });
@@ -161,7 +161,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
     }
     let dest = ctx.dest()?;
     let grant = owner_grant(key, dest);
-    let probe = key_policy_admits(key, &key_ref, dest, &volume.id);
+    let probe = key_policy_admits(key, &key_ref, dest, volume);
     let (path, reason) = match mode {
         Mode::GrantOnly => (
             Path::CrossAccountGrantOnly,
@@ -207,8 +207,8 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
                     "cross-account under {key_words}: no grant names the forensic role, its key policy does not let {} \
                      use it, and {} may use it through EC2 but not create a grant for the forensic role (probed with \
                      the policy engine under the roles' own policies); so the source role re-encrypts the snapshot \
-                     under a temporary customer managed key ({}), shares it, and the key is scheduled for deletion \
-                     (seed 002)",
+                     under a temporary customer managed key ({}), shares it, then deletes the alias and \
+                     schedules the key for deletion",
                     dest.role_arn,
                     ctx.source.role_arn,
                     ctx.temp_alias(volume)
@@ -371,7 +371,7 @@ enum Probe {
 /// `ec2.<key Region>`, under an identity policy that allows everything, so only the key policy
 /// decides (a key policy that names the account delegates to IAM, and that counts as admitting it:
 /// seed 003, example 2).
-fn key_policy_admits(key: &Key, key_ref: &KeyRef, dest: &Signer, volume_id: &str) -> Probe {
+fn key_policy_admits(key: &Key, key_ref: &KeyRef, dest: &Signer, volume: &Volume) -> Probe {
     let policy = match &key.policy {
         Some(p) if !key.unknown.iter().any(|u| u == "policy") => p,
         _ => return Probe::Unknown("its key policy could not be read".to_string()),
@@ -381,13 +381,7 @@ fn key_policy_admits(key: &Key, key_ref: &KeyRef, dest: &Signer, volume_id: &str
             "principal": dest.session,
             "action": "kms:Decrypt",
             "resource": key.arn,
-            "context": {
-                "kms:ViaService": format!("ec2.{}.amazonaws.com", key_ref.region),
-                "kms:CallerAccount": dest.account,
-                "kms:EncryptionContext:aws:ebs:id": volume_id,
-                "kms:EncryptionContextKeys": ["aws:ebs:id"],
-                "aws:ViaAWSService": "true",
-            },
+            "context": ec2_context(dest, key_ref, volume),
         },
         "identity_policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
         "resource_policy": policy,
