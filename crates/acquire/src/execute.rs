@@ -217,10 +217,11 @@ impl Executor {
             match joined {
                 Ok(r) => results.push(r),
                 Err(e) => {
+                    tasks.shutdown().await;
                     return Err(AcquireError::Plan {
                         step: "run an instance".to_string(),
                         why: format!("task failed: {e}"),
-                    })
+                    });
                 }
             }
         }
@@ -301,12 +302,19 @@ async fn run_instance(run: Arc<Run>, pool: Arc<Semaphore>) -> Result<InstanceRep
     }
     let mut volumes = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((i, r)) => volumes.push((i, r?)),
-            Err(e) => {
-                return Err(AcquireError::Plan { step: "run a volume".to_string(), why: format!("task failed: {e}") })
+        let failed = match joined {
+            Ok((i, Ok(v))) => {
+                volumes.push((i, v));
+                continue;
             }
-        }
+            Ok((_, Err(e))) => e,
+            Err(e) => AcquireError::Plan { step: "run a volume".to_string(), why: format!("task failed: {e}") },
+        };
+        // The other volumes stop before the error is returned: dropping the set would only ask them
+        // to, and one still running could write to the journal after the caller has gone on (a resume
+        // in the same process would then find an outcome it is about to record already there).
+        tasks.shutdown().await;
+        return Err(failed);
     }
     volumes.sort_by_key(|(i, _)| *i);
     report.volumes = volumes.into_iter().map(|(_, v)| v).collect();

@@ -12,9 +12,11 @@
 //!   is allowed. The grant lists DescribeKey, and its encryption-context constraint does not apply
 //!   to DescribeKey ("Grants with grant constraints can include the DescribeKey and RetireGrant
 //!   operations, but the constraint doesn't apply to these operations", CreateGrant `Constraints`),
-//!   so the grant alone decides it. The probe proves that *a* grant of the grantee on the key is in
-//!   effect, not this one (another volume's grant also allows DescribeKey), and an alias cannot be
-//!   probed this way (the temporary key admits the forensic role only through EC2): hence
+//!   so the grant alone decides it. For the temporary key, DescribeKey as the forensic role, which
+//!   its key policy allows and the role's own policy allows only by the key's alias
+//!   (`kms:ResourceAliases`), so the alias decides it. The probe proves that *a* grant of the
+//!   grantee on the key is in effect, not this one (another volume's grant also allows DescribeKey),
+//!   and that KMS's host that answered sees the alias, not that the one EC2 reaches does: hence
 //! - a copy that ends in `error` because its key was not accessible, while the window lasts, is made
 //!   again (journaled like the first), at most [`MAX_COPY_ATTEMPTS`] times in all, spaced out so the
 //!   attempts span the window; the failed copy holds no data and is reported (an evidence copy that
@@ -23,7 +25,7 @@
 use crate::error::AcquireError;
 use crate::journaled::Run;
 use crate::report::Event;
-use custody_plan::plan::{Awaited, Call, Propagation, Step, KMS_EVENTUAL_CONSISTENCY};
+use custody_plan::plan::{Awaited, Call, Propagation, Step, KMS_EVENTUAL_CONSISTENCY, UNTIL_THE_ALIAS_AUTHORIZES};
 use std::time::Duration;
 
 /// EC2's state message for a copy whose key could not be used (ebs-copy-snapshot).
@@ -40,79 +42,103 @@ pub(crate) fn retry_delay(run: &Run) -> Duration {
     (run.wait.propagation / 8).min(run.wait.max * 4).max(run.wait.initial)
 }
 
-/// Probes, as `call`'s signer, each grant `step` rests on that names that signer and lists
-/// DescribeKey, until DescribeKey is allowed or the window ends. Never fails the step: a grant that
+/// Probes, as the copy's signer, what `step` rests on, until KMS allows DescribeKey or the window
+/// ends: each grant that names that signer and lists DescribeKey, and each key an earlier step made
+/// whose alias the signer reaches it by, when the plan lists that probe (`kms:DescribeKey`, made
+/// [`UNTIL_THE_ALIAS_AUTHORIZES`]; a plan journaled before it had none). Never fails the step: what
 /// is still not usable when the window ends is reported, and the copy goes on (and is retried).
-pub(crate) async fn probe_grants(
-    run: &Run,
-    step: &Step,
-    call: &Call,
-    waits: &[Propagation],
-) -> Result<(), AcquireError> {
+pub(crate) async fn probe(run: &Run, step: &Step, copy: &Call, waits: &[Propagation]) -> Result<(), AcquireError> {
     for p in waits {
-        let Awaited::Grant { key_arn, grantee, operations, .. } = &p.awaited else { continue };
-        if grantee != &call.signer || !operations.iter().any(|o| o == "DescribeKey") {
-            continue;
-        }
-        let cloud = run.signer(step, call)?;
-        let region = key_arn.split(':').nth(3).unwrap_or(&call.region).to_string();
-        let kms = cloud.kms(&region);
-        let started = tokio::time::Instant::now();
-        let mut delay = run.wait.initial;
-        let mut attempt = 0u32;
-        loop {
-            if run.stopping() {
-                return Err(AcquireError::Interrupted { step: step.id.clone() });
-            }
-            let answer = kms.describe_key(key_arn).await;
-            attempt += 1;
-            match answer {
-                Ok(_) => {
-                    if attempt > 1 {
-                        run.progress.emit(Event::Warning {
-                            message: format!(
-                                "{}: the grant on {key_arn} made by step {} took effect after {} s",
-                                step.id,
-                                p.made_by,
-                                started.elapsed().as_secs()
-                            ),
-                        });
-                    }
-                    break;
+        match &p.awaited {
+            Awaited::Grant { key_arn, grantee, operations, .. } => {
+                if grantee == &copy.signer && operations.iter().any(|o| o == "DescribeKey") {
+                    describe_until_allowed(run, step, copy, key_arn, p).await?;
                 }
-                Err(e) if e.is_access_denied() || matches!(e, custody_cloud::CloudError::Throttled(_)) => {
-                    if started.elapsed() >= run.wait.propagation && attempt >= run.wait.min_looks {
-                        run.progress.emit(Event::Warning {
-                            message: format!(
-                                "{}: the grant on {key_arn} made by step {} is still not usable after {} s (DescribeKey \
-                                 as {grantee} is refused); copying all the same, and a copy that fails because of it is \
-                                 made again while the propagation window lasts",
-                                step.id,
-                                p.made_by,
-                                started.elapsed().as_secs()
-                            ),
-                        });
-                        break;
-                    }
-                    run.progress.emit(Event::Retrying {
-                        step: step.id.clone(),
-                        api: "kms:DescribeKey".to_string(),
-                        attempt,
-                        why: format!(
-                            "waiting for the grant made by step {} to take effect in KMS (usually under five minutes: \
-                             {KMS_EVENTUAL_CONSISTENCY})",
-                            p.made_by
-                        ),
-                    });
-                }
-                // Anything else is not propagation: the copy itself will say what is wrong.
-                Err(_) => break,
             }
-            tokio::time::sleep(delay).await;
-            delay = run.wait.next(delay);
+            Awaited::Key { key_arn, aliases } => {
+                let planned_probe = step.calls.iter().find(|c| {
+                    c.api == "kms:DescribeKey"
+                        && c.signer == copy.signer
+                        && c.when.as_deref() == Some(UNTIL_THE_ALIAS_AUTHORIZES)
+                });
+                if let (Some(probe_call), false) = (planned_probe, aliases.is_empty()) {
+                    let key = run.real(step, key_arn)?;
+                    describe_until_allowed(run, step, probe_call, &key, p).await?;
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// DescribeKey on `key_arn` as `call`'s signer, without a grant token, until it is allowed or the
+/// window ends (then a warning); `p` is what it waits for, in the messages.
+async fn describe_until_allowed(
+    run: &Run,
+    step: &Step,
+    call: &Call,
+    key_arn: &str,
+    p: &Propagation,
+) -> Result<(), AcquireError> {
+    let cloud = run.signer(step, call)?;
+    let region = key_arn.split(':').nth(3).unwrap_or(&call.region).to_string();
+    let kms = cloud.kms(&region);
+    let what = p.awaited.describe();
+    let started = tokio::time::Instant::now();
+    let mut delay = run.wait.initial;
+    let mut attempt = 0u32;
+    loop {
+        if run.stopping() {
+            return Err(AcquireError::Interrupted { step: step.id.clone() });
+        }
+        let answer = kms.describe_key(key_arn).await;
+        attempt += 1;
+        match answer {
+            Ok(_) => {
+                if attempt > 1 {
+                    run.progress.emit(Event::Warning {
+                        message: format!(
+                            "{}: {what} made by step {} took effect after {} s",
+                            step.id,
+                            p.made_by,
+                            started.elapsed().as_secs()
+                        ),
+                    });
+                }
+                return Ok(());
+            }
+            Err(e) if e.is_access_denied() || matches!(e, custody_cloud::CloudError::Throttled(_)) => {
+                if started.elapsed() >= run.wait.propagation && attempt >= run.wait.min_looks {
+                    run.progress.emit(Event::Warning {
+                        message: format!(
+                            "{}: {what} made by step {} is still not usable after {} s (DescribeKey as {} is \
+                             refused); copying all the same, and a copy that fails because of it is made again while \
+                             the propagation window lasts",
+                            step.id,
+                            p.made_by,
+                            started.elapsed().as_secs(),
+                            call.signer
+                        ),
+                    });
+                    return Ok(());
+                }
+                run.progress.emit(Event::Retrying {
+                    step: step.id.clone(),
+                    api: "kms:DescribeKey".to_string(),
+                    attempt,
+                    why: format!(
+                        "waiting for {what} made by step {} to take effect in KMS (usually under five minutes: \
+                         {KMS_EVENTUAL_CONSISTENCY})",
+                        p.made_by
+                    ),
+                });
+            }
+            // Anything else is not propagation: the copy itself will say what is wrong.
+            Err(_) => return Ok(()),
+        }
+        tokio::time::sleep(delay).await;
+        delay = run.wait.next(delay);
+    }
 }
 
 /// Whether `e` is a copy (or volume) that ended in `error` because its key was not accessible.

@@ -375,7 +375,7 @@ async fn copy(
             Some(id) => id,
             None => {
                 if attempt == 0 {
-                    crate::propagation::probe_grants(run, step, call, &waits).await?;
+                    crate::propagation::probe(run, step, call, &waits).await?;
                 }
                 new_copy(run, step, call, ec2.as_ref(), (source, from), (target, to), tags, description).await?
             }

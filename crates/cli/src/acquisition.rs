@@ -5,7 +5,7 @@
 use crate::input::{origin_name, read_text, InputError};
 use custody_plan::inventory::arn::{is_account_id, is_region};
 use custody_plan::inventory::{parse_inventory, Inventory};
-use custody_plan::plan::{plan, Mode, Plan, PlanRequest};
+use custody_plan::plan::{plan, Mode, Plan, PlanRequest, TriageOutput};
 use std::path::PathBuf;
 
 /// What to acquire, from which inventory, to where.
@@ -29,6 +29,11 @@ pub struct AcquisitionArgs {
     /// Include triage through SSM Run Command.
     #[arg(long)]
     pub triage: bool,
+    /// With --triage: the S3 location the SSM agent writes the triage output to, as `custody triage
+    /// --output` takes it; the preflight then checks the instance profile's write, custody's reads
+    /// and the bucket policy.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", requires = "triage", value_parser = TriageOutput::parse)]
+    pub output: Option<TriageOutput>,
     /// Also create a volume from each evidence snapshot in this availability zone of the
     /// destination Region (feature `volume` of `custody policy role`).
     #[arg(long, value_name = "AZ")]
@@ -82,6 +87,7 @@ pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusa
         to_region: args.to.as_ref().and_then(|d| d.region.clone()),
         mode: args.mode,
         triage: args.triage,
+        triage_output: args.output.clone(),
         case_id: args.case_id.clone(),
         run_id: custody_plan::plan::PLANNED_RUN_ID.to_string(),
         volume_az: args.volume_az.clone(),

@@ -123,3 +123,21 @@ fn bad_input_exits_2_naming_the_file_and_the_place_with_nothing_on_stdout() {
         }
     }
 }
+
+/// `--output s3://…` with `--triage`: the S3 requests of triage output are in the triage step; the
+/// bundled triage example lists neither the bucket nor an instance profile, so they are not allowed
+/// on a guess: the reads are unknown and the notes say what is missing. Without `--triage`, refused.
+#[test]
+fn triage_output_to_s3_is_checked_and_a_bucket_the_inventory_lacks_is_unknown() {
+    let inv = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/inventories/triage.json");
+    let args = ["check", "--inventory", inv, "--instance", "i-0e7e7e7e7e7e7e7e7", "--triage"];
+    let (code, stdout, stderr) = run(&[&args[..], &["--output", "s3://ir-evidence/ir"]].concat(), "");
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("? triage"), "{stdout}");
+    assert!(stdout.contains("s3:ListBucket") && stdout.contains("s3:GetObject"), "{stdout}");
+    assert!(stdout.contains("ir-evidence is not in the inventory"), "{stdout}");
+    let (code, stdout, _) =
+        run(&["check", "--inventory", inv, "--instance", "i-0e7e7e7e7e7e7e7e7", "--output", "s3://ir-evidence/ir"], "");
+    assert_eq!(code, Some(2));
+    assert!(stdout.is_empty());
+}

@@ -269,3 +269,49 @@ fn bad_arguments_exit_2_with_a_message_and_nothing_on_stdout() {
         }
     }
 }
+
+/// `--output-bucket`: the source role's reads under the prefix, the instance profiles' policy and the
+/// bucket policy, in every format; refused without the triage feature (Systems Manager User Guide,
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-profile.html#instance-profile-custom-s3-policy>).
+#[test]
+fn triage_output_to_a_bucket_gets_the_reads_the_agents_write_and_the_bucket_policy() {
+    let args = [
+        "policy",
+        "role",
+        "--features",
+        "triage",
+        "--forensic-account",
+        "999999999999",
+        "--source-accounts",
+        "111122223333",
+        "--output-bucket",
+        "s3://ir-evidence/triage",
+    ];
+    let out = json(&args);
+    let source = sids(&out["source_role"]["policy"]);
+    assert!(source.contains(&"TriageListOutput".to_string()) && source.contains(&"TriageReadOutput".to_string()));
+    let writer = &out["instance_profile"]["policy"]["Statement"];
+    assert_eq!(writer[0]["Action"], serde_json::json!(["s3:PutObject"]));
+    assert_eq!(writer[0]["Resource"], "arn:aws:s3:::ir-evidence/triage/*");
+    let bucket = &out["output_bucket_policy"]["Statement"];
+    assert_eq!(bucket[0]["Principal"]["AWS"], "arn:aws:iam::111122223333:root");
+    assert_eq!(bucket[1]["Condition"]["StringLike"]["s3:prefix"], "triage/*");
+    for (format, needles) in [
+        ("cfn", ["Type: AWS::S3::BucketPolicy", "Bucket: ir-evidence"]),
+        (
+            "terraform",
+            ["resource \"aws_s3_bucket_policy\"", "resource \"aws_iam_policy\" \"custody_triage_output_writer\""],
+        ),
+    ] {
+        let (code, stdout, stderr) = run(&[&args[..], &["--format", format]].concat());
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(needles.iter().all(|n| stdout.contains(n)), "{format}: {stdout}");
+    }
+    // Without an output bucket nothing of it is written.
+    let plain = json(&args[..args.len() - 2]);
+    assert!(plain.get("instance_profile").is_none() && plain.get("output_bucket_policy").is_none(), "{plain:#}");
+    let (code, stdout, stderr) =
+        run(&["policy", "role", "--features", "acquire", "--output-bucket", "s3://ir-evidence/triage"]);
+    assert_eq!(code, Some(2));
+    assert!(stdout.is_empty() && stderr.contains("add `triage` to the features"), "{stderr}");
+}

@@ -333,6 +333,8 @@ pub async fn collect(base: Arc<dyn Cloud>, request: &CollectRequest) -> Result<C
         scps: orgs.scps,
         rcps: orgs.rcps,
         ebs_encryption_by_default: by_default,
+        // Not read (GetBucketPolicy): a triage output bucket not listed is unknown to the preflight.
+        buckets: Vec::new(),
         unknown: orgs.unknown.into_iter().chain(unknown_facts).collect(),
     };
     Ok(Collected { inventory, warnings: c.warnings })
@@ -365,6 +367,10 @@ async fn encryption_by_default(
     Ok(Some(setting))
 }
 
+/// collect does not read the instance profile's role (iam:GetInstanceProfile), so it says so: the
+/// preflight of triage output to S3 then shows the agent's write as unknown, never as allowed.
+const NOT_COLLECTED_PROFILE: &str = "instance_profile_role_arn";
+
 /// DescribeInstances and DescribeVolumes, in the source account.
 async fn instances(
     c: &mut Collector,
@@ -380,7 +386,8 @@ async fn instances(
         state: None,
         tags: BTreeMap::new(),
         volumes: vec![],
-        unknown: vec!["tags".to_string(), "volumes".to_string()],
+        unknown: vec!["tags".to_string(), "volumes".to_string(), NOT_COLLECTED_PROFILE.to_string()],
+        instance_profile_role_arn: None,
     };
     let described = match ec2.describe_instances(&request.instance_ids).await {
         Ok(found) => found,
@@ -418,7 +425,8 @@ async fn instances(
             state: info.state.clone(),
             tags: info.tags.clone(),
             volumes: vec![],
-            unknown: vec![],
+            unknown: vec![NOT_COLLECTED_PROFILE.to_string()],
+            instance_profile_role_arn: None,
         };
         if !volume_ids.is_empty() {
             let result = ec2.describe_volumes(&volume_ids).await;

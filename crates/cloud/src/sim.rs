@@ -245,6 +245,14 @@ impl SimWorld {
         self.lock().authz_lag = ticks;
     }
 
+    /// Makes a new grant or alias authorize what a service asks on the caller's behalf (EC2 during a
+    /// copy) `ticks` later than a direct call such as the readiness probe's DescribeKey: KMS is
+    /// eventually consistent host by host, so the probe passing proves nothing of the host EC2
+    /// reaches. Kept with a persistent world's state.
+    pub fn set_service_authz_lag(&self, ticks: u64) {
+        self.lock().service_authz_lag = ticks;
+    }
+
     /// Writes the state back to the world's file, if it has one.
     fn save(&self, st: &State) -> std::io::Result<()> {
         match &self.file {

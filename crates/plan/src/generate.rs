@@ -24,6 +24,7 @@ mod fill;
 pub mod hcl;
 mod key;
 mod render;
+mod render_triage;
 pub mod templates;
 pub mod validate;
 pub mod yaml;
@@ -173,6 +174,9 @@ pub struct RoleOptions {
     pub custodian_role_name: String,
     /// The tag key custody puts on what it creates ([`crate::plan::TAG_CASE`]).
     pub case_tag_key: String,
+    /// Where triage output goes (`--output-bucket s3://bucket/prefix`): the reader's statements, the
+    /// instance profile's policy and the bucket policy; `None`: output read inline from SSM.
+    pub output_bucket: Option<crate::plan::TriageOutput>,
 }
 
 impl Default for RoleOptions {
@@ -190,6 +194,7 @@ impl Default for RoleOptions {
             source_role_name: DEFAULT_SOURCE_ROLE.to_string(),
             custodian_role_name: DEFAULT_CUSTODIAN_ROLE.to_string(),
             case_tag_key: crate::plan::TAG_CASE.to_string(),
+            output_bucket: None,
         }
     }
 }
@@ -229,6 +234,9 @@ impl RoleOptions {
         }
         if !validate::tag_key(&self.case_tag_key) {
             return Err(GenerateError::BadCaseTagKey(self.case_tag_key.clone()));
+        }
+        if self.output_bucket.is_some() && !self.features.contains(&Feature::Triage) {
+            return Err(GenerateError::OutputBucketWithoutTriage);
         }
         Ok(())
     }
@@ -273,6 +281,15 @@ pub struct GeneratedRolePolicies {
     /// by wildcard).
     #[serde(serialize_with = "crate::json_order::option")]
     pub source_trust_policy: Option<Value>,
+    /// With an output bucket: the policy to attach to the role of the instance profile of every
+    /// instance triaged (its `role_arns` are empty: custody does not know those roles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<RolePolicy>,
+    /// With an output bucket in the forensic account and source accounts elsewhere: the bucket policy
+    /// that admits the source accounts' writers and custody's reader (a cross-account request needs
+    /// an allow on both sides).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "crate::json_order::option")]
+    pub output_bucket_policy: Option<Value>,
     /// What the reader must know: what is assumed elsewhere (key policies, grants), and what was
     /// adjusted (a region added).
     pub notes: Vec<String>,
@@ -304,6 +321,8 @@ pub fn role_policies(options: &RoleOptions) -> GeneratedRolePolicies {
     let forensic = fill::build(&ctx, templates::Role::Forensic);
     let source = fill::build(&ctx, templates::Role::Source);
     let custodian = fill::build(&ctx, templates::Role::Custodian);
+    let instance_profile = fill::build(&ctx, templates::Role::InstanceProfile);
+    let output_bucket_policy = fill::output_bucket_policy(&ctx, &mut notes);
     let source_trust_policy = match (&options.forensic_account, source.policy.is_some()) {
         (Some(_), true) => Some(json!({
             "Version": POLICY_VERSION,
@@ -337,6 +356,12 @@ pub fn role_policies(options: &RoleOptions) -> GeneratedRolePolicies {
             statements: custodian.info,
         }),
         source_trust_policy,
+        instance_profile: instance_profile.policy.is_some().then(|| RolePolicy {
+            role_arns: Vec::new(),
+            policy: instance_profile.policy,
+            statements: instance_profile.info,
+        }),
+        output_bucket_policy,
         notes,
     }
 }

@@ -23,7 +23,7 @@ mod lookup;
 mod parse;
 
 pub use lookup::{EncryptionByDefault, Fact, OrgPolicies};
-pub use parse::{MAX_INSTANCES, MAX_STATEMENTS, MAX_VOLUMES_PER_INSTANCE};
+pub use parse::{is_bucket_name, MAX_INSTANCES, MAX_STATEMENTS, MAX_VOLUMES_PER_INSTANCE};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -64,6 +64,9 @@ pub struct Inventory {
     /// says that it assumes encryption by default is off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ebs_encryption_by_default: Vec<EbsEncryptionDefault>,
+    /// The S3 buckets triage writes its output to (`--output s3://…`), with their bucket policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<Bucket>,
     /// Top-level facts that could not be read: `scps:<account>`, `rcps:<account>`,
     /// `ebs_encryption_by_default:<account>:<region>`.
     #[serde(default)]
@@ -83,6 +86,25 @@ pub struct EbsEncryptionDefault {
     /// The default key, listed in `keys`: required when `enabled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
+}
+
+/// An S3 bucket triage output goes to: the SSM agent writes it with the instance profile's role,
+/// custody reads it; the bucket policy is the resource-based policy of both (S3 User Guide, "Bucket
+/// policies for Amazon S3", <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    /// The bucket's name (`ir-evidence`).
+    pub name: String,
+    /// The account that owns it.
+    pub account: String,
+    /// The bucket policy; `None`: the bucket has none (GetBucketPolicy answers
+    /// NoSuchBucketPolicy), unless `unknown` lists `policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    /// `policy` when it could not be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
 }
 
 /// custody's own configuration.
@@ -195,7 +217,12 @@ pub struct Instance {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub volumes: Vec<Volume>,
-    /// Fields that could not be read: `tags`, `volumes`.
+    /// The role of the instance's instance profile (GetInstanceProfile), whose credentials the SSM
+    /// agent uses to write triage output to S3; `None`: the instance has no instance profile, unless
+    /// `unknown` lists `instance_profile_role_arn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile_role_arn: Option<String>,
+    /// Fields that could not be read: `tags`, `volumes`, `instance_profile_role_arn`.
     #[serde(default)]
     pub unknown: Vec<String>,
 }
@@ -242,6 +269,7 @@ pub enum KeyField {
 pub enum InstanceField {
     Tags,
     Volumes,
+    InstanceProfileRole,
 }
 
 macro_rules! field_names {
@@ -266,7 +294,7 @@ field_names!(PrincipalField {
     Tags => "tags",
 });
 field_names!(KeyField { Policy => "policy", Grants => "grants", Aliases => "aliases" });
-field_names!(InstanceField { Tags => "tags", Volumes => "volumes" });
+field_names!(InstanceField { Tags => "tags", Volumes => "volumes", InstanceProfileRole => "instance_profile_role_arn" });
 
 impl Principal {
     /// The principal's account (from its ARN).

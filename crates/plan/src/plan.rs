@@ -36,11 +36,15 @@ mod requests;
 mod select;
 mod steps;
 mod transfer;
+mod triage_output;
 
 pub use action::{grant_name, session_name, sts_session_name, Action};
 pub use error::PlanError;
 pub use kms::{ebs_key_operations, COPY_GRANT_OPERATIONS, EBS_ENCRYPTION_OPERATIONS, SHARED_KEY_OPERATIONS};
-pub use propagation::{Awaited, Propagation, KMS_EVENTUAL_CONSISTENCY, PROPAGATION_WINDOW_SECS};
+pub use propagation::{
+    Awaited, Propagation, KMS_EVENTUAL_CONSISTENCY, PROPAGATION_WINDOW_SECS, UNTIL_THE_ALIAS_AUTHORIZES,
+};
+pub use triage_output::TriageOutput;
 
 use crate::inventory::Inventory;
 use serde::{Deserialize, Serialize};
@@ -192,6 +196,8 @@ pub struct PlanRequest {
     pub mode: Mode,
     /// Include the triage steps (SSM Run Command).
     pub triage: bool,
+    /// Where triage output goes (`--output s3://…`); `None`: read inline from SSM.
+    pub triage_output: Option<TriageOutput>,
     /// The case id (names the temporary alias, tags, the role session); default `CASE`.
     pub case_id: String,
     /// The id of the run that will carry the plan out, tagged (`CustodyRun`) on everything it creates;
@@ -212,6 +218,7 @@ impl PlanRequest {
             to_region: None,
             mode: Mode::Auto,
             triage: false,
+            triage_output: None,
             case_id: "CASE".to_string(),
             run_id: PLANNED_RUN_ID.to_string(),
             volume_az: None,
@@ -497,7 +504,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
     let mut all = steps::discover(&ctx, dest);
     all.push(steps::create_snapshots(&ctx));
     if request.triage {
-        all.push(steps::triage(&ctx, &mut notes));
+        all.push(steps::triage(&ctx, request.triage_output.as_ref(), &mut notes));
     }
     all.extend(transfers);
     all.extend(new_volumes);

@@ -436,6 +436,16 @@ fn the_temporary_key_is_scoped_by_its_alias_prefix() {
     assert_eq!(decrypt(json!(["alias/custody-case-1-vol-1"])), Allowed);
     assert_eq!(decrypt(json!(["alias/app"])), ImplicitDeny);
     assert_eq!(decrypt(json!([])), ImplicitDeny);
+    // The readiness probe before the copy: DescribeKey made directly, allowed only by the alias, which
+    // "might take up to five minutes" to authorize (KMS Developer Guide, alias-authorization.html).
+    let direct = |action: &str, aliases: Value| {
+        decide(f, req(FORENSIC, action, key, json!({"kms:ResourceAliases": aliases})), key_policy.clone())
+    };
+    assert_eq!(direct("kms:DescribeKey", json!(["alias/custody-case-1-vol-1"])), Allowed);
+    assert_eq!(direct("kms:DescribeKey", json!(["alias/app"])), ImplicitDeny);
+    assert_eq!(direct("kms:DescribeKey", json!([])), ImplicitDeny);
+    // Nothing else without EC2.
+    assert_eq!(direct("kms:Decrypt", json!(["alias/custody-case-1-vol-1"])), ImplicitDeny);
 }
 
 #[test]

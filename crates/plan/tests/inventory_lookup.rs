@@ -131,7 +131,7 @@ fn unknown_facts_and_unlisted_things_are_unknown() {
 fn unknown_field_names_are_the_documents() {
     assert_eq!(PrincipalField::NAMES, ["identity_policies", "permissions_boundary", "trust_policy", "tags"]);
     assert_eq!(KeyField::NAMES, ["policy", "grants", "aliases"]);
-    assert_eq!(InstanceField::NAMES, ["tags", "volumes"]);
+    assert_eq!(InstanceField::NAMES, ["tags", "volumes", "instance_profile_role_arn"]);
     assert!(PrincipalField::ALL.iter().zip(PrincipalField::NAMES).all(|(f, n)| f.as_str() == *n));
     assert!(KeyField::ALL.iter().zip(KeyField::NAMES).all(|(f, n)| f.as_str() == *n));
     assert!(InstanceField::ALL.iter().zip(InstanceField::NAMES).all(|(f, n)| f.as_str() == *n));

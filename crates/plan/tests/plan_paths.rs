@@ -372,10 +372,15 @@ fn aws_managed_key_goes_through_a_temporary_key() {
         let r = one(create, "kms:CreateAlias", resource);
         assert!(!r.context.contains_key("kms:RequestAlias"), "kms:RequestAlias cannot scope CreateAlias");
     }
-    // The temporary key's policy admits the forensic role only through EC2.
+    // The temporary key's policy admits the forensic role only through EC2, but for DescribeKey: the
+    // readiness probe before the copy, which "might take up to five minutes" to be allowed by the
+    // new alias (https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html).
     let statements = key.policy["Statement"].as_array().unwrap();
     let forensic: Vec<_> = statements.iter().filter(|s| s["Principal"]["AWS"] == FORENSIC_ROLE).collect();
+    let (probe, forensic): (Vec<_>, Vec<_>) = forensic.into_iter().partition(|s| s["Action"] == "kms:DescribeKey");
     assert!(!forensic.is_empty());
+    assert_eq!(probe.len(), 1);
+    assert_eq!(probe[0]["Condition"], serde_json::json!({"StringEquals": {"kms:CallerAccount": "111111111111"}}));
     for s in &forensic {
         assert_eq!(s["Condition"]["StringEquals"]["kms:ViaService"][0], "ec2.eu-west-3.amazonaws.com");
         assert_eq!(s["Condition"]["StringEquals"]["kms:CallerAccount"], "111111111111");

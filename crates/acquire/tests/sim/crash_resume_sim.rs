@@ -24,7 +24,7 @@ struct Baseline {
 async fn baseline(inv: &Inventory, planned: &(Plan, CheckReport)) -> Baseline {
     let h = Harness::with_inventory(inv.clone());
     let report = h.acquire_planned(planned).await.unwrap();
-    assert!(report.succeeded, "{:?}", volume_errors(&report));
+    assert!(report.succeeded, "{}", failures(&report));
     assert_eq!(h.shape().len(), planned.0.volumes.len());
     Baseline { shape: h.shape(), created: h.created(), writes: h.journal.writes() }
 }
@@ -33,7 +33,7 @@ async fn baseline(inv: &Inventory, planned: &(Plan, CheckReport)) -> Baseline {
 /// before it journaled its plan (nothing was done in AWS then), the same acquisition again.
 async fn resumed(h: &Harness, planned: &(Plan, CheckReport), label: &str) {
     let report = h.resume_or_acquire(planned).await.unwrap_or_else(|e| panic!("{label}: {e:?}"));
-    assert!(report.succeeded, "{label}: {:?} left {:?}", volume_errors(&report), left(&report));
+    assert!(report.succeeded, "{label}: {} left {:?}", failures(&report), left(&report));
 }
 
 /// The resumed case ended like the baseline.

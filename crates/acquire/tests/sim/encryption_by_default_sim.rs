@@ -53,7 +53,7 @@ async fn evidence_copied_where_encryption_by_default_is_on_is_recorded_under_the
     assert!(planned.1.all_pass());
     let h = Harness::with_world(inv.clone(), &encrypted_by_default(inv));
     let report = h.acquire_planned(&planned).await.unwrap();
-    assert!(report.succeeded, "{:?}", volume_errors(&report));
+    assert!(report.succeeded, "{}", failures(&report));
     let recorded = h.journal.evidence(CASE).unwrap();
     assert_eq!(recorded.len(), 2);
     for e in &recorded {
@@ -74,7 +74,7 @@ async fn when_the_inventory_says_so_the_plan_names_the_default_key_and_nothing_d
     assert!(planned.1.all_pass());
     let h = Harness::with_inventory(inv);
     let report = h.acquire_planned(&planned).await.unwrap();
-    assert!(report.succeeded, "{:?}", volume_errors(&report));
+    assert!(report.succeeded, "{}", failures(&report));
     assert!(h.journal.evidence(CASE).unwrap().iter().all(|e| e.key_arn.as_deref() == Some(FORENSIC_KEY)));
     assert!(warnings(&h).is_empty(), "{:?}", warnings(&h));
     assert!(unplanned_calls(&planned.0, &h.world.calls()).is_empty());

@@ -28,7 +28,7 @@ async fn a_key_that_only_lets_the_forensic_role_create_grants_is_acquired_throug
     assert!(planned.0.steps.iter().any(|s| matches!(s.action, Action::CreateGrant { .. })));
     let h = Harness::with_inventory(inv);
     let report = h.acquire_planned(&planned).await.unwrap();
-    assert!(report.succeeded, "{:?}", volume_errors(&report));
+    assert!(report.succeeded, "{}", failures(&report));
     assert_eq!(report.evidence().len(), 3);
     assert!(unplanned_calls(&planned.0, &h.world.calls()).is_empty());
     let retired = h.world.calls().iter().filter(|c| c.api == "kms:RetireGrant" && c.result.is_ok()).count();
@@ -53,7 +53,7 @@ async fn a_key_only_the_source_role_may_use_is_acquired_through_a_temporary_key(
     assert!(planned.0.volumes.iter().all(|v| v.path == custody_plan::plan::Path::CrossAccountTempKey));
     let h = Harness::with_inventory(inv);
     let report = h.acquire_planned(&planned).await.unwrap();
-    assert!(report.succeeded, "{:?}", volume_errors(&report));
+    assert!(report.succeeded, "{}", failures(&report));
     assert_eq!(report.evidence().len(), 2);
     assert!(unplanned_calls(&planned.0, &h.world.calls()).is_empty());
     let scheduled = h.world.calls().iter().filter(|c| c.api == "kms:ScheduleKeyDeletion" && c.result.is_ok()).count();

@@ -94,7 +94,7 @@ async fn acquired(e: Example) -> (Harness, Plan, AcquireReport) {
 async fn every_example_secures_each_volume_where_and_how_the_readme_says() {
     for (e, volumes) in EXPECTED {
         let (h, plan, report) = acquired(e).await;
-        assert!(report.succeeded, "{}: {:?}", e.file, volume_errors(&report));
+        assert!(report.succeeded, "{}: {}", e.file, failures(&report));
         let instance = h.inv.instance(e.instance).unwrap();
         let forensic_key = h.inv.config.forensic_key_arns.get(&plan.dest_region).cloned();
         let snapshots = h.world.snapshots();

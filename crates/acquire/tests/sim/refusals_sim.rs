@@ -189,7 +189,7 @@ async fn throttled_calls_are_retried_until_they_pass() {
     let throttle = [("ec2:CopySnapshot".to_string(), 3), ("kms:CreateGrant".to_string(), 3)];
     h.world.set_faults(Faults { throttle: throttle.into(), ..Faults::default() });
     let report = h.acquire(PATH_5.instance, PATH_5.mode).await.unwrap();
-    assert!(report.succeeded, "{:?}", volume_errors(&report));
+    assert!(report.succeeded, "{}", failures(&report));
     for api in ["ec2:CopySnapshot", "kms:CreateGrant"] {
         let retries = h.events().iter().filter(|e| matches!(e, Event::Retrying { api: a, .. } if a == api)).count();
         assert_eq!(retries, 3, "{api}");
@@ -208,7 +208,7 @@ async fn a_deletion_that_fails_leaves_the_snapshot_open_for_cleanup() {
     )];
     h.world.set_faults(Faults { fail: fail.into(), ..Faults::default() });
     let report = h.acquire(PATH_5.instance, PATH_5.mode).await.unwrap();
-    assert!(report.succeeded, "the evidence is secured: {:?}", volume_errors(&report));
+    assert!(report.succeeded, "the evidence is secured: {}", failures(&report));
     assert_eq!(report.evidence().len(), 3);
     let left = left(&report);
     assert_eq!(left.len(), 3, "{left:#?}");

@@ -51,7 +51,7 @@ async fn a_volume_is_created_from_each_evidence_snapshot_in_the_zone_asked_for()
         assert!(planned.1.all_pass(), "{}: the preflight should pass", e.file);
         let h = Harness::with_inventory(inv);
         let report = h.acquire_planned(&planned).await.unwrap();
-        assert!(report.succeeded, "{}: {:?}", e.file, volume_errors(&report));
+        assert!(report.succeeded, "{}: {}", e.file, failures(&report));
         let evidence: Vec<String> = report.evidence().iter().map(|i| i.snapshot_id.clone()).collect();
         let volumes: Vec<_> =
             h.journal.resources(CASE).unwrap().into_iter().filter(|r| r.kind == ResourceKind::Volume).collect();
@@ -117,7 +117,7 @@ async fn a_run_killed_around_create_volume_and_resumed_makes_one_volume_per_snap
         h.killed_after(&planned, n).await;
         let report = h.resume_or_acquire(&planned).await;
         let report = report.unwrap();
-        assert!(report.succeeded, "n={n}: {:?}", volume_errors(&report));
+        assert!(report.succeeded, "n={n}: {}", failures(&report));
         let made: Vec<String> =
             h.world.calls().into_iter().filter(|c| c.api == "ec2:CreateVolume").filter_map(|c| c.result.ok()).collect();
         asked_again += made.iter().filter(|r| r.contains("again, client token")).count();

@@ -363,6 +363,7 @@ pub(crate) fn plan_and_check(
             to_region: args.to.as_ref().and_then(|d| d.region.clone()),
             mode: args.mode,
             triage: false,
+            triage_output: None,
             case_id: case_id.to_string(),
             run_id: run_id.to_string(),
             volume_az: args.volume_az.clone(),

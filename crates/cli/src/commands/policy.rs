@@ -65,6 +65,11 @@ pub struct RoleArgs {
     /// custody runs as.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_CUSTODIAN_ROLE)]
     pub custodian_role: String,
+    /// With triage: where the SSM agent writes triage output (`custody triage --output`). Adds the
+    /// reads to the source role, and prints the policy for the instance profiles' roles and the
+    /// bucket policy (for a bucket in the forensic account).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = custody_plan::plan::TriageOutput::parse)]
+    pub output_bucket: Option<custody_plan::plan::TriageOutput>,
     /// json, cfn (CloudFormation YAML) or terraform (HCL).
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parsed::<Format>)]
     pub format: Format,
@@ -135,6 +140,7 @@ fn role(args: &RoleArgs) -> Result<String, GenerateError> {
         forensic_role_name: args.forensic_role.clone(),
         source_role_name: args.source_role.clone(),
         custodian_role_name: args.custodian_role.clone(),
+        output_bucket: args.output_bucket.clone(),
         ..RoleOptions::default()
     };
     options.validate()?;

@@ -135,10 +135,13 @@ impl Call {
     /// a service makes on the caller's behalf, whose refusal does not fail the call itself).
     pub fn evaluate(&mut self, st: &State, requests: &[AuthzRequest]) -> Option<SimDecision> {
         let mut first = None;
-        // Once per call, not per request: with a lag it is a copy of the inventory.
-        let inv = st.authorizing_inventory();
+        // Once per call, not per request: with a lag it is a copy of the inventory (one for the
+        // direct requests, one for those a service makes on the caller's behalf).
+        let direct = st.authorizing_inventory(false);
+        let through_service = st.authorizing_inventory(true);
         for r in requests {
-            let d = decide(&inv, &self.api.name(), r);
+            let inv = if r.context.contains_key("kms:ViaService") { &through_service } else { &direct };
+            let d = decide(inv, &self.api.name(), r);
             if !d.allowed && first.is_none() {
                 first = Some(d.clone());
             }

@@ -136,6 +136,12 @@ pub(crate) struct State {
     /// <https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html>).
     #[serde(default)]
     pub authz_lag: u64,
+    /// How many more ticks a grant or alias takes to authorize what a service asks on the caller's
+    /// behalf (a request with `kms:ViaService`: EC2 during a copy) than a direct call (0: the same).
+    /// KMS is eventually consistent host by host, so a direct DescribeKey that is allowed proves
+    /// nothing of the host EC2 reaches: with it, tests show a copy failing after the probe passed.
+    #[serde(default)]
+    pub service_authz_lag: u64,
     /// When each grant custody created was created: `(key ARN, grant id)` → the clock.
     #[serde(default, with = "super::persist::pairs")]
     pub grant_created: BTreeMap<(String, String), u64>,
@@ -238,6 +244,7 @@ impl State {
             lookup_lag: 0,
             alias_created: BTreeMap::new(),
             authz_lag: 0,
+            service_authz_lag: 0,
             grant_created: BTreeMap::new(),
         })
     }
@@ -422,16 +429,18 @@ impl State {
         self.counters.clock < created.saturating_add(self.lookup_lag)
     }
 
-    /// Whether what was created at `created` (a grant, an alias) does not authorize yet.
-    pub fn not_yet_authorizing(&self, created: u64) -> bool {
-        self.counters.clock < created.saturating_add(self.authz_lag)
+    /// Whether what was created at `created` (a grant, an alias) does not authorize yet, for a
+    /// request a service makes on the caller's behalf (`through_service`) or a direct one.
+    pub fn not_yet_authorizing(&self, created: u64, through_service: bool) -> bool {
+        let lag = self.authz_lag.saturating_add(if through_service { self.service_authz_lag } else { 0 });
+        self.counters.clock < created.saturating_add(lag)
     }
 
     /// The inventory requests are decided against: the world's, without the grants and aliases that
-    /// do not authorize yet ([`State::authz_lag`]).
-    pub fn authorizing_inventory(&self) -> std::borrow::Cow<'_, Inventory> {
+    /// do not authorize yet ([`State::authz_lag`], [`State::service_authz_lag`]).
+    pub fn authorizing_inventory(&self, through_service: bool) -> std::borrow::Cow<'_, Inventory> {
         let young = |m: &BTreeMap<(String, String), u64>| -> BTreeSet<(String, String)> {
-            m.iter().filter(|(_, t)| self.not_yet_authorizing(**t)).map(|(k, _)| k.clone()).collect()
+            m.iter().filter(|(_, t)| self.not_yet_authorizing(**t, through_service)).map(|(k, _)| k.clone()).collect()
         };
         let (grants, aliases) = (young(&self.grant_created), young(&self.alias_created));
         if grants.is_empty() && aliases.is_empty() {

@@ -102,6 +102,8 @@ enum ResourceKey {
     /// A key, with the version of what the plan did to it (created it, granted, retired).
     Key(String, usize),
     Role(String),
+    /// An S3 bucket (by name: its objects share the bucket policy).
+    Bucket(String),
     Other,
 }
 
@@ -262,6 +264,7 @@ impl<'a> Checker<'a> {
                 ResourceKey::Key(spec.resource.to_string(), self.versions.get(spec.resource).copied().unwrap_or(0))
             }
             ResourceKind::Role => ResourceKey::Role(spec.resource.to_string()),
+            ResourceKind::Bucket => ResourceKey::Bucket(place::bucket_name(spec.resource).to_string()),
             ResourceKind::Other => ResourceKey::Other,
         };
         TemplateKey {
@@ -419,6 +422,25 @@ impl<'a> Checker<'a> {
                     },
                 }
                 (None, Some(spec.resource.to_string()))
+            }
+            ResourceKind::Bucket => {
+                // `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`: the bucket policy covers both.
+                let name = place::bucket_name(spec.resource);
+                match inv.bucket(name) {
+                    None => parts.unknowns.push(Unknown::both(format!(
+                        "the bucket {name} is not in the inventory: its bucket policy is unknown"
+                    ))),
+                    Some(b) if b.unknown.iter().any(|u| u == "policy") => {
+                        parts.unknowns.push(Unknown::both(format!("the bucket policy of {name} is unknown")))
+                    }
+                    Some(b) => {
+                        if let Some(p) = &b.policy {
+                            parts.sources.insert("resource_policy".into(), format!("the bucket policy of {name}"));
+                            parts.slots.resource = Some(p.clone());
+                        }
+                    }
+                }
+                (None, None)
             }
             ResourceKind::Other => (None, None),
         }

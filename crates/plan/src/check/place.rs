@@ -10,6 +10,8 @@ pub(crate) enum ResourceKind {
     Key,
     /// `sts:AssumeRole` on a role: its trust policy.
     Role,
+    /// An S3 bucket or object (`arn:aws:s3:::bucket[/key]`) for an `s3:` action: the bucket policy.
+    Bucket,
     /// Anything else: no resource-based policy in the inventory.
     Other,
 }
@@ -26,9 +28,16 @@ pub(crate) fn resource_kind(action: &str, resource: &str) -> ResourceKind {
         ResourceKind::Key
     } else if service == "iam" && rest.starts_with("role/") && action.eq_ignore_ascii_case("sts:AssumeRole") {
         ResourceKind::Role
+    } else if service == "s3" && action.to_ascii_lowercase().starts_with("s3:") {
+        ResourceKind::Bucket
     } else {
         ResourceKind::Other
     }
+}
+
+/// The bucket of an S3 ARN, `arn:aws:s3:::bucket[/key]` (empty when it is not one).
+pub(crate) fn bucket_name(arn: &str) -> &str {
+    arn.splitn(6, ':').nth(5).unwrap_or_default().split('/').next().unwrap_or_default()
 }
 
 /// The Region and account fields of an ARN (empty when absent).

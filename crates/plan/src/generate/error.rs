@@ -25,6 +25,8 @@ pub enum GenerateError {
     BadAliasPrefix(String),
     #[error("bad role name `{0}`")]
     BadRoleName(String),
+    #[error("an output bucket is for triage output: add `triage` to the features")]
+    OutputBucketWithoutTriage,
     #[error("the evidence custodian's role `{0}` is one of the roles custody runs as")]
     CustodianIsAnAcquiringRole(String),
     #[error("bad tag key `{0}` for custody's case tag")]
@@ -63,6 +65,9 @@ impl GenerateError {
             }
             GenerateError::BadRoleName(_) => {
                 "a role name has 1 to 64 letters, digits and `+ = , . @ _ -`, after an optional path (`custody/CustodySource`)".into()
+            }
+            GenerateError::OutputBucketWithoutTriage => {
+                "e.g. `--features triage --output-bucket s3://ir-evidence/triage`: the SSM agent writes triage output there".into()
             }
             GenerateError::CustodianIsAnAcquiringRole(_) => {
                 "the roles custody runs as are denied deleting evidence; name a separate role with --custodian-role, one only the person with authority to destroy evidence can assume".into()

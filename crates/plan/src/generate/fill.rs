@@ -104,6 +104,10 @@ impl<'a> Ctx<'a> {
             }
             Res::ForensicKeys => self.each(&[self.forensic_account()], |r, a| format!("arn:aws:kms:{r}:{a}:key/*")),
             Res::TempKeyAliases => self.each(sources, |r, a| format!("arn:aws:kms:{r}:{a}:alias/{prefix}-*")),
+            Res::OutputBucket => {
+                self.options.output_bucket.iter().map(|o| format!("arn:aws:s3:::{}", o.bucket)).collect()
+            }
+            Res::OutputObjects => self.options.output_bucket.iter().map(output_objects).collect(),
             Res::RunCommandDocuments => ["AWS-RunShellScript", "AWS-RunPowerShellScript"]
                 .iter()
                 .flat_map(|d| self.each(&[""], move |r, _| format!("arn:aws:ssm:{r}::document/{d}")))
@@ -159,12 +163,19 @@ impl<'a> Ctx<'a> {
                 let tag = self.options.ssm_tag.as_ref()?;
                 ("StringEquals", format!("ssm:resourceTag/{}", tag.key), json!(tag.value))
             }
+            // An empty prefix is the whole bucket: no condition.
+            Cond::OutputPrefix => {
+                let out = self.options.output_bucket.as_ref().filter(|o| !o.prefix.is_empty())?;
+                ("StringLike", "s3:prefix".into(), json!(format!("{}/*", out.prefix)))
+            }
         })
     }
 
     fn enabled(&self, t: &Template) -> bool {
+        let needs_bucket = t.resources.iter().any(|r| matches!(r, Res::OutputBucket | Res::OutputObjects));
         t.features.iter().any(|f| self.options.features.contains(f))
             && (t.kms.is_empty() || t.kms.contains(&self.options.kms))
+            && (!needs_bucket || self.options.output_bucket.is_some())
     }
 
     fn in_scope(&self, t: &Template) -> bool {
@@ -252,6 +263,9 @@ pub fn build(ctx: &Ctx, role: Role) -> Built {
                 chosen.push((effect, t, ctx.source_accounts.clone()))
             }
             (Role::Custodian, Role::Custodian) => chosen.push((effect, t, ctx.source_accounts.clone())),
+            (Role::InstanceProfile, Role::InstanceProfile) if ctx.in_scope(t) => {
+                chosen.push((effect, t, ctx.source_accounts.clone()))
+            }
             _ => {}
         }
     }
@@ -278,6 +292,83 @@ pub fn build(ctx: &Ctx, role: Role) -> Built {
     }
     let policy = (!statements.is_empty()).then(|| json!({"Version": POLICY_VERSION, "Statement": statements}));
     Built { policy, info }
+}
+
+/// `arn:aws:s3:::<bucket>/<prefix>/*`.
+fn output_objects(o: &crate::plan::TriageOutput) -> String {
+    if o.prefix.is_empty() {
+        format!("arn:aws:s3:::{}/*", o.bucket)
+    } else {
+        format!("arn:aws:s3:::{}/{}/*", o.bucket, o.prefix)
+    }
+}
+
+/// The output bucket's policy, taken to live in the forensic account: it admits the writers of each
+/// source account (any principal there, since the instance profiles' roles are not known here: each
+/// account's own policies decide which may write) and custody's reader there, under the prefix
+/// only. `None` without an output bucket, or when no source account is another account.
+pub fn output_bucket_policy(ctx: &Ctx, notes: &mut Vec<String>) -> Option<Value> {
+    let out = ctx.options.output_bucket.as_ref()?;
+    if !ctx.options.features.contains(&crate::generate::Feature::Triage) {
+        return None;
+    }
+    notes.push(format!(
+        "attach the instance profile policy to the role of the instance profile of every instance you triage with \
+         --output {out}: the SSM agent writes the output with it, not with custody's roles"
+    ));
+    let Some(forensic) = ctx.options.forensic_account.as_deref() else {
+        notes.push(
+            "pass --forensic-account to get the output bucket's policy: it names the source accounts' principals by ARN"
+                .to_string(),
+        );
+        return None;
+    };
+    let others: Vec<&str> = ctx.source_accounts.iter().copied().filter(|a| *a != ANY && *a != forensic).collect();
+    if others.is_empty() {
+        notes.push(format!(
+            "no bucket policy is needed for {out} when it is in the account of the instances (pass --source-accounts \
+             for the bucket policy of a bucket in the forensic account)"
+        ));
+        return None;
+    }
+    notes.push(format!(
+        "the output bucket policy is for a bucket {} in the forensic account {forensic}; if the bucket encrypts with \
+         a KMS key (SSE-KMS), the instance profiles also need kms:GenerateDataKey and the reader kms:Decrypt on it",
+        out.bucket
+    ));
+    let writers: Vec<String> = others.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect();
+    let readers: Vec<String> =
+        others.iter().map(|a| format!("arn:aws:iam::{a}:role/{}", ctx.options.source_role_name)).collect();
+    let mut list = json!({
+        "Sid": "TriageReaderListsOutput",
+        "Effect": "Allow",
+        "Principal": {"AWS": one_or_many(readers.clone())},
+        "Action": "s3:ListBucket",
+        "Resource": format!("arn:aws:s3:::{}", out.bucket)
+    });
+    if let Some((op, key, value)) = ctx.condition(Cond::OutputPrefix) {
+        list["Condition"] = json!({op: {key: value}});
+    }
+    Some(json!({
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "TriageAgentsWriteOutput",
+                "Effect": "Allow",
+                "Principal": {"AWS": one_or_many(writers)},
+                "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+                "Resource": output_objects(out)
+            },
+            list,
+            {
+                "Sid": "TriageReaderReadsOutput",
+                "Effect": "Allow",
+                "Principal": {"AWS": one_or_many(readers)},
+                "Action": "s3:GetObject",
+                "Resource": output_objects(out)
+            }
+        ]
+    }))
 }
 
 /// What the reader must arrange elsewhere, for these options.

@@ -185,6 +185,7 @@ fn role_cfn(g: &GeneratedRolePolicies) -> String {
         });
         out.push_str(&yaml::to_yaml(&template));
     }
+    super::render_triage::cfn(g, &mut out);
     out
 }
 
@@ -274,6 +275,7 @@ fn role_terraform(g: &GeneratedRolePolicies) -> String {
             }
         }
     }
+    super::render_triage::terraform(g, &mut blocks);
     for b in blocks {
         out.push('\n');
         b.write(&mut out, 0);

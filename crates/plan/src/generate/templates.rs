@@ -26,6 +26,7 @@
 //!   grant (map §9.6).
 
 pub mod evidence;
+pub mod triage_output;
 
 pub use evidence::{rows, Effect};
 
@@ -41,6 +42,9 @@ pub enum Role {
     /// The evidence custodian: the role of the person with authority to destroy evidence, in each
     /// account that holds evidence; never a role custody runs as.
     Custodian,
+    /// The role of the instance profile of each instance triaged with S3 output: the SSM agent writes
+    /// the output with it.
+    InstanceProfile,
 }
 
 /// When a row applies, beyond its features and KMS modes.
@@ -79,6 +83,10 @@ pub enum Res {
     TempKeyAliases,
     /// `arn:aws:ssm:<region>::document/AWS-RunShellScript` and `…/AWS-RunPowerShellScript`.
     RunCommandDocuments,
+    /// `arn:aws:s3:::<output bucket>` (triage output; rows with it apply only when a bucket is given).
+    OutputBucket,
+    /// `arn:aws:s3:::<output bucket>/<prefix>/*`.
+    OutputObjects,
 }
 
 /// A condition, before values are filled in. The conditions of a statement are ANDed.
@@ -121,6 +129,8 @@ pub enum Cond {
     OnlyEvidenceTagKey,
     /// `StringEquals ssm:resourceTag/<key> <value>` (dropped without `--ssm-tag`).
     SsmTag,
+    /// `StringLike s3:prefix <prefix>/*`: list only under the triage output prefix.
+    OutputPrefix,
 }
 
 /// One row of the table.
@@ -182,7 +192,7 @@ const SHARED_KEY_USE: &[&str] = &[
     "kms:ReEncryptTo",
 ];
 
-const ANY_MODE: &[KmsMode] = &[];
+pub(super) const ANY_MODE: &[KmsMode] = &[];
 
 /// Every statement, grouped by feature and role.
 pub const TEMPLATES: &[Template] = &[
@@ -455,6 +465,22 @@ pub const TEMPLATES: &[Template] = &[
         resources: &[SourceKeys],
         conditions: &[TempKeyAlias, ViaEc2],
         purpose: "path 8: copy from custody's temporary key, which its key policy admits; cross-account use needs this too",
+        doc: RESOURCE_ALIASES,
+    },
+    Template {
+        sid: "AcquireWaitForTempKeys",
+        role: Forensic,
+        features: &[Acquire],
+        // Every mode: the planner takes the temporary-key route for a customer key only the source
+        // role may use even where the source keys are otherwise used directly.
+        kms: ANY_MODE,
+        scope: CrossAccount,
+        forensic_too: false,
+        actions: &["kms:DescribeKey"],
+        resources: &[SourceKeys],
+        conditions: &[TempKeyAlias],
+        purpose: "describe custody's temporary key before copying from it, until its new alias authorizes (up to five \
+                  minutes, https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html)",
         doc: RESOURCE_ALIASES,
     },
     Template {

@@ -78,6 +78,11 @@ impl Inventory {
         }
     }
 
+    /// The bucket named `name`.
+    pub fn bucket(&self, name: &str) -> Option<&super::Bucket> {
+        self.buckets.iter().find(|b| b.name == name)
+    }
+
     /// The principal named by a role or user ARN, whatever path the ARN gives (role and user names
     /// are unique in an account), or by an assumed-role session ARN
     /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`, which maps to its role (IAM User Guide,

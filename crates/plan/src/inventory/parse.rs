@@ -11,6 +11,10 @@ use custody_policy::{parse_policy, ParseError, PolicyKind};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+mod buckets;
+
+pub use buckets::is_bucket_name;
+
 type Result<T> = std::result::Result<T, ParseError>;
 
 const TOP_FIELDS: &[&str] = &[
@@ -23,6 +27,7 @@ const TOP_FIELDS: &[&str] = &[
     "scps",
     "rcps",
     "ebs_encryption_by_default",
+    "buckets",
     "unknown",
 ];
 const EBS_DEFAULT_FIELDS: &[&str] = &["account", "region", "enabled", "kms_key_arn"];
@@ -41,7 +46,8 @@ const KEY_FIELDS: &[&str] = &["arn", "manager", "aliases", "policy", "grants", "
 const GRANT_FIELDS: &[&str] =
     &["grant_id", "grantee_principal", "operations", "constraints", "retiring_principal", "issuing_account"];
 const CONSTRAINT_FIELDS: &[&str] = &["encryption_context_subset", "encryption_context_equals"];
-const INSTANCE_FIELDS: &[&str] = &["id", "account", "region", "platform", "state", "tags", "volumes", "unknown"];
+const INSTANCE_FIELDS: &[&str] =
+    &["id", "account", "region", "platform", "state", "tags", "volumes", "instance_profile_role_arn", "unknown"];
 const VOLUME_FIELDS: &[&str] = &["id", "size_gib", "encrypted", "kms_key_arn", "device"];
 
 /// KMS key states (KMS API Reference, "KeyMetadata",
@@ -273,6 +279,7 @@ fn check_document(value: &Value) -> Result<()> {
     for (i, item) in obj.list("ebs_encryption_by_default", expected)?.iter().enumerate() {
         check_ebs_default(item, &obj.at("ebs_encryption_by_default").index(i))?;
     }
+    buckets::check_buckets(&obj)?;
     let expected = "`scps:<account id>` or `rcps:<account id>`, the organization policies that could not be read, or \
                     `ebs_encryption_by_default:<account id>:<region>`";
     for (i, item) in obj.list("unknown", "an array of the facts that could not be read")?.iter().enumerate() {
@@ -451,8 +458,9 @@ fn check_key(value: &Value, path: &JsonPath) -> Result<()> {
 fn check_instance(value: &Value, path: &JsonPath) -> Result<()> {
     let obj = Obj::new(value, path, "an EC2 instance", INSTANCE_FIELDS)?;
     obj.required_str("id", "an instance id: `i-` and 8 or 17 hex digits", arn::is_instance_id)?;
-    obj.required_str("account", ACCOUNT, arn::is_account_id)?;
+    let account = obj.required_str("account", ACCOUNT, arn::is_account_id)?;
     let region = obj.required_str("region", REGION, arn::is_region)?;
+    buckets::check_instance_profile_role(&obj, account)?;
     obj.defaulted_str("platform", "`linux` or `windows`", |s| s == "linux" || s == "windows")?;
     let expected = format!("an instance state, one of {}", names(INSTANCE_STATES));
     obj.nullable_str("state", &expected, |s| INSTANCE_STATES.contains(&s))?;
@@ -462,7 +470,9 @@ fn check_instance(value: &Value, path: &JsonPath) -> Result<()> {
     for (i, v) in bounded_list(&obj, "volumes", expected, MAX_VOLUMES_PER_INSTANCE, why)?.iter().enumerate() {
         check_volume(v, &obj.at("volumes").index(i), region)?;
     }
-    obj.unknown(InstanceField::NAMES, &[])?;
+    let given: &[&str] =
+        if obj.nullable("instance_profile_role_arn").is_some() { &["instance_profile_role_arn"] } else { &[] };
+    obj.unknown(InstanceField::NAMES, given)?;
     Ok(())
 }
 
@@ -506,6 +516,7 @@ fn refused(path: JsonPath, expected: String, found: &str) -> ParseError {
 }
 
 fn check_references(inv: &Inventory) -> Result<()> {
+    buckets::check_bucket_references(inv)?;
     let top = JsonPath::default();
     let mut principals = BTreeMap::new();
     for (j, p) in inv.principals.iter().enumerate() {

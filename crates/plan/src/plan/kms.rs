@@ -488,10 +488,27 @@ pub(crate) fn schedule_key_deletion(source: &Signer, key: &KeyRef) -> AuthzReque
         )
 }
 
+/// The readiness probe before the copy from the temporary key (path 8): DescribeKey on it as the
+/// forensic role, directly and without a grant token. The role reaches the key only through the
+/// key's alias (`kms:ResourceAliases` in its own policy), and "it might take up to five minutes for
+/// alias changes to affect KMS key authorization" (alias-authorization.html): the executor asks until
+/// KMS allows it, so the copy is not made, and does not fail, before the alias authorizes.
+pub(crate) fn probe_temp_key(forensic: &Signer, key: &KeyRef) -> AuthzRequest {
+    AuthzRequest::new(&forensic.session, "kms:DescribeKey", &key.arn)
+        .called_in(&key.region, false)
+        .with("kms:CallerAccount", &forensic.account)
+        .because(
+            "before it copies from the temporary key, custody asks KMS to describe the key as the forensic role, again \
+             and again until it is allowed: the role may use the key only by its alias, and a new alias may take up to \
+             five minutes to authorize",
+            doc::KMS_ALIAS_AUTHORIZATION,
+        )
+}
+
 /// The temporary key (path 8): its placeholder ARN, alias and key policy. The policy lets the source
 /// role administer the key (the lockout check requires PutKeyPolicy for the creator) and use it only
-/// through EC2 in its Region to re-encrypt the snapshot; it admits the forensic role only through
-/// EC2, for what a copy needs on a source key. No account-root statement: IAM policies of neither
+/// through EC2 in its Region to re-encrypt the snapshot; it admits the forensic role through EC2, for
+/// what a copy needs on a source key, and to describe the key (the readiness probe, [`probe_temp_key`]). No account-root statement: IAM policies of neither
 /// account can widen it.
 pub(crate) fn temp_key(ctx: &Ctx, source: &Signer, forensic_role: &str, key: &KeyRef, alias: &str) -> PlannedKey {
     let own_via = via_ec2(&key.region);
@@ -540,6 +557,14 @@ pub(crate) fn temp_key(ctx: &Ctx, source: &Signer, forensic_role: &str, key: &Ke
                 "Action": kms_actions(&SHARED_KEY_OPERATIONS),
                 "Resource": "*",
                 "Condition": {"StringEquals": {"kms:ViaService": forensic_via, "kms:CallerAccount": forensic_account}}
+            },
+            {
+                "Sid": "CustodyForensicRoleWaitsForTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": forensic_role},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": forensic_account}}
             },
             {
                 "Sid": "CustodyForensicRoleGrantsToEc2",

@@ -22,6 +22,12 @@ pub const KMS_EVENTUAL_CONSISTENCY: &str =
 /// bound.
 pub const PROPAGATION_WINDOW_SECS: u64 = 600;
 
+/// When the readiness probe of a copy from the temporary key is asked (`kms:DescribeKey` as the
+/// copy's signer, the first call of the step): before the copy, again and again until KMS allows it
+/// or the window ([`PROPAGATION_WINDOW_SECS`]) ends.
+pub const UNTIL_THE_ALIAS_AUTHORIZES: &str =
+    "before the copy, again and again until KMS allows it (a new alias may take up to five minutes to authorize)";
+
 /// What a step waits for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]

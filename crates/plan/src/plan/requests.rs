@@ -42,6 +42,8 @@ pub(crate) mod doc {
     pub const KMS_LIST_KEYS: &str = "https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html";
     pub const KMS_TAG_ON_CREATE: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html";
     pub const KMS_ALIAS_ACCESS: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html";
+    pub const KMS_ALIAS_AUTHORIZATION: &str =
+        "https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html";
     pub const KMS_SCHEDULE_DELETION: &str =
         "https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html";
     pub const SSM_TAG_ACCESS: &str =

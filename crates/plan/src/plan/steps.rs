@@ -3,7 +3,7 @@
 
 use super::names::{Ctx, Signer};
 use super::transfer::{call, step};
-use super::{requests, Action, Phase, Step};
+use super::{requests, Action, Phase, Step, TriageOutput};
 
 /// Assume the roles the plan signs with (other than the forensic role custody runs as), then
 /// describe the instance and its volumes.
@@ -93,15 +93,17 @@ pub(crate) fn create_snapshots(ctx: &Ctx) -> Step {
 }
 
 /// Triage: run the collection script through SSM Run Command and read its output.
-pub(crate) fn triage(ctx: &Ctx, notes: &mut Vec<String>) -> Step {
+pub(crate) fn triage(ctx: &Ctx, output: Option<&TriageOutput>, notes: &mut Vec<String>) -> Step {
     let source = &ctx.source;
     let region = &ctx.src_region;
-    notes.push(
-        "triage output is read inline with ssm:GetCommandInvocation (stdout is truncated at 24,000 characters, stderr \
-         at 8,000): the inventory configures no S3 output bucket, so no s3:PutObject request is planned (the instance \
-         profile role would make it, map §10.3)"
-            .to_string(),
-    );
+    if output.is_none() {
+        notes.push(
+            "triage output is read inline with ssm:GetCommandInvocation (stdout is truncated at 24,000 characters, \
+             stderr at 8,000): with --output s3://bucket/prefix the whole output goes to S3, and the preflight checks \
+             the instance profile's s3:PutObject, custody's reads and the bucket policy"
+                .to_string(),
+        );
+    }
     if ctx.instance.unknown.iter().any(|u| u == "tags") {
         notes.push(format!(
             "the tags of {} could not be read, so ssm:SendCommand on the instance carries no ssm:resourceTag keys and a \
@@ -133,6 +135,9 @@ pub(crate) fn triage(ctx: &Ctx, notes: &mut Vec<String>) -> Step {
                 vec![requests::get_command_invocation(source, region)],
             ),
             call("ssm:ListCommands", &ctx.src_account, region, source, vec![requests::list_commands(source, region)]),
-        ],
+        ]
+        .into_iter()
+        .chain(output.map(|out| super::triage_output::output_calls(ctx, source, out, notes)).into_iter().flatten())
+        .collect(),
     )
 }

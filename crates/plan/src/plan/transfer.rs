@@ -329,7 +329,14 @@ fn aws_managed_key(
     out.transfer.push(copy_step(ctx, volume, "copy-to-temp-key", source, src, &temp));
     out.transfer.push(share_step(ctx, volume, &temp, &dest.account, true));
     let evidence = ctx.copy_snapshot(volume, "evidence", &ctx.dst_account, &ctx.dst_region, Some(forensic_key));
-    out.transfer.push(copy_step(ctx, volume, "copy-to-forensic", dest, &temp, &evidence));
+    let mut copy = copy_step(ctx, volume, "copy-to-forensic", dest, &temp, &evidence);
+    // Asked before the copy, until allowed: the forensic role reaches the key only by its new alias.
+    copy.calls.insert(
+        0,
+        call("kms:DescribeKey", &ctx.src_account, &ctx.src_region, dest, vec![kms::probe_temp_key(dest, &temp_key)])
+            .only_when(super::UNTIL_THE_ALIAS_AUTHORIZES),
+    );
+    out.transfer.push(copy);
     out.cleanup.push(share_step(ctx, volume, &temp, &dest.account, false));
     out.cleanup.push(delete_step(ctx, volume, "delete-temp-snapshot", &temp));
     out.cleanup.push(delete_step(ctx, volume, "delete-source-snapshot", src));

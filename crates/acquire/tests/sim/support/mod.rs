@@ -338,6 +338,26 @@ pub fn volume_errors(report: &AcquireReport) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Why a run did not succeed, for an assertion's message: each instance's own error (a step of
+/// the instance, such as its snapshots or a volume made from them) and each volume's, and whether
+/// the run was interrupted.
+pub fn failures(report: &AcquireReport) -> String {
+    let mut out: Vec<String> = Vec::new();
+    if report.interrupted {
+        out.push("interrupted".into());
+    }
+    for i in &report.instances {
+        if let Some(e) = &i.error {
+            out.push(format!("{}: {e}", i.instance_id));
+        }
+        if !i.not_run.is_empty() {
+            out.push(format!("{}: not run {:?}", i.instance_id, i.not_run));
+        }
+    }
+    out.extend(volume_errors(report).into_iter().map(|(v, e)| format!("{v}: {e}")));
+    out.join("; ")
+}
+
 /// Everything the report says was left.
 pub fn left(report: &AcquireReport) -> Vec<String> {
     report.instances.iter().flat_map(|i| &i.volumes).flat_map(|v| v.left.clone()).collect()

@@ -1,0 +1,84 @@
+//! The triage-output parts of `custody policy role --output-bucket` in CloudFormation and Terraform:
+//! the instance profile's policy (a managed policy to attach to the instance profiles' roles, which
+//! custody does not know) and the output bucket's policy.
+
+use super::hcl::{self, Block};
+use super::{yaml, GeneratedRolePolicies};
+use serde_json::{json, Value};
+
+pub(super) const INSTANCE_PROFILE_HEADING: &str = "The instance profiles: deploy in each source account and attach to \
+     the role of the instance profile of every instance triaged with S3 output (the SSM agent writes the output with \
+     it).";
+pub(super) const BUCKET_HEADING: &str = "The output bucket's policy: deploy in the account that owns the bucket.";
+
+/// The bucket a bucket policy is for (the Resource of its statements: `arn:aws:s3:::bucket[/…]`).
+fn bucket_of(policy: &Value) -> String {
+    let resource = policy["Statement"][0]["Resource"].as_str().unwrap_or_default();
+    resource.trim_start_matches("arn:aws:s3:::").split('/').next().unwrap_or_default().to_string()
+}
+
+/// The CloudFormation documents, each after a `---` when something precedes it.
+pub(super) fn cfn(g: &GeneratedRolePolicies, out: &mut String) {
+    let separate = |out: &mut String| {
+        if out.contains("AWSTemplateFormatVersion") {
+            out.push_str("---\n");
+        }
+    };
+    if let Some(profile) = g.instance_profile.as_ref().filter(|p| p.policy.is_some()) {
+        separate(out);
+        yaml::comment(out, INSTANCE_PROFILE_HEADING);
+        for i in &profile.statements {
+            yaml::comment(out, &format!("  {}: {} ({})", i.sid, i.purpose, i.doc));
+        }
+        let template = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "custody: what the SSM agent needs to write triage output",
+            "Resources": {"CustodyTriageOutputWriterPolicy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "Description": "custody triage output: attach to the instance profiles' roles",
+                    "PolicyDocument": profile.policy
+                }
+            }}
+        });
+        out.push_str(&yaml::to_yaml(&template));
+    }
+    if let Some(policy) = &g.output_bucket_policy {
+        separate(out);
+        yaml::comment(out, BUCKET_HEADING);
+        let template = json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "custody: the triage output bucket's policy",
+            "Resources": {"CustodyTriageOutputBucketPolicy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {"Bucket": bucket_of(policy), "PolicyDocument": policy}
+            }}
+        });
+        out.push_str(&yaml::to_yaml(&template));
+    }
+}
+
+/// The Terraform blocks.
+pub(super) fn terraform(g: &GeneratedRolePolicies, blocks: &mut Vec<Block>) {
+    if let Some(profile) = &g.instance_profile {
+        if let Some(policy) = &profile.policy {
+            let name = "custody_triage_output_writer";
+            blocks.push(hcl::policy_document(name, policy, &profile.statements));
+            let mut p = Block::new("resource", &["aws_iam_policy", name]);
+            p.comment(INSTANCE_PROFILE_HEADING)
+                .attr_str("name", "custody-triage-output-writer")
+                .attr_str("description", "custody triage output: attach to the instance profiles' roles")
+                .attr("policy", format!("data.aws_iam_policy_document.{name}.json"));
+            blocks.push(p);
+        }
+    }
+    if let Some(policy) = &g.output_bucket_policy {
+        let name = "custody_triage_output_bucket";
+        blocks.push(hcl::policy_document(name, policy, &[]));
+        let mut b = Block::new("resource", &["aws_s3_bucket_policy", name]);
+        b.comment(BUCKET_HEADING)
+            .attr_str("bucket", &bucket_of(policy))
+            .attr("policy", format!("data.aws_iam_policy_document.{name}.json"));
+        blocks.push(b);
+    }
+}
