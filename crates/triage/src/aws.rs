@@ -37,44 +37,9 @@ pub struct InstanceInfo {
     pub account: Option<String>,
 }
 
-/// `s3://bucket/prefix`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Location {
-    pub bucket: String,
-    /// Without leading or trailing `/`; may be empty.
-    pub prefix: String,
-}
-
-impl S3Location {
-    /// Parses `s3://bucket[/prefix]`.
-    pub fn parse(text: &str) -> Result<S3Location, String> {
-        let rest = text.strip_prefix("s3://").ok_or_else(|| format!("`{text}`: expected s3://bucket/prefix"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        // S3 bucket naming rules (3–63 characters: lowercase letters, digits, `.` and `-`).
-        let valid = (3..=63).contains(&bucket.len())
-            && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
-        if !valid {
-            return Err(format!("`{text}`: `{bucket}` is not an S3 bucket name"));
-        }
-        Ok(S3Location { bucket: bucket.to_string(), prefix: prefix.trim_matches('/').to_string() })
-    }
-
-    /// Where the agent writes the output of `command_id` on `instance_id`:
-    /// `<prefix>/<command-id>/<instance-id>/` (then the plugin's folder and `stdout`, `stderr`).
-    pub fn command_prefix(&self, command_id: &str, instance_id: &str) -> String {
-        if self.prefix.is_empty() {
-            format!("{command_id}/{instance_id}/")
-        } else {
-            format!("{}/{command_id}/{instance_id}/", self.prefix)
-        }
-    }
-}
-
-impl std::fmt::Display for S3Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.prefix)
-    }
-}
+/// `s3://bucket/prefix`: the planner's own type, so that what `custody check --triage --output`
+/// checks and what `custody triage --output` writes to are parsed and laid out alike.
+pub use custody_plan::plan::TriageOutput as S3Location;
 
 /// One SendCommand to one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]

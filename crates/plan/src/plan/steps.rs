@@ -119,25 +119,26 @@ pub(crate) fn triage(ctx: &Ctx, output: Option<&TriageOutput>, notes: &mut Vec<S
             ));
         }
     }
+    let mut calls = vec![
+        call("ssm:SendCommand", &ctx.src_account, region, source, requests::send_command(ctx, source)),
+        call(
+            "ssm:GetCommandInvocation",
+            &ctx.src_account,
+            region,
+            source,
+            vec![requests::get_command_invocation(source, region)],
+        ),
+        call("ssm:ListCommands", &ctx.src_account, region, source, vec![requests::list_commands(source, region)]),
+    ];
+    if let Some(out) = output {
+        calls.extend(super::triage_output::output_calls(ctx, source, out, notes));
+    }
     step(
         "triage".to_string(),
         format!("Run the triage script on {} through SSM Run Command and read its output", ctx.instance.id),
         Phase::Triage,
         Action::Triage,
         None,
-        vec![
-            call("ssm:SendCommand", &ctx.src_account, region, source, requests::send_command(ctx, source)),
-            call(
-                "ssm:GetCommandInvocation",
-                &ctx.src_account,
-                region,
-                source,
-                vec![requests::get_command_invocation(source, region)],
-            ),
-            call("ssm:ListCommands", &ctx.src_account, region, source, vec![requests::list_commands(source, region)]),
-        ]
-        .into_iter()
-        .chain(output.map(|out| super::triage_output::output_calls(ctx, source, out, notes)).into_iter().flatten())
-        .collect(),
+        calls,
     )
 }
