@@ -20,7 +20,7 @@ mod principals;
 use crate::api::{Cloud, SessionName};
 use crate::error::CloudError;
 use custody_plan::inventory::{
-    Config, EbsEncryptionDefault, Instance, Inventory, Volume, DEFAULT_ALIAS_PREFIX, INVENTORY_VERSION,
+    Config, EbsEncryptionDefault, Instance, InstanceField, Inventory, Volume, DEFAULT_ALIAS_PREFIX, INVENTORY_VERSION,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -369,7 +369,9 @@ async fn encryption_by_default(
 
 /// collect does not read the instance profile's role (iam:GetInstanceProfile), so it says so: the
 /// preflight of triage output to S3 then shows the agent's write as unknown, never as allowed.
-const NOT_COLLECTED_PROFILE: &str = "instance_profile_role_arn";
+fn not_collected_profile() -> String {
+    InstanceField::InstanceProfileRole.as_str().to_string()
+}
 
 /// DescribeInstances and DescribeVolumes, in the source account.
 async fn instances(
@@ -386,7 +388,7 @@ async fn instances(
         state: None,
         tags: BTreeMap::new(),
         volumes: vec![],
-        unknown: vec!["tags".to_string(), "volumes".to_string(), NOT_COLLECTED_PROFILE.to_string()],
+        unknown: vec!["tags".to_string(), "volumes".to_string(), not_collected_profile()],
         instance_profile_role_arn: None,
     };
     let described = match ec2.describe_instances(&request.instance_ids).await {
@@ -425,7 +427,7 @@ async fn instances(
             state: info.state.clone(),
             tags: info.tags.clone(),
             volumes: vec![],
-            unknown: vec![NOT_COLLECTED_PROFILE.to_string()],
+            unknown: vec![not_collected_profile()],
             instance_profile_role_arn: None,
         };
         if !volume_ids.is_empty() {

@@ -135,12 +135,15 @@ impl Call {
     /// a service makes on the caller's behalf, whose refusal does not fail the call itself).
     pub fn evaluate(&mut self, st: &State, requests: &[AuthzRequest]) -> Option<SimDecision> {
         let mut first = None;
-        // Once per call, not per request: with a lag it is a copy of the inventory (one for the
-        // direct requests, one for those a service makes on the caller's behalf).
+        // Once per call, not per request: with a lag it is a copy of the inventory. A second view,
+        // for what a service asks on the caller's behalf, only when that lags more.
         let direct = st.authorizing_inventory(false);
-        let through_service = st.authorizing_inventory(true);
+        let through_service = (st.service_authz_lag > 0).then(|| st.authorizing_inventory(true));
         for r in requests {
-            let inv = if r.context.contains_key("kms:ViaService") { &through_service } else { &direct };
+            let inv = match &through_service {
+                Some(later) if r.context.contains_key("kms:ViaService") => later,
+                _ => &direct,
+            };
             let d = decide(inv, &self.api.name(), r);
             if !d.allowed && first.is_none() {
                 first = Some(d.clone());

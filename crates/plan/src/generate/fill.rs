@@ -104,10 +104,8 @@ impl<'a> Ctx<'a> {
             }
             Res::ForensicKeys => self.each(&[self.forensic_account()], |r, a| format!("arn:aws:kms:{r}:{a}:key/*")),
             Res::TempKeyAliases => self.each(sources, |r, a| format!("arn:aws:kms:{r}:{a}:alias/{prefix}-*")),
-            Res::OutputBucket => {
-                self.options.output_bucket.iter().map(|o| format!("arn:aws:s3:::{}", o.bucket)).collect()
-            }
-            Res::OutputObjects => self.options.output_bucket.iter().map(output_objects).collect(),
+            Res::OutputBucket => self.options.output_bucket.iter().map(|o| o.bucket_arn()).collect(),
+            Res::OutputObjects => self.options.output_bucket.iter().map(|o| o.objects_arn()).collect(),
             Res::RunCommandDocuments => ["AWS-RunShellScript", "AWS-RunPowerShellScript"]
                 .iter()
                 .flat_map(|d| self.each(&[""], move |r, _| format!("arn:aws:ssm:{r}::document/{d}")))
@@ -294,15 +292,6 @@ pub fn build(ctx: &Ctx, role: Role) -> Built {
     Built { policy, info }
 }
 
-/// `arn:aws:s3:::<bucket>/<prefix>/*`.
-fn output_objects(o: &crate::plan::TriageOutput) -> String {
-    if o.prefix.is_empty() {
-        format!("arn:aws:s3:::{}/*", o.bucket)
-    } else {
-        format!("arn:aws:s3:::{}/{}/*", o.bucket, o.prefix)
-    }
-}
-
 /// The output bucket's policy, taken to live in the forensic account: it admits the writers of each
 /// source account (any principal there, since the instance profiles' roles are not known here: each
 /// account's own policies decide which may write) and custody's reader there, under the prefix
@@ -344,7 +333,7 @@ pub fn output_bucket_policy(ctx: &Ctx, notes: &mut Vec<String>) -> Option<Value>
         "Effect": "Allow",
         "Principal": {"AWS": one_or_many(readers.clone())},
         "Action": "s3:ListBucket",
-        "Resource": format!("arn:aws:s3:::{}", out.bucket)
+        "Resource": out.bucket_arn()
     });
     if let Some((op, key, value)) = ctx.condition(Cond::OutputPrefix) {
         list["Condition"] = json!({op: {key: value}});
@@ -357,7 +346,7 @@ pub fn output_bucket_policy(ctx: &Ctx, notes: &mut Vec<String>) -> Option<Value>
                 "Effect": "Allow",
                 "Principal": {"AWS": one_or_many(writers)},
                 "Action": ["s3:PutObject", "s3:PutObjectAcl"],
-                "Resource": output_objects(out)
+                "Resource": out.objects_arn()
             },
             list,
             {
@@ -365,7 +354,7 @@ pub fn output_bucket_policy(ctx: &Ctx, notes: &mut Vec<String>) -> Option<Value>
                 "Effect": "Allow",
                 "Principal": {"AWS": one_or_many(readers)},
                 "Action": "s3:GetObject",
-                "Resource": output_objects(out)
+                "Resource": out.objects_arn()
             }
         ]
     }))

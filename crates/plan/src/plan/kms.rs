@@ -508,8 +508,8 @@ pub(crate) fn probe_temp_key(forensic: &Signer, key: &KeyRef) -> AuthzRequest {
 /// The temporary key (path 8): its placeholder ARN, alias and key policy. The policy lets the source
 /// role administer the key (the lockout check requires PutKeyPolicy for the creator) and use it only
 /// through EC2 in its Region to re-encrypt the snapshot; it admits the forensic role through EC2, for
-/// what a copy needs on a source key, and to describe the key (the readiness probe, [`probe_temp_key`]). No account-root statement: IAM policies of neither
-/// account can widen it.
+/// what a copy needs on a source key, and to describe the key (the readiness probe,
+/// [`probe_temp_key`]). No account-root statement: IAM policies of neither account can widen it.
 pub(crate) fn temp_key(ctx: &Ctx, source: &Signer, forensic_role: &str, key: &KeyRef, alias: &str) -> PlannedKey {
     let own_via = via_ec2(&key.region);
     let forensic_via: Vec<String> = if ctx.dst_region == key.region {

@@ -32,6 +32,25 @@ impl TriageOutput {
         Ok(TriageOutput { bucket: bucket.to_string(), prefix: prefix.trim_matches('/').to_string() })
     }
 
+    /// `arn:aws:s3:::<bucket>`.
+    pub fn bucket_arn(&self) -> String {
+        format!("arn:aws:s3:::{}", self.bucket)
+    }
+
+    /// `arn:aws:s3:::<bucket>/<key>`.
+    pub fn object_arn(&self, key: &str) -> String {
+        format!("arn:aws:s3:::{}/{key}", self.bucket)
+    }
+
+    /// `arn:aws:s3:::<bucket>/<prefix>/*`: every object under the prefix.
+    pub fn objects_arn(&self) -> String {
+        if self.prefix.is_empty() {
+            self.object_arn("*")
+        } else {
+            self.object_arn(&format!("{}/*", self.prefix))
+        }
+    }
+
     /// The key prefix of one command's output on one instance: `<prefix>/<command-id>/<instance-id>/`,
     /// the layout the SSM agent writes (`OutputS3KeyPrefix`, then the command and instance ids).
     pub fn command_prefix(&self, command_id: &str, instance_id: &str) -> String {
@@ -62,8 +81,8 @@ pub(crate) fn output_calls(ctx: &Ctx, reader: &Signer, out: &TriageOutput, notes
     let instance = &ctx.instance;
     let prefix = out.command_prefix(PLANNED_COMMAND_ID, &instance.id);
     let stdout = format!("{prefix}awsrunShellScript/0.awsrunShellScript/stdout");
-    let object_arn = format!("arn:aws:s3:::{}/{stdout}", out.bucket);
-    let bucket_arn = format!("arn:aws:s3:::{}", out.bucket);
+    let object_arn = out.object_arn(&stdout);
+    let bucket_arn = out.bucket_arn();
     let bucket = ctx.inventory.bucket(&out.bucket);
     // S3 ARNs carry no account: the bucket's, from the inventory; else the forensic account's, where
     // custody's evidence lives (the request then rests on a bucket policy that is unknown anyway).
