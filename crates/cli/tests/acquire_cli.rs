@@ -71,6 +71,27 @@ fn a_lag_that_is_not_a_number_of_calls_is_refused() {
 }
 
 #[test]
+fn a_simulated_run_stops_where_the_preflight_stops_a_real_one() {
+    // The cross-Region example's forensic key refuses the copy: a real run is refused before it
+    // touches anything, and so is the dry run; it records no case.
+    let dir = cli_support::private_dir();
+    let data_dir = dir.path().to_str().unwrap();
+    let (case, instance, file) = cli_support::FAILURE;
+    let inventory = format!("examples/inventories/{file}");
+    let args = ["acquire", instance, "--case", case, "--simulate", &inventory, "--data-dir", data_dir];
+    let (code, stdout, stderr) = custody_offline_with(&args, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("a real run would stop here, before touching anything, and so does this dry run"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fix 1 ["), "the fixes are printed: {stderr}");
+    assert!(!stdout.contains("snap-"), "no snapshot was made: {stdout}");
+    let (_, cases, _) = cli_support::custody_offline(&["cases", "--data-dir", data_dir]);
+    assert!(!cases.contains(case), "the refused dry run left no case: {cases}");
+}
+
+#[test]
 fn a_simulated_run_that_keeps_the_only_copy_of_evidence_does_not_call_it_left_behind() {
     // The cross-region example's key policy refuses the copy: each volume's source snapshot is kept
     // as the only copy of its evidence, and the failed copy is kept for its evidence tag. Both are said
@@ -79,7 +100,8 @@ fn a_simulated_run_that_keeps_the_only_copy_of_evidence_does_not_call_it_left_be
     let data_dir = dir.path().to_str().unwrap();
     let (case, instance, file) = cli_support::FAILURE;
     let inventory = format!("examples/inventories/{file}");
-    let args = ["acquire", instance, "--case", case, "--simulate", &inventory, "--data-dir", data_dir];
+    let args =
+        ["acquire", instance, "--case", case, "--simulate", &inventory, "--data-dir", data_dir, "--no-preflight"];
     let (code, stdout, stderr) = custody_offline_with(&args, &[]);
     assert_eq!(code, Some(1), "{stderr}");
     let (_, tail) = stdout.rsplit_once("\nkept, the only copy of the evidence").expect("a kept list");
@@ -88,8 +110,18 @@ fn a_simulated_run_that_keeps_the_only_copy_of_evidence_does_not_call_it_left_be
     assert!(left.trim_start().starts_with("nothing"), "a kept snapshot listed as left behind:\n{stdout}");
     assert!(tail.contains("kept, holding no data:"), "the failed copies: {stdout}");
 
-    let json_args =
-        ["acquire", instance, "--case", "IR-4-JSON", "--simulate", &inventory, "--data-dir", data_dir, "--json"];
+    let json_args = [
+        "acquire",
+        instance,
+        "--case",
+        "IR-4-JSON",
+        "--simulate",
+        &inventory,
+        "--data-dir",
+        data_dir,
+        "--json",
+        "--no-preflight",
+    ];
     let (_, stdout, _) = custody_offline_with(&json_args, &[]);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["leftovers"], serde_json::json!([]), "{stdout}");

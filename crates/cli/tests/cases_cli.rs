@@ -88,7 +88,7 @@ fn show_tells_the_evidence_every_call_and_the_removed_resources() {
     let dir = simulated_journal();
     let (code, stdout, stderr) = custody(&["show", "IR-8", "--data-dir", dir.path().to_str().unwrap()]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stdout.starts_with("case IR-8: succeeded\n"), "{stdout}");
+    assert!(stdout.starts_with("case IR-8: succeeded\n  SIMULATED: a dry run against the simulated cloud"), "{stdout}");
     assert!(stdout.contains("note         simulated from examples/inventories/8-cross-account-aws-managed.json"));
     assert!(stdout.contains("from account 111122223333 (eu-west-1) to account 999999999999 (eu-west-1)"), "{stdout}");
     assert!(stdout.contains("vol-08b8b8b8b8b8b8b80  path 8 (cross-account-aws-managed-key)"), "{stdout}");
@@ -192,6 +192,7 @@ fn handwritten_journal(dir: &Path) {
             destination_account: "999999999999".into(),
             destination_region: "eu-west-1".into(),
             note: Some("written by the test".into()),
+            simulated: false,
         })
         .unwrap();
     let forensic = "arn:aws:iam::999999999999:role/CustodyForensic";

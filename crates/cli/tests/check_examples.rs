@@ -3,7 +3,7 @@
 //! (`tests/snapshots/check_examples__<file stem>.snap`), so any change to what the preflight says
 //! about an example shows up in review. The refusals are also checked line by line: the corrected
 //! `kms:ViaService` condition for `4-cross-region.json` (which `4-cross-region-fixed.json` applies),
-//! and the seeds' three KMS options for `5-cross-account-no-key-access.json`.
+//! and the three ways to open a key for `5-cross-account-no-key-access.json`.
 //!
 //! The binary runs in the examples directory with relative file names, so no path of this machine
 //! can reach the output; the report has no timestamps. Update after a deliberate change with
@@ -170,13 +170,22 @@ fn cross_region_refusal_prints_the_corrected_via_service_condition() {
     assert_eq!(code, 1);
     for line in [
         "its condition `StringEquals` on `kms:ViaService` wants `ec2.eu-west-3.amazonaws.com`, but the request has `ec2.eu-west-1.amazonaws.com`",
-        "fix 1 [corrected-condition; re-evaluated: allowed]: In statement 1 (Sid `Allow CustodyForensic to use the key through EC2`) of the key policy of arn:aws:kms:eu-west-1:999999999999:key/f0e1d2c3-b4a5-4697-8899-aabbccddeeff, let condition `StringEquals` on `kms:ViaService` also accept `ec2.eu-west-1.amazonaws.com`",
+        "[corrected-condition; re-evaluated: allowed]: In statement 1 (Sid `Allow CustodyForensic to use the key through EC2`) of the key policy of arn:aws:kms:eu-west-1:999999999999:key/f0e1d2c3-b4a5-4697-8899-aabbccddeeff, let condition `StringEquals` on `kms:ViaService` also accept `ec2.eu-west-1.amazonaws.com`",
         "fix 1 [corrected-condition; re-evaluated: allowed]: In statement 2 (Sid `Allow attachment of persistent resources`) of the key policy of arn:aws:kms:eu-west-1:999999999999:key/f0e1d2c3-b4a5-4697-8899-aabbccddeeff, let condition `StringEquals` on `kms:ViaService` also accept `ec2.eu-west-1.amazonaws.com`",
         "(condition `StringEquals` on `kms:ViaService`: was `ec2.eu-west-3.amazonaws.com`; now `ec2.eu-west-3.amazonaws.com`, `ec2.eu-west-1.amazonaws.com`)",
+        // Widening statement 1 opens its other actions in eu-west-1 too; the report says so.
+        "adds: arn:aws:iam::999999999999:role/CustodyForensic may also kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey* on arn:aws:kms:eu-west-1:999999999999:key/f0e1d2c3-b4a5-4697-8899-aabbccddeeff when `kms:ViaService` is `ec2.eu-west-1.amazonaws.com`",
         "result: 6 passed, 2 failed, 0 unknown (of 8 steps)",
     ] {
         assert!(text.contains(line), "4-cross-region.json: missing `{line}` in\n{text}");
     }
+    // The key administrators' statement covers the refused actions, but is never offered.
+    assert!(!text.contains("fix 3 [corrected-principal"), "{text}");
+    assert_eq!(
+        text.matches("(Sid `Allow access for Key Administrators`) of the key policy of arn:aws:kms:eu-west-1:999999999999:key/f0e1d2c3-b4a5-4697-8899-aabbccddeeff: it gives arn:aws:iam::999999999999:role/CustodyForensic key administration").count(),
+        4,
+        "the 4 requests whose actions it covers: {text}"
+    );
     // Only the copies under the forensic key fail, and only on the forensic key.
     let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("  ✗ ")).collect();
     assert_eq!(failed.len(), 2, "{failed:?}");
@@ -215,14 +224,14 @@ fn cross_region_fixed_file_applies_exactly_the_printed_correction() {
 }
 
 #[test]
-fn cross_account_refusal_offers_the_three_seed_options() {
+fn cross_account_refusal_offers_the_three_ways_to_open_the_key() {
     let (code, text, _) = run(example("5-cross-account-no-key-access.json"), &[]);
     assert_eq!(code, 1);
     let key = "arn:aws:kms:eu-west-1:111122223333:key/5e5e5e5e-0000-4000-8000-000000000005";
     for line in [
-        "[kms-option-1-create-grant-only; re-evaluated: allowed]: Seed option 1: give arn:aws:iam::111122223333:role/CustodySource kms:CreateGrant on the key for arn:aws:iam::999999999999:role/CustodyForensic; custody creates and retires the grant (`--mode grant-only`)",
-        "[kms-option-2-direct; re-evaluated: allowed]: Seed option 2: name arn:aws:iam::999999999999:role/CustodyForensic in the key policy for CreateGrant, Decrypt, DescribeKey, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo (CreateGrant only for AWS resources)",
-        "[kms-option-3-owner-grant; re-evaluated: allowed]: Seed option 3: the key's owner grants arn:aws:iam::999999999999:role/CustodyForensic CreateGrant, Decrypt, DescribeKey, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo (`--mode owner-grants`)",
+        "[kms-grant-only; re-evaluated: allowed]: Grant-only: let arn:aws:iam::111122223333:role/CustodySource create grants on the key for arn:aws:iam::999999999999:role/CustodyForensic (nothing else); custody creates the grant and retires it (`--mode grant-only`)",
+        "[kms-direct-use; re-evaluated: allowed]: Direct use: name arn:aws:iam::999999999999:role/CustodyForensic in the key policy for CreateGrant, Decrypt, DescribeKey, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo (CreateGrant only for AWS resources)",
+        "[kms-owner-grant; re-evaluated: allowed]: Key-owner grant: the key's owner grants arn:aws:iam::999999999999:role/CustodyForensic CreateGrant, Decrypt, DescribeKey, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo (`--mode owner-grants`)",
         "aws kms create-grant \\",
         "--grantee-principal arn:aws:iam::999999999999:role/CustodyForensic \\",
         "\"kms:GrantIsForAWSResource\": true",
@@ -236,7 +245,7 @@ fn cross_account_refusal_offers_the_three_seed_options() {
     // (https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html).
     assert_eq!(refused.len(), 14, "{refused:?}");
     assert!(refused.iter().all(|l| l.contains(&format!(" on {key} "))), "{refused:?}");
-    for option in ["kms-option-1-create-grant-only", "kms-option-2-direct", "kms-option-3-owner-grant"] {
+    for option in ["kms-grant-only", "kms-direct-use", "kms-owner-grant"] {
         assert_eq!(text.matches(&format!("[{option}; re-evaluated: allowed]")).count(), 14, "{option}");
     }
 }

@@ -402,6 +402,7 @@ fn journal_with_evidence(dir: &Path, snapshot: &str) -> Vec<custody_journal::Ent
             destination_account: "222222222222".into(),
             destination_region: "us-east-1".into(),
             note: None,
+            simulated: false,
         })
         .unwrap();
     let source_role = "arn:aws:iam::111111111111:role/custody-source";

@@ -107,6 +107,7 @@ fn running_case(dir: &Path, case: &str) {
             destination_account: "999999999999".into(),
             destination_region: "eu-west-1".into(),
             note: None,
+            simulated: false,
         })
         .unwrap();
     let plan = json!({"steps": [{"calls": [{"signer": "arn:aws:iam::999999999999:role/CustodyForensic"}]}]});

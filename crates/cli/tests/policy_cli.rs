@@ -170,7 +170,7 @@ fn discard_evidence_writes_a_separate_role_for_the_person_with_authority() {
 }
 
 #[test]
-fn key_policy_for_a_service_linked_role_reproduces_seed_003() {
+fn key_policy_for_a_service_linked_role_reproduces_awss_example() {
     let out = json(&[
         "policy",
         "key",
@@ -178,8 +178,8 @@ fn key_policy_for_a_service_linked_role_reproduces_seed_003() {
         "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d",
         "--for",
         "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-        "--option",
-        "2",
+        "--access",
+        "direct-use",
     ]);
     assert_eq!(
         out["key_policy_statements"][0]["Sid"],
@@ -187,7 +187,7 @@ fn key_policy_for_a_service_linked_role_reproduces_seed_003() {
     );
     assert_eq!(out["key_policy_statements"][1]["Principal"]["AWS"][0], "arn:aws:iam::111122223333:root");
     assert!(out["create_grant"]["command"].as_str().unwrap().starts_with(
-        "aws kms create-grant --region us-west-2 --key-id arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d"
+        "aws kms create-grant \\\n  --region us-west-2 \\\n  --key-id arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d"
     ));
     assert_eq!(
         out["grant_creator_policy"]["Statement"][0]["Sid"],
@@ -201,8 +201,8 @@ fn key_policy_for_a_service_linked_role_reproduces_seed_003() {
             "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d",
             "--for",
             "arn:aws:iam::111122223333:role/CustodyResponse",
-            "--option",
-            "3",
+            "--access",
+            "owner-grant",
             "--format",
             format,
         ]);
@@ -232,20 +232,25 @@ fn bad_arguments_exit_2_with_a_message_and_nothing_on_stdout() {
             &["`CustodyForensic`", "--custodian-role"],
         ),
         ("bad custodian role", &["policy", "role", "--features", "discard-evidence", "--custodian-role", "a:b"], &["`a:b`"]),
-        ("option 4", &["policy", "key", "--key-arn", key, "--for", role, "--option", "4"], &["`4`", "1 (CreateGrant only)"]),
-        ("bad key ARN", &["policy", "key", "--key-arn", "1a2b3c4d", "--for", role, "--option", "2"], &["1a2b3c4d", "help:"]),
+        ("access by number", &["policy", "key", "--key-arn", key, "--for", role, "--access", "2"], &["`2`", "grant-only", "direct-use", "owner-grant"]),
+        ("bad key ARN", &["policy", "key", "--key-arn", "1a2b3c4d", "--for", role, "--access", "direct-use"], &["1a2b3c4d", "help:"]),
+        (
+            "grantee without grant-only",
+            &["policy", "key", "--key-arn", key, "--for", role, "--access", "direct-use", "--grantee", role],
+            &["--grantee", "grant-only"],
+        ),
         (
             "alias ARN",
-            &["policy", "key", "--key-arn", "arn:aws:kms:us-west-2:444455556666:alias/x", "--for", role, "--option", "2"],
+            &["policy", "key", "--key-arn", "arn:aws:kms:us-west-2:444455556666:alias/x", "--for", role, "--access", "direct-use"],
             &["alias ARN"],
         ),
         (
             "session ARN",
-            &["policy", "key", "--key-arn", key, "--for", "arn:aws:sts::111122223333:assumed-role/R/s", "--option", "2"],
+            &["policy", "key", "--key-arn", key, "--for", "arn:aws:sts::111122223333:assumed-role/R/s", "--access", "direct-use"],
             &["session ARN"],
         ),
         (
-            "option 1 for a service-linked role",
+            "grant-only for a service-linked role",
             &[
                 "policy",
                 "key",
@@ -253,12 +258,12 @@ fn bad_arguments_exit_2_with_a_message_and_nothing_on_stdout() {
                 key,
                 "--for",
                 "arn:aws:iam::444455556666:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-                "--option",
-                "1",
+                "--access",
+                "grant-only",
             ],
-            &["service-linked role", "option 2"],
+            &["service-linked role", "direct-use"],
         ),
-        ("missing --for", &["policy", "key", "--key-arn", key, "--option", "2"], &["--for"]),
+        ("missing --for", &["policy", "key", "--key-arn", key, "--access", "direct-use"], &["--for"]),
     ];
     for (what, args, needles) in table {
         let (code, stdout, stderr) = run(args);

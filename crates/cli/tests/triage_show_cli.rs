@@ -59,6 +59,7 @@ fn journal(dir: &Path) {
         destination_account: "111122223333".into(),
         destination_region: "eu-west-1".into(),
         note: Some("triage through SSM Run Command".into()),
+        simulated: false,
     })
     .unwrap();
     j.record_triage_command(&command("c-1", LINUX, "AWS-RunShellScript", None)).unwrap();
@@ -140,6 +141,7 @@ fn a_case_without_triage_has_no_triage_section() {
             destination_account: "111122223333".into(),
             destination_region: "eu-west-1".into(),
             note: None,
+            simulated: false,
         })
         .unwrap();
     let data = dir.path().to_str().unwrap();

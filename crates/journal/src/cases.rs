@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use crate::{now, require_case, AcquisitionRecord, Activity, CaseRecord, Fail, Journal, JournalError, NewCase, Status};
 
 const CASE_COLUMNS: &str =
-    "case_id, examiner, destination_account, destination_region, note, status, created_at, updated_at";
+    "case_id, examiner, destination_account, destination_region, note, status, created_at, updated_at, simulated";
 const ACQUISITION_COLUMNS: &str = "case_id, instance_id, plan, status, error, started_at, updated_at";
 
 /// A `cases` row as stored, before its enum is parsed.
@@ -26,6 +26,7 @@ impl RawCase {
                 status: Status::Running, // replaced by the parsed `status`
                 created_at: row.get(6)?,
                 updated_at: row.get(7)?,
+                simulated: row.get(8)?,
             },
             status: row.get(5)?,
         })
@@ -64,7 +65,7 @@ impl Journal {
             let at = now();
             let inserted = tx
                 .prepare_cached(&format!(
-                    "INSERT INTO cases ({CASE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                    "INSERT INTO cases ({CASE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
                  ON CONFLICT (case_id) DO NOTHING"
                 ))?
                 .execute(params![
@@ -75,6 +76,7 @@ impl Journal {
                     case.note,
                     Status::Running.as_str(),
                     at,
+                    case.simulated,
                 ])?;
             if inserted == 0 {
                 return Err(JournalError::CaseExists(case.case_id.clone()).into());

@@ -466,6 +466,7 @@ mod tests {
             destination_account: "1".to_string(),
             destination_region: "r".to_string(),
             note: None,
+            simulated: false,
         };
         assert!(matches!(journal.create_case(&case), Err(JournalError::Poisoned)));
     }

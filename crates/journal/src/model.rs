@@ -139,6 +139,8 @@ pub struct NewCase {
     pub destination_account: String,
     pub destination_region: String,
     pub note: Option<String>,
+    /// A dry run against the simulated cloud (`--simulate`): nothing real was touched.
+    pub simulated: bool,
 }
 
 /// A case as the journal has it.
@@ -152,6 +154,9 @@ pub struct CaseRecord {
     pub status: Status,
     pub created_at: String,
     pub updated_at: String,
+    /// A dry run against the simulated cloud: its snapshots and keys never existed in AWS.
+    #[serde(default)]
+    pub simulated: bool,
 }
 
 /// The acquisition of one instance within a case, with the plan it runs.

@@ -130,6 +130,11 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (command_id, instance_id) REFERENCES triage_commands (command_id, instance_id)
     ) STRICT;
     ",
+    // 2 → 3: a case acquired from the simulated cloud (`custody acquire --simulate`) says so, so that
+    // nobody takes a dry run's "evidence" for real. Additive: a column every older case has as 0.
+    "
+    ALTER TABLE cases ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// What `migrate` found.
@@ -181,9 +186,12 @@ mod tests {
         .unwrap();
         assert!(matches!(migrate(&mut conn).unwrap(), Migration::Current));
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
         let cases: i64 = conn.query_row("SELECT count(*) FROM cases", [], |r| r.get(0)).unwrap();
         let triage: i64 = conn.query_row("SELECT count(*) FROM triage_commands", [], |r| r.get(0)).unwrap();
         assert_eq!((cases, triage), (1, 0));
+        // A case from before `--simulate` was recorded is a real one.
+        let simulated: i64 = conn.query_row("SELECT simulated FROM cases", [], |r| r.get(0)).unwrap();
+        assert_eq!(simulated, 0);
     }
 }

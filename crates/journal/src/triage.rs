@@ -218,6 +218,7 @@ mod tests {
             destination_account: "111122223333".into(),
             destination_region: "eu-west-1".into(),
             note: None,
+            simulated: false,
         })
         .unwrap();
         j

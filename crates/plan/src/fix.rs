@@ -18,9 +18,12 @@
 //!
 //! Only fixes that make the request allowed are offered; the others are listed as not offered, with why.
 
+mod breadth;
 mod deny;
 mod edit;
 mod options;
+
+pub use breadth::Addition;
 
 use crate::check::{caller_role_arn, is_stand_in, Checker, Working};
 use crate::plan::{AuthzRequest, PolicyScope, Step};
@@ -51,15 +54,16 @@ pub enum FixKind {
     GrantRetiringPrincipal,
     /// An explicit Deny: the statement to change; no automatic fix.
     ExplicitDeny,
-    /// Seed option 1: the source-account role gets `kms:CreateGrant`; custody creates and retires grants.
-    #[serde(rename = "kms-option-1-create-grant-only")]
-    KmsOption1CreateGrantOnly,
-    /// Seed option 2: direct permissions in the key policy, CreateGrant only for AWS resources.
-    #[serde(rename = "kms-option-2-direct")]
-    KmsOption2Direct,
-    /// Seed option 3: a grant created by the key's owner.
-    #[serde(rename = "kms-option-3-owner-grant")]
-    KmsOption3OwnerGrant,
+    /// Grant-only: custody's role in the key's account may create grants; custody creates a grant for
+    /// the calling role with exactly the operations needed and retires it afterwards.
+    #[serde(rename = "kms-grant-only")]
+    KmsGrantOnly,
+    /// Direct use: the key policy names the role for the operations, CreateGrant only for AWS resources.
+    #[serde(rename = "kms-direct-use")]
+    KmsDirectUse,
+    /// A grant the key's owner creates for the role.
+    #[serde(rename = "kms-owner-grant")]
+    KmsOwnerGrant,
 }
 
 /// What to do with a change's JSON.
@@ -111,6 +115,9 @@ pub struct Change {
     pub command: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ConditionChange>,
+    /// Whose identity-based policy a statement without `Principal` goes into, when not the caller's.
+    #[serde(skip)]
+    pub(crate) owner: Option<String>,
 }
 
 impl Change {
@@ -124,6 +131,7 @@ impl Change {
             json: None,
             command: None,
             conditions: Vec::new(),
+            owner: None,
         }
     }
 
@@ -150,6 +158,18 @@ pub struct Fix {
     pub changes: Vec<Change>,
     /// Re-evaluated with the changes applied: the request is then allowed.
     pub verified: bool,
+    /// The access the fix gives beyond the refused request; fixes are ranked by it.
+    pub adds: Vec<Addition>,
+    /// Why the fix is too broad to offer next to a narrower one (key administration, policy changes,
+    /// deletion, every action): shown, last and as a warning, only when nothing narrower works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<String>,
+}
+
+impl Fix {
+    fn new(kind: FixKind, summary: String, reason: String, changes: Vec<Change>) -> Fix {
+        Fix { kind, summary, reason, changes, verified: true, adds: Vec::new(), risk: None }
+    }
 }
 
 /// The fixes for one request.
@@ -235,6 +255,11 @@ pub(crate) fn propose(
         seen.push(f.changes.clone());
         !dup
     });
+    for f in &mut out.fixes {
+        f.adds = breadth::additions(f, &w, checker.plan);
+        f.risk = breadth::risk(&f.adds);
+    }
+    breadth::rank(&mut out.fixes, &mut out.not_offered);
     if out.fixes.is_empty() && decision.kind == DecisionKind::ImplicitDeny {
         out.no_fix = Some(no_fix_reason(&w, decision.gate));
     }
@@ -285,7 +310,9 @@ fn add_for_gate(w: &mut Working, ctx: &Ctx, gate: Gate) -> Option<Change> {
             let slot = Slot::Identity(w.slots.identity.len());
             edit::set_slot(w, slot, edit::new_document(std::slice::from_ref(&stmt))).ok()?;
             let target = format!("an identity-based policy of {role} (a new inline policy, or appended to one)");
-            Some(Change::new(ChangeAction::AddStatement, target).at("identity_policies").with_json(stmt))
+            let mut change = Change::new(ChangeAction::AddStatement, target).at("identity_policies").with_json(stmt);
+            change.owner = Some(role);
+            Some(change)
         }
         GateKind::KeyPolicy => {
             let key = w.key.clone().filter(|k| k.policy_editable())?;
@@ -297,6 +324,12 @@ fn add_for_gate(w: &mut Working, ctx: &Ctx, gate: Gate) -> Option<Change> {
                 && req.context.get("kms:GrantIsForAWSResource").and_then(|v| v.as_single()) == Some("true")
             {
                 stmt["Condition"] = json!({"Bool": {"kms:GrantIsForAWSResource": true}});
+            }
+            // A request EC2 makes on the caller's behalf: allow it only through EC2 in that Region, so
+            // the statement gives nothing the request does not need (KMS Developer Guide,
+            // "kms:ViaService", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+            if let Some(via) = req.context.get("kms:ViaService").and_then(|v| v.as_single()) {
+                stmt["Condition"]["StringEquals"] = json!({"kms:ViaService": via});
             }
             let doc = edit::with_added(w, Slot::Resource, std::slice::from_ref(&stmt));
             edit::set_slot(w, Slot::Resource, doc).ok()?;
@@ -387,7 +420,7 @@ fn added_fix(changes: Vec<Change>) -> Fix {
             "the request needs an allow in each of these policies (across accounts: both sides)".to_string(),
         ),
     };
-    Fix { kind, summary, reason, changes, verified: true }
+    Fix::new(kind, summary, reason, changes)
 }
 
 /// A statement that nearly applied, corrected where it failed, then completed and re-evaluated.
@@ -477,7 +510,7 @@ fn corrected(w: &Working, ctx: &Ctx, miss: &NearMiss, out: &mut Proposal) {
             ),
         )
     };
-    out.fixes.push(Fix { kind, summary, reason, changes, verified: true });
+    out.fixes.push(Fix::new(kind, summary, reason, changes));
 }
 
 /// The statement with condition `i` extended to the request's values.
@@ -526,13 +559,12 @@ fn retiring_principal(w: &Working, req: &AuthzRequest, out: &mut Proposal) {
     }
     let label = Slot::Grant(i).label();
     let target = w.sources.get(&label).cloned().unwrap_or(label);
-    out.fixes.push(Fix {
-        kind: FixKind::GrantRetiringPrincipal,
-        summary: format!("Create the grant with {role} as its retiring principal (`--retiring-principal`)"),
-        reason: "only the retiring principal, a grantee whose grant lists RetireGrant, or the account that created the grant can retire it".into(),
-        changes: vec![Change::new(ChangeAction::ReplaceGrant, target).at(Slot::Grant(i).label()).with_json(grant)],
-        verified: true,
-    });
+    out.fixes.push(Fix::new(
+        FixKind::GrantRetiringPrincipal,
+        format!("Create the grant with {role} as its retiring principal (`--retiring-principal`)"),
+        "only the retiring principal, a grantee whose grant lists RetireGrant, or the account that created the grant can retire it".into(),
+        vec![Change::new(ChangeAction::ReplaceGrant, target).at(Slot::Grant(i).label()).with_json(grant)],
+    ));
 }
 
 /// Why no fix was found, from the failed gate.

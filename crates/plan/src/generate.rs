@@ -30,8 +30,11 @@ pub mod validate;
 pub mod yaml;
 
 pub use error::GenerateError;
-pub use key::{key_policy, GrantCommand, KeyOption, KeyOptions, KeyPolicyAdvice, CUSTODY_KEY_GRANT_OPERATIONS};
-pub use render::{render, Format, Render};
+pub use key::{
+    custody_key_operations, key_policy, GrantCommand, KeyAccess, KeyOptions, KeyPolicyAdvice,
+    SERVICE_LINKED_GRANT_OPERATIONS,
+};
+pub use render::{render, Format, Render, KEY_SNIPPET_HEADING};
 
 use crate::inventory::{Tag, DEFAULT_ALIAS_PREFIX};
 use serde::Serialize;

@@ -26,6 +26,7 @@ pub mod fix;
 pub mod generate;
 pub mod inventory;
 mod json_order;
+pub mod key_access;
 pub mod plan;
 pub mod report;
 pub mod text;

@@ -230,6 +230,39 @@ pub fn fix_kind(f: &Fix) -> String {
     serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
+/// Whether the fix was re-evaluated, and the warning of a fix too broad to offer beside another.
+pub fn fix_verdict(f: &Fix) -> String {
+    match (&f.risk, f.verified) {
+        (Some(why), _) => format!("WARNING, nothing narrower works: {why}; re-evaluated: allowed"),
+        (None, true) => "re-evaluated: allowed".into(),
+        (None, false) => "not an automatic fix".into(),
+    }
+}
+
+/// What a fix gives beyond the refused request, a line per addition.
+pub fn addition_lines(f: &Fix) -> Vec<String> {
+    if !f.verified {
+        return Vec::new();
+    }
+    if f.adds.is_empty() {
+        return vec!["nothing beyond this request".into()];
+    }
+    f.adds
+        .iter()
+        .map(|a| {
+            let when = a.when.as_ref().map(|w| format!(" when {w}")).unwrap_or_default();
+            let needed = if a.needed_by_plan.is_empty() {
+                String::new()
+            } else if a.needed_by_plan.len() == a.actions.len() {
+                " (the plan needs all of it anyway)".to_string()
+            } else {
+                format!(" (the plan needs {} anyway)", a.needed_by_plan.join(", "))
+            };
+            format!("{} may also {} on {}{when}{needed}", a.principal, a.actions.join(", "), a.resources.join(", "))
+        })
+        .collect()
+}
+
 /// Pretty JSON with policy elements (and grant fields) in the order AWS documentation writes them,
 /// other keys after them in alphabetical order; two-space indentation.
 pub fn pretty_json(v: &serde_json::Value) -> String {
@@ -297,9 +330,11 @@ fn text_request(o: &mut String, r: &RequestCheck) {
         let _ = writeln!(o, "        {label}: {}", Safe(&line));
     }
     for (n, f) in r.fixes.iter().enumerate() {
-        let verified = if f.verified { "re-evaluated: allowed" } else { "not an automatic fix" };
-        let _ = writeln!(o, "        fix {} [{}; {verified}]: {}", n + 1, fix_kind(f), Safe(&f.summary));
+        let _ = writeln!(o, "        fix {} [{}; {}]: {}", n + 1, fix_kind(f), Safe(&fix_verdict(f)), Safe(&f.summary));
         let _ = writeln!(o, "          why: {}", Safe(&f.reason));
+        for line in addition_lines(f) {
+            let _ = writeln!(o, "          adds: {}", Safe(&line));
+        }
         for c in &f.changes {
             let _ = writeln!(o, "          {}:", Safe(&change_heading(c)));
             for cc in &c.conditions {

@@ -55,14 +55,11 @@ fn a_key_policy_without_the_caller_or_its_account_is_an_implicit_deny_fixed_in_t
         r.not_offered
     );
     // Same account: the seeds' cross-account alternatives do not apply.
-    assert!(!r
-        .fixes
-        .iter()
-        .any(|f| matches!(f.kind, FixKind::KmsOption1CreateGrantOnly | FixKind::KmsOption3OwnerGrant)));
+    assert!(!r.fixes.iter().any(|f| matches!(f.kind, FixKind::KmsGrantOnly | FixKind::KmsOwnerGrant)));
 }
 
 #[test]
-fn a_key_of_another_account_needs_both_sides_and_lists_every_seed_option() {
+fn a_key_of_another_account_needs_both_sides_and_lists_every_kms_option() {
     // "If you add external AWS accounts to a key policy, you must also use IAM policies in the external
     // accounts" (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html).
     let report = check(&inventory(), &scenario("cross-account-both-sides"));
@@ -74,17 +71,17 @@ fn a_key_of_another_account_needs_both_sides_and_lists_every_seed_option() {
     assert_eq!(targets.len(), 2, "{targets:?}");
     assert!(targets[0].starts_with("the key policy of") && targets[1].contains(FR), "{targets:?}");
     let kinds: Vec<FixKind> = r.fixes.iter().map(|f| f.kind).collect();
-    for option in [FixKind::KmsOption1CreateGrantOnly, FixKind::KmsOption2Direct, FixKind::KmsOption3OwnerGrant] {
+    for option in [FixKind::KmsGrantOnly, FixKind::KmsDirectUse, FixKind::KmsOwnerGrant] {
         assert!(kinds.contains(&option), "{option:?} missing from {kinds:?}");
     }
     assert!(r.fixes.iter().all(|f| f.verified));
 }
 
 #[test]
-fn seed_option_three_is_the_create_grant_command_with_only_the_operations_the_plan_needs() {
+fn the_key_owner_grant_is_the_create_grant_command_with_only_the_operations_the_plan_needs() {
     let report = check(&inventory(), &scenario("cross-account-both-sides"));
     let r = request(&report, "copy-snapshot:vol-0123456789abcdef0", "kms:DescribeKey");
-    let f = r.fixes.iter().find(|f| f.kind == FixKind::KmsOption3OwnerGrant).unwrap();
+    let f = r.fixes.iter().find(|f| f.kind == FixKind::KmsOwnerGrant).unwrap();
     let cmd = f.changes[0].command.as_deref().unwrap();
     // Seed 003 example 2's form; the operations are those the plan performs as the forensic role.
     assert!(cmd.starts_with("aws kms create-grant \\\n  --region eu-west-3 \\\n"), "{cmd}");
@@ -95,10 +92,10 @@ fn seed_option_three_is_the_create_grant_command_with_only_the_operations_the_pl
 }
 
 #[test]
-fn seed_option_one_gives_the_source_role_create_grant_scoped_to_the_grantee() {
+fn grant_only_gives_the_source_role_create_grant_scoped_to_the_grantee() {
     let report = check(&inventory(), &scenario("cross-account-both-sides"));
     let r = request(&report, "copy-snapshot:vol-0123456789abcdef0", "kms:CreateGrant");
-    let f = r.fixes.iter().find(|f| f.kind == FixKind::KmsOption1CreateGrantOnly).unwrap();
+    let f = r.fixes.iter().find(|f| f.kind == FixKind::KmsGrantOnly).unwrap();
     let stmt = f.changes[0].json.as_ref().unwrap();
     assert_eq!(stmt["Action"], "kms:CreateGrant");
     assert_eq!(stmt["Resource"], K_SRC);
@@ -110,18 +107,18 @@ fn seed_option_one_gives_the_source_role_create_grant_scoped_to_the_grantee() {
 }
 
 #[test]
-fn seed_option_two_is_not_offered_for_custodys_own_create_grant() {
+fn direct_use_is_not_offered_for_custodys_own_create_grant() {
     // kms:GrantIsForAWSResource is true "only when an AWS service integrated with AWS KMS calls the
     // operation on the user's behalf" (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
     let report = check(&inventory(), &scenario("cross-account-both-sides"));
     let r = request(&report, "custody-grant:vol-0123456789abcdef0", "kms:CreateGrant");
-    assert!(!r.fixes.iter().any(|f| f.kind == FixKind::KmsOption2Direct));
+    assert!(!r.fixes.iter().any(|f| f.kind == FixKind::KmsDirectUse));
     assert!(
-        r.not_offered.iter().any(|n| n.starts_with("option 2") && n.contains("GrantIsForAWSResource")),
+        r.not_offered.iter().any(|n| n.starts_with("direct use") && n.contains("GrantIsForAWSResource")),
         "{:?}",
         r.not_offered
     );
-    assert!(r.fixes.iter().any(|f| f.kind == FixKind::KmsOption3OwnerGrant), "{:?}", r.not_offered);
+    assert!(r.fixes.iter().any(|f| f.kind == FixKind::KmsOwnerGrant), "{:?}", r.not_offered);
 }
 
 #[test]
@@ -143,9 +140,14 @@ fn a_via_service_condition_for_another_region_is_corrected_in_place() {
     let stmt = c.json.as_ref().unwrap();
     assert_eq!(stmt["Condition"]["Bool"]["kms:GrantIsForAWSResource"], true, "the rest of the statement is kept");
     assert!(f.summary.contains("`ec2.eu-west-1.amazonaws.com`"), "{}", f.summary);
-    // The Decrypt request nearly matched the other statement, corrected the same way.
+    // The Decrypt request nearly matched the other statement, corrected the same way; that widening
+    // also opens the statement's other actions in eu-west-1, so a statement for Decrypt alone, which
+    // adds nothing, is ranked first.
     let d = request(&report, "copy-snapshot:vol-0123456789abcdef0", "kms:Decrypt");
-    assert_eq!(d.fixes[0].changes[0].statement, Some(0));
+    assert_eq!((d.fixes[0].kind, d.fixes[0].adds.len()), (FixKind::KeyPolicyStatement, 0));
+    let widened = d.fixes.iter().find(|f| f.kind == FixKind::CorrectedCondition).unwrap();
+    assert_eq!(widened.changes[0].statement, Some(0));
+    assert!(!widened.adds.is_empty());
 }
 
 #[test]
@@ -255,7 +257,7 @@ fn the_temporary_keys_own_policy_decides_later_requests_on_it() {
     let stmt = id.json.as_ref().unwrap();
     assert_eq!(stmt["Resource"], "arn:aws:kms:eu-west-3:222222222222:key/*");
     assert_eq!(stmt["Condition"]["ForAnyValue:StringLike"]["kms:ResourceAliases"], "alias/custody-*");
-    assert!(!e.fixes.iter().any(|f| f.kind == FixKind::KmsOption3OwnerGrant), "not for the key custody creates");
+    assert!(!e.fixes.iter().any(|f| f.kind == FixKind::KmsOwnerGrant), "not for the key custody creates");
 }
 
 #[test]

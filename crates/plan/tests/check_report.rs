@@ -57,7 +57,7 @@ fn json_is_the_whole_report() {
     assert_eq!(r["fixes"][0]["changes"][0]["action"], "add-statement");
     assert!(r["case"]["resource_policy"].is_object(), "the case to replay with `custody authz`");
     let kinds: Vec<&str> = r["fixes"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
-    for option in ["kms-option-1-create-grant-only", "kms-option-2-direct", "kms-option-3-owner-grant"] {
+    for option in ["kms-grant-only", "kms-direct-use", "kms-owner-grant"] {
         assert!(kinds.contains(&option), "{kinds:?}");
     }
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use custody_plan::generate::{
-    key_policy, render, role_policies, Feature, Format, GeneratedRolePolicies, KeyOption, KeyOptions, KeyPolicyAdvice,
+    key_policy, render, role_policies, Feature, Format, GeneratedRolePolicies, KeyAccess, KeyOptions, KeyPolicyAdvice,
     KmsMode, RoleOptions,
 };
 use custody_plan::inventory::Tag;
@@ -66,14 +66,22 @@ fn key_cases() -> Vec<KeyPolicyAdvice> {
     let other = "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d";
     let mut out = Vec::new();
     for (key, principal, option) in [
-        (same, slr, KeyOption::Direct),
-        (other, slr, KeyOption::Direct),
-        (other, role, KeyOption::Direct),
-        (other, role, KeyOption::CreateGrantOnly),
-        (other, role, KeyOption::OwnerGrant),
-        (same, slr, KeyOption::OwnerGrant),
+        (same, slr, KeyAccess::DirectUse),
+        (other, slr, KeyAccess::DirectUse),
+        (other, role, KeyAccess::DirectUse),
+        (other, role, KeyAccess::GrantOnly),
+        (other, role, KeyAccess::OwnerGrant),
+        (same, slr, KeyAccess::OwnerGrant),
     ] {
-        out.push(key_policy(&KeyOptions { key_arn: key.into(), principal_arn: principal.into(), option }).unwrap());
+        out.push(
+            key_policy(&KeyOptions {
+                key_arn: key.into(),
+                principal_arn: principal.into(),
+                access: option,
+                grantee_arn: None,
+            })
+            .unwrap(),
+        );
     }
     out
 }
@@ -154,10 +162,20 @@ fn cloudformation_holds_the_json_policies() {
 fn cloudformation_key_snippet_holds_the_statements_and_policies() {
     for a in key_cases() {
         let text = render(&a, Format::Cfn);
-        let docs = yaml_documents(&text);
+        let docs: Vec<Value> = yaml_documents(&text).into_iter().filter(|d| !d.is_null()).collect();
+        assert!(docs.len() <= 1, "one document, a template or nothing but comments: {text}");
+        assert!(docs.iter().all(|d| d.get("AWSTemplateFormatVersion").is_some()), "{text}");
         if !a.key_policy_statements.is_empty() {
-            let snippet = docs.iter().find(|d| d.get("KeyPolicy").is_some()).unwrap();
-            assert_eq!(snippet["KeyPolicy"]["Statement"], json!(a.key_policy_statements));
+            // The statements go into an existing key policy: a commented snippet, read back here.
+            let snippet: String = text
+                .lines()
+                .skip_while(|l| !l.contains(custody_plan::generate::KEY_SNIPPET_HEADING))
+                .skip(1)
+                .take_while(|l| l.starts_with("#   "))
+                .map(|l| format!("{}\n", &l[4..]))
+                .collect();
+            let statements: Value = serde_norway::from_str(&snippet).unwrap();
+            assert_eq!(statements, json!(a.key_policy_statements), "{text}");
         }
         if let Some(p) = &a.grant_creator_policy {
             assert_eq!(&resource(&docs, "CustodyGrantCreatorPolicy")["Properties"]["PolicyDocument"], p);
@@ -166,7 +184,9 @@ fn cloudformation_key_snippet_holds_the_statements_and_policies() {
             assert_eq!(&resource(&docs, "CustodyPrincipalPolicy")["Properties"]["PolicyDocument"], p);
         }
         if let Some(g) = &a.create_grant {
-            assert!(text.lines().any(|l| l.starts_with('#') && l.contains(&g.command)), "{text}");
+            for line in g.command.lines() {
+                assert!(text.lines().any(|l| l.starts_with('#') && l.ends_with(line)), "{line}\n{text}");
+            }
         }
     }
 }

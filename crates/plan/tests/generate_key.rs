@@ -1,9 +1,10 @@
-//! `key_policy`: the three options of seeds 000–002, service-linked roles and keys in another account
-//! reproduce seed 003 (same statements, actions, conditions, principals, command, IAM policy), and
-//! the engine shows each statement allows what it is for and refuses the rest.
+//! `key_policy`: the three ways to open a key (grant-only, direct use, key-owner grant) for custody's
+//! roles, with exactly the operations custody's copies need; service-linked roles and keys in another
+//! account reproduce AWS's documented example (same statements, actions, conditions, principals,
+//! command, IAM policy); the engine shows each statement allows what it is for and refuses the rest.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use custody_plan::generate::{key_policy, GenerateError, KeyOption, KeyOptions, KeyPolicyAdvice};
+use custody_plan::generate::{key_policy, GenerateError, KeyAccess, KeyOptions, KeyPolicyAdvice};
 use custody_policy::error::JsonPath;
 use custody_policy::{evaluate, parse_case, parse_policy, DecisionKind, PolicyKind};
 use serde_json::{json, Value};
@@ -110,8 +111,9 @@ const SEED_003_GRANT_CREATOR: &str = r#"{
   ]
 }"#;
 
-fn advice(key: &str, principal: &str, option: KeyOption) -> KeyPolicyAdvice {
-    key_policy(&KeyOptions { key_arn: key.into(), principal_arn: principal.into(), option }).unwrap()
+fn advice(key: &str, principal: &str, option: KeyAccess) -> KeyPolicyAdvice {
+    key_policy(&KeyOptions { key_arn: key.into(), principal_arn: principal.into(), access: option, grantee_arn: None })
+        .unwrap()
 }
 
 fn key_policy_doc(statements: &[Value]) -> Value {
@@ -139,8 +141,8 @@ fn req(principal: &str, action: &str, resource: &str, context: Value) -> Value {
 }
 
 #[test]
-fn a_service_linked_role_with_option_2_gets_seed_003_example_1() {
-    let a = advice(KEY_SAME, SLR_SAME, KeyOption::Direct);
+fn a_service_linked_role_with_direct_use_gets_awss_example_1() {
+    let a = advice(KEY_SAME, SLR_SAME, KeyAccess::DirectUse);
     let seed: Vec<Value> = serde_json::from_str(SEED_003_EXAMPLE_1).unwrap();
     assert_eq!(a.key_policy_statements, seed);
     assert!(a.service_linked_role && !a.cross_account);
@@ -150,12 +152,11 @@ fn a_service_linked_role_with_option_2_gets_seed_003_example_1() {
 
 #[test]
 fn a_key_in_another_account_gets_seed_003_example_2() {
-    let a = advice(KEY_EXTERNAL, SLR_EXTERNAL, KeyOption::Direct);
+    let a = advice(KEY_EXTERNAL, SLR_EXTERNAL, KeyAccess::DirectUse);
     let seed: Vec<Value> = serde_json::from_str(SEED_003_EXAMPLE_2).unwrap();
     assert_eq!(a.key_policy_statements, seed);
     let grant = a.create_grant.as_ref().unwrap();
-    let one_line = SEED_003_COMMAND.replace("\\\n  ", "");
-    assert_eq!(grant.command, one_line);
+    assert_eq!(grant.command, SEED_003_COMMAND);
     assert_eq!(grant.run_in_account, "111122223333");
     assert_eq!(
         grant.operations,
@@ -178,7 +179,7 @@ fn a_key_in_another_account_gets_seed_003_example_2() {
 
 #[test]
 fn seed_003_example_2_works_end_to_end_in_the_engine() {
-    let a = advice(KEY_EXTERNAL, SLR_EXTERNAL, KeyOption::Direct);
+    let a = advice(KEY_EXTERNAL, SLR_EXTERNAL, KeyAccess::DirectUse);
     let key_policy = key_policy_doc(&a.key_policy_statements);
     // A role of the external account creates the grant: key policy (its account) + its IAM policy.
     let admin = "arn:aws:sts::111122223333:assumed-role/Admin/s";
@@ -207,30 +208,39 @@ fn seed_003_example_2_works_end_to_end_in_the_engine() {
 }
 
 #[test]
-fn option_2_allows_create_grant_only_for_aws_resources() {
-    let a = advice(KEY_F, ROLE, KeyOption::Direct);
-    assert_eq!(a.key_policy_statements[0]["Sid"], "Allow use of the key");
-    assert_eq!(a.key_policy_statements[1]["Sid"], "Allow attachment of persistent resources");
+fn direct_use_allows_the_copy_operations_and_create_grant_only_for_aws_resources() {
+    let a = advice(KEY_F, ROLE, KeyAccess::DirectUse);
+    assert_eq!(a.key_policy_statements[0]["Sid"], "Allow use of the key by custody");
+    assert_eq!(a.key_policy_statements[1]["Sid"], "Allow attachment of persistent resources by custody");
     assert_parses(&a);
     let case = json!({"resource_policy": key_policy_doc(&a.key_policy_statements)});
     let grant =
         |b: bool| decide(req(SESSION, "kms:CreateGrant", KEY_F, json!({"kms:GrantIsForAWSResource": b})), case.clone());
     assert_eq!(grant(true), Allowed);
     assert_eq!(grant(false), ImplicitDeny);
-    for action in
-        ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
-    {
+    for action in [
+        "kms:Decrypt",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:DescribeKey",
+    ] {
         assert_eq!(decide(req(SESSION, action, KEY_F, json!({})), case.clone()), Allowed, "{action}");
     }
+    // A copy never encrypts data with the key itself: Encrypt is not given.
+    assert_eq!(decide(req(SESSION, "kms:Encrypt", KEY_F, json!({})), case.clone()), ImplicitDeny);
     assert_eq!(decide(req(SESSION, "kms:ScheduleKeyDeletion", KEY_F, json!({})), case.clone()), ImplicitDeny);
     let other = "arn:aws:sts::111111111111:assumed-role/Other/s";
     assert_eq!(decide(req(other, "kms:Decrypt", KEY_F, json!({})), case), ImplicitDeny);
 }
 
 #[test]
-fn option_2_across_accounts_for_a_role_also_offers_its_iam_policy() {
-    let a = advice(KEY_S, ROLE, KeyOption::Direct);
-    assert!(a.cross_account && a.create_grant.is_some());
+fn direct_use_across_accounts_names_the_role_and_gives_its_iam_policy() {
+    let a = advice(KEY_S, ROLE, KeyAccess::DirectUse);
+    assert!(a.cross_account && a.create_grant.is_none());
+    for s in &a.key_policy_statements {
+        assert_eq!(s["Principal"]["AWS"], ROLE, "the role, not its account's root: {s}");
+    }
     let principal_policy = a.principal_policy.clone().unwrap();
     assert_parses(&a);
     let key_policy = key_policy_doc(&a.key_policy_statements);
@@ -240,58 +250,86 @@ fn option_2_across_accounts_for_a_role_also_offers_its_iam_policy() {
     assert_eq!(decide(decrypt.clone(), both.clone()), Allowed);
     assert_eq!(decide(decrypt, json!({"resource_policy": key_policy})), ImplicitDeny, "cross-account use needs both");
     let mut grant_ctx = via;
+    grant_ctx["kms:GrantIsForAWSResource"] = json!(true);
+    assert_eq!(decide(req(SESSION, "kms:CreateGrant", KEY_S, grant_ctx.clone()), both.clone()), Allowed);
     grant_ctx["kms:GrantIsForAWSResource"] = json!(false);
     assert_eq!(decide(req(SESSION, "kms:CreateGrant", KEY_S, grant_ctx), both), ImplicitDeny);
 }
 
 #[test]
-fn option_1_lets_the_principal_create_only_custodys_grants() {
-    let a = advice(KEY_S, "arn:aws:iam::222222222222:role/CustodySource", KeyOption::CreateGrantOnly);
-    assert_eq!(a.key_policy_statements.len(), 1);
-    assert!(a.notes.iter().any(|n| n.contains("retires the grant")), "{:?}", a.notes);
+fn grant_only_lets_the_principal_create_only_custodys_grants_for_the_grantee() {
+    let source_role = "arn:aws:iam::222222222222:role/CustodySource";
+    let a = key_policy(&KeyOptions {
+        key_arn: KEY_S.into(),
+        principal_arn: source_role.into(),
+        access: KeyAccess::GrantOnly,
+        grantee_arn: Some(ROLE.into()),
+    })
+    .unwrap();
+    assert_eq!(
+        a.key_policy_statements.len(),
+        1,
+        "CreateGrant alone: no DescribeKey beside a grant-operations condition"
+    );
+    assert!(a.notes.iter().any(|n| n.contains("retires it")), "{:?}", a.notes);
     assert_parses(&a);
     let case = json!({"resource_policy": key_policy_doc(&a.key_policy_statements)});
     let source = "arn:aws:sts::222222222222:assumed-role/CustodySource/custody-case-1";
-    let create =
-        |ops: &[&str]| decide(req(source, "kms:CreateGrant", KEY_S, json!({"kms:GrantOperations": ops})), case.clone());
-    assert_eq!(create(&["DescribeKey", "CreateGrant", "Decrypt", "ReEncryptFrom"]), Allowed);
-    assert_eq!(create(&["Decrypt", "Encrypt"]), ImplicitDeny);
-    assert_eq!(decide(req(source, "kms:DescribeKey", KEY_S, json!({})), case.clone()), Allowed);
+    let create = |grantee: &str, ops: &[&str]| {
+        let context = json!({"kms:GrantOperations": ops, "kms:GranteePrincipal": grantee});
+        decide(req(source, "kms:CreateGrant", KEY_S, context), case.clone())
+    };
+    assert_eq!(create(ROLE, &["DescribeKey", "CreateGrant", "Decrypt", "ReEncryptFrom"]), Allowed);
+    assert_eq!(create(ROLE, &["Decrypt", "Encrypt"]), ImplicitDeny, "an operation custody's grants do not carry");
+    assert_eq!(
+        create("arn:aws:iam::222222222222:role/Someone", &["Decrypt"]),
+        ImplicitDeny,
+        "kms:GranteePrincipal: grants for no one but the grantee"
+    );
+    assert_eq!(decide(req(source, "kms:DescribeKey", KEY_S, json!({})), case.clone()), ImplicitDeny);
     assert_eq!(decide(req(source, "kms:Decrypt", KEY_S, json!({})), case), ImplicitDeny, "no direct use of the key");
 }
 
 #[test]
-fn option_1_across_accounts_needs_the_principals_iam_policy_too() {
-    let a = advice(KEY_S, ROLE, KeyOption::CreateGrantOnly);
+fn grant_only_across_accounts_needs_the_principals_iam_policy_too() {
+    let a = advice(KEY_S, ROLE, KeyAccess::GrantOnly);
     let iam = a.principal_policy.clone().unwrap();
     assert_parses(&a);
     let key_policy = key_policy_doc(&a.key_policy_statements);
-    let create = req(SESSION, "kms:CreateGrant", KEY_S, json!({"kms:GrantOperations": ["Decrypt"]}));
+    let create = req(
+        SESSION,
+        "kms:CreateGrant",
+        KEY_S,
+        json!({"kms:GrantOperations": ["Decrypt"], "kms:GranteePrincipal": ROLE}),
+    );
     assert_eq!(decide(create.clone(), json!({"resource_policy": key_policy, "identity_policies": [iam]})), Allowed);
     assert_eq!(decide(create, json!({"resource_policy": key_policy})), ImplicitDeny);
 }
 
 #[test]
-fn option_1_is_refused_for_a_service_linked_role() {
+fn grant_only_is_refused_for_a_service_linked_role() {
     let e = key_policy(&KeyOptions {
         key_arn: KEY_SAME.into(),
         principal_arn: SLR_SAME.into(),
-        option: KeyOption::CreateGrantOnly,
+        access: KeyAccess::GrantOnly,
+        grantee_arn: None,
     })
     .unwrap_err();
     assert!(matches!(e, GenerateError::ServiceLinkedRoleCannotCreateGrants(_)));
-    assert!(e.help().contains("option 2"));
+    assert!(e.help().contains("direct-use"));
 }
 
 #[test]
-fn option_3_is_a_grant_by_the_key_owner_with_custodys_operations() {
-    let a = advice(KEY_S, ROLE, KeyOption::OwnerGrant);
+fn owner_grant_is_a_grant_by_the_key_owner_with_custodys_operations() {
+    let a = advice(KEY_S, ROLE, KeyAccess::OwnerGrant);
     assert!(a.key_policy_statements.is_empty());
     let g = a.create_grant.as_ref().unwrap();
     assert_eq!(g.run_in_account, "222222222222");
     assert_eq!(
         g.command,
-        format!("aws kms create-grant --region eu-west-3 --key-id {KEY_S} --grantee-principal {ROLE} --operations \"Decrypt\" \"ReEncryptFrom\" \"ReEncryptTo\" \"GenerateDataKey\" \"GenerateDataKeyWithoutPlaintext\" \"DescribeKey\" \"CreateGrant\"")
+        format!(
+            "aws kms create-grant \\\n  --region eu-west-3 \\\n  --key-id {KEY_S} \\\n  --grantee-principal {ROLE} \\\n  --operations \"CreateGrant\" \"Decrypt\" \"DescribeKey\" \"GenerateDataKey\" \"GenerateDataKeyWithoutPlaintext\" \"ReEncryptFrom\" \"ReEncryptTo\" \\\n  --retiring-principal {ROLE}"
+        )
     );
     assert_parses(&a);
     // The grant alone lets the forensic role (another account) decrypt through it, without IAM.
@@ -301,7 +339,7 @@ fn option_3_is_a_grant_by_the_key_owner_with_custodys_operations() {
     assert_eq!(decide(req(SESSION, "kms:Decrypt", KEY_S, json!({})), case.clone()), Allowed);
     assert_eq!(decide(req(SESSION, "kms:Encrypt", KEY_S, json!({})), case), ImplicitDeny);
     // For a service-linked role, the operations of seed 003.
-    assert_eq!(advice(KEY_SAME, SLR_SAME, KeyOption::OwnerGrant).create_grant.unwrap().operations.len(), 8);
+    assert_eq!(advice(KEY_SAME, SLR_SAME, KeyAccess::OwnerGrant).create_grant.unwrap().operations.len(), 8);
 }
 
 #[test]
@@ -314,19 +352,31 @@ fn bad_input_is_refused_with_help() {
         (KEY_S, "arn:aws-cn:iam::111111111111:role/CustodyResponse", "partitions"),
     ];
     for (key, principal, needle) in cases {
-        let e =
-            key_policy(&KeyOptions { key_arn: key.into(), principal_arn: principal.into(), option: KeyOption::Direct })
-                .unwrap_err();
+        let e = key_policy(&KeyOptions {
+            key_arn: key.into(),
+            principal_arn: principal.into(),
+            access: KeyAccess::DirectUse,
+            grantee_arn: None,
+        })
+        .unwrap_err();
         assert!(e.to_string().contains(needle), "{e}");
         assert!(!e.help().is_empty());
     }
-    assert!("4".parse::<KeyOption>().is_err());
-    assert_eq!("2".parse::<KeyOption>().unwrap(), KeyOption::Direct);
+    assert!("4".parse::<KeyAccess>().is_err());
+    assert!("2".parse::<KeyAccess>().is_err(), "named by what it does, not by a number");
+    assert_eq!("direct-use".parse::<KeyAccess>().unwrap(), KeyAccess::DirectUse);
+    let grantee_for_direct_use = key_policy(&KeyOptions {
+        key_arn: KEY_S.into(),
+        principal_arn: ROLE.into(),
+        access: KeyAccess::DirectUse,
+        grantee_arn: Some(ROLE.into()),
+    });
+    assert_eq!(grantee_for_direct_use.unwrap_err(), GenerateError::GranteeWithoutGrantOnly);
 }
 
 #[test]
 fn an_account_root_can_be_named() {
-    let a = advice(KEY_S, "arn:aws:iam::111111111111:root", KeyOption::Direct);
-    assert_eq!(a.key_policy_statements[0]["Principal"], json!({"AWS": ["arn:aws:iam::111111111111:root"]}));
+    let a = advice(KEY_S, "arn:aws:iam::111111111111:root", KeyAccess::DirectUse);
+    assert_eq!(a.key_policy_statements[0]["Principal"], json!({"AWS": "arn:aws:iam::111111111111:root"}));
     assert_parses(&a);
 }

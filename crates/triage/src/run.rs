@@ -300,6 +300,7 @@ fn ensure_case(journal: &Journal, req: &TriageRequest, instances: &[InstanceInfo
         destination_account: instances.iter().find_map(|i| i.account.clone()).unwrap_or_default(),
         destination_region: req.region.clone(),
         note: Some("triage through SSM Run Command".into()),
+        simulated: false,
     })?;
     Ok(())
 }

@@ -68,7 +68,8 @@ pub struct AcquireArgs {
     #[arg(long, value_name = "AZ", conflicts_with = "resume")]
     pub volume_az: Option<String>,
     /// Dry run: acquire from the simulated cloud this inventory describes (nothing real is touched;
-    /// the journal is kept in memory unless --data-dir is given).
+    /// the journal is kept in memory unless --data-dir is given, and marks the case simulated). Like
+    /// a real run, it stops when the preflight says a step would fail.
     #[arg(long, value_name = "INVENTORY")]
     pub simulate: Option<PathBuf>,
     /// Testing aid (hidden): keep the simulated cloud in this file, so that a killed run can be
@@ -80,7 +81,8 @@ pub struct AcquireArgs {
     pub inventory: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsTargetArgs,
-    /// Run even when the preflight says a step would fail (the refusal then comes from AWS).
+    /// Run even when the preflight says a step would fail (the refusal then comes from AWS, or, with
+    /// --simulate, from the simulated cloud).
     #[arg(long)]
     pub no_preflight: bool,
     /// How many volumes are transferred at once.
@@ -236,7 +238,7 @@ async fn live(
         return executor.resume(case, preflights).await.map(Ended::Report).map_err(|e| error_chain(&e));
     }
     let Some(inventory) = inventory else { return Err("no inventory".into()) };
-    let plans = match plan_and_check(args, &inventory, &case_id, true) {
+    let plans = match plan_and_check(args, &inventory, &case_id) {
         Ok(p) => p,
         Err(code) => return Ok(Ended::Refused(code)),
     };
@@ -249,6 +251,7 @@ async fn live(
         destination_account: plans.first().map(|(p, _)| p.dest_account.clone()).unwrap_or_default(),
         destination_region: plans.first().map(|(p, _)| p.dest_region.clone()).unwrap_or_default(),
         note: None,
+        simulated: false,
     };
     executor.acquire(&case, plans).await.map(Ended::Report).map_err(|e| error_chain(&e))
 }
@@ -344,13 +347,12 @@ pub(crate) fn read_inventory(path: &std::path::Path) -> Result<Inventory, (Strin
 }
 
 /// Plans every instance and preflights each plan. Prints the refusals and returns the exit status
-/// when a step would fail (unless --no-preflight).
-/// `enforce`: refuse when a step would fail (unless --no-preflight); a dry run does not.
+/// when a step would fail (unless --no-preflight). A dry run (`--simulate`) stops where a real run
+/// would: a dry run that went on would show a run that cannot happen.
 pub(crate) fn plan_and_check(
     args: &AcquireArgs,
     inventory: &Inventory,
     case_id: &str,
-    enforce: bool,
 ) -> Result<Vec<(Plan, Option<CheckReport>)>, ExitCode> {
     // One run id for everything this invocation creates, tagged on all of it.
     let run_id = custody_acquire::new_run_id();
@@ -383,11 +385,19 @@ pub(crate) fn plan_and_check(
         }
         out.push((planned, Some(report)));
     }
-    if refused && enforce && !args.no_preflight {
-        eprintln!(
-            "error: the preflight says a step would fail or cannot be decided: nothing was touched. Apply the fixes \
-             above and run again (or pass --no-preflight to let AWS decide)"
-        );
+    if refused && !args.no_preflight {
+        if args.simulate.is_some() {
+            eprintln!(
+                "error: the preflight says a step would fail or cannot be decided: a real run would stop here, \
+                 before touching anything, and so does this dry run. Apply the fixes above and run again (or pass \
+                 --no-preflight to see on the simulated cloud where AWS would refuse)"
+            );
+        } else {
+            eprintln!(
+                "error: the preflight says a step would fail or cannot be decided: nothing was touched. Apply the \
+                 fixes above and run again (or pass --no-preflight to let AWS decide)"
+            );
+        }
         return Err(ExitCode::from(1));
     }
     Ok(out)

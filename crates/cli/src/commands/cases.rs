@@ -81,6 +81,8 @@ pub(crate) struct CaseSummary {
     pub discarded: usize,
     /// Temporary resources not yet removed (what `custody cleanup` would remove).
     pub open_temporaries: usize,
+    /// A dry run against the simulated cloud (`custody acquire --simulate`).
+    pub simulated: bool,
 }
 
 /// Everything the journal has on one case.
@@ -195,6 +197,7 @@ pub(crate) fn summaries(journal: &Journal) -> Result<Vec<CaseSummary>, JournalEr
             evidence,
             discarded,
             open_temporaries,
+            simulated: case.simulated,
         });
     }
     Ok(out)

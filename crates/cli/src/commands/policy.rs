@@ -1,13 +1,13 @@
 //! `custody policy role` and `custody policy key`: least-privilege policies, as JSON, CloudFormation
 //! YAML or Terraform HCL.
 //!
-//! Arguments are checked in two layers: clap parses each value (features, KMS mode, tag, key option,
+//! Arguments are checked in two layers: clap parses each value (features, KMS mode, tag, key access,
 //! format) with the library's `FromStr`, then the library checks the names together (accounts,
 //! regions, ARNs). Either failure prints `error:` and `help:` lines on standard error, nothing on
 //! standard output, and exits 2.
 
 use custody_plan::generate::{
-    key_policy, render, role_policies, validate, Feature, Format, GenerateError, KeyOption, KeyOptions, KmsMode,
+    key_policy, render, role_policies, validate, Feature, Format, GenerateError, KeyAccess, KeyOptions, KmsMode,
     RoleOptions, DEFAULT_CUSTODIAN_ROLE, DEFAULT_FORENSIC_ROLE, DEFAULT_SOURCE_ROLE,
 };
 use custody_plan::inventory::{Tag, DEFAULT_ALIAS_PREFIX};
@@ -33,11 +33,12 @@ pub struct RoleArgs {
     /// delete evidence snapshots, for the person with authority to destroy evidence.
     #[arg(long, value_name = "FEATURE,...", value_delimiter = ',', required = true, value_parser = parsed::<Feature>)]
     pub features: Vec<Feature>,
-    /// How custody uses customer managed keys of the source accounts: grant-only (seed option 1),
-    /// direct (option 2) or owner-grants (option 3).
+    /// How custody uses customer managed keys of the source accounts: grant-only (its source role
+    /// creates grants for the forensic role and retires them), direct (the key policies name the
+    /// forensic role) or owner-grants (the keys' owners grant the forensic role).
     #[arg(long, value_name = "MODE", default_value = "grant-only", value_parser = parsed::<KmsMode>)]
     pub kms: KmsMode,
-    /// Allow triage only on instances carrying this tag (seed 004), e.g. CustodySSMEnabled=True.
+    /// Allow triage only on instances carrying this tag, e.g. CustodySSMEnabled=True.
     #[arg(long, value_name = "KEY=VALUE", value_parser = tag)]
     pub ssm_tag: Option<Tag>,
     /// The regions custody works in (comma-separated); default: any.
@@ -80,13 +81,20 @@ pub struct KeyArgs {
     /// The key: arn:aws:kms:<region>:<account>:key/<key id>.
     #[arg(long, value_name = "ARN")]
     pub key_arn: String,
-    /// The principal that will use the key: a role (service-linked roles included), a user, or an
-    /// account root.
+    /// The principal that will use the key (with grant-only: that creates grants on it): a role
+    /// (service-linked roles included), a user, or an account root.
     #[arg(long = "for", value_name = "PRINCIPAL_ARN")]
     pub principal: String,
-    /// 1: CreateGrant only; 2: direct use, CreateGrant only for AWS resources; 3: a grant by the key owner.
-    #[arg(long, value_name = "1|2|3", value_parser = parsed::<KeyOption>)]
-    pub option: KeyOption,
+    /// How the key is opened: grant-only (the principal may create grants only for --grantee and only
+    /// with custody's operations; custody creates and retires them), direct-use (the key policy names
+    /// the principal for exactly custody's operations, CreateGrant only for AWS resources), or
+    /// owner-grant (the key's owner grants the principal those operations).
+    #[arg(long, value_name = "ACCESS", value_parser = parsed::<KeyAccess>)]
+    pub access: KeyAccess,
+    /// With grant-only: the role the grants are for (the forensic role, when --for is custody's role
+    /// in the key's account); default: the --for principal itself.
+    #[arg(long, value_name = "ROLE_ARN")]
+    pub grantee: Option<String>,
     /// json, cfn (CloudFormation YAML) or terraform (HCL).
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parsed::<Format>)]
     pub format: Format,
@@ -151,7 +159,8 @@ fn key(args: &KeyArgs) -> Result<String, GenerateError> {
     let advice = key_policy(&KeyOptions {
         key_arn: args.key_arn.clone(),
         principal_arn: args.principal.clone(),
-        option: args.option,
+        access: args.access,
+        grantee_arn: args.grantee.clone(),
     })?;
     Ok(render(&advice, args.format))
 }

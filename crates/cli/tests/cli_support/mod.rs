@@ -69,8 +69,17 @@ pub fn simulated_journal() -> tempfile::TempDir {
     for ((case, instance, file), exit) in [(SUCCESS, 0), (FAILURE, 1)] {
         let inventory = format!("examples/inventories/{file}");
         let data_dir = dir.path().to_str().unwrap();
-        let (code, _, stderr) =
-            custody_offline(&["acquire", instance, "--case", case, "--simulate", &inventory, "--data-dir", data_dir]);
+        let (code, _, stderr) = custody_offline(&[
+            "acquire",
+            instance,
+            "--case",
+            case,
+            "--simulate",
+            &inventory,
+            "--data-dir",
+            data_dir,
+            "--no-preflight",
+        ]);
         assert_eq!(code, Some(exit), "{case}\n{stderr}");
     }
     dir

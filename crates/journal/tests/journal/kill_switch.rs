@@ -22,6 +22,7 @@ fn case(n: u64) -> NewCase {
         destination_account: "111111111111".to_string(),
         destination_region: "eu-west-1".to_string(),
         note: None,
+        simulated: false,
     }
 }
 

@@ -20,6 +20,7 @@ pub fn case(id: &str) -> NewCase {
         destination_account: "111122223333".to_string(),
         destination_region: "eu-west-1".to_string(),
         note: None,
+        simulated: false,
     }
 }
 

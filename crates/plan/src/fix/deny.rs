@@ -54,6 +54,8 @@ pub(super) fn explicit(w: &Working, decision: &Decision, out: &mut Proposal) {
             reason: format!("an explicit Deny overrides every Allow, so custody offers no automatic fix{alone}"),
             changes: vec![change],
             verified: false,
+            adds: Vec::new(),
+            risk: None,
         });
     }
 }

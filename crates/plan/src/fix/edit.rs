@@ -33,6 +33,25 @@ impl Slot {
         }
     }
 
+    /// The slot a case field's name ([`Slot::label`]) names.
+    pub fn from_label(label: &str) -> Option<Slot> {
+        let index = |s: &str| s.strip_suffix(']')?.parse::<usize>().ok();
+        match label {
+            "permissions_boundary" => Some(Slot::Boundary),
+            "resource_policy" => Some(Slot::Resource),
+            _ => {
+                if let Some(rest) = label.strip_prefix("identity_policies[") {
+                    index(rest).map(Slot::Identity)
+                } else if let Some(rest) = label.strip_prefix("grants[") {
+                    index(rest).map(Slot::Grant)
+                } else {
+                    let (level, i) = label.strip_prefix("scps[")?.split_once("][")?;
+                    Some(Slot::Scp(level.parse().ok()?, index(i)?))
+                }
+            }
+        }
+    }
+
     /// The case field's name.
     pub fn label(self) -> String {
         match self {

@@ -19,6 +19,7 @@ use super::edit::{self, Slot};
 use super::{complete, complete_except, Change, ChangeAction, Ctx, Fix, FixKind, Proposal};
 use crate::check::{caller_role_arn, identity, Checker, KeyInfo, RequestSpec, Working};
 use crate::inventory::KeyManager;
+use crate::key_access;
 use crate::plan::{ContextEntry, Plan, PolicyScope};
 use custody_policy::kms::GRANT_OPERATIONS;
 use custody_policy::{evaluate, DecisionKind, GateKind};
@@ -88,7 +89,7 @@ fn option1(
     ops: &[String],
     out: &mut Proposal,
 ) {
-    const NAME: &str = "option 1 (CreateGrant only)";
+    const NAME: &str = "grant-only (custody creates and retires a grant)";
     // custody's role in the key's account: a source role, or the forensic role for a forensic key.
     let config = &checker.inventory.config;
     let in_key_account = config
@@ -129,22 +130,16 @@ fn option1(
     let Ok(mut create) = checker.working(&spec) else { return };
     let mut changes = Vec::new();
     if evaluate(&create.case).kind != DecisionKind::Allowed {
-        let stmt = json!({
-            "Sid": format!("CustodyCreateGrantFor{}", super::camel(role.rsplit('/').next().unwrap_or_default())),
-            "Effect": "Allow",
-            "Action": "kms:CreateGrant",
-            "Resource": key.arn,
-            "Condition": {
-                "StringEquals": {"kms:GranteePrincipal": role},
-                "ForAllValues:StringEquals": {"kms:GrantOperations": ops}
-            }
-        });
+        let sid = key_access::grant_only_iam_sid(&key.arn);
+        let stmt = key_access::grant_only_statement(&sid, None, &key.arn, role, ops);
         let slot = Slot::Identity(create.slots.identity.len());
         if edit::set_slot(&mut create, slot, edit::new_document(std::slice::from_ref(&stmt))).is_err() {
             return;
         }
         let target = format!("an identity-based policy of {source_role} (a new inline policy, or appended to one)");
-        changes.push(Change::new(ChangeAction::AddStatement, target).with_json(stmt));
+        let mut change = Change::new(ChangeAction::AddStatement, target).with_json(stmt);
+        change.owner = Some(source_role.clone());
+        changes.push(change);
     }
     if !complete(&mut create, ctx, &mut changes) {
         let d = evaluate(&create.case);
@@ -164,39 +159,29 @@ fn option1(
     grant_change.case_field = Some("grants".into());
     changes.push(grant_change);
     let summary = if changes.len() == 1 {
-        format!("Seed option 1: {source_role} can already create the grant; plan with `--mode grant-only`")
+        format!("Grant-only: {source_role} can already create the grant; plan with `--mode grant-only`")
     } else {
-        format!("Seed option 1: give {source_role} kms:CreateGrant on the key for {role}; custody creates and retires the grant (`--mode grant-only`)")
+        format!("Grant-only: let {source_role} create grants on the key for {role} (nothing else); custody creates the grant and retires it (`--mode grant-only`)")
     };
-    out.fixes.push(Fix {
-        kind: FixKind::KmsOption1CreateGrantOnly,
+    out.fixes.push(Fix::new(
+        FixKind::KmsGrantOnly,
         summary,
-        reason: format!(
-            "the seeds' simplest approach across accounts and Regions: the key's account delegates exactly {} through a grant",
+        format!(
+            "the simplest approach across accounts and Regions: the key's account delegates exactly {} through a grant that lasts the acquisition",
             ops.join(", ")
         ),
         changes,
-        verified: true,
-    });
+    ));
 }
 
 fn option2(ctx: &Ctx, w: &Working, key: &KeyInfo, role: &str, ops: &BTreeSet<String>, out: &mut Proposal) {
-    const NAME: &str = "option 2 (direct permissions, CreateGrant for AWS resources only)";
+    const NAME: &str = "direct use (CreateGrant for AWS resources only)";
     if !key.policy_editable() {
         out.not_offered.push(format!("{NAME}: the key policy of {} is unknown", key.arn));
         return;
     }
-    let direct: Vec<String> = ops.iter().filter(|o| *o != "CreateGrant").map(|o| format!("kms:{o}")).collect();
-    let mut stmts = Vec::new();
-    if !direct.is_empty() {
-        stmts.push(json!({"Sid": "Allow required KMS permissions", "Effect": "Allow", "Principal": {"AWS": role},
-                          "Action": direct, "Resource": "*"}));
-    }
-    if ops.contains("CreateGrant") {
-        stmts.push(json!({"Sid": "Allow attachment of persistent resources", "Effect": "Allow",
-                          "Principal": {"AWS": role}, "Action": "kms:CreateGrant", "Resource": "*",
-                          "Condition": {"Bool": {"kms:GrantIsForAWSResource": true}}}));
-    }
+    let ops: Vec<String> = ops.iter().cloned().collect();
+    let stmts = key_access::direct_use_statements(key_access::DIRECT_USE_KEY_POLICY_SIDS, Some(role), "*", &ops);
     let mut work = w.clone();
     let doc = edit::with_added(&work, Slot::Resource, &stmts);
     if edit::set_slot(&mut work, Slot::Resource, doc).is_err() {
@@ -210,15 +195,19 @@ fn option2(ctx: &Ctx, w: &Working, key: &KeyInfo, role: &str, ops: &BTreeSet<Str
         .collect();
     let d = evaluate(&work.case);
     if d.gate.map(|g| g.kind) == Some(GateKind::IdentityPolicy) {
-        let all: Vec<String> = ops.iter().map(|o| format!("kms:{o}")).collect();
-        let stmt = json!({"Sid": format!("CustodyUseKey{}", key.arn.rsplit('/').next().unwrap_or_default().replace('-', "")),
-                          "Effect": "Allow", "Action": all, "Resource": key.arn});
+        let sids = key_access::direct_use_iam_sids(&key.arn);
+        let stmts = key_access::direct_use_statements((&sids.0, &sids.1), None, &key.arn, &ops);
         let slot = Slot::Identity(work.slots.identity.len());
-        if edit::set_slot(&mut work, slot, edit::new_document(std::slice::from_ref(&stmt))).is_err() {
+        if edit::set_slot(&mut work, slot, edit::new_document(&stmts)).is_err() {
             return;
         }
         let target = format!("an identity-based policy of {role} (a new inline policy, or appended to one)");
-        changes.push(Change::new(ChangeAction::AddStatement, target).at("identity_policies").with_json(stmt));
+        for stmt in stmts {
+            let mut change =
+                Change::new(ChangeAction::AddStatement, target.clone()).at("identity_policies").with_json(stmt);
+            change.owner = Some(role.to_string());
+            changes.push(change);
+        }
     }
     // Completing must not add an unconditional key-policy statement: that would be another option.
     if !complete_except(&mut work, ctx, &mut changes, &[GateKind::KeyPolicy]) {
@@ -231,17 +220,16 @@ fn option2(ctx: &Ctx, w: &Working, key: &KeyInfo, role: &str, ops: &BTreeSet<Str
         out.not_offered.push(format!("{NAME}: does not make this request pass: {why}"));
         return;
     }
-    out.fixes.push(Fix {
-        kind: FixKind::KmsOption2Direct,
-        summary: format!("Seed option 2: name {role} in the key policy for {} (CreateGrant only for AWS resources), and allow it in {role}'s own account (`--mode direct`)", ops.iter().cloned().collect::<Vec<_>>().join(", ")),
-        reason: "across accounts both the key policy and the caller's identity policy must allow; CreateGrant stays limited to grants EC2 makes for AWS resources".into(),
+    out.fixes.push(Fix::new(
+        FixKind::KmsDirectUse,
+        format!("Direct use: name {role} in the key policy for {} (CreateGrant only for AWS resources), and allow it in {role}'s own account (`--mode direct`)", ops.join(", ")),
+        "across accounts both the key policy and the caller's identity policy must allow; CreateGrant stays limited to grants EC2 makes for AWS resources".into(),
         changes,
-        verified: true,
-    });
+    ));
 }
 
 fn option3(w: &Working, key: &KeyInfo, role: &str, ops: &[String], out: &mut Proposal) {
-    const NAME: &str = "option 3 (a grant by the key's owner)";
+    const NAME: &str = "key-owner grant";
     if !ops.iter().any(|o| o == w.case.request.action_name()) {
         out.not_offered.push(format!("{NAME}: a grant cannot carry {}", w.case.request.action));
         return;
@@ -251,13 +239,7 @@ fn option3(w: &Working, key: &KeyInfo, role: &str, ops: &[String], out: &mut Pro
         out.not_offered.push(format!("{NAME}: a grant for {role} does not make this request pass"));
         return;
     }
-    let quoted: Vec<String> = ops.iter().map(|o| format!("\"{o}\"")).collect();
-    let command = format!(
-        "aws kms create-grant \\\n  --region {} \\\n  --key-id {} \\\n  --grantee-principal {role} \\\n  --operations {} \\\n  --retiring-principal {role}",
-        key.region,
-        key.arn,
-        quoted.join(" ")
-    );
+    let command = key_access::create_grant_command(&key.region, &key.arn, role, ops, Some(role));
     let mut change = Change::new(
         ChangeAction::RunCommand,
         format!("in account {} (the key's owner), as a principal allowed kms:CreateGrant on the key", key.account),
@@ -265,11 +247,10 @@ fn option3(w: &Working, key: &KeyInfo, role: &str, ops: &[String], out: &mut Pro
     change.command = Some(command);
     change.json = Some(grant);
     change.case_field = Some("grants".into());
-    out.fixes.push(Fix {
-        kind: FixKind::KmsOption3OwnerGrant,
-        summary: format!("Seed option 3: the key's owner grants {role} {} (`--mode owner-grants`)", ops.join(", ")),
-        reason: "a grant authorises its grantee on its own, from any account, with only the operations listed; custody retires it afterwards".into(),
-        changes: vec![change],
-        verified: true,
-    });
+    out.fixes.push(Fix::new(
+        FixKind::KmsOwnerGrant,
+        format!("Key-owner grant: the key's owner grants {role} {} (`--mode owner-grants`)", ops.join(", ")),
+        "a grant authorises its grantee on its own, from any account, with only the operations listed; custody retires it afterwards".into(),
+        vec![change],
+    ));
 }

@@ -13,8 +13,10 @@ pub enum GenerateError {
     UnknownKmsMode(String),
     #[error("unknown format `{0}`")]
     UnknownFormat(String),
-    #[error("unknown key option `{0}`")]
-    UnknownKeyOption(String),
+    #[error("unknown key access `{0}`")]
+    UnknownKeyAccess(String),
+    #[error("a grantee is named only for grant-only access (custody creates grants for it)")]
+    GranteeWithoutGrantOnly,
     #[error("bad tag `{input}`: {reason}")]
     BadTag { input: String, reason: &'static str },
     #[error("bad account id `{0}`")]
@@ -51,9 +53,12 @@ impl GenerateError {
             }
             GenerateError::UnknownKmsMode(_) => "KMS modes are `grant-only`, `direct` and `owner-grants`".into(),
             GenerateError::UnknownFormat(_) => "formats are `json`, `cfn` and `terraform`".into(),
-            GenerateError::UnknownKeyOption(_) => {
-                "options are 1 (CreateGrant only), 2 (direct use, CreateGrant for AWS resources) and 3 (a grant by the key owner)"
+            GenerateError::UnknownKeyAccess(_) => {
+                "the ways are grant-only (custody creates and retires grants), direct-use (the key policy names the role; CreateGrant only for AWS resources) and owner-grant (the key's owner grants the role)"
                     .into()
+            }
+            GenerateError::GranteeWithoutGrantOnly => {
+                "leave out --grantee, or use --access grant-only: with direct use and key-owner grants, the principal is the one that uses the key".into()
             }
             GenerateError::BadTag { .. } => {
                 "write the tag as KEY=VALUE, e.g. `CustodySSMEnabled=True`: letters, digits, spaces and `_ . : / = + - @`, a key of at most 128 characters not starting with `aws:`, a value of at most 256".into()
@@ -82,7 +87,7 @@ impl GenerateError {
                 "name a role (`arn:aws:iam::111122223333:role/CustodyResponse`, service-linked roles included), a user, or an account root".into()
             }
             GenerateError::ServiceLinkedRoleCannotCreateGrants(_) => {
-                "for a service-linked role use option 2 (seed 003 example 1) or option 3 (a grant by the key owner)".into()
+                "for a service-linked role use direct-use or owner-grant: it cannot create grants itself".into()
             }
             GenerateError::PartitionMismatch { .. } => "a key can only be used by principals of its own partition".into(),
         }

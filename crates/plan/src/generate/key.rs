@@ -1,27 +1,31 @@
 //! What the owner of a KMS key adds so that a principal can use it: key-policy statements, an
-//! `aws kms create-grant` command, and the IAM policies that go with them (seeds 000–003).
+//! `aws kms create-grant` command, and the IAM policies that go with them. The statements and the
+//! command come from [`crate::key_access`], as `custody check`'s fixes do, so that both advise the
+//! same thing for the same key, role and access.
 //!
-//! - Option 1 (CreateGrant only, seed 000): the principal may create grants, limited to the operations
-//!   custody's grants carry; custody creates and retires the grants it needs.
-//! - Option 2 (direct, seeds 000/001 and seed 003 example 1): "Allow use of the key" (Encrypt,
-//!   Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey) and "Allow attachment of persistent resources"
-//!   (CreateGrant with `Bool kms:GrantIsForAWSResource true`). For a key in another account than the
-//!   principal (seed 003 example 2): the statements name the principal's account root, and a principal
-//!   of that account creates a grant for the principal with the exact `create-grant` command, which
-//!   needs kms:CreateGrant on the key ARN in its own IAM policy.
-//! - Option 3 (owner grants, seed 000 option 3): the key owner creates the grant itself.
+//! - Grant-only: the principal may create grants, only for the grantee (`--grantee`, by default
+//!   itself) and only with the operations custody's grants carry; custody creates and retires them.
+//! - Direct use: the principal may use the key for exactly the operations custody's copies need, and
+//!   create grants only when EC2 creates them on its behalf (`kms:GrantIsForAWSResource`). Across
+//!   accounts, the principal's own IAM policy must allow the same. A service-linked role gets AWS's
+//!   documented statements instead (Amazon EC2 Auto Scaling User Guide, "Required AWS KMS key policy
+//!   for use with encrypted volumes",
+//!   <https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html>):
+//!   its policies cannot be edited, so across accounts a grant created in its account is the way.
+//! - Key-owner grant: the key's owner creates the grant itself.
 
 use super::validate::{parse_key_arn, parse_principal_arn};
 use super::{GenerateError, POLICY_VERSION};
+use crate::key_access;
 use crate::plan::COPY_GRANT_OPERATIONS;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fmt;
 use std::str::FromStr;
 
-/// The grant operations of seed 003 example 2, in its order: what EC2 needs to launch, attach and
-/// copy encrypted volumes for the grantee.
-pub const CUSTODY_KEY_GRANT_OPERATIONS: [&str; 8] = [
+/// The grant operations of AWS's example for a service-linked role in another account, in its order:
+/// what EC2 needs to launch, attach and copy encrypted volumes for the grantee.
+pub const SERVICE_LINKED_GRANT_OPERATIONS: [&str; 8] = [
     "Encrypt",
     "Decrypt",
     "ReEncryptFrom",
@@ -36,42 +40,18 @@ pub const CUSTODY_KEY_GRANT_OPERATIONS: [&str; 8] = [
 const CREATE_GRANT_DOC: &str = "https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html";
 const KEY_POLICY_DOC: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying.html";
 
-/// The seeds' three options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum KeyOption {
-    /// 1: CreateGrant only.
-    CreateGrantOnly,
-    /// 2: direct use, CreateGrant only for AWS resources.
-    Direct,
-    /// 3: a grant by the key owner.
-    OwnerGrant,
-}
+pub use crate::key_access::KeyAccess;
 
-impl KeyOption {
-    pub fn number(self) -> u8 {
-        match self {
-            KeyOption::CreateGrantOnly => 1,
-            KeyOption::Direct => 2,
-            KeyOption::OwnerGrant => 3,
-        }
-    }
-}
-
-impl fmt::Display for KeyOption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.number())
-    }
-}
-
-impl FromStr for KeyOption {
+impl FromStr for KeyAccess {
     type Err = GenerateError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "1" => Ok(KeyOption::CreateGrantOnly),
-            "2" => Ok(KeyOption::Direct),
-            "3" => Ok(KeyOption::OwnerGrant),
-            _ => Err(GenerateError::UnknownKeyOption(s.to_string())),
-        }
+        KeyAccess::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| GenerateError::UnknownKeyAccess(s.to_string()))
+    }
+}
+
+impl fmt::Display for KeyAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -79,10 +59,13 @@ impl FromStr for KeyOption {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyOptions {
     pub key_arn: String,
-    /// The principal that will use the key: a role (service-linked roles included), a user or an
-    /// account root.
+    /// The principal that will use the key (direct use, key-owner grant) or create grants on it
+    /// (grant-only): a role (service-linked roles included), a user or an account root.
     pub principal_arn: String,
-    pub option: KeyOption,
+    pub access: KeyAccess,
+    /// Grant-only: the role the grants are for (custody's forensic role when `principal_arn` is its
+    /// role in the key's account); `None`: the principal itself.
+    pub grantee_arn: Option<String>,
 }
 
 /// An `aws kms create-grant` command.
@@ -94,7 +77,7 @@ pub struct GrantCommand {
     pub key_id: String,
     pub grantee_principal: String,
     pub operations: Vec<String>,
-    /// The command line, ready to run.
+    /// The command, ready to run (one option a line).
     pub command: String,
 }
 
@@ -103,7 +86,8 @@ pub struct GrantCommand {
 pub struct KeyPolicyAdvice {
     pub key_arn: String,
     pub principal: String,
-    pub option: u8,
+    /// `grant-only`, `direct-use` or `owner-grant`.
+    pub access: KeyAccess,
     pub service_linked_role: bool,
     /// The key and the principal are in different accounts.
     pub cross_account: bool,
@@ -124,7 +108,9 @@ fn principal(arn: &str) -> Value {
     json!({"AWS": [arn]})
 }
 
-fn use_statement(sid: &str, who: &str) -> Value {
+/// AWS's statements for a service-linked role (Auto Scaling User Guide, see the module comment):
+/// "use of the customer managed key" and "attachment of persistent resources".
+fn service_linked_use_statement(sid: &str, who: &str) -> Value {
     json!({
         "Sid": sid,
         "Effect": "Allow",
@@ -134,7 +120,7 @@ fn use_statement(sid: &str, who: &str) -> Value {
     })
 }
 
-fn attachment_statement(sid: &str, who: &str, for_aws_resource: bool) -> Value {
+fn service_linked_attachment_statement(sid: &str, who: &str, for_aws_resource: bool) -> Value {
     let mut s = json!({
         "Sid": sid,
         "Effect": "Allow",
@@ -148,29 +134,29 @@ fn attachment_statement(sid: &str, who: &str, for_aws_resource: bool) -> Value {
     s
 }
 
-/// custody's grant operations, sorted.
-fn copy_grant_operations() -> Vec<&'static str> {
-    let mut ops = COPY_GRANT_OPERATIONS.to_vec();
+/// The operations custody's copies perform on a key shared with it, sorted: what its grants carry
+/// and what direct use allows. The same set `custody check` works out for a copy from such a key.
+pub fn custody_key_operations() -> Vec<String> {
+    let mut ops: Vec<String> = COPY_GRANT_OPERATIONS.iter().map(|o| o.to_string()).collect();
     ops.sort_unstable();
     ops
 }
 
-fn grant_operations_condition() -> Value {
-    json!({"ForAllValues:StringEquals": {"kms:GrantOperations": copy_grant_operations()}})
-}
-
-fn grant_command(run_in_account: &str, region: &str, key_arn: &str, grantee: &str, ops: &[&str]) -> GrantCommand {
-    let quoted: Vec<String> = ops.iter().map(|o| format!("\"{o}\"")).collect();
+fn grant_command(
+    run_in_account: &str,
+    region: &str,
+    key_arn: &str,
+    grantee: &str,
+    ops: Vec<String>,
+    retiring: Option<&str>,
+) -> GrantCommand {
     GrantCommand {
         run_in_account: run_in_account.to_string(),
         region: region.to_string(),
         key_id: key_arn.to_string(),
         grantee_principal: grantee.to_string(),
-        operations: ops.iter().map(|o| o.to_string()).collect(),
-        command: format!(
-            "aws kms create-grant --region {region} --key-id {key_arn} --grantee-principal {grantee} --operations {}",
-            quoted.join(" ")
-        ),
+        command: key_access::create_grant_command(region, key_arn, grantee, &ops, retiring),
+        operations: ops,
     }
 }
 
@@ -188,13 +174,24 @@ pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError
             principal: options.principal_arn.clone(),
         });
     }
+    let grantee = match (&options.grantee_arn, options.access) {
+        (Some(g), KeyAccess::GrantOnly) => {
+            let parsed = parse_principal_arn(g)?;
+            if parsed.partition != key.partition {
+                return Err(GenerateError::PartitionMismatch { key: options.key_arn.clone(), principal: g.clone() });
+            }
+            g.clone()
+        }
+        (Some(_), _) => return Err(GenerateError::GranteeWithoutGrantOnly),
+        (None, _) => options.principal_arn.clone(),
+    };
     let (key_arn, p) = (options.key_arn.as_str(), options.principal_arn.as_str());
     let cross_account = key.account != who.account;
-    let external_root = format!("arn:{}:iam::{}:root", who.partition, who.account);
+    let ops = custody_key_operations();
     let mut advice = KeyPolicyAdvice {
         key_arn: key_arn.to_string(),
         principal: p.to_string(),
-        option: options.option.number(),
+        access: options.access,
         service_linked_role: who.service_linked,
         cross_account,
         key_policy_statements: Vec::new(),
@@ -203,61 +200,73 @@ pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError
         principal_policy: None,
         notes: Vec::new(),
     };
-    match options.option {
-        KeyOption::CreateGrantOnly => {
+    let own_account_too = |advice: &mut KeyPolicyAdvice| {
+        advice.notes.push(format!(
+            "the key is in account {} and the principal in account {}: the principal's own IAM policy must allow the same (principal_policy); a key policy alone is not enough ({KEY_POLICY_DOC})",
+            key.account, who.account
+        ));
+    };
+    match options.access {
+        KeyAccess::GrantOnly => {
             if who.service_linked {
                 return Err(GenerateError::ServiceLinkedRoleCannotCreateGrants(p.to_string()));
             }
-            let mut s = json!({
-                "Sid": "Allow custody to create grants",
-                "Effect": "Allow",
-                "Principal": principal(p),
-                "Action": ["kms:CreateGrant", "kms:DescribeKey"],
-                "Resource": "*",
-                "Condition": grant_operations_condition()
-            });
-            advice.key_policy_statements.push(s.clone());
+            advice.key_policy_statements.push(key_access::grant_only_statement(
+                key_access::GRANT_ONLY_KEY_POLICY_SID,
+                Some(p),
+                "*",
+                &grantee,
+                &ops,
+            ));
             advice.notes.push(format!(
-                "custody creates a grant for each acquisition with the operations AWS lists for the users of a shared key (https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html: {}), names the forensic role as grantee and retiring principal, and retires the grant when the acquisition ends (seed 000, option 1)",
-                copy_grant_operations().join(", ")
+                "{p} may create grants on the key only for {grantee} and only with the operations custody's grants carry ({}); custody creates a grant for each acquisition and retires it when the acquisition ends. Run custody with `--mode grant-only`",
+                ops.join(", ")
             ));
             if cross_account {
-                s["Sid"] = json!("CustodyCreateGrantOnExternalKey");
-                s.as_object_mut().map(|o| o.remove("Principal"));
-                s["Resource"] = json!(key_arn);
+                let s = key_access::grant_only_statement(
+                    &key_access::grant_only_iam_sid(key_arn),
+                    None,
+                    key_arn,
+                    &grantee,
+                    &ops,
+                );
                 advice.principal_policy = Some(policy(json!([s])));
-                advice.notes.push(format!(
-                    "the key is in account {} and the principal in account {}: the principal's own IAM policy must allow the same (principal_policy), a key policy alone is not enough ({KEY_POLICY_DOC})",
-                    key.account, who.account
-                ));
+                own_account_too(&mut advice);
             }
         }
-        KeyOption::Direct if !cross_account => {
-            let use_sid = if who.service_linked {
-                "Allow service-linked role use of the customer managed key"
-            } else {
-                "Allow use of the key"
-            };
-            advice.key_policy_statements.push(use_statement(use_sid, p));
-            advice.key_policy_statements.push(attachment_statement(
+        KeyAccess::DirectUse if who.service_linked && !cross_account => {
+            advice
+                .key_policy_statements
+                .push(service_linked_use_statement("Allow service-linked role use of the customer managed key", p));
+            advice.key_policy_statements.push(service_linked_attachment_statement(
                 "Allow attachment of persistent resources",
                 p,
                 true,
             ));
-            advice.notes.push("CreateGrant is allowed only when an AWS service (EC2) creates the grant on the principal's behalf: kms:GrantIsForAWSResource (seed 000, option 2)".to_string());
+            advice.notes.push("a service-linked role gets the statements AWS documents for it; CreateGrant is allowed only when an AWS service creates the grant on its behalf (kms:GrantIsForAWSResource)".to_string());
         }
-        KeyOption::Direct => {
+        KeyAccess::DirectUse if who.service_linked => {
+            // A service-linked role's policies cannot be edited: its account is named, and a principal
+            // of that account creates the grant for it (AWS's documented example 2).
             let acct = &who.account;
-            advice.key_policy_statements.push(use_statement(
+            let external_root = format!("arn:{}:iam::{}:root", who.partition, who.account);
+            advice.key_policy_statements.push(service_linked_use_statement(
                 &format!("Allow external account {acct} use of the customer managed key"),
                 &external_root,
             ));
-            advice.key_policy_statements.push(attachment_statement(
+            advice.key_policy_statements.push(service_linked_attachment_statement(
                 &format!("Allow attachment of persistent resources in external account {acct}"),
                 &external_root,
                 false,
             ));
-            advice.create_grant = Some(grant_command(acct, &key.region, key_arn, p, &CUSTODY_KEY_GRANT_OPERATIONS));
+            advice.create_grant = Some(grant_command(
+                acct,
+                &key.region,
+                key_arn,
+                p,
+                SERVICE_LINKED_GRANT_OPERATIONS.map(String::from).to_vec(),
+                None,
+            ));
             advice.grant_creator_policy = Some(policy(json!([{
                 "Sid": format!("AllowCreationOfGrantForTheKMSKeyinExternalAccount{}", key.account),
                 "Effect": "Allow",
@@ -265,27 +274,36 @@ pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError
                 "Resource": key_arn
             }])));
             advice.notes.push(format!(
-                "the key is in account {} and the principal in account {acct}: the key policy lets account {acct} use the key (giving an account access does not by itself give any of its roles access), then a principal of account {acct} with grant_creator_policy runs create_grant for the principal (seed 003, example 2; {CREATE_GRANT_DOC})",
+                "the key is in account {} and the service-linked role in account {acct}, whose policies cannot be edited: the key policy names account {acct} (which by itself gives none of its principals access), and a principal of account {acct} with grant_creator_policy runs create_grant for the role ({CREATE_GRANT_DOC})",
                 key.account
             ));
-            if !who.service_linked {
-                let mut attach = attachment_statement("CustodyCreateGrantForAwsResources", p, true);
-                attach.as_object_mut().map(|o| o.remove("Principal"));
-                attach["Resource"] = json!(key_arn);
-                let mut use_ = use_statement("CustodyUseExternalKey", p);
-                use_.as_object_mut().map(|o| o.remove("Principal"));
-                use_["Resource"] = json!(key_arn);
-                advice.principal_policy = Some(policy(json!([use_, attach])));
-                advice.notes.push("instead of the grant, the principal (not a service-linked role) may be given principal_policy: with the key policy statements it allows the same (seeds 000–002, \"Cross Account\")".to_string());
+        }
+        KeyAccess::DirectUse => {
+            advice.key_policy_statements.extend(key_access::direct_use_statements(
+                key_access::DIRECT_USE_KEY_POLICY_SIDS,
+                Some(p),
+                "*",
+                &ops,
+            ));
+            advice.notes.push(format!(
+                "{p} may use the key for exactly the operations custody's copies need ({}), and create grants only when EC2 creates them on its behalf (kms:GrantIsForAWSResource). Run custody with `--mode direct`",
+                ops.join(", ")
+            ));
+            if cross_account {
+                let sids = key_access::direct_use_iam_sids(key_arn);
+                let s = key_access::direct_use_statements((&sids.0, &sids.1), None, key_arn, &ops);
+                advice.principal_policy = Some(policy(json!(s)));
+                own_account_too(&mut advice);
             }
         }
-        KeyOption::OwnerGrant => {
-            // An SLR launches and attaches volumes (seed 003); custody only copies from the key.
-            let ops: Vec<&str> = CUSTODY_KEY_GRANT_OPERATIONS
-                .into_iter()
-                .filter(|o| who.service_linked || COPY_GRANT_OPERATIONS.contains(o))
-                .collect();
-            advice.create_grant = Some(grant_command(&key.account, &key.region, key_arn, p, &ops));
+        KeyAccess::OwnerGrant => {
+            // A service-linked role launches and attaches volumes (AWS's example); custody copies.
+            let (grant_ops, retiring) = if who.service_linked {
+                (SERVICE_LINKED_GRANT_OPERATIONS.map(String::from).to_vec(), None)
+            } else {
+                (ops, Some(p))
+            };
+            advice.create_grant = Some(grant_command(&key.account, &key.region, key_arn, p, grant_ops, retiring));
             advice.grant_creator_policy = Some(policy(json!([{
                 "Sid": "AllowCreationOfCustodyGrantOnTheKMSKey",
                 "Effect": "Allow",
@@ -293,7 +311,7 @@ pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError
                 "Resource": key_arn
             }])));
             advice.notes.push(format!(
-                "the key owner (account {}) runs create_grant; the key policy is not changed, and the principal needs no IAM permission to use a grant, in any account (seed 000, option 3). Revoke the grant with `aws kms revoke-grant` when custody no longer needs it",
+                "the key owner (account {}) runs create_grant; the key policy is not changed, and the principal needs no IAM permission to use a grant, in any account. Run custody with `--mode owner-grants`; it retires the grant when it no longer needs it (the principal is the grant's retiring principal)",
                 key.account
             ));
         }

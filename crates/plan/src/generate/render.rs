@@ -294,7 +294,7 @@ impl Render for KeyPolicyAdvice {
 }
 
 fn key_headline(a: &KeyPolicyAdvice) -> String {
-    format!("custody key policy advice: option {} for {} on {}", a.option, a.principal, a.key_arn)
+    format!("custody key policy advice: {} for {} on {}", a.access, a.principal, a.key_arn)
 }
 
 /// The IAM policies of the advice, with their resource names and descriptions.
@@ -309,6 +309,9 @@ fn key_iam_policies(a: &KeyPolicyAdvice) -> Vec<(&'static str, &'static str, &'s
     v
 }
 
+/// The key's advice as one CloudFormation document: what CloudFormation cannot hold (statements to
+/// merge into an existing key policy, the create-grant command) as comments, and, when the principals
+/// need IAM policies, a template that deploys them.
 fn key_cfn(a: &KeyPolicyAdvice) -> String {
     let mut out = String::new();
     yaml::comment(&mut out, &key_headline(a));
@@ -318,26 +321,23 @@ fn key_cfn(a: &KeyPolicyAdvice) -> String {
     if let Some(g) = &a.create_grant {
         yaml::comment(
             &mut out,
-            &format!("Grant (CloudFormation has no grant resource), run in account {}:", g.run_in_account),
+            &format!("Run in account {} (CloudFormation has no resource for a grant):", g.run_in_account),
         );
-        yaml::comment(&mut out, &format!("  {}", g.command));
+        for line in g.command.lines() {
+            yaml::comment(&mut out, &format!("  {line}"));
+        }
     }
-    let mut first = true;
     if !a.key_policy_statements.is_empty() {
-        first = false;
         yaml::comment(
             &mut out,
-            "Add these statements to the KeyPolicy of the AWS::KMS::Key; keep its existing statements.",
+            &format!("{KEY_SNIPPET_HEADING} (the KeyPolicy of its AWS::KMS::Key, or the key policy in KMS):"),
         );
-        out.push_str(&yaml::to_yaml(&json!({
-            "KeyPolicy": {"Version": super::POLICY_VERSION, "Statement": a.key_policy_statements}
-        })));
+        for line in yaml::to_yaml(&json!(a.key_policy_statements)).lines() {
+            yaml::comment(&mut out, &format!("  {line}"));
+        }
     }
     let policies = key_iam_policies(a);
     if !policies.is_empty() {
-        if !first {
-            out.push_str("---\n");
-        }
         let mut resources = serde_json::Map::new();
         for (logical, _, description, doc) in policies {
             resources.insert(
@@ -356,6 +356,9 @@ fn key_cfn(a: &KeyPolicyAdvice) -> String {
     }
     out
 }
+
+/// The comment line before the key-policy statements of [`key_cfn`].
+pub const KEY_SNIPPET_HEADING: &str = "Add these statements to the key's policy, keeping its existing statements";
 
 fn key_terraform(a: &KeyPolicyAdvice) -> String {
     let mut out = String::new();

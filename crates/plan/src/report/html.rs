@@ -3,7 +3,9 @@
 //! escaped, its control and bidi characters shown as escapes ([`crate::text`]). The steps table carries `data-steps` and one `<tr class="step …">` per step, which
 //! `scripts/check-html-report` counts in the DOM a headless browser renders.
 
-use super::{change_heading, fix_kind, pretty_json, reasons, request_mark, step_mark, summary_line};
+use super::{
+    addition_lines, change_heading, fix_kind, fix_verdict, pretty_json, reasons, request_mark, step_mark, summary_line,
+};
 use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
 use crate::text::{is_hazard, write_escape};
 use std::fmt::Write as _;
@@ -19,7 +21,7 @@ table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;
 .summary{font-weight:600}.request{border-left:4px solid #d0d7de;margin:.8rem 0;padding:.2rem .8rem}
 .request.denied{border-color:#cf222e}.request.unknown{border-color:#d4a72c}
 .fix{background:#f6fff8;border:1px solid #aceebb;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}
-.fix.unverified{background:#fff8f6;border-color:#ffcecb}.label{color:#57606a}
+.fix.unverified{background:#fff8f6;border-color:#ffcecb}.fix.risky{background:#fff8c5;border-color:#d4a72c}.label{color:#57606a}
 ";
 
 /// Escapes text for HTML element content and attribute values. A control or bidi character is
@@ -200,16 +202,23 @@ fn html_request(o: &mut String, r: &RequestCheck) {
     }
     let _ = writeln!(o, "</ul>");
     for (n, f) in r.fixes.iter().enumerate() {
-        let (cls, verified) =
-            if f.verified { ("fix", "re-evaluated: allowed") } else { ("fix unverified", "not an automatic fix") };
+        let cls = match (&f.risk, f.verified) {
+            (Some(_), _) => "fix risky",
+            (None, true) => "fix",
+            (None, false) => "fix unverified",
+        };
         let _ = writeln!(
             o,
-            "<div class=\"{cls}\"><p><strong>Fix {}</strong> ({}; {verified}): {}</p><p><span class=\"label\">why:</span> {}</p>",
+            "<div class=\"{cls}\"><p><strong>Fix {}</strong> ({}; {}): {}</p><p><span class=\"label\">why:</span> {}</p>",
             n + 1,
             escape(&fix_kind(f)),
+            escape(&fix_verdict(f)),
             escape(&f.summary),
             escape(&f.reason)
         );
+        for line in addition_lines(f) {
+            let _ = writeln!(o, "<p><span class=\"label\">adds:</span> {}</p>", escape(&line));
+        }
         for c in &f.changes {
             let _ = writeln!(o, "<p>{}:</p>", escape(&change_heading(c)));
             let body = match (&c.command, &c.json) {

@@ -3,7 +3,10 @@
 //! bidi characters are shown as escapes ([`crate::text`]), in code as in text, so that `cat` of the
 //! file cannot drive a terminal and a rendered page cannot reorder what it shows.
 
-use super::{change_heading, fix_kind, pretty_json, reasons, request_mark, step_mark, summary_line, troubled};
+use super::{
+    addition_lines, change_heading, fix_kind, fix_verdict, pretty_json, reasons, request_mark, step_mark, summary_line,
+    troubled,
+};
 use crate::check::{CheckReport, Outcome, RequestCheck};
 use crate::text::{is_hazard, safe, safe_lines, write_escape};
 use std::fmt::Write as _;
@@ -145,9 +148,18 @@ fn md_request(o: &mut String, r: &RequestCheck) {
         let _ = writeln!(o, "  - {label}: {}", md_text(&line));
     }
     for (n, f) in r.fixes.iter().enumerate() {
-        let verified = if f.verified { "re-evaluated: allowed" } else { "not an automatic fix" };
-        let _ = writeln!(o, "  - **Fix {}** ({}; {verified}): {}", n + 1, md_text(&fix_kind(f)), md_text(&f.summary));
+        let _ = writeln!(
+            o,
+            "  - **Fix {}** ({}; {}): {}",
+            n + 1,
+            md_text(&fix_kind(f)),
+            md_text(&fix_verdict(f)),
+            md_text(&f.summary)
+        );
         let _ = writeln!(o, "    - why: {}", md_text(&f.reason));
+        for line in addition_lines(f) {
+            let _ = writeln!(o, "    - adds: {}", md_text(&line));
+        }
         for c in &f.changes {
             let _ = writeln!(o, "    - {}:\n", md_text(&change_heading(c)));
             if let Some(cmd) = &c.command {

@@ -137,6 +137,7 @@ impl Harness {
             destination_account: plan.dest_account.clone(),
             destination_region: plan.dest_region.clone(),
             note: None,
+            simulated: false,
         }
     }
 

@@ -104,8 +104,8 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
         return resume(args, path, &inventory, &world, case).await;
     }
     let case_id = args.case_id.clone().unwrap_or_default();
-    // A dry run shows where AWS would refuse: it goes on whatever the preflight says.
-    let plans = match plan_and_check(args, &inventory, &case_id, false) {
+    // A dry run stops where the preflight would stop a real run; --no-preflight shows where AWS refuses.
+    let plans = match plan_and_check(args, &inventory, &case_id) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -147,6 +147,7 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
         destination_account: plans.first().map(|(p, _)| p.dest_account.clone()).unwrap_or_default(),
         destination_region: plans.first().map(|(p, _)| p.dest_region.clone()).unwrap_or_default(),
         note: Some(format!("simulated from {}", path.display())),
+        simulated: true,
     };
     let report = match executor.acquire(&case, plans).await {
         Ok(r) => r,

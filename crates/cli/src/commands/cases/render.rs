@@ -26,7 +26,7 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
         .map(|c| {
             [
                 safe(&c.case_id).into_owned(),
-                c.status.to_string(),
+                if c.simulated { format!("{} (simulated)", c.status) } else { c.status.to_string() },
                 safe(&short_time(&c.created_at)).into_owned(),
                 c.examiner.as_deref().map(|e| safe(e).into_owned()).unwrap_or_else(|| "-".to_string()),
                 format!("{}:{}", Safe(&c.destination_account), Safe(&c.destination_region)),
@@ -69,6 +69,14 @@ pub(crate) fn cases_table(cases: &[CaseSummary], journal: Option<&Path>) -> Stri
     }
     let open: usize = cases.iter().map(|c| c.open_temporaries).sum();
     let _ = writeln!(out, "\n{} case(s) in {place}; `custody show CASE` tells one", cases.len());
+    let simulated = cases.iter().filter(|c| c.simulated).count();
+    if simulated > 0 {
+        let _ = writeln!(
+            out,
+            "{simulated} case(s) simulated: dry runs against the simulated cloud (`--simulate`); nothing in AWS was touched \
+             and their evidence does not exist"
+        );
+    }
     let interrupted = cases.iter().filter(|c| c.status == Status::Interrupted).count();
     if interrupted > 0 {
         let _ = writeln!(
@@ -91,6 +99,13 @@ pub(crate) fn show(d: &CaseDetail) -> String {
     let c = &d.case;
     let mut out = String::new();
     let _ = writeln!(out, "case {}: {}", Safe(&c.case_id), d.status);
+    if c.simulated {
+        let _ = writeln!(
+            out,
+            "  SIMULATED: a dry run against the simulated cloud (`--simulate`); nothing in AWS was touched, and the \
+             snapshots, keys and grants below never existed there"
+        );
+    }
     if d.status == Status::Interrupted && c.status == Status::Running {
         let _ = writeln!(
             out,
