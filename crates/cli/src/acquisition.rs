@@ -73,8 +73,15 @@ pub type Refusal = (InputError, Option<&'static str>);
 
 /// Reads and validates the inventory, then plans the acquisition; every error comes before any output.
 pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusal> {
+    load_and_plan_with_digest(args).map(|(inventory, plan, _)| (inventory, plan))
+}
+
+/// [`load_and_plan`], with the SHA-256 of the inventory's bytes as read (lower-case hex), for a
+/// report's provenance.
+pub fn load_and_plan_with_digest(args: &AcquisitionArgs) -> Result<(Inventory, Plan, String), Refusal> {
     let origin = origin_name(&args.inventory);
     let text = read_text(&args.inventory).map_err(|e| (e, None))?;
+    let digest: String = custody_sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     let inventory = parse_inventory(&text).map_err(|e| {
         (
             InputError { origin: origin.clone(), message: e.to_string() },
@@ -93,7 +100,7 @@ pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusa
         volume_az: args.volume_az.clone(),
     };
     let planned = plan(&inventory, &request).map_err(|e| (InputError { origin, message: e.to_string() }, None))?;
-    Ok((inventory, planned))
+    Ok((inventory, planned, digest))
 }
 
 #[cfg(test)]

@@ -21,12 +21,14 @@
 
 mod build;
 mod case;
+mod changes;
 mod ec2_grant;
 mod key_state;
 mod place;
 
 pub(crate) use build::{Checker, Working};
 pub(crate) use case::{is_stand_in, KeyInfo, RequestSpec};
+pub use changes::{change_index, ChangeToMake, RequestRef};
 pub(crate) use place::{caller_role_arn, identity};
 
 use crate::fix::{self, Fix};
@@ -71,6 +73,25 @@ pub struct CheckReport {
     pub volumes: Vec<VolumePlan>,
     pub steps: Vec<StepCheck>,
     pub summary: Summary,
+    /// The fewest distinct changes that fix every refused request that has a fix, each with the
+    /// requests it fixes: what a reviewer reads first.
+    pub changes: Vec<ChangeToMake>,
+    /// Where the report comes from, stamped by the command that writes it (the engine reads no
+    /// clock and no file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// What a report was made by and from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    pub custody_version: String,
+    /// UTC, RFC 3339.
+    pub generated_at: String,
+    /// The inventory's file name as given (`<stdin>` for `-`).
+    pub inventory: String,
+    /// The SHA-256 of the inventory's bytes, lower-case hex.
+    pub inventory_sha256: String,
 }
 
 impl CheckReport {
@@ -252,6 +273,8 @@ pub fn check(inventory: &Inventory, plan: &Plan) -> CheckReport {
         dest_account: plan.dest_account.clone(),
         dest_region: plan.dest_region.clone(),
         volumes: plan.volumes.clone(),
+        changes: changes::changes_to_make(&steps, &plan.volumes),
+        provenance: None,
         steps,
         summary,
     }

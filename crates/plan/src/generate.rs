@@ -310,13 +310,13 @@ pub fn role_policies(options: &RoleOptions) -> GeneratedRolePolicies {
     if let Some(home) = &options.forensic_region {
         if !regions.is_empty() && !regions.contains(home) {
             notes.push(format!(
-                "added the forensic region `{home}` to the regions: conditions must not preclude the region custody runs in (seeds 000–002, \"Cross Region\")"
+                "added the forensic region `{home}` to the regions: conditions must not preclude the region custody runs in"
             ));
             regions.push(home.clone());
         }
     } else if !regions.is_empty() {
         notes.push(
-            "make sure the region custody runs in is among the regions: a kms:ViaService condition that leaves it out precludes the copies (seeds 000–002, \"Cross Region\")"
+            "make sure the region custody runs in is among the regions: a kms:ViaService condition that leaves it out precludes the copies"
                 .to_string(),
         );
     }

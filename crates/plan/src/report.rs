@@ -10,6 +10,7 @@
 //! start a line that passes for the report's), Markdown and HTML escape it for their syntax and
 //! show its control characters as escapes too, and JSON keeps it exact.
 
+pub(crate) mod changes;
 mod html;
 mod markdown;
 
@@ -19,6 +20,7 @@ use crate::text::{safe_lines, Safe};
 use std::fmt::Write as _;
 use std::str::FromStr;
 
+pub use changes::{fixed_requests_line, FixRefs};
 pub use html::html;
 pub use markdown::markdown;
 
@@ -286,6 +288,16 @@ pub fn text(report: &CheckReport) -> String {
         Safe(&report.dest_account),
         Safe(&report.dest_region)
     );
+    if !report.changes.is_empty() {
+        let _ = writeln!(o, "{}:", changes::heading(report));
+        for (n, c) in report.changes.iter().enumerate() {
+            let f = &c.fix;
+            let _ =
+                writeln!(o, "  change {} [{}; {}]: {}", n + 1, fix_kind(f), Safe(&fix_verdict(f)), Safe(&f.summary));
+            let _ = writeln!(o, "    fixes: {}", Safe(&fixed_requests_line(c)));
+            text_fix_body(&mut o, f, "    ");
+        }
+    }
     if !report.volumes.is_empty() {
         let _ = writeln!(o, "volumes:");
         for v in &report.volumes {
@@ -293,6 +305,7 @@ pub fn text(report: &CheckReport) -> String {
         }
     }
     let _ = writeln!(o, "steps:");
+    let mut refs = FixRefs::new(report);
     for step in &report.steps {
         let _ = writeln!(o, "  {} {}  {}", step_mark(step.outcome), Safe(&step.id), Safe(&step.title));
         if let Some(line) = propagation_line(step) {
@@ -308,7 +321,7 @@ pub fn text(report: &CheckReport) -> String {
             let _ = writeln!(o, "      {}", Safe(&line));
         }
         for r in step.requests.iter().filter(|r| r.outcome != Outcome::Allowed) {
-            text_request(&mut o, r);
+            text_request(&mut o, r, &step.id, &mut refs);
         }
     }
     let _ = writeln!(o, "result: {}", summary_line(report));
@@ -316,7 +329,7 @@ pub fn text(report: &CheckReport) -> String {
     safe_lines(&o).into_owned()
 }
 
-fn text_request(o: &mut String, r: &RequestCheck) {
+fn text_request<'a>(o: &mut String, r: &'a RequestCheck, step: &str, refs: &mut FixRefs<'a>) {
     let _ = writeln!(
         o,
         "      {} {} on {}  (call {})",
@@ -331,34 +344,11 @@ fn text_request(o: &mut String, r: &RequestCheck) {
     }
     for (n, f) in r.fixes.iter().enumerate() {
         let _ = writeln!(o, "        fix {} [{}; {}]: {}", n + 1, fix_kind(f), Safe(&fix_verdict(f)), Safe(&f.summary));
-        let _ = writeln!(o, "          why: {}", Safe(&f.reason));
-        for line in addition_lines(f) {
-            let _ = writeln!(o, "          adds: {}", Safe(&line));
-        }
-        for c in &f.changes {
-            let _ = writeln!(o, "          {}:", Safe(&change_heading(c)));
-            for cc in &c.conditions {
-                let list = |v: &[String]| v.iter().map(|x| format!("`{}`", Safe(x))).collect::<Vec<_>>().join(", ");
-                let _ = writeln!(
-                    o,
-                    "            (condition `{}` on `{}`: was {}; now {})",
-                    Safe(&cc.operator),
-                    Safe(&cc.key),
-                    list(&cc.was),
-                    list(&cc.now)
-                );
+        match refs.refer(f, || format!("fix {} of {} in step `{step}`", n + 1, r.action)) {
+            Some(shown) => {
+                let _ = writeln!(o, "          the same change as {}", Safe(&shown));
             }
-            // A command or a policy is several lines: each line is one value (a `\r` in it is
-            // shown, not obeyed).
-            if let Some(cmd) = &c.command {
-                for line in cmd.trim_end_matches('\n').split('\n') {
-                    let _ = writeln!(o, "            {}", Safe(line));
-                }
-            } else if let Some(j) = &c.json {
-                for line in pretty_json(j).split('\n') {
-                    let _ = writeln!(o, "            {}", Safe(line));
-                }
-            }
+            None => text_fix_body(o, f, "          "),
         }
     }
     if let Some(n) = &r.no_fix {
@@ -366,6 +356,39 @@ fn text_request(o: &mut String, r: &RequestCheck) {
     }
     for n in &r.not_offered {
         let _ = writeln!(o, "        not offered: {}", Safe(n));
+    }
+}
+
+/// A fix's why, what it adds and its changes (JSON or command), each line indented by `pad`.
+fn text_fix_body(o: &mut String, f: &Fix, pad: &str) {
+    let _ = writeln!(o, "{pad}why: {}", Safe(&f.reason));
+    for line in addition_lines(f) {
+        let _ = writeln!(o, "{pad}adds: {}", Safe(&line));
+    }
+    for c in &f.changes {
+        let _ = writeln!(o, "{pad}{}:", Safe(&change_heading(c)));
+        for cc in &c.conditions {
+            let list = |v: &[String]| v.iter().map(|x| format!("`{}`", Safe(x))).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(
+                o,
+                "{pad}  (condition `{}` on `{}`: was {}; now {})",
+                Safe(&cc.operator),
+                Safe(&cc.key),
+                list(&cc.was),
+                list(&cc.now)
+            );
+        }
+        // A command or a policy is several lines: each line is one value (a `\r` in it is shown, not
+        // obeyed).
+        if let Some(cmd) = &c.command {
+            for line in cmd.trim_end_matches('\n').split('\n') {
+                let _ = writeln!(o, "{pad}  {}", Safe(line));
+            }
+        } else if let Some(j) = &c.json {
+            for line in pretty_json(j).split('\n') {
+                let _ = writeln!(o, "{pad}  {}", Safe(line));
+            }
+        }
     }
 }
 

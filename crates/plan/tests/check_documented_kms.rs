@@ -127,7 +127,13 @@ fn every_kms_request_ec2_makes_for_a_copy_is_marked_inferred_and_the_verdict_cou
     let html = custody_plan::report::html(&report);
     assert!(html.contains(&format!("<p class=\"inferred\">{line}")), "{html}");
     let assume_role = "https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html";
-    assert!(html.contains(&format!("<li><span class=\"label\">documented:</span> {assume_role}</li>")), "{html}");
+    // The AWS page is a link.
+    assert!(
+        html.contains(&format!(
+            "<li><span class=\"label\">documented:</span> <a href=\"{assume_role}\">{assume_role}</a></li>"
+        )),
+        "{html}"
+    );
     let md = custody_plan::report::markdown(&report);
     assert!(md.contains("## What rests on inference"), "{md}");
     let json = serde_json::to_value(&report).unwrap();

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use custody_plan::check::{check, CheckReport, RequestCheck};
+use custody_plan::check::{check, ChangeToMake, CheckReport, Outcome, RequestCheck};
 use custody_plan::fix::{Fix, FixKind};
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::{plan, Mode, PlanRequest};
@@ -80,6 +80,24 @@ fn no_example_offers_a_fix_that_grants_key_administration_and_fixes_are_ranked()
                 assert_eq!(ranks, sorted, "{name}: {} on {}: fixes not ranked by what they add", r.action, r.resource);
                 dropped += r.not_offered.iter().filter(|n| n.contains("key administration")).count();
             }
+            // The changes to make cover every refused request that has a fix, each exactly once, with
+            // one of its own fixes, and never with a risky one.
+            for step in &report.steps {
+                for r in step.requests.iter().filter(|r| r.outcome == Outcome::Denied && !r.fixes.is_empty()) {
+                    let covering: Vec<&ChangeToMake> = report
+                        .changes
+                        .iter()
+                        .filter(|c| {
+                            c.fixes_requests
+                                .iter()
+                                .any(|at| at.step == step.id && at.action == r.action && at.resource == r.resource)
+                        })
+                        .collect();
+                    assert_eq!(covering.len(), 1, "{name}: {} in {}", r.action, step.id);
+                    assert!(r.fixes.iter().any(|f| f.changes == covering[0].fix.changes), "{name}");
+                    assert!(covering[0].fix.risk.is_none(), "{name}");
+                }
+            }
         }
     }
     assert!(fixes_seen > 50, "the examples offer fixes: {fixes_seen}");
@@ -120,4 +138,32 @@ fn cross_region_fixes_say_what_they_add() {
         "{:#?}",
         r.not_offered
     );
+}
+
+/// The cross-Region example's changes to make are the two corrected conditions, which together fix
+/// all 12 refused requests: exactly what `4-cross-region-fixed.json` applies, which passes. The text
+/// report shows each corrected statement once, and the requests' own fixes point at it.
+#[test]
+fn cross_region_changes_to_make_are_the_two_corrections_the_fixed_example_applies() {
+    let path = examples().into_iter().find(|p| p.ends_with("4-cross-region.json")).unwrap();
+    let (_, report) = reports(&path).into_iter().next().unwrap();
+    assert_eq!(report.changes.len(), 2, "{:#?}", report.changes);
+    let fixed: usize = report.changes.iter().map(|c| c.fixes_requests.len()).sum();
+    assert_eq!(fixed, 12);
+    let fixed_file = path.with_file_name("4-cross-region-fixed.json");
+    let fixed_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&fixed_file).unwrap()).unwrap();
+    let target = &report.changes[0].fix.changes[0].target;
+    let key =
+        fixed_json["keys"].as_array().unwrap().iter().find(|k| target.ends_with(k["arn"].as_str().unwrap())).unwrap();
+    for c in &report.changes {
+        assert_eq!(c.fix.kind, FixKind::CorrectedCondition);
+        let change = &c.fix.changes[0];
+        let index = change.statement.unwrap();
+        assert_eq!(&key["policy"]["Statement"][index], change.json.as_ref().unwrap());
+    }
+    let (_, fixed_report) = reports(&fixed_file).into_iter().next().unwrap();
+    assert!(fixed_report.all_pass() && fixed_report.changes.is_empty());
+    let text = custody_plan::report::text(&report);
+    assert_eq!(text.matches("\"Sid\": \"Allow CustodyForensic to use the key through EC2\"").count(), 1, "{text}");
+    assert!(text.contains("the same change as change 1 of the changes to make, above"), "{text}");
 }

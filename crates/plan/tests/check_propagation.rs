@@ -109,13 +109,14 @@ fn a_role_that_may_not_describe_the_temporary_key_is_refused_before_anything_is_
         assert!(s.id.starts_with("copy-to-forensic:"), "{}", s.id);
         assert_eq!((r.call.as_str(), r.action.as_str()), ("kms:DescribeKey", "kms:DescribeKey"));
     }
-    // The first fix is the statement `custody policy role` now writes: DescribeKey, by the alias only.
+    // The one change to make is the statement `custody policy role` now writes: DescribeKey, by the
+    // alias only; it fixes every refused request.
     let text = render_text(&report);
-    let fix = text.split("fix 1 ").nth(1).unwrap_or_default();
-    assert!(
-        fix.contains("\"Action\": \"kms:DescribeKey\"") && fix.contains("\"kms:ResourceAliases\": \"alias/custody-*\""),
-        "{text}"
-    );
+    assert_eq!(report.changes.len(), 1, "{text}");
+    assert_eq!(report.changes[0].fixes_requests.len(), refused.len(), "{text}");
+    let stmt = report.changes[0].fix.changes[0].json.as_ref().unwrap();
+    assert_eq!(stmt["Action"], "kms:DescribeKey", "{text}");
+    assert_eq!(stmt["Condition"]["ForAnyValue:StringLike"]["kms:ResourceAliases"], "alias/custody-*", "{text}");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! authorization request of the plan offline, and says for each refusal the smallest fix, each one
 //! re-evaluated before it is offered.
 
-use crate::acquisition::{load_and_plan, AcquisitionArgs, Refusal};
-use custody_plan::check::check;
+use crate::acquisition::{load_and_plan_with_digest, AcquisitionArgs, Refusal};
+use custody_plan::check::{check, Provenance};
 use custody_plan::report::{render, Format};
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -51,8 +51,14 @@ pub fn run(args: &CheckArgs) -> ExitCode {
 
 /// Reads, plans, checks, renders; every error comes before any output.
 fn answer(args: &CheckArgs) -> Result<(String, bool), Refusal> {
-    let (inventory, plan) = load_and_plan(&args.acquisition)?;
-    let report = check(&inventory, &plan);
+    let (inventory, plan, digest) = load_and_plan_with_digest(&args.acquisition)?;
+    let mut report = check(&inventory, &plan);
+    report.provenance = Some(Provenance {
+        custody_version: env!("CARGO_PKG_VERSION").to_string(),
+        generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        inventory: crate::input::origin_name(&args.acquisition.inventory),
+        inventory_sha256: digest,
+    });
     let format = if args.json { Format::Json } else { args.format };
     Ok((render(&report, format), report.all_pass()))
 }

@@ -220,9 +220,14 @@ fn option2(ctx: &Ctx, w: &Working, key: &KeyInfo, role: &str, ops: &BTreeSet<Str
         out.not_offered.push(format!("{NAME}: does not make this request pass: {why}"));
         return;
     }
+    let own_account = if changes.iter().any(|c| c.case_field.as_deref() == Some("identity_policies")) {
+        format!(", and allow it in {role}'s own account")
+    } else {
+        String::new()
+    };
     out.fixes.push(Fix::new(
         FixKind::KmsDirectUse,
-        format!("Direct use: name {role} in the key policy for {} (CreateGrant only for AWS resources), and allow it in {role}'s own account (`--mode direct`)", ops.join(", ")),
+        format!("Direct use: name {role} in the key policy for {} (CreateGrant only for AWS resources){own_account} (`--mode direct`)", ops.join(", ")),
         "across accounts both the key policy and the caller's identity policy must allow; CreateGrant stays limited to grants EC2 makes for AWS resources".into(),
         changes,
     ));

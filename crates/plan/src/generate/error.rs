@@ -37,7 +37,7 @@ pub enum GenerateError {
     BadKeyArn { input: String, reason: &'static str },
     #[error("bad principal ARN `{input}`: {reason}")]
     BadPrincipalArn { input: String, reason: &'static str },
-    #[error("option 1 (CreateGrant only) is for a role custody runs as, not for the service-linked role `{0}`")]
+    #[error("grant-only access is for a role custody runs as, not for the service-linked role `{0}`")]
     ServiceLinkedRoleCannotCreateGrants(String),
     #[error("the key `{key}` and the principal `{principal}` are in different partitions")]
     PartitionMismatch { key: String, principal: String },

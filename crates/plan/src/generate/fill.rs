@@ -373,16 +373,17 @@ pub fn notes(ctx: &Ctx) -> Vec<String> {
                 "grant-only: the forensic role uses source keys only through the grants the source role creates \
                  (operations {}) and retires them as their retiring principal: a grant needs no IAM permission, and \
                  an allow of kms:RetireGrant does not let anyone retire a grant ({RETIRE}). Each source key's policy \
-                 must let the source role create grants: `custody policy key --option 1 --for <source role ARN>`",
+                 must let the source role create grants for the forensic role: `custody policy key --access grant-only --for \
+                 <source role ARN> --grantee <forensic role ARN>`",
                 ops.join(", ")
             ),
             KmsMode::Direct => "direct: each source key's policy must also allow the forensic role (cross-account use \
-                                needs the key policy and this IAM policy): `custody policy key --option 2 --for \
-                                <forensic role ARN>`"
+                                needs the key policy and this IAM policy): `custody policy key --access direct-use \
+                                --for <forensic role ARN>`"
                 .to_string(),
             KmsMode::OwnerGrants => {
                 "owner-grants: each source key's owner must grant the forensic role: `custody policy \
-                                     key --option 3 --for <forensic role ARN>`"
+                                     key --access owner-grant --for <forensic role ARN>`"
                     .to_string()
             }
         });
@@ -409,8 +410,8 @@ pub fn notes(ctx: &Ctx) -> Vec<String> {
     }
     if has(Feature::Triage) && o.ssm_tag.is_none() {
         notes.push(
-            "no --ssm-tag: ssm:SendCommand is allowed on every instance of the source accounts; seed 004 \
-                    recommends limiting it to instances carrying a tag"
+            "no --ssm-tag: ssm:SendCommand is allowed on every instance of the source accounts; AWS \
+                    recommends limiting it to instances carrying a tag (https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html#tag-based-access)"
                 .to_string(),
         );
     }

@@ -207,7 +207,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["sts:AssumeRole"],
         resources: &[SourceRole],
         conditions: &[],
-        purpose: "assume the source role in each source account (its trust policy must trust this role too, map §1)",
+        purpose: "assume the source role in each source account (its trust policy must trust this role too)",
         doc: ASSUME_ROLE,
     },
     // ---- acquire, source role --------------------------------------------------------------------
@@ -221,7 +221,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"],
         resources: &[Any],
         conditions: &[],
-        purpose: "find the instance and its volumes, wait for the snapshots (no resource types: Resource \"*\", map §2)",
+        purpose: "find the instance and its volumes, wait for the snapshots (no resource types: Resource \"*\")",
         doc: EC2_SAR,
     },
     Template {
@@ -234,7 +234,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CreateSnapshots"],
         resources: &[SourceInstances, SourceVolumes, Snapshots],
         conditions: &[],
-        purpose: "snapshot every volume crash-consistently (authorized on the instance, each volume and the new snapshots, map §3.2)",
+        purpose: "snapshot every volume crash-consistently (authorized on the instance, each volume and the new snapshots)",
         doc: EBS_IAM,
     },
     Template {
@@ -247,7 +247,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CreateTags"],
         resources: &[Snapshots],
         conditions: &[CreateAction("CreateSnapshots")],
-        purpose: "tag the new snapshots with the case (CreateTags is evaluated when the request has tags, map §3.3)",
+        purpose: "tag the new snapshots with the case (CreateTags is evaluated when the request has tags)",
         doc: EBS_IAM,
     },
     Template {
@@ -260,7 +260,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:ModifySnapshotAttribute"],
         resources: &[Snapshots],
         conditions: &[SharedWithForensicAccount],
-        purpose: "share the snapshots with the forensic account only (createVolumePermission, ec2:Add/userId, map §6)",
+        purpose: "share the snapshots with the forensic account only (createVolumePermission, ec2:Add/userId)",
         doc: SHARE,
     },
     Template {
@@ -273,7 +273,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:CreateGrant"],
         resources: &[SourceKeys],
         conditions: &[GrantOperations, GranteeIsForensicRole, RetiringIsForensicRole],
-        purpose: "option 1: grant the forensic role only what EC2 needs to copy the shared snapshot, retirable by it (seed 000)",
+        purpose: "grant-only: grant the forensic role only what EC2 needs to copy the shared snapshot, retirable by it",
         doc: GRANT_CONDS,
     },
     // ---- acquire, source role: the temporary key of path 8 (aws/ebs, cross-account) -------------
@@ -287,7 +287,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:CreateKey"],
         resources: &[Any],
         conditions: &[CaseTagRequested],
-        purpose: "create the temporary key, tagged with the case (CreateKey has no resource: scoped by aws:RequestTag, map §9.1)",
+        purpose: "create the temporary key, tagged with the case (CreateKey has no resource: scoped by aws:RequestTag)",
         doc: KMS_TAGS,
     },
     Template {
@@ -313,7 +313,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:CreateAlias"],
         resources: &[TempKeyAliases],
         conditions: &[],
-        purpose: "name the temporary key with the prefixed alias (alias side: only the alias ARN can scope it, map §9.3)",
+        purpose: "name the temporary key with the prefixed alias (alias side: only the alias ARN can scope it)",
         doc: ALIASES,
     },
     Template {
@@ -326,7 +326,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:ListKeys"],
         resources: &[Any],
         conditions: &[],
-        purpose: "find a temporary key whose CreateKey answer a crash lost (CreateKey is not idempotent; ListKeys has no resource type, map §9.1)",
+        purpose: "find a temporary key whose CreateKey answer a crash lost (CreateKey is not idempotent; ListKeys has no resource type)",
         doc: LIST_KEYS,
     },
     Template {
@@ -339,7 +339,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CopySnapshot"],
         resources: &[Snapshots],
         conditions: &[],
-        purpose: "re-encrypt aws/ebs snapshots under the temporary key: aws/ebs snapshots cannot be shared (map §6)",
+        purpose: "re-encrypt aws/ebs snapshots under the temporary key: aws/ebs snapshots cannot be shared",
         doc: SHARE,
     },
     Template {
@@ -352,7 +352,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CreateTags"],
         resources: &[Snapshots],
         conditions: &[CreateAction("CopySnapshot")],
-        purpose: "tag the re-encrypted copies with the case (map §5.1)",
+        purpose: "tag the re-encrypted copies with the case",
         doc: EC2_SAR,
     },
     // ---- acquire, forensic role ------------------------------------------------------------------
@@ -366,7 +366,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CopySnapshot"],
         resources: &[Snapshots],
         conditions: &[],
-        purpose: "copy the (shared) snapshot into the forensic account (authorized on the source and the new snapshot, map §5.1)",
+        purpose: "copy the (shared) snapshot into the forensic account (authorized on the source and the new snapshot)",
         doc: EBS_IAM,
     },
     Template {
@@ -379,7 +379,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CreateTags"],
         resources: &[Snapshots],
         conditions: &[CreateAction("CopySnapshot")],
-        purpose: "tag the evidence copies with the case (map §5.1)",
+        purpose: "tag the evidence copies with the case",
         doc: EC2_SAR,
     },
     Template {
@@ -392,7 +392,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:DescribeSnapshots"],
         resources: &[Any],
         conditions: &[],
-        purpose: "wait for the copies (a refused key shows only as the copy's `error` state, map §5.2)",
+        purpose: "wait for the copies (a refused key shows only as the copy's `error` state)",
         doc: EC2_SAR,
     },
     Template {
@@ -438,7 +438,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: SHARED_KEY_USE,
         resources: &[SourceKeys],
         conditions: &[ViaEc2],
-        purpose: "option 2: use the source keys through EC2; cross-account use needs this and the key policy (seed 000, map §5.3)",
+        purpose: "direct use: use the source keys through EC2; cross-account use needs this and the key policy",
         doc: SHARE_KEY,
     },
     Template {
@@ -451,7 +451,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:CreateGrant"],
         resources: &[SourceKeys],
         conditions: &[ViaEc2, ForAwsResource],
-        purpose: "option 2: CreateGrant on the source keys only for AWS resources (seed 000, \"Allow attachment of persistent resources\")",
+        purpose: "direct use: CreateGrant on the source keys only for AWS resources (\"Allow attachment of persistent resources\")",
         doc: SHARE_KEY,
     },
     Template {
@@ -507,7 +507,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ebs:ListSnapshotBlocks", "ebs:GetSnapshotBlock"],
         resources: &[Snapshots],
         conditions: &[],
-        purpose: "read the evidence copies block by block (EBS direct APIs; the snapshot ARN is an ec2 ARN, map §8.1)",
+        purpose: "read the evidence copies block by block (EBS direct APIs; the snapshot ARN is an ec2 ARN)",
         doc: EBS_DIRECT,
     },
     Template {
@@ -520,7 +520,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:Decrypt"],
         resources: &[ForensicKeys],
         conditions: &[ViaEc2],
-        purpose: "decrypt the blocks of encrypted copies (kms:ViaService is ec2: there is no ebs ViaService, map §8.2)",
+        purpose: "decrypt the blocks of encrypted copies (kms:ViaService is ec2: there is no ebs ViaService)",
         doc: EBS_DIRECT,
     },
     // ---- direct-read (path 9), source role --------------------------------------------------------
@@ -534,7 +534,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ebs:ListSnapshotBlocks", "ebs:GetSnapshotBlock"],
         resources: &[Snapshots],
         conditions: &[],
-        purpose: "path 9: read the snapshot where it is, in the source account, without a copy (map §8.1)",
+        purpose: "path 9: read the snapshot where it is, in the source account, without a copy",
         doc: EBS_DIRECT,
     },
     Template {
@@ -547,7 +547,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:Decrypt"],
         resources: &[SourceKeys],
         conditions: &[ViaEc2],
-        purpose: "path 9: decrypt the blocks of an encrypted snapshot (map §8.2)",
+        purpose: "path 9: decrypt the blocks of an encrypted snapshot",
         doc: EBS_DIRECT,
     },
     // ---- triage, source role (seed 004) ---------------------------------------------------------
@@ -561,7 +561,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ssm:SendCommand"],
         resources: &[SourceInstances],
         conditions: &[SsmTag],
-        purpose: "run commands only on instances carrying the tag (seed 004, \"RequiredForTriageAndRunCommandTagged\")",
+        purpose: "run commands only on instances carrying the tag",
         doc: SSM_TAGS,
     },
     Template {
@@ -574,7 +574,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ssm:SendCommand"],
         resources: &[RunCommandDocuments],
         conditions: &[],
-        purpose: "with the shell documents only (SendCommand is also authorized on the document, seed 004, \"RequiredForTriageAndRunCommandRun\")",
+        purpose: "with the shell documents only (SendCommand is also authorized on the document)",
         doc: SSM_TAGS,
     },
     Template {
@@ -587,7 +587,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ssm:GetCommandInvocation", "ssm:ListCommands"],
         resources: &[Any],
         conditions: &[],
-        purpose: "read the command's output, and find a command whose answer was lost when a triage is resumed (no resource types: Resource \"*\", a tag condition could never match, map §10.2)",
+        purpose: "read the command's output, and find a command whose answer was lost when a triage is resumed (no resource types: Resource \"*\", a tag condition could never match)",
         doc: SSM_SAR,
     },
     // ---- volume, forensic role: a volume from each evidence snapshot (map §7) ----------------------
@@ -601,7 +601,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CreateVolume"],
         resources: &[ForensicVolumes],
         conditions: &[CaseTagRequested],
-        purpose: "create volumes in the forensic account only tagged with the case (aws:RequestTag, map §7)",
+        purpose: "create volumes in the forensic account only tagged with the case (aws:RequestTag)",
         doc: EBS_IAM,
     },
     Template {
@@ -614,7 +614,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CreateVolume"],
         resources: &[Snapshots],
         conditions: &[CaseTagged],
-        purpose: "only from the evidence snapshots custody tagged (CreateVolume is also authorized on the snapshot, map §7)",
+        purpose: "only from the evidence snapshots custody tagged (CreateVolume is also authorized on the snapshot)",
         doc: EBS_IAM,
     },
     Template {
@@ -627,7 +627,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:CreateTags"],
         resources: &[ForensicVolumes],
         conditions: &[CreateAction("CreateVolume")],
-        purpose: "tag the volumes as they are created (ec2:CreateAction, map §7)",
+        purpose: "tag the volumes as they are created (ec2:CreateAction)",
         doc: EC2_SAR,
     },
     Template {
@@ -640,7 +640,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:DescribeVolumes"],
         resources: &[Any],
         conditions: &[],
-        purpose: "wait for the volumes to be available (DescribeVolumes has no resource-level permissions, map §2)",
+        purpose: "wait for the volumes to be available (DescribeVolumes has no resource-level permissions)",
         doc: EC2_SAR,
     },
     // ---- cleanup, source role (deleting snapshots: `evidence`) ----------------------------------------
@@ -654,7 +654,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["ec2:ModifySnapshotAttribute"],
         resources: &[Snapshots],
         conditions: &[CaseTagged, UnsharedFromForensicAccount],
-        purpose: "stop sharing the snapshots custody tagged with the forensic account (ec2:Remove/userId, map §6)",
+        purpose: "stop sharing the snapshots custody tagged with the forensic account (ec2:Remove/userId)",
         doc: SHARE,
     },
     Template {
@@ -667,7 +667,7 @@ pub const TEMPLATES: &[Template] = &[
         actions: &["kms:DeleteAlias"],
         resources: &[TempKeyAliases],
         conditions: &[],
-        purpose: "delete the temporary key's alias (alias side; the key side and ScheduleKeyDeletion are the key policy's, map §9.3)",
+        purpose: "delete the temporary key's alias (alias side; the key side and ScheduleKeyDeletion are the key policy's)",
         doc: ALIASES,
     },
 ];

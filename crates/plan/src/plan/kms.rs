@@ -95,7 +95,7 @@ fn cross_account_note(signer: &Signer, key: &KeyRef) -> String {
     } else {
         format!(
             "; the key is in account {}, so its key policy (or a grant) and the caller's IAM policies must both \
-             allow it (map §5.3)",
+             allow it",
             key.account
         )
     }
@@ -148,9 +148,9 @@ pub(crate) fn copy_source_key(signer: &Signer, key: &KeyRef, ebs_id: &str, copy_
         )
     };
     let context_note = if ebs_id.starts_with("vol-") {
-        format!("aws:ebs:id = {ebs_id}, the volume ID, because the snapshot was made by CreateSnapshots (map §13)")
+        format!("aws:ebs:id = {ebs_id}, the volume ID, because the snapshot was made by CreateSnapshots")
     } else {
-        format!("aws:ebs:id = {ebs_id}, the snapshot's own ID, because it was made by CopySnapshot (map §13)")
+        format!("aws:ebs:id = {ebs_id}, the snapshot's own ID, because it was made by CopySnapshot")
     };
     let known = |op: &str| match op {
         "DescribeKey" => Some((
@@ -195,7 +195,7 @@ pub(crate) fn copy_dest_key(signer: &Signer, key: &KeyRef, new_id: &str) -> Vec<
         "GenerateDataKeyWithoutPlaintext" => Some((
             format!(
                 "EC2 generates the copy's data key with aws:ebs:id = {new_id}, the new snapshot's ID, because a \
-                 CopySnapshot product uses its own ID (map §13)"
+                 CopySnapshot product uses its own ID"
             ),
             doc::KMS_EBS_CONTEXT,
         )),
@@ -227,22 +227,20 @@ pub(crate) fn create_volume_key(
 ) -> Vec<AuthzRequest> {
     let reads = snapshot_ebs_id.unwrap_or(new_id);
     let known = |op: &str| match op {
-        "DescribeKey" => Some((
-            "EC2 describes the key of the volume it creates, as the caller (map §7)".to_string(),
-            doc::KMS_SHARE_KEY,
-        )),
+        "DescribeKey" => {
+            Some(("EC2 describes the key of the volume it creates, as the caller".to_string(), doc::KMS_SHARE_KEY))
+        }
         "CreateGrant" => Some((
-            "EC2 creates a grant for the new volume as the caller (kms:GrantIsForAWSResource = true, map §7)"
-                .to_string(),
+            "EC2 creates a grant for the new volume as the caller (kms:GrantIsForAWSResource = true)".to_string(),
             doc::KMS_EBS_CONTEXT,
         )),
         "GenerateDataKeyWithoutPlaintext" => Some((
-            format!("EC2 generates the volume's data key with aws:ebs:id = {new_id}, the new volume's id (map §7)"),
+            format!("EC2 generates the volume's data key with aws:ebs:id = {new_id}, the new volume's id"),
             doc::KMS_EBS_CONTEXT,
         )),
         "Decrypt" => snapshot_ebs_id.map(|id| {
             (
-                format!("EC2 decrypts the snapshot's data key (aws:ebs:id = {id}) to create the volume (map §7)"),
+                format!("EC2 decrypts the snapshot's data key (aws:ebs:id = {id}) to create the volume"),
                 doc::KMS_EBS_CONTEXT,
             )
         }),
@@ -272,7 +270,7 @@ pub(crate) fn describe_default_key(signer: &Signer, key: &KeyRef) -> AuthzReques
     on_behalf(signer, key, "kms:DescribeKey", None)
         .because(
             "copying an encrypted snapshot needs DescribeKey on the default EBS key of the caller's account, and an \
-         explicit deny fails the copy (map §5.2, item 2; that EC2 calls it through ec2 is inferred)",
+         explicit deny fails the copy (that EC2 calls it through ec2 is inferred)",
             doc::EBS_COPY,
         )
         .inferred(
@@ -292,8 +290,8 @@ pub(crate) fn direct_read_decrypt(signer: &Signer, key: &KeyRef, ebs_id: &str, s
         .because(
             format!(
                 "reading blocks of an encrypted snapshot decrypts its data key as the caller: which KMS operations the \
-                 EBS direct APIs call is SILENT, Decrypt through ec2 (no ebs ViaService exists) with aws:ebs:id = \
-                 {ebs_id} is the inferred answer (map §8.2)"
+                 EBS direct APIs call is not documented, Decrypt through ec2 (no ebs ViaService exists) with aws:ebs:id = \
+                 {ebs_id} is the inferred answer"
             ),
             doc::EBS_DIRECT_KMS,
         )
@@ -324,9 +322,9 @@ pub(crate) fn create_grant(
         .with("kms:GrantIsForAWSResource", "false")
         .because(
             format!(
-                "the source role creates the grant itself (seed option 1), so kms:GrantIsForAWSResource is false, with \
+                "the source role creates the grant itself (grant-only), so kms:GrantIsForAWSResource is false, with \
                  grantee and retiring principal {grantee_role}, the operations AWS lists for a shared key, and a constraint \
-                 aws:ebs:id = {volume_id} (how the constraint maps onto kms:EncryptionContext keys is SILENT, map §9.5)"
+                 aws:ebs:id = {volume_id} (how the constraint maps onto kms:EncryptionContext keys is not documented)"
             ),
             doc::KMS_GRANT_CONDITIONS,
         )
@@ -358,7 +356,7 @@ pub(crate) fn retire_grant(retiring: &Signer, key: &KeyRef, grant_id: &str) -> A
         .because(
             format!(
                 "RetireGrant is authorized by grant {grant_id} itself, which names {} as retiring principal (a \
-                 kms:RetireGrant allow in a key policy has no effect, a Deny does, map §9.6)",
+                 kms:RetireGrant allow in a key policy has no effect, a Deny does)",
                 retiring.role_arn
             ),
             doc::KMS_RETIRE_GRANT,
@@ -383,7 +381,7 @@ pub(crate) fn create_key(source: &Signer, key: &KeyRef, tags: &[(String, String)
             .request_tags(tags)
             .because(
                 "CreateKey has no key resource, so it is authorized on Resource \"*\" by IAM policies alone, and is \
-                 scoped by aws:RequestTag/aws:TagKeys (map §9.1, correction 11)",
+                 scoped by aws:RequestTag/aws:TagKeys",
                 doc::KMS_CREATE_KEY,
             ),
         AuthzRequest::new(&source.session, "kms:TagResource", all_keys)
@@ -403,7 +401,7 @@ pub(crate) fn create_key(source: &Signer, key: &KeyRef, tags: &[(String, String)
             .because(
                 "the lockout safety check: the key policy passed to CreateKey must let the caller call PutKeyPolicy \
                  later (evaluated against the temporary key's policy; whether IAM also evaluates kms:PutKeyPolicy at \
-                 creation is SILENT, map §9.1)",
+                 creation is not documented)",
                 doc::KMS_CREATE_KEY,
             )
             .inferred(
@@ -422,7 +420,7 @@ pub(crate) fn alias_requests(source: &Signer, action: &str, alias_arn: &str, key
             .because(
                 format!(
                     "{action} is authorized on the alias, by IAM policy, and only the alias ARN in Resource can scope \
-                     it: condition keys (kms:RequestAlias included) cannot (map §9.3, correction 11)"
+                     it: condition keys (kms:RequestAlias included) cannot"
                 ),
                 doc::KMS_ALIAS_ACCESS,
             ),
@@ -431,7 +429,7 @@ pub(crate) fn alias_requests(source: &Signer, action: &str, alias_arn: &str, key
             .with("kms:CallerAccount", &source.account)
             .because(
                 format!(
-                    "{action} is also authorized on the key the alias points to, by its key policy (map §9.3); \
+                    "{action} is also authorized on the key the alias points to, by its key policy; \
                      kms:ResourceAliases cannot scope it while the key has no alias yet"
                 ),
                 doc::KMS_ALIAS_ACCESS,
@@ -482,7 +480,7 @@ pub(crate) fn schedule_key_deletion(source: &Signer, key: &KeyRef) -> AuthzReque
         .because(
             format!(
                 "the temporary key is scheduled for deletion after {TEMP_KEY_DELETION_DAYS} days, the minimum; \
-                 kms:ScheduleKeyDeletionPendingWindowInDays can pin the window (map §9.4)"
+                 kms:ScheduleKeyDeletionPendingWindowInDays can pin the window"
             ),
             doc::KMS_SCHEDULE_DELETION,
         )

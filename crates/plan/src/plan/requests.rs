@@ -156,14 +156,14 @@ pub(crate) fn assume_role(caller: &Signer, target: &Signer, region: &str) -> Vec
         base.clone().scoped(PolicyScope::Identity).because(
             format!(
                 "the identity-based policies of {} must allow sts:AssumeRole on {} (for a role in another account \
-                 both this and the role's trust policy are required, map §1)",
+                 both this and the role's trust policy are required)",
                 caller.role_arn, target.role_arn
             ),
             doc::STS_ASSUME_ROLE,
         ),
         base.scoped(PolicyScope::Resource).because(
             format!(
-                "the trust policy of {} must allow {} (or its account) as Principal for sts:AssumeRole (map §1)",
+                "the trust policy of {} must allow {} (or its account) as Principal for sts:AssumeRole",
                 target.role_arn, caller.role_arn
             ),
             doc::STS_ASSUME_ROLE,
@@ -174,7 +174,7 @@ pub(crate) fn assume_role(caller: &Signer, target: &Signer, region: &str) -> Vec
 /// `ec2:Describe*`: no resource-level permissions, so Resource `*` (map §2).
 pub(crate) fn ec2_describe(signer: &Signer, action: &str, region: &str) -> AuthzRequest {
     AuthzRequest::new(&signer.session, action, "*").ec2_in(region).because(
-        format!("{action} supports no resource-level permissions, so it is authorized on Resource \"*\" (map §2)"),
+        format!("{action} supports no resource-level permissions, so it is authorized on Resource \"*\""),
         doc::EC2_SAR,
     )
 }
@@ -187,10 +187,7 @@ pub(crate) fn create_snapshots(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> 
         .ec2_in(region)
         .with("ec2:InstanceID", &ctx.instance.id)
         .resource_tags(&instance_tags, true)
-        .because(
-            "CreateSnapshots is authorized on the instance (required resource type instance*, map §3.2)",
-            doc::EC2_SAR,
-        )];
+        .because("CreateSnapshots is authorized on the instance (required resource type instance*)", doc::EC2_SAR)];
     for volume in &ctx.instance.volumes {
         out.push(
             AuthzRequest::new(&signer.session, "ec2:CreateSnapshots", ctx.volume_arn(volume))
@@ -201,7 +198,7 @@ pub(crate) fn create_snapshots(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> 
                 .because(
                     format!(
                         "CreateSnapshots is authorized on each volume it snapshots, here {} (required resource type \
-                         volume*; one evaluation per volume is inferred, map §3.2)",
+                         volume*; one evaluation per volume is inferred)",
                         volume.id
                     ),
                     doc::EBS_IAM_CREATE_SNAPSHOTS,
@@ -221,7 +218,7 @@ pub(crate) fn create_snapshots(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> 
             .request_tags(&tags)
             .because(
                 "CreateSnapshots is authorized on the new snapshots, before their IDs exist, as snapshot/* (required \
-                 resource type snapshot*, map §3.1-3.2)",
+                 resource type snapshot*)",
                 doc::EBS_IAM_CREATE_SNAPSHOTS,
             ),
     );
@@ -233,7 +230,7 @@ pub(crate) fn create_snapshots(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> 
             .request_tags(&tags)
             .because(
                 "tagging on create (the case tags) makes EC2 also authorize ec2:CreateTags on the new snapshots, \
-                 with ec2:CreateAction = CreateSnapshots (map §3.3)",
+                 with ec2:CreateAction = CreateSnapshots",
                 doc::EBS_IAM_TAG_ON_CREATE,
             ),
     );
@@ -264,7 +261,7 @@ pub(crate) fn copy_snapshot_ec2(ctx: &Ctx, signer: &Signer, from: &SnapRef, to: 
         source.scoped(PolicyScope::Identity).because(
             format!(
                 "CopySnapshot is also authorized on the source snapshot (current EBS documentation; the Region in its \
-                 ARN is inferred, map §5.1); it is shared with account {} by createVolumePermission, which stands in \
+                 ARN is inferred); it is shared with account {} by createVolumePermission, which stands in \
                  for a resource policy, so only the caller's policies are evaluated",
                 signer.account
             ),
@@ -273,7 +270,7 @@ pub(crate) fn copy_snapshot_ec2(ctx: &Ctx, signer: &Signer, from: &SnapRef, to: 
     } else {
         source.because(
             "CopySnapshot is also authorized on the source snapshot (current EBS documentation; the Region in its ARN \
-             is inferred, map §5.1)",
+             is inferred)",
             doc::EBS_IAM_COPY,
         )
     };
@@ -285,7 +282,7 @@ pub(crate) fn copy_snapshot_ec2(ctx: &Ctx, signer: &Signer, from: &SnapRef, to: 
             .because(
                 format!(
                     "CopySnapshot is sent to the destination Region {region} and authorized on the new snapshot, \
-                     whose ID is then a literal `*` (matched by snapshot/* or snapshot/${{*}}, map §5.1)"
+                     whose ID is then a literal `*` (matched by snapshot/* or snapshot/${{*}})"
                 ),
                 doc::EBS_IAM_COPY,
             ),
@@ -297,7 +294,7 @@ pub(crate) fn copy_snapshot_ec2(ctx: &Ctx, signer: &Signer, from: &SnapRef, to: 
             .request_tags(&to.tags)
             .because(
                 "tagging the copy on create makes EC2 also authorize ec2:CreateTags with ec2:CreateAction = \
-                 CopySnapshot (dependent action in the SAR, map §5.1)",
+                 CopySnapshot (dependent action in the SAR)",
                 doc::EC2_SAR,
             ),
     ]
@@ -310,12 +307,12 @@ pub(crate) fn modify_share(ctx: &Ctx, signer: &Signer, snap: &SnapRef, account: 
     let why = if add {
         format!(
             "sharing is ModifySnapshotAttribute on the snapshot, by its owner, with ec2:Add/userId = {account} \
-             (ec2:Attribute = createVolumePermission is inferred, map §6)"
+             (ec2:Attribute = createVolumePermission is inferred)"
         )
     } else {
         format!(
             "removing the share is ModifySnapshotAttribute on the snapshot, by its owner, with ec2:Remove/userId = \
-             {account} (map §6)"
+             {account}"
         )
     };
     snapshot_request(ctx, signer, "ec2:ModifySnapshotAttribute", snap)
@@ -330,7 +327,7 @@ pub(crate) fn delete_snapshot(ctx: &Ctx, signer: &Signer, snap: &SnapRef) -> Aut
     snapshot_request(ctx, signer, "ec2:DeleteSnapshot", snap).because(
         format!(
             "DeleteSnapshot is authorized on the snapshot, by its owner (ec2:Owner = {} pins the account, which the \
-             ARN lacks, map §4)",
+             ARN lacks)",
             snap.account
         ),
         doc::EC2_SAR,
@@ -380,19 +377,19 @@ pub(crate) fn create_volume(
     vec![
         on_new.because(
             "CreateVolume is authorized on the new volume, with the tags requested for it (aws:RequestTag) and its \
-             zone, encryption and parent snapshot (map §7)",
+             zone, encryption and parent snapshot",
             doc::EBS_IAM_TAG_ON_CREATE,
         ),
         snapshot_request(ctx, signer, "ec2:CreateVolume", snap)
             .with("ec2:Encrypted", snap.key.is_some().to_string())
-            .because("CreateVolume is also authorized on the snapshot it is created from (map §7)", doc::EC2_SAR),
+            .because("CreateVolume is also authorized on the snapshot it is created from", doc::EC2_SAR),
         AuthzRequest::new(&signer.session, "ec2:CreateTags", new_volume)
             .ec2_in(&snap.region)
             .with("ec2:CreateAction", "CreateVolume")
             .request_tags(tags)
             .because(
                 "tagging the volume as it is created needs ec2:CreateTags with ec2:CreateAction = CreateVolume \
-                 (map §7)",
+                ",
                 doc::EBS_IAM_TAG_ON_CREATE,
             ),
     ]
@@ -421,7 +418,7 @@ pub(crate) fn ebs_read(ctx: &Ctx, signer: &Signer, action: &str, snap: &SnapRef)
         .because(
             format!(
                 "{action} is authorized on the snapshot, whose ARN is the ec2 snapshot ARN with no account (required \
-                 resource type snapshot*, map §8.1)"
+                 resource type snapshot*)"
             ),
             doc::EBS_DIRECT,
         )
@@ -439,7 +436,7 @@ pub(crate) fn send_command(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> {
     let mut on_instance =
         AuthzRequest::new(&signer.session, "ssm:SendCommand", ctx.instance_arn()).called_in(region, false).because(
             "SendCommand is authorized on the target instance; its tags arrive as ssm:resourceTag/<key>, the key the \
-             Run Command guide uses for tag-based access (map §10.1)",
+             Run Command guide uses for tag-based access",
             doc::SSM_TAG_ACCESS,
         );
     for (k, v) in &ctx.instance.tags {
@@ -456,7 +453,7 @@ pub(crate) fn send_command(ctx: &Ctx, signer: &Signer) -> Vec<AuthzRequest> {
         .because(
             format!(
                 "SendCommand is also authorized on the document, {document}, an AWS-owned document whose ARN has no \
-                 account (required resource type document*, map §10.1)"
+                 account (required resource type document*)"
             ),
             doc::SSM_TAG_ACCESS,
         ),
@@ -477,7 +474,7 @@ pub(crate) fn list_commands(signer: &Signer, region: &str) -> AuthzRequest {
 pub(crate) fn get_command_invocation(signer: &Signer, region: &str) -> AuthzRequest {
     AuthzRequest::new(&signer.session, "ssm:GetCommandInvocation", "*").called_in(region, false).because(
         "GetCommandInvocation supports no resource-level permissions, so it is authorized on Resource \"*\" and an \
-         instance tag condition can never match it (map §10.2)",
+         instance tag condition can never match it",
         doc::SSM_SAR,
     )
 }

@@ -167,7 +167,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
             Path::CrossAccountGrantOnly,
             format!(
                 "forced by --mode grant-only: the source role creates a grant on {key_words} for {} with only the \
-                 operations a copy needs, and custody retires it (seed option 1)",
+                 operations a copy needs, and custody retires it (grant-only)",
                 dest.role_arn
             ),
         ),
@@ -181,7 +181,7 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
                 Path::CrossAccountDirect,
                 format!(
                     "forced by --mode direct: the key policy of {key_words} must let {} use the key through EC2 \
-                     (seed option 2); {shown}",
+                     (direct use); {shown}",
                     dest.role_arn
                 ),
             )
@@ -194,8 +194,8 @@ pub(crate) fn choose(ctx: &Ctx, volume: &Volume, mode: Mode) -> Result<Choice, P
             (
                 Path::CrossAccountOwnerGrants,
                 format!(
-                    "forced by --mode owner-grants: a grant by the key owner must let {} use {key_words} (seed option \
-                     3); {shown}",
+                    "forced by --mode owner-grants: a grant by the key owner must let {} use {key_words} (key-owner \
+                     grant); {shown}",
                     dest.role_arn
                 ),
             )
@@ -227,7 +227,7 @@ fn auto_cross_account(key_words: &str, dest: &Signer, grant: Option<String>, pro
             Path::CrossAccountOwnerGrants,
             format!(
                 "cross-account under {key_words}: grant `{g}` on the key already lets {} use it, so custody relies on \
-                 it and leaves it in place (seed option 3)",
+                 it and leaves it in place (key-owner grant)",
                 dest.role_arn
             ),
         );
@@ -237,7 +237,7 @@ fn auto_cross_account(key_words: &str, dest: &Signer, grant: Option<String>, pro
             Path::CrossAccountDirect,
             format!(
                 "cross-account under {key_words}: the key policy lets {} decrypt through EC2 ({by}, probed with the \
-                 policy engine), so the forensic role uses the key directly (seed option 2)",
+                 policy engine), so the forensic role uses the key directly (direct use)",
                 dest.role_arn
             ),
         ),
@@ -253,8 +253,8 @@ fn auto_cross_account(key_words: &str, dest: &Signer, grant: Option<String>, pro
                 Path::CrossAccountGrantOnly,
                 format!(
                     "cross-account under {key_words}: no grant on the key names the forensic role, and {why}; so the \
-                     source role creates a grant with the operations AWS lists for a shared key, and custody retires it (seed \
-                     option 1)"
+                     source role creates a grant with the operations AWS lists for a shared key, and custody retires it \
+                     (grant-only)"
                 ),
             )
         }

@@ -113,7 +113,7 @@ pub(crate) fn triage(ctx: &Ctx, output: Option<&TriageOutput>, notes: &mut Vec<S
     } else if let Some(tag) = &ctx.inventory.config.ssm_tag {
         if ctx.instance.tags.get(&tag.key) != Some(&tag.value) {
             notes.push(format!(
-                "{} does not carry the tag {}={} that config.ssm_tag names for triage (seed 004): a SendCommand policy \
+                "{} does not carry the tag {}={} that config.ssm_tag names for triage: a SendCommand policy \
                  scoped by ssm:resourceTag/{} will refuse it",
                 ctx.instance.id, tag.key, tag.value, tag.key
             ));

@@ -4,9 +4,11 @@
 //! `scripts/check-html-report` counts in the DOM a headless browser renders.
 
 use super::{
-    addition_lines, change_heading, fix_kind, fix_verdict, pretty_json, reasons, request_mark, step_mark, summary_line,
+    addition_lines, change_heading, changes, fix_kind, fix_verdict, fixed_requests_line, pretty_json, reasons,
+    request_mark, step_mark, summary_line, FixRefs,
 };
 use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
+use crate::fix::Fix;
 use crate::text::{is_hazard, write_escape};
 use std::fmt::Write as _;
 
@@ -22,6 +24,9 @@ table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;
 .request.denied{border-color:#cf222e}.request.unknown{border-color:#d4a72c}
 .fix{background:#f6fff8;border:1px solid #aceebb;border-radius:6px;margin:.5rem 0;padding:.3rem .8rem}
 .fix.unverified{background:#fff8f6;border-color:#ffcecb}.fix.risky{background:#fff8c5;border-color:#d4a72c}.label{color:#57606a}
+.verdict{border-radius:6px;color:#fff;font-size:1.15rem;font-weight:700;margin:1rem 0;padding:.7rem 1rem}
+.verdict.pass{background:#1a7f37}.verdict.fail{background:#cf222e}.verdict.unknown{background:#9a6700}
+.provenance{color:#57606a;font-size:13px}.same{color:#57606a;font-style:italic}
 ";
 
 /// Escapes text for HTML element content and attribute values. A control or bidi character is
@@ -93,14 +98,53 @@ pub fn html(report: &CheckReport) -> String {
         escape(&report.dest_account),
         escape(&report.dest_region)
     );
-    let verdict = if report.all_pass() {
-        "pass"
+    if let Some(p) = &report.provenance {
+        let _ = writeln!(
+            o,
+            "<p class=\"provenance\">custody {} · generated {} UTC · inventory <code>{}</code>, SHA-256 <code>{}</code> · case <code>{}</code></p>",
+            escape(&p.custody_version),
+            escape(&p.generated_at),
+            escape(&p.inventory),
+            escape(&p.inventory_sha256),
+            escape(&report.case_id)
+        );
+    }
+    let (verdict, banner) = if report.all_pass() {
+        ("pass", "PASS: every step would be allowed".to_string())
     } else if report.summary.failed > 0 {
-        "fail"
+        let fixes = match report.changes.len() {
+            0 => String::new(),
+            1 => ": make the change below".to_string(),
+            n => format!(": make the {n} changes below"),
+        };
+        ("fail", format!("REFUSED: {} of {} steps would fail{fixes}", report.summary.failed, report.steps.len()))
     } else {
-        "unknown"
+        ("unknown", "UNDECIDED: what the inventory does not say leaves steps unknown".to_string())
     };
+    let _ = writeln!(o, "<div class=\"verdict {verdict}\" id=\"verdict\">{}</div>", escape(&banner));
     let _ = writeln!(o, "<p class=\"summary {verdict}\" id=\"summary\">{}</p>", escape(&summary_line(report)));
+    if !report.changes.is_empty() {
+        let _ = writeln!(
+            o,
+            "<h2>Changes to make</h2>\n<p>{}.</p>\n<ol class=\"changes\">",
+            escape(&changes::heading(report))
+        );
+        for c in &report.changes {
+            let f = &c.fix;
+            let _ = writeln!(
+                o,
+                "<li class=\"{}\"><p><strong>{}</strong> ({}; {})</p><p><span class=\"label\">fixes:</span> {}</p>",
+                fix_class(f),
+                prose(&f.summary),
+                escape(&fix_kind(f)),
+                prose(&fix_verdict(f)),
+                prose(&fixed_requests_line(c))
+            );
+            html_fix_body(&mut o, f);
+            let _ = writeln!(o, "</li>");
+        }
+        let _ = writeln!(o, "</ol>");
+    }
     if !report.volumes.is_empty() {
         let _ = writeln!(o, "<h2>Volumes</h2>\n<table class=\"volumes\">\n<thead><tr><th>volume</th><th>path</th><th>why</th></tr></thead>\n<tbody>");
         for v in &report.volumes {
@@ -133,6 +177,7 @@ pub fn html(report: &CheckReport) -> String {
         );
     }
     let _ = writeln!(o, "</tbody>\n</table>\n<h2>Requests</h2>");
+    let mut refs = FixRefs::new(report);
     for s in &report.steps {
         let _ = writeln!(
             o,
@@ -155,12 +200,12 @@ pub fn html(report: &CheckReport) -> String {
         let (troubled, fine): (Vec<&RequestCheck>, Vec<&RequestCheck>) =
             s.requests.iter().partition(|r| r.outcome != Outcome::Allowed);
         for r in troubled {
-            html_request(&mut o, r);
+            html_request(&mut o, r, &s.id, &mut refs);
         }
         if !fine.is_empty() {
             let _ = writeln!(o, "<details><summary>{} allowed request(s)</summary>", fine.len());
             for r in fine {
-                html_request(&mut o, r);
+                html_request(&mut o, r, &s.id, &mut refs);
             }
             let _ = writeln!(o, "</details>");
         }
@@ -170,7 +215,7 @@ pub fn html(report: &CheckReport) -> String {
     o
 }
 
-fn html_request(o: &mut String, r: &RequestCheck) {
+fn html_request<'a>(o: &mut String, r: &'a RequestCheck, step: &str, refs: &mut FixRefs<'a>) {
     let _ = writeln!(
         o,
         "<div class=\"request {}\"><p><span class=\"mark\">{}</span> <code>{}</code> on <code>{}</code> (call <code>{}</code>), as <code>{}</code></p>",
@@ -188,49 +233,93 @@ fn html_request(o: &mut String, r: &RequestCheck) {
             let _ = writeln!(o, "<li><span class=\"label\">inferred:</span> {}</li>", escape(why));
         }
         None => {
-            let _ = writeln!(o, "<li><span class=\"label\">documented:</span> {}</li>", escape(&r.page));
+            let _ = writeln!(o, "<li><span class=\"label\">documented:</span> {}</li>", link(&r.page));
         }
     }
     for (label, line) in reasons(r) {
-        let _ = writeln!(o, "<li><span class=\"label\">{label}:</span> {}</li>", escape(&line));
+        let _ = writeln!(o, "<li><span class=\"label\">{label}:</span> {}</li>", prose(&line));
     }
     if let Some(n) = &r.no_fix {
         let _ = writeln!(o, "<li>{}</li>", escape(n));
     }
     for n in &r.not_offered {
-        let _ = writeln!(o, "<li><span class=\"label\">not offered:</span> {}</li>", escape(n));
+        let _ = writeln!(o, "<li><span class=\"label\">not offered:</span> {}</li>", prose(n));
     }
     let _ = writeln!(o, "</ul>");
     for (n, f) in r.fixes.iter().enumerate() {
-        let cls = match (&f.risk, f.verified) {
-            (Some(_), _) => "fix risky",
-            (None, true) => "fix",
-            (None, false) => "fix unverified",
-        };
         let _ = writeln!(
             o,
-            "<div class=\"{cls}\"><p><strong>Fix {}</strong> ({}; {}): {}</p><p><span class=\"label\">why:</span> {}</p>",
+            "<div class=\"{}\"><p><strong>Fix {}</strong> ({}; {}): {}</p>",
+            fix_class(f),
             n + 1,
             escape(&fix_kind(f)),
-            escape(&fix_verdict(f)),
-            escape(&f.summary),
-            escape(&f.reason)
+            prose(&fix_verdict(f)),
+            prose(&f.summary)
         );
-        for line in addition_lines(f) {
-            let _ = writeln!(o, "<p><span class=\"label\">adds:</span> {}</p>", escape(&line));
-        }
-        for c in &f.changes {
-            let _ = writeln!(o, "<p>{}:</p>", escape(&change_heading(c)));
-            let body = match (&c.command, &c.json) {
-                (Some(cmd), _) => cmd.clone(),
-                (None, Some(j)) => pretty_json(j),
-                (None, None) => continue,
-            };
-            let _ = writeln!(o, "<pre>{}</pre>", escape(&body));
+        match refs.refer(f, || format!("fix {} of {} in step {step}", n + 1, r.action)) {
+            Some(shown) => {
+                let _ = writeln!(o, "<p class=\"same\">the same change as {}</p>", prose(&shown));
+            }
+            None => html_fix_body(o, f),
         }
         let _ = writeln!(o, "</div>");
     }
     let _ = writeln!(o, "</div>");
+}
+
+fn fix_class(f: &Fix) -> &'static str {
+    match (&f.risk, f.verified) {
+        (Some(_), _) => "fix risky",
+        (None, true) => "fix",
+        (None, false) => "fix unverified",
+    }
+}
+
+/// A fix's why, what it adds and its changes (JSON and commands as code).
+fn html_fix_body(o: &mut String, f: &Fix) {
+    let _ = writeln!(o, "<p><span class=\"label\">why:</span> {}</p>", prose(&f.reason));
+    for line in addition_lines(f) {
+        let _ = writeln!(o, "<p><span class=\"label\">adds:</span> {}</p>", prose(&line));
+    }
+    for c in &f.changes {
+        let _ = writeln!(o, "<p>{}:</p>", escape(&change_heading(c)));
+        let body = match (&c.command, &c.json) {
+            (Some(cmd), _) => cmd.clone(),
+            (None, Some(j)) => pretty_json(j),
+            (None, None) => continue,
+        };
+        let _ = writeln!(o, "<pre><code>{}</code></pre>", escape(&body));
+    }
+}
+
+/// Escaped prose, with the `code spans` it quotes (values, ids, condition keys) shown as code: a
+/// pair of backticks becomes `<code>`; a lone backtick stays as it is.
+fn prose(text: &str) -> String {
+    let escaped = escape(text);
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escaped;
+    }
+    let mut out = String::with_capacity(escaped.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// Escaped text, a link when it is one AWS documentation page.
+fn link(text: &str) -> String {
+    if text.starts_with("https://docs.aws.amazon.com/") && !text.contains(char::is_whitespace) {
+        format!("<a href=\"{0}\">{0}</a>", escape(text))
+    } else {
+        escape(text)
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +332,12 @@ mod tests {
             escape(r#"<script>"x" & 'y'</script>"#),
             "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
         );
+    }
+
+    #[test]
+    fn prose_shows_backtick_pairs_as_code_and_escapes_inside_them() {
+        assert_eq!(prose("let `a<b` accept `c`"), "let <code>a&lt;b</code> accept <code>c</code>");
+        assert_eq!(prose("a lone ` stays"), "a lone ` stays");
     }
 
     #[test]

@@ -4,10 +4,11 @@
 //! file cannot drive a terminal and a rendered page cannot reorder what it shows.
 
 use super::{
-    addition_lines, change_heading, fix_kind, fix_verdict, pretty_json, reasons, request_mark, step_mark, summary_line,
-    troubled,
+    addition_lines, change_heading, changes, fix_kind, fix_verdict, fixed_requests_line, pretty_json, reasons,
+    request_mark, step_mark, summary_line, troubled, FixRefs,
 };
 use crate::check::{CheckReport, Outcome, RequestCheck};
+use crate::fix::Fix;
 use crate::text::{is_hazard, safe, safe_lines, write_escape};
 use std::fmt::Write as _;
 
@@ -78,6 +79,23 @@ pub fn markdown(report: &CheckReport) -> String {
         md_code(&report.dest_region),
         md_text(&summary_line(report))
     );
+    if !report.changes.is_empty() {
+        let _ = writeln!(o, "## Changes to make\n\n{}.\n", md_text(&changes::heading(report)));
+        for (n, c) in report.changes.iter().enumerate() {
+            let f = &c.fix;
+            let _ = writeln!(
+                o,
+                "{}. **{}** ({}; {})",
+                n + 1,
+                md_text(&f.summary),
+                md_text(&fix_kind(f)),
+                md_text(&fix_verdict(f))
+            );
+            let _ = writeln!(o, "    - fixes: {}", md_text(&fixed_requests_line(c)));
+            md_fix_body(&mut o, f);
+        }
+        o.push('\n');
+    }
     if !report.volumes.is_empty() {
         let _ = writeln!(o, "## Volumes\n\n| volume | path | why |\n|---|---|---|");
         for v in &report.volumes {
@@ -118,6 +136,7 @@ pub fn markdown(report: &CheckReport) -> String {
         }
     }
     let mut first = true;
+    let mut refs = FixRefs::new(report);
     for s in troubled(report) {
         if first {
             let _ = writeln!(o, "\n## Steps that do not pass");
@@ -128,13 +147,13 @@ pub fn markdown(report: &CheckReport) -> String {
             let _ = writeln!(o, "{}\n", md_text(&line));
         }
         for r in s.requests.iter().filter(|r| r.outcome != Outcome::Allowed) {
-            md_request(&mut o, r);
+            md_request(&mut o, r, &s.id, &mut refs);
         }
     }
     o
 }
 
-fn md_request(o: &mut String, r: &RequestCheck) {
+fn md_request<'a>(o: &mut String, r: &'a RequestCheck, step: &str, refs: &mut FixRefs<'a>) {
     let _ = writeln!(
         o,
         "- **{} {}** on {} (call {}), as {}",
@@ -156,17 +175,11 @@ fn md_request(o: &mut String, r: &RequestCheck) {
             md_text(&fix_verdict(f)),
             md_text(&f.summary)
         );
-        let _ = writeln!(o, "    - why: {}", md_text(&f.reason));
-        for line in addition_lines(f) {
-            let _ = writeln!(o, "    - adds: {}", md_text(&line));
-        }
-        for c in &f.changes {
-            let _ = writeln!(o, "    - {}:\n", md_text(&change_heading(c)));
-            if let Some(cmd) = &c.command {
-                md_block(o, "      ", "sh", cmd);
-            } else if let Some(j) = &c.json {
-                md_block(o, "      ", "json", &pretty_json(j));
+        match refs.refer(f, || format!("fix {} of {} in step {step}", n + 1, r.action)) {
+            Some(shown) => {
+                let _ = writeln!(o, "    - the same change as {}", md_text(&shown));
             }
+            None => md_fix_body(o, f),
         }
     }
     if let Some(n) = &r.no_fix {
@@ -174,6 +187,22 @@ fn md_request(o: &mut String, r: &RequestCheck) {
     }
     for n in &r.not_offered {
         let _ = writeln!(o, "  - not offered: {}", md_text(n));
+    }
+}
+
+/// A fix's why, what it adds and its changes, as sub-items of a list item.
+fn md_fix_body(o: &mut String, f: &Fix) {
+    let _ = writeln!(o, "    - why: {}", md_text(&f.reason));
+    for line in addition_lines(f) {
+        let _ = writeln!(o, "    - adds: {}", md_text(&line));
+    }
+    for c in &f.changes {
+        let _ = writeln!(o, "    - {}:\n", md_text(&change_heading(c)));
+        if let Some(cmd) = &c.command {
+            md_block(o, "      ", "sh", cmd);
+        } else if let Some(j) = &c.json {
+            md_block(o, "      ", "json", &pretty_json(j));
+        }
     }
 }
 

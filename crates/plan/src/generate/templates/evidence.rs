@@ -139,7 +139,7 @@ pub const ALLOWS: &[Template] = &[
         resources: &[Res::Snapshots],
         conditions: &[CaseTagged, RunTagged, NotEvidence],
         purpose: "delete only the intermediate snapshots a custody run created (case and run tags) and not marked as \
-                  evidence (aws:ResourceTag, map §4)",
+                  evidence (aws:ResourceTag)",
         doc: EBS_IAM,
     },
     // ---- discard-evidence: the evidence custodian, a separate role ---------------------------------
@@ -153,7 +153,7 @@ pub const ALLOWS: &[Template] = &[
         actions: &["ec2:DescribeSnapshots"],
         resources: &[Res::Any],
         conditions: &[],
-        purpose: "find a case's evidence snapshots by their tags (DescribeSnapshots has no resource types, map §2)",
+        purpose: "find a case's evidence snapshots by their tags (DescribeSnapshots has no resource types)",
         doc: EC2_SAR,
     },
     Template {
