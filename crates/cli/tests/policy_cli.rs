@@ -11,6 +11,23 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
     cli_support::run(args, "")
 }
 
+/// `policy role … --format F`: for CloudFormation, through `--out-dir` (a template per file), the
+/// files' contents together; else standard output.
+fn role_output(args: &[&str], format: &str) -> (Option<i32>, String, String) {
+    if format != "cfn" {
+        return run(&[args, &["--format", format]].concat());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let (code, stdout, stderr) = run(&[args, &["--format", "cfn", "--out-dir", out_dir.to_str().unwrap()]].concat());
+    let mut text = String::new();
+    for line in stdout.lines() {
+        let path = line.strip_prefix("wrote ").unwrap_or_else(|| panic!("{stdout}"));
+        text.push_str(&std::fs::read_to_string(path).unwrap());
+    }
+    (code, text, stderr)
+}
+
 fn json(args: &[&str]) -> Value {
     let (code, stdout, stderr) = run(args);
     assert_eq!(code, Some(0), "{stderr}");
@@ -88,16 +105,10 @@ fn role_policies_in_every_format() {
         ("terraform", "data \"aws_iam_policy_document\" \"custody_forensic\""),
         ("json", "\"forensic_role\""),
     ] {
-        let (code, stdout, stderr) = run(&[
-            "policy",
-            "role",
-            "--features",
-            "acquire,image",
-            "--forensic-account",
-            "111111111111",
-            "--format",
+        let (code, stdout, stderr) = role_output(
+            &["policy", "role", "--features", "acquire,image", "--forensic-account", "111111111111"],
             format,
-        ]);
+        );
         assert_eq!(code, Some(0), "{stderr}");
         assert!(stdout.contains(needle), "{format}: {stdout}");
     }
@@ -124,7 +135,7 @@ fn the_role_policies_deny_deleting_evidence_and_write_no_custodian_unless_asked(
     }
     assert!(out.get("custodian_role").is_none(), "{out:#}");
     for format in ["json", "cfn", "terraform"] {
-        let (code, stdout, stderr) = run(&[&args[..], &["--format", format]].concat());
+        let (code, stdout, stderr) = role_output(&args, format);
         assert_eq!(code, Some(0), "{stderr}");
         assert!(stdout.contains("NeverDeleteEvidence"), "{format}: {stdout}");
         assert!(!stdout.contains("CustodyEvidenceCustodian") && !stdout.contains("custodian"), "{format}: {stdout}");
@@ -160,7 +171,7 @@ fn discard_evidence_writes_a_separate_role_for_the_person_with_authority() {
         ("cfn", "CustodyEvidenceCustodianPolicy"),
         ("terraform", "data \"aws_iam_policy_document\" \"custody_evidence_custodian\""),
     ] {
-        let (code, stdout, stderr) = run(&["policy", "role", "--features", "discard-evidence", "--format", format]);
+        let (code, stdout, stderr) = role_output(&["policy", "role", "--features", "discard-evidence"], format);
         assert_eq!(code, Some(0), "{stderr}");
         assert!(stdout.contains(needle) && stdout.contains("CustodyEvidenceCustodian"), "{format}: {stdout}");
     }
@@ -305,10 +316,13 @@ fn triage_output_to_a_bucket_gets_the_reads_the_agents_write_and_the_bucket_poli
         ("cfn", ["Type: AWS::S3::BucketPolicy", "Bucket: ir-evidence"]),
         (
             "terraform",
-            ["resource \"aws_s3_bucket_policy\"", "resource \"aws_iam_policy\" \"custody_triage_output_writer\""],
+            [
+                "resource \"aws_s3_bucket_policy\"",
+                "resource \"aws_iam_policy\" \"custody_triage_output_writer_111122223333\"",
+            ],
         ),
     ] {
-        let (code, stdout, stderr) = run(&[&args[..], &["--format", format]].concat());
+        let (code, stdout, stderr) = role_output(&args, format);
         assert_eq!(code, Some(0), "{stderr}");
         assert!(needles.iter().all(|n| stdout.contains(n)), "{format}: {stdout}");
     }
@@ -319,4 +333,37 @@ fn triage_output_to_a_bucket_gets_the_reads_the_agents_write_and_the_bucket_poli
         run(&["policy", "role", "--features", "acquire", "--output-bucket", "s3://ir-evidence/triage"]);
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty() && stderr.contains("add `triage` to the features"), "{stderr}");
+}
+
+/// CloudFormation deploys one template per stack, in one account: `policy role --format cfn` writes
+/// one file per kind of account with `--out-dir`, refuses to print several templates as one stream,
+/// and never overwrites a file.
+#[test]
+fn cloudformation_is_one_template_per_account_in_its_own_file() {
+    let args = ["policy", "role", "--features", "acquire", "--forensic-account", "999999999999", "--format", "cfn"];
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, Some(2), "{stdout}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("forensic-account.yaml, source-account.yaml") && stderr.contains("--out-dir"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("policies");
+    let with_dir = [&args[..], &["--out-dir", out_dir.to_str().unwrap()]].concat();
+    let (code, stdout, stderr) = run(&with_dir);
+    assert_eq!(code, Some(0), "{stderr}");
+    for file in ["forensic-account.yaml", "source-account.yaml"] {
+        let text = std::fs::read_to_string(out_dir.join(file)).unwrap();
+        assert_eq!(text.matches("AWSTemplateFormatVersion").count(), 1, "{file}: {text}");
+        assert!(!text.contains("\n---"), "one document: {text}");
+        assert!(stdout.contains(file), "{stdout}");
+    }
+    // A second run would overwrite: refused, the files as they were.
+    std::fs::write(out_dir.join("source-account.yaml"), "mine").unwrap();
+    let (code, _, stderr) = run(&with_dir);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("exists already"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(out_dir.join("source-account.yaml")).unwrap(), "mine");
+    // One template (the forensic account only) may go to standard output.
+    let (code, stdout, _) = run(&["policy", "role", "--features", "image", "--format", "cfn"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.matches("AWSTemplateFormatVersion").count(), 1, "{stdout}");
 }

@@ -34,7 +34,7 @@ pub use key::{
     custody_key_operations, key_policy, GrantCommand, KeyAccess, KeyOptions, KeyPolicyAdvice,
     SERVICE_LINKED_GRANT_OPERATIONS,
 };
-pub use render::{render, Format, Render, KEY_SNIPPET_HEADING};
+pub use render::{render, role_cfn_files, role_cfn_templates, CfnTemplate, Format, Render, KEY_SNIPPET_HEADING};
 
 use crate::inventory::{Tag, DEFAULT_ALIAS_PREFIX};
 use serde::Serialize;

@@ -344,6 +344,36 @@ fn references_resolve(body: &hcl::Body, text: &str) {
     }
 }
 
+/// The AWS provider's version is pinned, and every data source and resource names an aliased provider
+/// the file declares; a provider whose account is known accepts only that account's credentials, so
+/// one `apply` cannot create the forensic and the source parts in one account.
+fn providers_are_pinned_and_named(body: &hcl::Body, text: &str) {
+    let tf = blocks(body, "terraform").next().unwrap_or_else(|| panic!("no terraform block:\n{text}"));
+    let required = blocks(tf.body(), "required_providers").next().unwrap();
+    let aws = attr(required.body(), "aws").unwrap();
+    let rendered = format!("{aws:?}");
+    assert!(rendered.contains("hashicorp/aws") && rendered.contains("~> 5.0"), "{rendered}");
+    let aliases: Vec<String> = blocks(body, "provider").map(|p| string(attr(p.body(), "alias").unwrap())).collect();
+    assert!(!aliases.is_empty(), "{text}");
+    for kind in ["data", "resource"] {
+        for b in blocks(body, kind) {
+            let provider =
+                attr(b.body(), "provider").unwrap_or_else(|| panic!("{kind} {:?} has no provider\n{text}", b.labels()));
+            let alias = format!("{provider}").trim_start_matches("aws.").to_string();
+            assert!(
+                aliases.iter().any(|a| format!("{provider}").ends_with(a.as_str())),
+                "{alias} not declared: {text}"
+            );
+        }
+    }
+    for p in blocks(body, "provider") {
+        let alias = string(attr(p.body(), "alias").unwrap());
+        if let Some(account) = alias.strip_prefix("source_") {
+            assert_eq!(strings(attr(p.body(), "allowed_account_ids").unwrap()), [account]);
+        }
+    }
+}
+
 #[test]
 fn terraform_holds_the_json_policies() {
     for g in role_cases() {
@@ -355,15 +385,26 @@ fn terraform_holds_the_json_policies() {
             let attach = labelled(&body, "resource", &["aws_iam_role_policy_attachment", "custody_forensic"]).unwrap();
             assert_eq!(string(attr(attach.body(), "role").unwrap()), "CustodyForensic");
         }
-        if let Some(p) = &g.source_role.policy {
-            assert_eq!(from_hcl(document(&body, "custody_source")), normalize(p));
+        // One set of source blocks per source account (the accounts the role ARNs name, else one).
+        let accounts: Vec<String> = g
+            .source_role
+            .role_arns
+            .iter()
+            .filter_map(|a| a.split(':').nth(4).filter(|x| *x != "*").map(|x| format!("_{x}")))
+            .collect();
+        let suffixes = if accounts.is_empty() { vec![String::new()] } else { accounts };
+        for suffix in &suffixes {
+            if let Some(p) = &g.source_role.policy {
+                assert_eq!(from_hcl(document(&body, &format!("custody_source{suffix}"))), normalize(p));
+            }
+            if let Some(trust) = &g.source_trust_policy {
+                assert_eq!(from_hcl(document(&body, &format!("custody_source_trust{suffix}"))), normalize(trust));
+                let role = labelled(&body, "resource", &["aws_iam_role", &format!("custody_source{suffix}")]).unwrap();
+                let path = g.source_role.role_arns[0].contains(":role/custody/").then_some("/custody/".to_string());
+                assert_eq!(attr(role.body(), "path").map(string), path);
+            }
         }
-        if let Some(trust) = &g.source_trust_policy {
-            assert_eq!(from_hcl(document(&body, "custody_source_trust")), normalize(trust));
-            let role = labelled(&body, "resource", &["aws_iam_role", "custody_source"]).unwrap();
-            let path = g.source_role.role_arns[0].contains(":role/custody/").then_some("/custody/".to_string());
-            assert_eq!(attr(role.body(), "path").map(string), path);
-        }
+        providers_are_pinned_and_named(&body, &text);
         match g.custodian_role.as_ref().and_then(|c| c.policy.as_ref()) {
             Some(p) => {
                 assert_eq!(from_hcl(document(&body, "custody_evidence_custodian")), normalize(p), "{text}");

@@ -7,8 +7,8 @@
 //! standard output, and exits 2.
 
 use custody_plan::generate::{
-    key_policy, render, role_policies, validate, Feature, Format, GenerateError, KeyAccess, KeyOptions, KmsMode,
-    RoleOptions, DEFAULT_CUSTODIAN_ROLE, DEFAULT_FORENSIC_ROLE, DEFAULT_SOURCE_ROLE,
+    key_policy, render, role_cfn_files, role_policies, validate, Feature, Format, GenerateError, KeyAccess, KeyOptions,
+    KmsMode, RoleOptions, DEFAULT_CUSTODIAN_ROLE, DEFAULT_FORENSIC_ROLE, DEFAULT_SOURCE_ROLE,
 };
 use custody_plan::inventory::{Tag, DEFAULT_ALIAS_PREFIX};
 use std::io::Write as _;
@@ -74,6 +74,12 @@ pub struct RoleArgs {
     /// json, cfn (CloudFormation YAML) or terraform (HCL).
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parsed::<Format>)]
     pub format: Format,
+    /// Write files into this directory (created if missing; an existing file is never overwritten)
+    /// instead of standard output: with cfn, one template per kind of account (forensic-account.yaml,
+    /// source-account.yaml, …), each deployed as a stack of its own; with terraform, custody.tf; with
+    /// json, role-policies.json.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,7 +123,14 @@ fn tag(text: &str) -> Result<Tag, String> {
 /// Runs the command.
 pub fn run(command: &PolicyCommand) -> ExitCode {
     let answer = match command {
-        PolicyCommand::Role(args) => role(args),
+        PolicyCommand::Role(args) => match (role(args), &args.out_dir) {
+            (Ok(files), Some(dir)) => return write_files(dir, &files),
+            (Ok(files), None) => match files.as_slice() {
+                [(_, text)] => Ok(text.clone()),
+                _ => Err(GenerateError::CfnNeedsOutDir(files.iter().map(|(name, _)| name.clone()).collect())),
+            },
+            (Err(e), _) => Err(e),
+        },
         PolicyCommand::Key(args) => key(args),
     };
     match answer {
@@ -135,7 +148,29 @@ pub fn run(command: &PolicyCommand) -> ExitCode {
     }
 }
 
-fn role(args: &RoleArgs) -> Result<String, GenerateError> {
+/// Writes `files` into `dir`, refusing (exit 2, nothing written) when one of them exists already.
+fn write_files(dir: &std::path::Path, files: &[(String, String)]) -> ExitCode {
+    let existing: Vec<String> =
+        files.iter().map(|(name, _)| dir.join(name)).filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
+    if !existing.is_empty() {
+        eprintln!("error: {} exists already: custody does not overwrite a file", existing.join(", "));
+        eprintln!("help: remove it, or choose another --out-dir");
+        return ExitCode::from(2);
+    }
+    let written = fs_err::create_dir_all(dir)
+        .and_then(|_| files.iter().try_for_each(|(name, text)| fs_err::write(dir.join(name), text.as_bytes())));
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    for (name, _) in files {
+        println!("wrote {}", dir.join(name).display());
+    }
+    ExitCode::SUCCESS
+}
+
+/// The role policies as the files `--out-dir` writes: (file name, contents).
+fn role(args: &RoleArgs) -> Result<Vec<(String, String)>, GenerateError> {
     let options = RoleOptions {
         features: args.features.iter().copied().collect(),
         kms: args.kms,
@@ -152,7 +187,12 @@ fn role(args: &RoleArgs) -> Result<String, GenerateError> {
         ..RoleOptions::default()
     };
     options.validate()?;
-    Ok(render(&role_policies(&options), args.format))
+    let generated = role_policies(&options);
+    Ok(match args.format {
+        Format::Json => vec![("role-policies.json".to_string(), render(&generated, Format::Json))],
+        Format::Terraform => vec![("custody.tf".to_string(), render(&generated, Format::Terraform))],
+        Format::Cfn => role_cfn_files(&generated).into_iter().map(|t| (t.file.to_string(), t.text)).collect(),
+    })
 }
 
 fn key(args: &KeyArgs) -> Result<String, GenerateError> {

@@ -17,6 +17,8 @@ pub enum GenerateError {
     UnknownKeyAccess(String),
     #[error("a grantee is named only for grant-only access (custody creates grants for it)")]
     GranteeWithoutGrantOnly,
+    #[error("the CloudFormation output is {} templates ({}), and a stack takes one", .0.len(), .0.join(", "))]
+    CfnNeedsOutDir(Vec<String>),
     #[error("bad tag `{input}`: {reason}")]
     BadTag { input: String, reason: &'static str },
     #[error("bad account id `{0}`")]
@@ -56,6 +58,9 @@ impl GenerateError {
             GenerateError::UnknownKeyAccess(_) => {
                 "the ways are grant-only (custody creates and retires grants), direct-use (the key policy names the role; CreateGrant only for AWS resources) and owner-grant (the key's owner grants the role)"
                     .into()
+            }
+            GenerateError::CfnNeedsOutDir(_) => {
+                "pass --out-dir DIR to write each template to a file of its own, and deploy each as a stack in the account its name says".into()
             }
             GenerateError::GranteeWithoutGrantOnly => {
                 "leave out --grantee, or use --access grant-only: with direct use and key-owner grants, the principal is the one that uses the key".into()

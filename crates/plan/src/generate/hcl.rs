@@ -81,6 +81,12 @@ impl Block {
         self
     }
 
+    /// Sets the `provider` meta-argument first: the block is applied with that aliased provider.
+    pub fn provider(&mut self, alias: &str) -> &mut Block {
+        self.items.insert(0, Item::Attr("provider".to_string(), format!("aws.{alias}")));
+        self
+    }
+
     pub fn comment(&mut self, text: &str) -> &mut Block {
         self.items.push(Item::Comment(text.to_string()));
         self

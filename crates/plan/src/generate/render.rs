@@ -105,17 +105,23 @@ fn headline(g: &GeneratedRolePolicies) -> String {
     format!("custody role policies: features {}; KMS mode {}; regions {regions}", features.join(", "), g.kms)
 }
 
-fn role_cfn(g: &GeneratedRolePolicies) -> String {
-    let mut out = String::new();
-    yaml::comment(&mut out, &headline(g));
-    for n in &g.notes {
-        yaml::comment(&mut out, &format!("note: {n}"));
-    }
-    let mut first = true;
+/// One CloudFormation template to deploy as a stack of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CfnTemplate {
+    /// The file name `policy role --out-dir` writes it to: where it is deployed.
+    pub file: &'static str,
+    /// The template (comments first: what it is for, each statement's purpose).
+    pub text: String,
+}
+
+/// The role policies as CloudFormation templates, one per kind of account they are deployed in
+/// (CloudFormation deploys one template per stack, and a stack lives in one account).
+pub fn role_cfn_templates(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
+    let mut out = Vec::new();
     if let Some(policy) = &g.forensic_role.policy {
-        first = false;
-        yaml::comment(&mut out, "Template 1: deploy in the forensic account (attaches to the existing forensic role).");
-        yaml_statement_comments(&mut out, &g.forensic_role.statements);
+        let mut text = String::new();
+        yaml::comment(&mut text, "Deploy in the forensic account (attaches to the existing forensic role).");
+        yaml_statement_comments(&mut text, &g.forensic_role.statements);
         let template = json!({
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": "custody: the forensic role's least-privilege policy",
@@ -128,14 +134,13 @@ fn role_cfn(g: &GeneratedRolePolicies) -> String {
                 }
             }}
         });
-        out.push_str(&yaml::to_yaml(&template));
+        text.push_str(&yaml::to_yaml(&template));
+        out.push(CfnTemplate { file: "forensic-account.yaml", text });
     }
     if let Some(policy) = &g.source_role.policy {
-        if !first {
-            out.push_str("---\n");
-        }
-        yaml::comment(&mut out, "Template 2: deploy in each source account.");
-        yaml_statement_comments(&mut out, &g.source_role.statements);
+        let mut text = String::new();
+        yaml::comment(&mut text, "Deploy in each source account (a stack per account, or a StackSet).");
+        yaml_statement_comments(&mut text, &g.source_role.statements);
         let name = role_names(&g.source_role).into_iter().next().unwrap_or_default();
         let resource = match &g.source_trust_policy {
             Some(trust) => {
@@ -163,14 +168,13 @@ fn role_cfn(g: &GeneratedRolePolicies) -> String {
             "Description": "custody: the source role and its least-privilege policy",
             "Resources": resource
         });
-        out.push_str(&yaml::to_yaml(&template));
+        text.push_str(&yaml::to_yaml(&template));
+        out.push(CfnTemplate { file: "source-account.yaml", text });
     }
     if let Some(custodian) = g.custodian_role.as_ref().filter(|c| c.policy.is_some()) {
-        if !first || g.source_role.policy.is_some() {
-            out.push_str("---\n");
-        }
-        yaml::comment(&mut out, CUSTODIAN_HEADING);
-        yaml_statement_comments(&mut out, &custodian.statements);
+        let mut text = String::new();
+        yaml::comment(&mut text, CUSTODIAN_HEADING);
+        yaml_statement_comments(&mut text, &custodian.statements);
         let template = json!({
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": "custody: the evidence custodian's policy, for the person with authority to destroy evidence",
@@ -183,9 +187,42 @@ fn role_cfn(g: &GeneratedRolePolicies) -> String {
                 }
             }}
         });
-        out.push_str(&yaml::to_yaml(&template));
+        text.push_str(&yaml::to_yaml(&template));
+        out.push(CfnTemplate { file: "evidence-custodian.yaml", text });
     }
-    super::render_triage::cfn(g, &mut out);
+    out.extend(super::render_triage::cfn(g));
+    out
+}
+
+/// [`role_cfn_templates`], each headed by what was generated and the notes: the files `policy role
+/// --out-dir` writes, each a template CloudFormation deploys as it is.
+pub fn role_cfn_files(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
+    let mut header = String::new();
+    yaml::comment(&mut header, &headline(g));
+    for n in &g.notes {
+        yaml::comment(&mut header, &format!("note: {n}"));
+    }
+    role_cfn_templates(g)
+        .into_iter()
+        .map(|t| CfnTemplate { file: t.file, text: format!("{header}{}", t.text) })
+        .collect()
+}
+
+/// All templates in one stream, each after a `---` (for reading; CloudFormation takes one template
+/// per stack: `policy role --out-dir` writes each to a file of its own).
+fn role_cfn(g: &GeneratedRolePolicies) -> String {
+    let mut out = String::new();
+    yaml::comment(&mut out, &headline(g));
+    for n in &g.notes {
+        yaml::comment(&mut out, &format!("note: {n}"));
+    }
+    for (i, t) in role_cfn_templates(g).iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        yaml::comment(&mut out, &format!("{}:", t.file));
+        out.push_str(&t.text);
+    }
     out
 }
 
@@ -197,90 +234,173 @@ fn reference(kind: &str, name: &str, attr: &str) -> String {
     format!("{kind}.{name}.{attr}")
 }
 
+/// The AWS provider major version the configuration is written for (the `aws_iam_policy_document`
+/// data source and the resources it uses are stable across it).
+pub const TERRAFORM_AWS_PROVIDER: &str = "~> 5.0";
+
+/// The account of a role ARN, when it names one (not `*`).
+fn account_of(arn: &str) -> Option<String> {
+    arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)
+}
+
+/// `terraform { required_providers … }` and one aliased provider per account: every block names its
+/// provider, and a provider whose account is known refuses credentials of another
+/// (`allowed_account_ids`), so one `apply` cannot create every part in one account.
+fn terraform_providers(out: &mut String, providers: &[(String, Option<String>, &str)]) {
+    let mut tf = Block::new("terraform", &[]);
+    tf.attr("required_version", hcl::string(">= 1.3.0"));
+    let mut required = Block::new("required_providers", &[]);
+    required.attr(
+        "aws",
+        format!("{{ source = {}, version = {} }}", hcl::string("hashicorp/aws"), hcl::string(TERRAFORM_AWS_PROVIDER)),
+    );
+    tf.block(required);
+    tf.write(out, 0);
+    for (alias, account, what) in providers {
+        let mut p = Block::new("provider", &["aws"]);
+        p.comment(&format!(
+            "{what}: set the credentials of that account here (profile or assume_role) and its region."
+        ))
+        .attr_str("alias", alias);
+        if let Some(a) = account {
+            p.attr("allowed_account_ids", hcl::list(&[a]));
+        }
+        out.push('\n');
+        p.write(out, 0);
+    }
+}
+
 fn role_terraform(g: &GeneratedRolePolicies) -> String {
     let mut out = String::new();
     hcl::comment(&mut out, "", &headline(g));
     for n in &g.notes {
         hcl::comment(&mut out, "", &format!("note: {n}"));
     }
-    hcl::comment(
-        &mut out,
-        "",
-        "The forensic and source parts belong to different accounts: apply them with each account's provider.",
-    );
+    let forensic_account = g.forensic_role.role_arns.first().and_then(|a| account_of(a));
+    let mut source_accounts: Vec<Option<String>> = g.source_role.role_arns.iter().map(|a| account_of(a)).collect();
+    source_accounts.dedup();
+    if source_accounts.iter().any(Option::is_none) || source_accounts.is_empty() {
+        source_accounts = vec![None];
+    }
+    // (alias, account, what it deploys)
+    let mut providers: Vec<(String, Option<String>, &str)> = Vec::new();
     let mut blocks: Vec<Block> = Vec::new();
+    // The output bucket is in the forensic account (`--output-bucket`'s help says so).
+    let forensic_parts = g.forensic_role.policy.is_some()
+        || g.custodian_role.as_ref().is_some_and(|c| c.policy.is_some())
+        || g.output_bucket_policy.is_some();
+    if forensic_parts {
+        providers.push(("forensic".into(), forensic_account, "The forensic account"));
+    }
     if let Some(policy) = &g.forensic_role.policy {
-        blocks.push(hcl::policy_document("custody_forensic", policy, &g.forensic_role.statements));
+        let mut d = hcl::policy_document("custody_forensic", policy, &g.forensic_role.statements);
+        d.provider("forensic");
+        blocks.push(d);
         let mut p = Block::new("resource", &["aws_iam_policy", "custody_forensic"]);
         p.attr_str("name", "custody-forensic")
             .attr_str("description", "custody forensic role")
-            .attr("policy", reference("data.aws_iam_policy_document", "custody_forensic", "json"));
+            .attr("policy", reference("data.aws_iam_policy_document", "custody_forensic", "json"))
+            .provider("forensic");
         blocks.push(p);
         for (i, role) in role_names(&g.forensic_role).iter().enumerate() {
             let label = if i == 0 { "custody_forensic".to_string() } else { format!("custody_forensic_{i}") };
             let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", &label]);
-            a.attr_str("role", role).attr("policy_arn", reference("aws_iam_policy", "custody_forensic", "arn"));
+            a.attr_str("role", role)
+                .attr("policy_arn", reference("aws_iam_policy", "custody_forensic", "arn"))
+                .provider("forensic");
             blocks.push(a);
         }
     }
-    if let Some(policy) = &g.source_role.policy {
-        blocks.push(hcl::policy_document("custody_source", policy, &g.source_role.statements));
-        let name = role_names(&g.source_role).into_iter().next().unwrap_or_default();
-        match &g.source_trust_policy {
-            Some(trust) => {
-                blocks.push(hcl::policy_document("custody_source_trust", trust, &[]));
-                let mut r = Block::new("resource", &["aws_iam_role", "custody_source"]);
-                r.attr_str("name", &name);
-                if let Some(path) = g.source_role.role_arns.first().and_then(|a| role_path(a)) {
-                    r.attr_str("path", &path);
-                }
-                r.attr_str("description", "custody source role: assumed by the forensic role only").attr(
-                    "assume_role_policy",
-                    reference("data.aws_iam_policy_document", "custody_source_trust", "json"),
-                );
-                blocks.push(r);
-                let mut p = Block::new("resource", &["aws_iam_role_policy", "custody_source"]);
-                p.attr_str("name", "custody-source")
-                    .attr("role", reference("aws_iam_role", "custody_source", "id"))
-                    .attr("policy", reference("data.aws_iam_policy_document", "custody_source", "json"));
-                blocks.push(p);
-            }
-            None => {
-                let mut p = Block::new("resource", &["aws_iam_policy", "custody_source"]);
-                p.attr_str("name", "custody-source")
-                    .attr_str("description", "custody source role")
-                    .attr("policy", reference("data.aws_iam_policy_document", "custody_source", "json"));
-                blocks.push(p);
-                let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", "custody_source"]);
-                a.attr_str("role", &name).attr("policy_arn", reference("aws_iam_policy", "custody_source", "arn"));
-                blocks.push(a);
-            }
+    let source_parts =
+        g.source_role.policy.is_some() || g.instance_profile.as_ref().is_some_and(|p| p.policy.is_some());
+    for account in source_accounts.iter().filter(|_| source_parts) {
+        let (alias, suffix) = match account {
+            Some(a) => (format!("source_{a}"), format!("_{a}")),
+            None => ("source".to_string(), String::new()),
+        };
+        providers.push((alias.clone(), account.clone(), "A source account"));
+        let mut part = Vec::new();
+        source_terraform(g, &suffix, &mut part);
+        super::render_triage::terraform_instance_profile(g, &suffix, &mut part);
+        for mut b in part {
+            b.provider(&alias);
+            blocks.push(b);
         }
     }
     if let Some(custodian) = &g.custodian_role {
         if let Some(policy) = &custodian.policy {
             let name = "custody_evidence_custodian";
-            blocks.push(hcl::policy_document(name, policy, &custodian.statements));
+            let mut d = hcl::policy_document(name, policy, &custodian.statements);
+            d.provider("forensic");
+            blocks.push(d);
             let mut p = Block::new("resource", &["aws_iam_policy", name]);
             p.comment(CUSTODIAN_HEADING)
                 .attr_str("name", "custody-evidence-custodian")
                 .attr_str("description", "custody evidence custodian: may delete evidence snapshots")
-                .attr("policy", reference("data.aws_iam_policy_document", name, "json"));
+                .attr("policy", reference("data.aws_iam_policy_document", name, "json"))
+                .provider("forensic");
             blocks.push(p);
             for (i, role) in role_names(custodian).iter().enumerate() {
                 let label = if i == 0 { name.to_string() } else { format!("{name}_{i}") };
                 let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", &label]);
-                a.attr_str("role", role).attr("policy_arn", reference("aws_iam_policy", name, "arn"));
+                a.attr_str("role", role)
+                    .attr("policy_arn", reference("aws_iam_policy", name, "arn"))
+                    .provider("forensic");
                 blocks.push(a);
             }
         }
     }
-    super::render_triage::terraform(g, &mut blocks);
+    let mut part = Vec::new();
+    super::render_triage::terraform_bucket(g, &mut part);
+    for mut b in part {
+        b.provider("forensic");
+        blocks.push(b);
+    }
+
+    out.push('\n');
+    terraform_providers(&mut out, &providers);
     for b in blocks {
         out.push('\n');
         b.write(&mut out, 0);
     }
     out
+}
+
+/// The source role's blocks, their labels ending in `suffix` (one set per source account).
+fn source_terraform(g: &GeneratedRolePolicies, suffix: &str, blocks: &mut Vec<Block>) {
+    let Some(policy) = &g.source_role.policy else { return };
+    let (doc, trust_doc, role_label) =
+        (format!("custody_source{suffix}"), format!("custody_source_trust{suffix}"), format!("custody_source{suffix}"));
+    blocks.push(hcl::policy_document(&doc, policy, &g.source_role.statements));
+    let name = role_names(&g.source_role).into_iter().next().unwrap_or_default();
+    match &g.source_trust_policy {
+        Some(trust) => {
+            blocks.push(hcl::policy_document(&trust_doc, trust, &[]));
+            let mut r = Block::new("resource", &["aws_iam_role", &role_label]);
+            r.attr_str("name", &name);
+            if let Some(path) = g.source_role.role_arns.first().and_then(|a| role_path(a)) {
+                r.attr_str("path", &path);
+            }
+            r.attr_str("description", "custody source role: assumed by the forensic role only")
+                .attr("assume_role_policy", reference("data.aws_iam_policy_document", &trust_doc, "json"));
+            blocks.push(r);
+            let mut p = Block::new("resource", &["aws_iam_role_policy", &role_label]);
+            p.attr_str("name", "custody-source")
+                .attr("role", reference("aws_iam_role", &role_label, "id"))
+                .attr("policy", reference("data.aws_iam_policy_document", &doc, "json"));
+            blocks.push(p);
+        }
+        None => {
+            let mut p = Block::new("resource", &["aws_iam_policy", &role_label]);
+            p.attr_str("name", "custody-source")
+                .attr_str("description", "custody source role")
+                .attr("policy", reference("data.aws_iam_policy_document", &doc, "json"));
+            blocks.push(p);
+            let mut a = Block::new("resource", &["aws_iam_role_policy_attachment", &role_label]);
+            a.attr_str("role", &name).attr("policy_arn", reference("aws_iam_policy", &role_label, "arn"));
+            blocks.push(a);
+        }
+    }
 }
 
 impl Render for KeyPolicyAdvice {

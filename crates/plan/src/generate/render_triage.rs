@@ -3,6 +3,7 @@
 //! custody does not know) and the output bucket's policy.
 
 use super::hcl::{self, Block};
+use super::render::CfnTemplate;
 use super::{yaml, GeneratedRolePolicies};
 use serde_json::{json, Value};
 
@@ -17,18 +18,14 @@ fn bucket_of(policy: &Value) -> String {
     resource.trim_start_matches("arn:aws:s3:::").split('/').next().unwrap_or_default().to_string()
 }
 
-/// The CloudFormation documents, each after a `---` when something precedes it.
-pub(super) fn cfn(g: &GeneratedRolePolicies, out: &mut String) {
-    let separate = |out: &mut String| {
-        if out.contains("AWSTemplateFormatVersion") {
-            out.push_str("---\n");
-        }
-    };
+/// The CloudFormation templates: the instance profiles' policy (source accounts) and the bucket's.
+pub(super) fn cfn(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
+    let mut out = Vec::new();
     if let Some(profile) = g.instance_profile.as_ref().filter(|p| p.policy.is_some()) {
-        separate(out);
-        yaml::comment(out, INSTANCE_PROFILE_HEADING);
+        let mut text = String::new();
+        yaml::comment(&mut text, INSTANCE_PROFILE_HEADING);
         for i in &profile.statements {
-            yaml::comment(out, &format!("  {}: {} ({})", i.sid, i.purpose, i.doc));
+            yaml::comment(&mut text, &format!("  {}: {} ({})", i.sid, i.purpose, i.doc));
         }
         let template = json!({
             "AWSTemplateFormatVersion": "2010-09-09",
@@ -41,11 +38,12 @@ pub(super) fn cfn(g: &GeneratedRolePolicies, out: &mut String) {
                 }
             }}
         });
-        out.push_str(&yaml::to_yaml(&template));
+        text.push_str(&yaml::to_yaml(&template));
+        out.push(CfnTemplate { file: "triage-instance-profiles.yaml", text });
     }
     if let Some(policy) = &g.output_bucket_policy {
-        separate(out);
-        yaml::comment(out, BUCKET_HEADING);
+        let mut text = String::new();
+        yaml::comment(&mut text, BUCKET_HEADING);
         let template = json!({
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": "custody: the triage output bucket's policy",
@@ -54,24 +52,29 @@ pub(super) fn cfn(g: &GeneratedRolePolicies, out: &mut String) {
                 "Properties": {"Bucket": bucket_of(policy), "PolicyDocument": policy}
             }}
         });
-        out.push_str(&yaml::to_yaml(&template));
+        text.push_str(&yaml::to_yaml(&template));
+        out.push(CfnTemplate { file: "triage-output-bucket.yaml", text });
     }
+    out
 }
 
-/// The Terraform blocks.
-pub(super) fn terraform(g: &GeneratedRolePolicies, blocks: &mut Vec<Block>) {
-    if let Some(profile) = &g.instance_profile {
-        if let Some(policy) = &profile.policy {
-            let name = "custody_triage_output_writer";
-            blocks.push(hcl::policy_document(name, policy, &profile.statements));
-            let mut p = Block::new("resource", &["aws_iam_policy", name]);
-            p.comment(INSTANCE_PROFILE_HEADING)
-                .attr_str("name", "custody-triage-output-writer")
-                .attr_str("description", "custody triage output: attach to the instance profiles' roles")
-                .attr("policy", format!("data.aws_iam_policy_document.{name}.json"));
-            blocks.push(p);
-        }
-    }
+/// The instance profiles' policy, its labels ending in `suffix` (one per source account).
+pub(super) fn terraform_instance_profile(g: &GeneratedRolePolicies, suffix: &str, blocks: &mut Vec<Block>) {
+    let Some(policy) = g.instance_profile.as_ref().and_then(|p| p.policy.as_ref().map(|d| (d, &p.statements))) else {
+        return;
+    };
+    let name = format!("custody_triage_output_writer{suffix}");
+    blocks.push(hcl::policy_document(&name, policy.0, policy.1));
+    let mut p = Block::new("resource", &["aws_iam_policy", &name]);
+    p.comment(INSTANCE_PROFILE_HEADING)
+        .attr_str("name", "custody-triage-output-writer")
+        .attr_str("description", "custody triage output: attach to the instance profiles' roles")
+        .attr("policy", format!("data.aws_iam_policy_document.{name}.json"));
+    blocks.push(p);
+}
+
+/// The output bucket's policy.
+pub(super) fn terraform_bucket(g: &GeneratedRolePolicies, blocks: &mut Vec<Block>) {
     if let Some(policy) = &g.output_bucket_policy {
         let name = "custody_triage_output_bucket";
         blocks.push(hcl::policy_document(name, policy, &[]));
