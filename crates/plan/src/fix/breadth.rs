@@ -293,3 +293,50 @@ fn lowercase_first(s: &str) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::FixKind;
+
+    fn fix(summary: &str, actions: &[&str]) -> Fix {
+        let mut f = Fix::new(FixKind::CorrectedPrincipal, summary.into(), "why".into(), Vec::new());
+        if !actions.is_empty() {
+            f.adds = vec![Addition {
+                principal: "arn:aws:iam::1:role/R".into(),
+                actions: actions.iter().map(|a| a.to_string()).collect(),
+                resources: vec!["k".into()],
+                when: None,
+                needed_by_plan: Vec::new(),
+            }];
+        }
+        f.risk = risk(&f.adds);
+        f
+    }
+
+    #[test]
+    fn key_administration_and_wildcards_are_risky_narrow_access_is_not() {
+        assert!(fix("a", &["kms:Put*"]).risk.unwrap().contains("`kms:PutKeyPolicy` (through `kms:Put*`)"));
+        assert!(fix("a", &["kms:ScheduleKeyDeletion"]).risk.unwrap().contains("key deletion"));
+        assert!(fix("a", &["kms:*"]).risk.is_some());
+        assert!(fix("a", &["iam:PutRolePolicy"]).risk.unwrap().contains("policy changes"));
+        assert!(fix("a", &["ec2:DeleteSnapshot"]).risk.unwrap().contains("deletion"));
+        assert!(fix("a", &["kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"]).risk.is_none());
+        assert!(fix("a", &[]).risk.is_none());
+    }
+
+    #[test]
+    fn a_risky_fix_is_dropped_beside_a_narrow_one_and_kept_last_when_alone() {
+        let mut not_offered = Vec::new();
+        let mut fixes = vec![fix("Make it admin", &["kms:Put*"]), fix("Widen", &["kms:Encrypt"]), fix("Add", &[])];
+        rank(&mut fixes, &mut not_offered);
+        let order: Vec<&str> = fixes.iter().map(|f| f.summary.as_str()).collect();
+        assert_eq!(order, ["Add", "Widen"], "ranked by what they add, the risky one dropped");
+        assert_eq!(not_offered.len(), 1);
+        assert!(not_offered[0].starts_with("make it admin: it gives"), "{not_offered:?}");
+        let mut alone = vec![fix("Make it admin", &["kms:Put*"])];
+        rank(&mut alone, &mut not_offered);
+        assert_eq!(alone.len(), 1, "nothing narrower works: shown, as a warning");
+        assert!(alone[0].risk.is_some());
+    }
+}
