@@ -424,6 +424,7 @@ fn terraform_key_advice_holds_the_statements_grant_and_policies() {
         let text = render(&a, Format::Terraform);
         let body = parse_hcl(&text);
         references_resolve(&body, &text);
+        providers_are_pinned_and_named(&body, &text);
         if !a.key_policy_statements.is_empty() {
             let expected = normalize(&json!({"Version": "2012-10-17", "Statement": a.key_policy_statements}));
             assert_eq!(from_hcl(document(&body, "custody_key_policy_statements")), expected);
@@ -433,6 +434,7 @@ fn terraform_key_advice_holds_the_statements_grant_and_policies() {
             assert_eq!(string(attr(grant, "key_id").unwrap()), g.key_id);
             assert_eq!(string(attr(grant, "grantee_principal").unwrap()), g.grantee_principal);
             assert_eq!(strings(attr(grant, "operations").unwrap()), g.operations);
+            assert_eq!(attr(grant, "retiring_principal").map(string), g.retiring_principal);
         }
         if let Some(p) = &a.grant_creator_policy {
             assert_eq!(from_hcl(document(&body, "custody_grant_creator")), normalize(p));

@@ -77,6 +77,9 @@ pub struct GrantCommand {
     pub key_id: String,
     pub grantee_principal: String,
     pub operations: Vec<String>,
+    /// The principal that may retire the grant (`--retiring-principal`), when one is named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retiring_principal: Option<String>,
     /// The command, ready to run (one option a line).
     pub command: String,
 }
@@ -157,6 +160,7 @@ fn grant_command(
         grantee_principal: grantee.to_string(),
         command: key_access::create_grant_command(region, key_arn, grantee, &ops, retiring),
         operations: ops,
+        retiring_principal: retiring.map(str::to_string),
     }
 }
 

@@ -486,30 +486,55 @@ fn key_terraform(a: &KeyPolicyAdvice) -> String {
     for n in &a.notes {
         hcl::comment(&mut out, "", &format!("note: {n}"));
     }
+    // One aliased provider per account a block is applied in: the key's owner, and the principal's
+    // account when it is another.
+    let key_account = a.key_arn.split(':').nth(4).unwrap_or_default().to_string();
+    let principal_account = a.principal.split(':').nth(4).unwrap_or_default().to_string();
+    let alias_of = |account: &str| if account == key_account { "key_owner" } else { "principal_account" };
+    let mut providers: Vec<(String, Option<String>, &str)> =
+        vec![("key_owner".into(), Some(key_account.clone()), "The key's account")];
+    if principal_account != key_account {
+        providers.push(("principal_account".into(), Some(principal_account.clone()), "The principal's account"));
+    }
     let mut blocks = Vec::new();
     if !a.key_policy_statements.is_empty() {
         let doc = json!({"Version": super::POLICY_VERSION, "Statement": a.key_policy_statements});
         let mut b = hcl::policy_document("custody_key_policy_statements", &doc, &[]);
-        b.comment("Merge into the key's policy (source_policy_documents of its aws_iam_policy_document); keep its existing statements.");
+        b.comment("Merge into the key's policy (source_policy_documents of its aws_iam_policy_document); keep its existing statements.")
+            .provider("key_owner");
         blocks.push(b);
     }
     if let Some(g) = &a.create_grant {
         let mut b = Block::new("resource", &["aws_kms_grant", "custody"]);
-        b.comment(&format!("Apply with a provider for account {} (region {}).", g.run_in_account, g.region))
-            .attr_str("name", "custody")
+        b.attr_str("name", "custody")
             .attr_str("key_id", &g.key_id)
             .attr_str("grantee_principal", &g.grantee_principal)
             .attr("operations", hcl::list(&g.operations));
+        if let Some(r) = &g.retiring_principal {
+            b.attr_str("retiring_principal", r);
+        }
+        b.provider(alias_of(&g.run_in_account));
         blocks.push(b);
     }
     for (_, name, description, doc) in key_iam_policies(a) {
-        blocks.push(hcl::policy_document(name, doc, &[]));
+        let account = match name {
+            "custody_grant_creator" => {
+                a.create_grant.as_ref().map_or(key_account.as_str(), |g| g.run_in_account.as_str())
+            }
+            _ => principal_account.as_str(),
+        };
+        let mut d = hcl::policy_document(name, doc, &[]);
+        d.provider(alias_of(account));
+        blocks.push(d);
         let mut p = Block::new("resource", &["aws_iam_policy", name]);
         p.attr_str("name", &name.replace('_', "-"))
             .attr_str("description", &format!("custody: {description}"))
-            .attr("policy", reference("data.aws_iam_policy_document", name, "json"));
+            .attr("policy", reference("data.aws_iam_policy_document", name, "json"))
+            .provider(alias_of(account));
         blocks.push(p);
     }
+    out.push('\n');
+    terraform_providers(&mut out, &providers);
     for b in blocks {
         out.push('\n');
         b.write(&mut out, 0);
