@@ -55,11 +55,26 @@ fn every_format_renders_the_same_report() {
     assert_eq!(v["case_id"], "incident-7");
     let steps = v["steps"].as_array().unwrap().len();
     let (_, same, _) = run(&[&base[..], &["--format", "json"]].concat(), "");
-    assert_eq!(json, same);
+    // The same report, but for the time it was made (the provenance's, to the second).
+    let untimed = |text: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v["provenance"].as_object_mut().unwrap().remove("generated_at");
+        v
+    };
+    assert_eq!(untimed(&json), untimed(&same));
+    // Where the report comes from: custody's version and the inventory's SHA-256, in every format
+    // meant for a ticket.
+    let digest: String =
+        custody_sha256::digest(&std::fs::read(&inv).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(v["provenance"]["inventory_sha256"], digest.as_str());
+    assert_eq!(v["provenance"]["custody_version"], env!("CARGO_PKG_VERSION"));
     let (_, md, _) = run(&[&base[..], &["--format", "md"]].concat(), "");
     assert!(md.starts_with("# custody check: `i-0123456789abcdef0` (case `incident-7`)"), "{md}");
+    assert!(md.contains(&format!("SHA-256 `{digest}`")), "{md}");
     let (_, html, _) = run(&[&base[..], &["--format", "html"]].concat(), "");
     assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains(&format!("SHA-256 <code>{digest}</code>")), "{html}");
+    assert!(html.contains("<div class=\"verdict fail\" id=\"verdict\">REFUSED"), "{html}");
     assert_eq!(html.matches("<tr class=\"step ").count(), steps);
     assert!(!html.to_ascii_lowercase().contains("<script"), "the instance's Name tag is `<script>…`");
 }

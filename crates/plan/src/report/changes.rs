@@ -10,10 +10,10 @@ pub fn heading(report: &CheckReport) -> String {
     let fixed: usize = report.changes.iter().map(|c| c.fixes_requests.len()).sum();
     let refused = report.steps.iter().flat_map(|s| &s.requests).filter(|r| r.outcome == Outcome::Denied).count();
     let changes = match report.changes.len() {
-        1 => "1 change".to_string(),
-        n => format!("{n} changes"),
+        1 => "1 change fixes".to_string(),
+        n => format!("{n} changes fix"),
     };
-    let mut line = format!("changes to make: {changes} fix {fixed} of the {refused} refused request(s)");
+    let mut line = format!("changes to make: {changes} {fixed} of the {refused} refused request(s)");
     if fixed < refused {
         line.push_str(&format!("; {} have no fix custody can offer (see below)", refused - fixed));
     }

@@ -79,6 +79,17 @@ pub fn markdown(report: &CheckReport) -> String {
         md_code(&report.dest_region),
         md_text(&summary_line(report))
     );
+    if let Some(p) = &report.provenance {
+        let _ = writeln!(
+            o,
+            "custody {} · generated {} UTC · inventory {}, SHA-256 {} · case {}\n",
+            md_text(&p.custody_version),
+            md_text(&p.generated_at),
+            md_code(&p.inventory),
+            md_code(&p.inventory_sha256),
+            md_code(&report.case_id)
+        );
+    }
     if !report.changes.is_empty() {
         let _ = writeln!(o, "## Changes to make\n\n{}.\n", md_text(&changes::heading(report)));
         for (n, c) in report.changes.iter().enumerate() {
