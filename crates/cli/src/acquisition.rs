@@ -81,7 +81,7 @@ pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusa
 pub fn load_and_plan_with_digest(args: &AcquisitionArgs) -> Result<(Inventory, Plan, String), Refusal> {
     let origin = origin_name(&args.inventory);
     let text = read_text(&args.inventory).map_err(|e| (e, None))?;
-    let digest: String = custody_sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex::encode(custody_sha256::digest(text.as_bytes()));
     let inventory = parse_inventory(&text).map_err(|e| {
         (
             InputError { origin: origin.clone(), message: e.to_string() },

@@ -64,8 +64,7 @@ fn every_format_renders_the_same_report() {
     assert_eq!(untimed(&json), untimed(&same));
     // Where the report comes from: custody's version and the inventory's SHA-256, in every format
     // meant for a ticket.
-    let digest: String =
-        custody_sha256::digest(&std::fs::read(&inv).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex::encode(custody_sha256::digest(&std::fs::read(&inv).unwrap()));
     assert_eq!(v["provenance"]["inventory_sha256"], digest.as_str());
     assert_eq!(v["provenance"]["custody_version"], env!("CARGO_PKG_VERSION"));
     let (_, md, _) = run(&[&base[..], &["--format", "md"]].concat(), "");

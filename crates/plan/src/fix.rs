@@ -170,6 +170,16 @@ impl Fix {
     fn new(kind: FixKind, summary: String, reason: String, changes: Vec<Change>) -> Fix {
         Fix { kind, summary, reason, changes, verified: true, adds: Vec::new(), risk: None }
     }
+
+    /// The (action, resource) pairs the fix adds that the plan does not need.
+    pub fn adds_beyond_plan(&self) -> usize {
+        self.adds.iter().map(Addition::beyond_plan).sum()
+    }
+
+    /// The (action, resource) pairs the fix adds.
+    pub fn adds_size(&self) -> usize {
+        self.adds.iter().map(Addition::size).sum()
+    }
 }
 
 /// The fixes for one request.

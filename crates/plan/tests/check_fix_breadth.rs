@@ -48,7 +48,7 @@ fn refused(report: &CheckReport) -> impl Iterator<Item = &RequestCheck> {
 }
 
 fn rank(f: &Fix) -> (bool, usize, usize) {
-    (f.risk.is_some(), f.adds.iter().map(|a| a.beyond_plan()).sum(), f.adds.iter().map(|a| a.size()).sum())
+    (f.risk.is_some(), f.adds_beyond_plan(), f.adds_size())
 }
 
 /// The key administrators' statement of the AWS default key policy

@@ -10,7 +10,7 @@
 //! covers the request.
 
 use super::{Outcome, StepCheck};
-use crate::fix::{Addition, Fix, FixKind};
+use crate::fix::{Fix, FixKind};
 use crate::plan::{Path, VolumePlan};
 use serde::Serialize;
 
@@ -61,10 +61,6 @@ fn keeps_path(f: &Fix, path: Option<Path>) -> bool {
     }
 }
 
-fn beyond_plan(f: &Fix) -> usize {
-    f.adds.iter().map(Addition::beyond_plan).sum()
-}
-
 /// The changes to make, in the order chosen.
 pub fn changes_to_make(steps: &[StepCheck], volumes: &[VolumePlan]) -> Vec<ChangeToMake> {
     let requests = refused(steps, volumes);
@@ -84,7 +80,7 @@ pub fn changes_to_make(steps: &[StepCheck], volumes: &[VolumePlan]) -> Vec<Chang
                     .zip(&covered)
                     .filter(|(other, done)| !**done && other.fixes.iter().any(|g| same(g, f)))
                     .count();
-                let rank = (f.risk.is_some(), !keeps_path(f, r.path), std::cmp::Reverse(gain), beyond_plan(f));
+                let rank = (f.risk.is_some(), !keeps_path(f, r.path), std::cmp::Reverse(gain), f.adds_beyond_plan());
                 if best.as_ref().is_none_or(|(b, _)| rank < *b) {
                     best = Some((rank, f));
                 }

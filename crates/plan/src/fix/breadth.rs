@@ -269,12 +269,7 @@ fn beyond(
 /// Ranks fixes by what they add (a risky fix last), and drops a risky fix when another works:
 /// its reason goes to `not_offered`.
 pub(crate) fn rank(fixes: &mut Vec<Fix>, not_offered: &mut Vec<String>) {
-    let key = |f: &Fix| {
-        let beyond_plan: usize = f.adds.iter().map(Addition::beyond_plan).sum();
-        let size: usize = f.adds.iter().map(Addition::size).sum();
-        (f.risk.is_some(), beyond_plan, size, f.changes.len())
-    };
-    fixes.sort_by_key(key);
+    fixes.sort_by_key(|f| (f.risk.is_some(), f.adds_beyond_plan(), f.adds_size(), f.changes.len()));
     if fixes.iter().any(|f| f.risk.is_none()) {
         fixes.retain(|f| match &f.risk {
             Some(why) => {

@@ -197,25 +197,27 @@ pub fn role_cfn_templates(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
 /// [`role_cfn_templates`], each headed by what was generated and the notes: the files `policy role
 /// --out-dir` writes, each a template CloudFormation deploys as it is.
 pub fn role_cfn_files(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
-    let mut header = String::new();
-    yaml::comment(&mut header, &headline(g));
-    for n in &g.notes {
-        yaml::comment(&mut header, &format!("note: {n}"));
-    }
+    let header = cfn_header(g);
     role_cfn_templates(g)
         .into_iter()
         .map(|t| CfnTemplate { file: t.file, text: format!("{header}{}", t.text) })
         .collect()
 }
 
-/// All templates in one stream, each after a `---` (for reading; CloudFormation takes one template
-/// per stack: `policy role --out-dir` writes each to a file of its own).
-fn role_cfn(g: &GeneratedRolePolicies) -> String {
+/// What was generated and the notes, as YAML comments.
+fn cfn_header(g: &GeneratedRolePolicies) -> String {
     let mut out = String::new();
     yaml::comment(&mut out, &headline(g));
     for n in &g.notes {
         yaml::comment(&mut out, &format!("note: {n}"));
     }
+    out
+}
+
+/// All templates in one stream, each after a `---` (for reading; CloudFormation takes one template
+/// per stack: `policy role --out-dir` writes each to a file of its own).
+fn role_cfn(g: &GeneratedRolePolicies) -> String {
+    let mut out = cfn_header(g);
     for (i, t) in role_cfn_templates(g).iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
@@ -240,7 +242,7 @@ pub const TERRAFORM_AWS_PROVIDER: &str = "~> 5.0";
 
 /// The account of a role ARN, when it names one (not `*`).
 fn account_of(arn: &str) -> Option<String> {
-    arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)
+    arn.split(':').nth(4).filter(|a| custody_policy::principal::is_account_id(a)).map(str::to_string)
 }
 
 /// `terraform { required_providers … }` and one aliased provider per account: every block names its

@@ -60,11 +60,10 @@ pub(super) fn cfn(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
 
 /// The instance profiles' policy, its labels ending in `suffix` (one per source account).
 pub(super) fn terraform_instance_profile(g: &GeneratedRolePolicies, suffix: &str, blocks: &mut Vec<Block>) {
-    let Some(policy) = g.instance_profile.as_ref().and_then(|p| p.policy.as_ref().map(|d| (d, &p.statements))) else {
-        return;
-    };
+    let Some(profile) = &g.instance_profile else { return };
+    let Some(policy) = &profile.policy else { return };
     let name = format!("custody_triage_output_writer{suffix}");
-    blocks.push(hcl::policy_document(&name, policy.0, policy.1));
+    blocks.push(hcl::policy_document(&name, policy, &profile.statements));
     let mut p = Block::new("resource", &["aws_iam_policy", &name]);
     p.comment(INSTANCE_PROFILE_HEADING)
         .attr_str("name", "custody-triage-output-writer")
