@@ -241,7 +241,7 @@ async fn remove(roles: &Roles, r: &ResourceRecord) -> Result<String, CloudError>
         ResourceKind::Key => {
             let cloud = roles.account(&r.account).await?;
             let kms = cloud.kms(&r.region);
-            // The key is in the account whose role acts: named by id (see execute/keys.rs).
+            // The key is in the account whose role acts: named by id (see actions/keys.rs).
             let key_id = r.id.rsplit('/').next().unwrap_or(&r.id);
             match kms.schedule_key_deletion(key_id, custody_plan::plan::TEMP_KEY_DELETION_DAYS).await {
                 Ok(receipt) => Ok(match receipt.value {

@@ -1,23 +1,23 @@
 //! The executor: a case's instances in parallel, each through its plan's discover and snapshot steps,
 //! then its volumes in parallel (bounded), each volume through its transfer and cleanup steps.
 
-pub(crate) mod keys;
-pub(crate) mod volumes;
-pub(crate) use keys::look_for_temp_key;
-mod start;
+mod instance;
+mod volume;
 
 use crate::error::AcquireError;
 use crate::journaled::Run;
 use crate::report::{AcquireReport, Event, EvidenceItem, InstanceReport, Progress, VolumeReport};
 use crate::resolve::Resolved;
-use crate::sessions::Sessions;
-use crate::volume::run_volume;
 use crate::wait::WaitSettings;
+use custody_cloud::sessions::Sessions;
 use custody_cloud::Cloud;
 use custody_journal::Journal;
-use custody_journal::{JournalError, NewCase, Outcome, Status};
+use custody_journal::{JournalError, NewCase, Status};
 use custody_plan::check::CheckReport;
 use custody_plan::plan::{Action, Plan};
+use custody_policy::case::parse_grant_value;
+use custody_policy::error::JsonPath;
+use instance::run_instance;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -195,7 +195,7 @@ impl Executor {
         let pool = Arc::new(Semaphore::new(self.settings.parallelism.max(1)));
         let mut tasks = JoinSet::new();
         for (i, (plan, preflight)) in plans.into_iter().enumerate() {
-            let placeholders = placeholders(&plan);
+            let placeholders = placeholders(&plan)?;
             let run = Arc::new(Run {
                 journal: self.journal.clone(),
                 plan,
@@ -218,10 +218,7 @@ impl Executor {
                 Ok(r) => results.push(r),
                 Err(e) => {
                     tasks.shutdown().await;
-                    return Err(AcquireError::Plan {
-                        step: "run an instance".to_string(),
-                        why: format!("task failed: {e}"),
-                    });
+                    return Err(AcquireError::bug(&self.journal, case_id, "run an instance", &e));
                 }
             }
         }
@@ -243,97 +240,21 @@ impl Executor {
 }
 
 /// Every placeholder the plan names: its snapshots, the keys and grants it creates, the volumes of
-/// `--volume-az`.
-fn placeholders(plan: &Plan) -> Vec<String> {
+/// `--volume-az`. The grants are read as the policy engine reads them (the case format's grant form,
+/// as the preflight evaluated them); one that does not read is an inconsistent plan.
+fn placeholders(plan: &Plan) -> Result<Vec<String>, AcquireError> {
     let mut out: Vec<String> = plan.volumes.iter().flat_map(|v| v.snapshots.iter().map(|s| s.id.clone())).collect();
     for step in &plan.steps {
         if let Action::CreateVolume { volume, .. } = &step.action {
             out.push(volume.clone());
         }
         out.extend(step.creates_keys.iter().map(|k| k.arn.clone()));
-        for g in &step.creates_grants {
-            if let Some(id) = g.grant.get("grant_id").and_then(|v| v.as_str()) {
-                out.push(id.to_string());
-            }
+        for (i, g) in step.creates_grants.iter().enumerate() {
+            let path = JsonPath::root("creates_grants").index(i).key("grant");
+            let grant = parse_grant_value(&g.grant, &path, None)
+                .map_err(|e| AcquireError::Plan { step: step.id.clone(), why: format!("a planned grant: {e}") })?;
+            out.extend(grant.grant_id.map(String::from));
         }
     }
-    out
-}
-
-/// One instance: the steps before the volumes, then the volumes in parallel.
-async fn run_instance(run: Arc<Run>, pool: Arc<Semaphore>) -> Result<InstanceReport, AcquireError> {
-    let mut report = InstanceReport {
-        instance_id: run.instance().to_string(),
-        succeeded: false,
-        error: None,
-        volumes: Vec::new(),
-        reused_steps: Vec::new(),
-        not_run: Vec::new(),
-    };
-    // A resumed run knows what earlier runs created before it goes on (resolve.rs): a volume whose
-    // evidence is secured skips its transfer steps, and its cleanup needs their ids all the same.
-    for entry in run.journal.entries(run.case())? {
-        if let (true, Some(Outcome::Ok { result, .. })) = (entry.intent.instance_id == run.instance(), &entry.outcome) {
-            run.resolved.absorb(result);
-        }
-    }
-    run.journal.set_acquisition_status(run.case(), run.instance(), Status::Running, None)?;
-    let devices = match start::before_volumes(&run, &mut report).await {
-        Ok(devices) => devices,
-        Err(e) if e.is_journal() => return Err(e),
-        Err(e) => {
-            let status =
-                if matches!(e, AcquireError::Interrupted { .. }) { Status::Interrupted } else { Status::Failed };
-            report.error = Some(e.to_string());
-            run.journal.set_acquisition_status(run.case(), run.instance(), status, report.error.as_deref())?;
-            return Ok(report);
-        }
-    };
-    let mut tasks = JoinSet::new();
-    for (i, volume) in run.plan.volumes.iter().enumerate() {
-        let run = run.clone();
-        let pool = pool.clone();
-        let volume = volume.clone();
-        let device = devices.get(&volume.volume_id).cloned();
-        tasks.spawn(async move {
-            let _permit = pool.acquire_owned().await;
-            (i, run_volume(&run, &volume, device).await)
-        });
-    }
-    let mut volumes = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let failed = match joined {
-            Ok((i, Ok(v))) => {
-                volumes.push((i, v));
-                continue;
-            }
-            Ok((_, Err(e))) => e,
-            Err(e) => AcquireError::Plan { step: "run a volume".to_string(), why: format!("task failed: {e}") },
-        };
-        // The other volumes stop before the error is returned: dropping the set would only ask them
-        // to, and one still running could write to the journal after the caller has gone on (a resume
-        // in the same process would then find an outcome it is about to record already there).
-        tasks.shutdown().await;
-        return Err(failed);
-    }
-    volumes.sort_by_key(|(i, _)| *i);
-    report.volumes = volumes.into_iter().map(|(_, v)| v).collect();
-    let failed: Vec<String> =
-        report.volumes.iter().filter_map(|v| v.error.as_ref().map(|e| format!("{}: {e}", v.volume_id))).collect();
-    report.succeeded = failed.is_empty();
-    let status = match (report.succeeded, run.stopping()) {
-        (true, _) => Status::Succeeded,
-        (false, true) => Status::Interrupted,
-        (false, false) => Status::Failed,
-    };
-    if !failed.is_empty() {
-        report.error = Some(failed.join("; "));
-    }
-    for v in &report.volumes {
-        for left in &v.left {
-            run.progress.emit(Event::Warning { message: format!("{}: left: {left}", v.volume_id) });
-        }
-    }
-    run.journal.set_acquisition_status(run.case(), run.instance(), status, report.error.as_deref())?;
-    Ok(report)
+    Ok(out)
 }

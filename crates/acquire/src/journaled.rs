@@ -4,13 +4,13 @@
 use crate::error::AcquireError;
 use crate::report::{Event, Progress};
 use crate::resolve::Resolved;
-use crate::sessions::Sessions;
 use crate::wait::WaitSettings;
+use custody_cloud::sessions::Sessions;
 use custody_cloud::types::Receipt;
 use custody_cloud::{Cloud, CloudError, CloudResult};
 use custody_journal::{EntryId, Intent, Journal, JournalError, NewResource, Outcome, ResourceKind};
 use custody_plan::check::{CheckReport, Outcome as CheckOutcome};
-use custody_plan::plan::{Call, Plan, Step};
+use custody_plan::plan::{Api, Call, Plan, Step};
 use serde_json::Value;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,10 +110,10 @@ impl Run {
     }
 
     /// The call of `step` to `api`.
-    pub fn call_of<'p>(&self, step: &'p Step, api: &str) -> Result<&'p Call, AcquireError> {
+    pub fn call_of<'p>(&self, step: &'p Step, api: Api) -> Result<&'p Call, AcquireError> {
         step.calls
             .iter()
-            .find(|c| c.api == api)
+            .find(|c| c.api == api.as_str())
             .ok_or_else(|| AcquireError::Plan { step: step.id.clone(), why: format!("the step has no `{api}` call") })
     }
 
@@ -192,7 +192,7 @@ impl Run {
                         attempt,
                         why: format!("throttled ({})", e.code.as_deref().unwrap_or("Throttling")),
                     });
-                    tokio::time::sleep(delay).await;
+                    tokio::time::sleep(custody_cloud::retry::jitter(delay, u64::from(attempt))).await;
                     delay = self.wait.next(delay);
                 }
                 Err(error) => {

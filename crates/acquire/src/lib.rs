@@ -35,16 +35,18 @@
 //! grant or key an earlier step made waits for KMS to propagate it (a DescribeKey probe as the
 //! grantee), and is made again if it fails for it within the propagation window (`propagation`).
 
+mod actions;
 pub mod cleanup;
+pub mod collect;
 mod error;
 mod execute;
 mod journaled;
+pub mod prepare;
 mod propagation;
 pub mod report;
 pub mod resolve;
 mod run_id;
-mod sessions;
-mod volume;
+mod temp_key;
 pub mod wait;
 
 pub use error::AcquireError;

@@ -25,7 +25,7 @@
 use crate::error::AcquireError;
 use crate::journaled::Run;
 use crate::report::Event;
-use custody_plan::plan::{Awaited, Call, Propagation, Step, KMS_EVENTUAL_CONSISTENCY, UNTIL_THE_ALIAS_AUTHORIZES};
+use custody_plan::plan::{Api, Awaited, Call, Propagation, Step, KMS_EVENTUAL_CONSISTENCY, UNTIL_THE_ALIAS_AUTHORIZES};
 use std::time::Duration;
 
 /// EC2's state message for a copy whose key could not be used (ebs-copy-snapshot).
@@ -57,7 +57,7 @@ pub(crate) async fn probe(run: &Run, step: &Step, copy: &Call, waits: &[Propagat
             }
             Awaited::Key { key_arn, aliases } => {
                 let planned_probe = step.calls.iter().find(|c| {
-                    c.api == "kms:DescribeKey"
+                    c.api == Api::KmsDescribeKey.as_str()
                         && c.signer == copy.signer
                         && c.when.as_deref() == Some(UNTIL_THE_ALIAS_AUTHORIZES)
                 });
@@ -124,7 +124,7 @@ async fn describe_until_allowed(
                 }
                 run.progress.emit(Event::Retrying {
                     step: step.id.clone(),
-                    api: "kms:DescribeKey".to_string(),
+                    api: Api::KmsDescribeKey.to_string(),
                     attempt,
                     why: format!(
                         "waiting for {what} made by step {} to take effect in KMS (usually under five minutes: \

@@ -2,6 +2,7 @@
 //! planning they both start with: one definition, so that `--to`, `--mode` and their errors cannot
 //! drift apart between the two commands.
 
+use crate::exit::CliError;
 use crate::input::{origin_name, read_text, InputError};
 use custody_plan::inventory::arn::{is_account_id, is_region};
 use custody_plan::inventory::{parse_inventory, Inventory};
@@ -68,25 +69,20 @@ pub(crate) fn parse_destination(text: &str) -> Result<Destination, String> {
     }
 }
 
-/// A user-input error, with an optional `help:` line.
-pub type Refusal = (InputError, Option<&'static str>);
-
 /// Reads and validates the inventory, then plans the acquisition; every error comes before any output.
-pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), Refusal> {
+pub fn load_and_plan(args: &AcquisitionArgs) -> Result<(Inventory, Plan), CliError> {
     load_and_plan_with_digest(args).map(|(inventory, plan, _)| (inventory, plan))
 }
 
 /// [`load_and_plan`], with the SHA-256 of the inventory's bytes as read (lower-case hex), for a
 /// report's provenance.
-pub fn load_and_plan_with_digest(args: &AcquisitionArgs) -> Result<(Inventory, Plan, String), Refusal> {
+pub fn load_and_plan_with_digest(args: &AcquisitionArgs) -> Result<(Inventory, Plan, String), CliError> {
     let origin = origin_name(&args.inventory);
-    let text = read_text(&args.inventory).map_err(|e| (e, None))?;
+    let text = read_text(&args.inventory)?;
     let digest = hex::encode(custody_sha256::digest(text.as_bytes()));
     let inventory = parse_inventory(&text).map_err(|e| {
-        (
-            InputError { origin: origin.clone(), message: e.to_string() },
-            Some("the inventory format is documented in docs/inventory-format.md"),
-        )
+        CliError::from(InputError { origin: origin.clone(), message: e.to_string() })
+            .with_help("the inventory format is documented in docs/inventory-format.md")
     })?;
     let request = PlanRequest {
         instance_id: args.instance.clone(),
@@ -99,7 +95,8 @@ pub fn load_and_plan_with_digest(args: &AcquisitionArgs) -> Result<(Inventory, P
         run_id: custody_plan::plan::PLANNED_RUN_ID.to_string(),
         volume_az: args.volume_az.clone(),
     };
-    let planned = plan(&inventory, &request).map_err(|e| (InputError { origin, message: e.to_string() }, None))?;
+    let planned =
+        plan(&inventory, &request).map_err(|e| CliError::from(InputError { origin, message: e.to_string() }))?;
     Ok((inventory, planned, digest))
 }
 

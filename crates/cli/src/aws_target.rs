@@ -1,7 +1,7 @@
 //! The arguments `custody collect` and `custody acquire` share: which Region, which roles and which
 //! forensic keys to read AWS with. One definition, one validation, so the two cannot drift apart.
 
-use custody_cloud::collect::CollectRequest;
+use custody_acquire::collect::CollectRequest;
 use custody_plan::inventory::arn::{is_region, is_role_arn, KeyArn};
 
 /// Where and as whom AWS is read.

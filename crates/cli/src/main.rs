@@ -2,16 +2,19 @@
 //! permissions that it proves before it touches anything.
 //!
 //! This crate holds only argument definitions, commands and output. Each command returns an exit
-//! status: 0 done, 1 a check that failed, 2 refused before anything was changed: bad input (every
-//! argument and input file is checked first, a case id by the one rule of `custody_plan::CaseId`,
-//! files read up to 16 MiB), or a case another custody process is working (one process per case:
-//! acquire, resume, cleanup, image and triage take the case's lock in the data directory first, and
-//! the refusal names the process that holds it).
+//! status or an error ([`exit`]), which `main` reports once, as text or, under `--json`, as JSON: 0
+//! done, 1 a check that failed or work that failed, 2 refused before anything was changed: bad input
+//! (every argument and input file is checked first, a case id by the one rule of
+//! `custody_plan::CaseId`, files read up to 16 MiB), or a case another custody process is working
+//! (one process per case: acquire, resume, cleanup, image and triage take the case's lock in the data
+//! directory first, and the refusal names the process that holds it); 130 interrupted; 101 a bug in
+//! custody, reported with what to send.
 
 mod acquisition;
 mod aws_target;
 mod commands;
 mod data_dir;
+mod exit;
 mod input;
 mod runtime;
 
@@ -65,20 +68,70 @@ enum Command {
     Triage(commands::triage::TriageArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON: its errors are then JSON too.
+    fn json(&self) -> bool {
+        match self {
+            Command::Authz(a) => a.json,
+            Command::Plan(a) => a.json,
+            Command::Check(a) => a.json || matches!(a.format, custody_plan::report::Format::Json),
+            Command::Policy(_) | Command::Collect(_) => false,
+            Command::Acquire(a) => a.json,
+            Command::Cases(a) => a.json,
+            Command::Show(a) => a.json,
+            Command::Cleanup(a) => a.json,
+            Command::Image(a) => a.json,
+            Command::Verify(a) => a.json,
+            Command::Triage(a) => a.json,
+        }
+    }
+
+    /// The case the command works on and the data directory of its journal, for a bug report.
+    fn case(&self) -> (Option<&str>, Option<&data_dir::DataDirArgs>) {
+        match self {
+            // A dry run without --data-dir keeps its journal in memory: there is no file to send.
+            Command::Acquire(a) if a.simulate.is_some() && a.data.data_dir.is_none() => {
+                (a.case_id.as_deref().or(a.resume.as_deref()), None)
+            }
+            Command::Acquire(a) => (a.case_id.as_deref().or(a.resume.as_deref()), Some(&a.data)),
+            Command::Show(a) => (Some(&a.case), Some(&a.data)),
+            Command::Cleanup(a) => (a.case.as_deref(), Some(&a.data)),
+            Command::Image(a) => (a.case.as_deref(), Some(&a.data)),
+            Command::Triage(a) => (Some(&a.case_id), Some(&a.data)),
+            Command::Cases(a) => (None, Some(&a.data)),
+            _ => (None, None),
+        }
+    }
+
+    fn run(&self) -> exit::CliResult {
+        match self {
+            Command::Authz(args) => commands::authz::run(args),
+            Command::Plan(args) => commands::plan::run(args),
+            Command::Check(args) => commands::check::run(args),
+            Command::Policy(command) => commands::policy::run(command),
+            Command::Collect(args) => commands::collect::run(args),
+            Command::Acquire(args) => commands::acquire::run(args),
+            Command::Cases(args) => commands::cases::run_cases(args),
+            Command::Show(args) => commands::cases::run_show(args),
+            Command::Cleanup(args) => commands::cleanup::run(args),
+            Command::Image(args) => commands::image::run_image(args),
+            Command::Verify(args) => commands::image::run_verify(args),
+            Command::Triage(args) => commands::triage::run(args),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Authz(args) => commands::authz::run(&args),
-        Command::Plan(args) => commands::plan::run(&args),
-        Command::Check(args) => commands::check::run(&args),
-        Command::Policy(command) => commands::policy::run(&command),
-        Command::Collect(args) => commands::collect::run(&args),
-        Command::Acquire(args) => commands::acquire::run(&args),
-        Command::Cases(args) => commands::cases::run_cases(&args),
-        Command::Show(args) => commands::cases::run_show(&args),
-        Command::Cleanup(args) => commands::cleanup::run(&args),
-        Command::Image(args) => commands::image::run_image(&args),
-        Command::Verify(args) => commands::image::run_verify(&args),
-        Command::Triage(args) => commands::triage::run(&args),
-    }
+    let json = cli.command.json();
+    let (case_id, data) = cli.command.case();
+    exit::install_panic_hook(exit::BugContext {
+        command_line: std::env::args_os().map(|a| exit::without_secrets(&a.to_string_lossy())).collect(),
+        json,
+        case_id: case_id.map(str::to_string),
+        journal: data.and_then(|d| d.dir().ok()).map(|d| d.join(custody_journal::FILE_NAME)),
+    });
+    // A panic on this thread ends here, reported by the hook; one on another thread is seen by `finish`.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli.command.run()));
+    exit::finish(result, json)
 }

@@ -1,6 +1,6 @@
 //! `custody acquire` refuses bad input with exit 2 before anything is read from AWS or written to a
 //! journal (offline: every `AWS_*` variable points at a closed port on 127.0.0.1).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

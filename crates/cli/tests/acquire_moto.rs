@@ -4,7 +4,7 @@
 //! the inventory live, proves every step, snapshots the instance, copies both volumes into a second
 //! Region under the forensic key and deletes the intermediate snapshots. moto cannot share snapshots
 //! across accounts (the cross-account paths run on the simulated cloud, crates/acquire/tests).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_cloud::testing::{seed_acquisition_incident, seed_forensic_role, AcquisitionIncident, Moto, MOTO_ACCOUNT};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Bad input: exit 2, a message that names the file (and line, for a batch) and the JSON path, and
 //! nothing on standard output.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

@@ -5,7 +5,7 @@
 //! The simulator's calls may finish in a different order from run to run, so the text of `show`
 //! for a simulated case is checked by content; the snapshots are of what is stable (the table of
 //! cases) and of the journal written by hand. Times and temporary paths are redacted.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

@@ -1,6 +1,6 @@
 //! `custody check` end to end: the planner's plan of a fixture inventory, checked and rendered; exit
 //! 0 when every step passes, 1 when one fails or is unknown, 2 on bad input (nothing on stdout).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

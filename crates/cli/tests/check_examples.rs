@@ -9,7 +9,7 @@
 //! can reach the output; the report has no timestamps. Update after a deliberate change with
 //! `INSTA_UPDATE=always cargo test -p custody --test check_examples` and review the `.snap` diff.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use assert_cmd::Command;
 use serde_json::Value;

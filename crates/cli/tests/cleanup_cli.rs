@@ -3,7 +3,7 @@
 //! and an unknown case exit 2 before AWS is asked anything; an AWS that cannot be reached (a closed
 //! port on 127.0.0.1) exits 1 and leaves the journal as it was. A cleanup that removes things in AWS
 //! (against moto) is not tested here.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

@@ -1,7 +1,7 @@
 //! `custody collect` as a user runs it, against a moto server of the test's own on 127.0.0.1 (seeded
 //! through the SDK): the inventory it writes parses, bad arguments exit 2 before AWS is asked, and an
 //! AWS that cannot be reached exits 1 with a clear message.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_cloud::testing::{seed_incident, Incident, Moto, MOTO_ACCOUNT};
 use custody_plan::inventory::{parse_inventory, Inventory, KeyManager};

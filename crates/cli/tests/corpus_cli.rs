@@ -1,7 +1,7 @@
 //! The conformance corpus through the binary: every valid case in one `custody authz --json --batch`
 //! run (answers must come back in order, one line each), every invalid case on its own (exit 2, the
 //! JSON path in the message, nothing on standard output).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 #[path = "../../policy/tests/corpus_support/mod.rs"]
 mod corpus_support;

@@ -1,6 +1,6 @@
 //! Every bundled example (examples/authz/, built from the product documents in shared/seeds) gives
 //! the decision its `expect` field states, alone and in the JSON Lines batch.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use assert_cmd::Command;
 use serde_json::Value;

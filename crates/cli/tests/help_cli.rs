@@ -1,6 +1,6 @@
 //! Every command's `--help` speaks the user's language: no product-document number ("seed 004",
 //! "option 2"), no section of the repository's own notes ("map §5.2"), no internal tag ("SILENT").
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use assert_cmd::Command;
 

@@ -1,12 +1,10 @@
 //! `custody image` and `custody verify` as a user runs them: bad input exits 2 naming the file, the
 //! JSON path and the expectation, and changes nothing; an image made from moto (127.0.0.1 only)
 //! verifies with exit 0, and a changed byte exits 1 with its offset.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 fn custody() -> Command {
     let mut cmd = Command::cargo_bin("custody").unwrap();
@@ -210,43 +208,24 @@ fn image_refuses_bad_arguments_before_touching_anything() {
     assert!(!missing.exists());
 }
 
-/// moto with the EBS corrections of crates/image/tests/support/moto_ebs.py, killed on drop.
+/// moto with its EBS direct API answers corrected (the one harness, `custody_cloud::testing::Moto`),
+/// killed on drop.
 struct Moto {
-    child: std::process::Child,
+    _server: custody_cloud::testing::Moto,
     endpoint: String,
     python: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    /// The runtime the server's process belongs to (tokio reaps it), dropped after the server.
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl Moto {
     fn start() -> Moto {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let out = std::process::Command::new(root.join("scripts/moto")).arg("python").output().unwrap();
-        assert!(out.status.success(), "moto is needed for this test");
-        let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(&python)
-            .arg(root.join("crates/image/tests/support/moto_ebs.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}"), python };
-        custody_cloud::testing::check_local(&moto.endpoint).unwrap();
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto did not answer on {}", moto.endpoint);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (server, python) = runtime.block_on(async {
+            let server = custody_cloud::testing::Moto::start_with_ebs_corrections().await.unwrap();
+            (server, custody_cloud::testing::python().await.unwrap())
+        });
+        Moto { endpoint: server.endpoint().to_string(), _server: server, python, _runtime: runtime }
     }
 
     /// Environment for a process that talks to this server: fake credentials, no profiles.

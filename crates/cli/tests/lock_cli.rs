@@ -6,7 +6,7 @@
 //! released, the same command runs. A case the journal records as running whose lock is free (its
 //! process was killed) shows as interrupted, with the advice to resume it first. The data
 //! directory and the journal are private.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

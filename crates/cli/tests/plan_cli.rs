@@ -1,5 +1,5 @@
 //! `custody plan`: the report, `--json`, and bad input (exit 2, the file named, nothing on stdout).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

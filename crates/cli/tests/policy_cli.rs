@@ -1,7 +1,7 @@
 //! `custody policy role` and `custody policy key` through the binary: the documents on standard
 //! output in each format, and bad arguments refused with exit 2, a message, and nothing on standard
 //! output.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

@@ -3,7 +3,7 @@
 //! binary, and no raw ESC, C1 control or bidi control comes out on standard output, standard error
 //! or in a report file: each is shown as a visible escape (`\u{1b}`), so the examiner sees that the
 //! input held it. `--json` stays exact (JSON escapes what it needs; the consumer gets the value).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

@@ -1,6 +1,6 @@
 //! `custody triage` refuses bad input with exit 2 before anything is read from AWS or written to
 //! the journal; `custody check --triage` evaluates SendCommand with the instance's tags offline.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

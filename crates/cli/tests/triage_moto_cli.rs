@@ -1,7 +1,7 @@
 //! `custody triage` against a moto server of the test's own on 127.0.0.1: what AWS says of the
 //! instances (unknown, stopped, without the scoping tag) refuses the triage before the journal is
 //! opened, so a refusal exits 2 with a clear message and leaves no journal behind.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_cloud::testing::Moto;
 use std::process::Output;

@@ -2,7 +2,7 @@
 //! status, output location) and every artifact under it (location, SHA-256, size), in text and in
 //! `--json`; a case without triage reads as before. The journal is written through its API, as
 //! `custody triage` writes it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cli_support;
 

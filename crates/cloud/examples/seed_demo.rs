@@ -9,7 +9,6 @@
 //! the forensic customer key in FORENSIC_REGION, and the forensic role `CustodyForensic` whose
 //! identity policy is ROLE_POLICY_FILE (the demo passes what `custody policy role` prints). Prints the
 //! ids as JSON on standard output.
-#![allow(clippy::print_stdout)]
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;

@@ -177,7 +177,7 @@ impl SessionName {
     /// Exactly `name` (a session name the plan chose, `custody_plan::plan::session_name`), with
     /// characters STS does not allow replaced by `-` and cut to 64 characters.
     pub fn new_exact(name: &str) -> Self {
-        Self(custody_plan::plan::sts_session_name(name))
+        Self(custody_ids::sts_session_name(name))
     }
 
     pub fn as_str(&self) -> &str {

@@ -124,15 +124,36 @@ const NOT_FOUND: &[&str] = &[
     "AccountNotFoundException",
 ];
 
+/// Error codes of a fault on AWS's side, worth a retry (AWS's common errors `InternalFailure` and
+/// `ServiceUnavailable`, <https://docs.aws.amazon.com/ec2/latest/APIReference/CommonErrors.html>;
+/// the EBS direct APIs' `InternalServerException`).
+const SERVER_FAULT: &[&str] = &["InternalFailure", "InternalError", "InternalServerException", "ServiceUnavailable"];
+
+/// Whether `code` says the caller is not allowed to make the call. The one list for every service
+/// custody calls: `custody triage`, imaging and the acquisition all classify through here.
+pub fn is_access_denied_code(code: &str) -> bool {
+    ACCESS_DENIED.contains(&code)
+}
+
+/// Whether `code` says AWS throttled the call (worth a retry after a backoff).
+pub fn is_throttling_code(code: &str) -> bool {
+    THROTTLED.contains(&code)
+}
+
+/// Whether `code` says AWS failed on its side (worth a retry).
+pub fn is_server_fault_code(code: &str) -> bool {
+    SERVER_FAULT.contains(&code)
+}
+
 impl CloudError {
     /// Classifies an error AWS answered with by its code.
     pub fn from_api(error: ApiError) -> Self {
         let code = error.code.as_deref().unwrap_or_default();
-        if ACCESS_DENIED.contains(&code) {
+        if is_access_denied_code(code) {
             Self::AccessDenied(error)
         } else if UNAUTHENTICATED.contains(&code) {
             Self::Unauthenticated(error)
-        } else if THROTTLED.contains(&code) {
+        } else if is_throttling_code(code) {
             Self::Throttled(error)
         } else if NOT_FOUND.contains(&code) || code.ends_with(".NotFound") {
             Self::NotFound(error)
@@ -185,6 +206,17 @@ impl CloudError {
     }
 }
 
+/// `e` and its sources, `: `-separated: the whole story of an error in one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +237,24 @@ mod tests {
         assert!(matches!(classify("RequestLimitExceeded"), CloudError::Throttled(_)));
         assert!(classify("ExpiredToken").is_fatal());
         assert!(matches!(classify("KMSInvalidStateException"), CloudError::Api(_)));
+    }
+
+    #[test]
+    fn imaging_and_triage_classify_by_the_same_lists() {
+        // Regression: imaging kept its own list, without `RequestLimitExceeded`, and triage its own,
+        // without `AuthorizationError` (SNS and SQS say it for an authorization refusal).
+        use crate::ebs::{classify::failure_kind, FailureKind};
+        for code in THROTTLED {
+            assert_eq!(failure_kind(code, Some(400)), FailureKind::Throttled, "{code}");
+        }
+        for code in SERVER_FAULT {
+            assert_eq!(failure_kind(code, Some(400)), FailureKind::Transient, "{code}");
+        }
+        for code in ACCESS_DENIED {
+            assert!(crate::triage::AwsError::new(Some(code), "m").is_access_denied(), "{code}");
+            assert!(classify(code).is_access_denied(), "{code}");
+            assert_eq!(failure_kind(code, Some(403)), FailureKind::Fatal, "{code}");
+        }
     }
 
     #[test]

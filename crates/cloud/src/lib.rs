@@ -17,13 +17,16 @@
 //! read-only calls; what it cannot read it lists as unknown and reports as a [`collect::Warning`].
 
 pub mod api;
-pub mod collect;
+pub mod config;
+pub mod ebs;
 pub mod error;
 pub mod policy_doc;
+pub mod retry;
 pub mod sdk;
-pub mod sim;
+pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod triage;
 pub mod types;
 
 pub use api::{Cloud, Ec2, Iam, Kms, Organizations, SessionName, Sts};

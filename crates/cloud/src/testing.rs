@@ -3,7 +3,10 @@
 //!
 //! [`Moto::start`] asks `scripts/moto python` for an interpreter with moto (installing it if needed),
 //! starts `python -m moto.server -H 127.0.0.1 -p <free port>`, waits until it answers, and kills it
-//! when dropped. Fake credentials are given only to the SDK configuration ([`Moto::sdk_config`]) and
+//! when dropped. It is the one harness of every moto-backed test: [`Moto::start_with_ebs_corrections`]
+//! serves moto with two EBS direct API answers corrected to what AWS documents
+//! (`crates/cloud/testing/moto_ebs.py`), and [`Moto::start_python`] any helper program with moto's
+//! interpreter (a proxy in front of moto). Fake credentials are given only to the SDK configuration ([`Moto::sdk_config`]) and
 //! to child processes ([`Moto::command`]), never set in the test process's environment; both refuse
 //! an endpoint that is not on 127.0.0.1.
 
@@ -16,7 +19,7 @@ use std::time::Duration;
 /// The emulator's account (moto's default).
 pub const MOTO_ACCOUNT: &str = "123456789012";
 
-/// A running moto server, killed on drop.
+/// A running moto server (or a program of [`Moto::start_python`]), killed on drop.
 pub struct Moto {
     child: tokio::process::Child,
     endpoint: String,
@@ -25,6 +28,25 @@ pub struct Moto {
 /// The repository's `scripts/moto`.
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/moto")
+}
+
+/// `crates/cloud/testing/moto_ebs.py`: moto with the EBS direct API answers AWS documents.
+pub fn ebs_corrections() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testing/moto_ebs.py")
+}
+
+/// The Python interpreter that has moto (`scripts/moto python`, which installs it if needed).
+pub async fn python() -> Result<String, String> {
+    let out = tokio::process::Command::new(script())
+        .arg("python")
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .map_err(|e| format!("cannot run scripts/moto: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`scripts/moto python` failed ({}): moto is needed for this test", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Refuses any endpoint but `http://127.0.0.1:<port>`: tests never talk to anything else.
@@ -39,16 +61,23 @@ pub fn check_local(endpoint: &str) -> Result<(), String> {
 impl Moto {
     /// Starts a server on a free port of 127.0.0.1 and waits (up to 30 s) until it answers.
     pub async fn start() -> Result<Moto, String> {
-        let out = tokio::process::Command::new(script())
-            .arg("python")
-            .stderr(Stdio::inherit())
-            .output()
-            .await
-            .map_err(|e| format!("cannot run scripts/moto: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("`scripts/moto python` failed ({}): moto is needed for this test", out.status));
-        }
-        let python = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Moto::start_python(|port| {
+            ["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()].map(String::from).to_vec()
+        })
+        .await
+    }
+
+    /// moto with its two EBS direct API quirks corrected (`crates/cloud/testing/moto_ebs.py`: the
+    /// block size and the type of a block index ListSnapshotBlocks answers), for imaging tests.
+    pub async fn start_with_ebs_corrections() -> Result<Moto, String> {
+        let script = ebs_corrections().to_string_lossy().into_owned();
+        Moto::start_python(|port| vec![script, "-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]).await
+    }
+
+    /// Runs moto's Python with the arguments `args(port)` gives for a free port of 127.0.0.1, and
+    /// waits (up to 30 s) until the program answers there.
+    pub async fn start_python(args: impl FnOnce(u16) -> Vec<String>) -> Result<Moto, String> {
+        let python = python().await?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
@@ -60,7 +89,7 @@ impl Moto {
             None => Stdio::null(),
         };
         let mut child = tokio::process::Command::new(&python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(args(port))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -136,7 +165,9 @@ impl Drop for Moto {
     }
 }
 
+mod denying;
 mod seed;
+pub use denying::Denying;
 pub use seed::{seed_acquisition_incident, seed_forensic_role, seed_incident, AcquisitionIncident, Incident};
 
 #[cfg(test)]

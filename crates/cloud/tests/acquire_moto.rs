@@ -4,20 +4,18 @@
 //! key's lifecycle and a grant's. Where moto answers differently from AWS, the test says so and checks
 //! only what both agree on (the list of differences is on `seed_acquisition_incident`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
-
-mod support;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_cloud::api::{Cloud, Ec2};
 use custody_cloud::error::CloudError;
 use custody_cloud::sdk::SdkCloud;
+use custody_cloud::testing::Denying;
 use custody_cloud::testing::{seed_acquisition_incident, AcquisitionIncident, Moto, MOTO_ACCOUNT};
 use custody_cloud::types::{CopySnapshotRequest, KeyManager, NewGrant, NewKey, NewVolume, SnapshotInfo, SnapshotQuery};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::Denying;
 
 const REGION: &str = "us-east-1";
 const FORENSIC_REGION: &str = "us-west-2";

@@ -2,7 +2,7 @@
 //! image either completes with every block checked, or fails with the reason and leaves its partial
 //! file and checkpoint for a resume.
 
-use crate::source::SourceError;
+use custody_cloud::ebs::SourceError;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]

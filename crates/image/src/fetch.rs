@@ -28,11 +28,10 @@
 //!   <https://docs.aws.amazon.com/ebs/latest/APIReference/API_GetSnapshotBlock.html>.
 
 use crate::error::ImageError;
-use crate::source::{BlockData, FailureKind, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB};
 use base64::Engine as _;
+use custody_cloud::ebs::{BlockData, FailureKind, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 /// The largest EBS volume, in GiB: 64 TiB (EBS User Guide, "Amazon EBS volume constraints",
 /// <https://docs.aws.amazon.com/ebs/latest/userguide/volume_constraints.html>).
@@ -44,46 +43,8 @@ pub fn block_offset(index: u64) -> Option<u64> {
     index.checked_mul(BLOCK_SIZE)
 }
 
-/// How often and how patiently calls are retried.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts per call for throttling and transient failures (the first included).
-    pub max_attempts: u32,
-    /// Reads of one block whose checksum does not match before the image fails.
-    pub checksum_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 10,
-            checksum_attempts: 3,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt + 1`: exponential, capped, with "full jitter" so that 64
-    /// throttled workers do not come back in lockstep.
-    fn delay(&self, attempt: u32, salt: u64) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64)
-            .unwrap_or(0);
-        // splitmix64 of time and salt: cheap, good enough to spread retries.
-        let mut z = nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        let max = exp.as_nanos().max(1) as u64;
-        Duration::from_nanos(max / 2 + z % (max / 2 + 1))
-    }
-}
+/// How often and how patiently calls are retried (the AWS boundary's one policy).
+pub use custody_cloud::retry::RetryPolicy;
 
 /// The whole listing of a snapshot, checked.
 #[derive(Debug, Clone)]
@@ -253,7 +214,7 @@ enum ReadProblem {
 fn check_answer(
     snapshot_id: &str,
     index: u64,
-    block: crate::source::FetchedBlock,
+    block: custody_cloud::ebs::FetchedBlock,
 ) -> Result<ArrivedBlock, ReadProblem> {
     let where_ = || format!("GetSnapshotBlock of {snapshot_id} block {index}");
     match block.checksum_algorithm.as_deref() {

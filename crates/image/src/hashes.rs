@@ -4,7 +4,7 @@
 //! are hashed from one static block of zeros: SHA-256 has no shortcut for a run of zeros, but feeding
 //! it from memory costs CPU only — no read, no allocation, no write.
 
-use crate::source::BLOCK_SIZE;
+use custody_cloud::ebs::BLOCK_SIZE;
 use custody_sha256::Sha256Stream;
 use md5::Digest as _;
 use md5::Md5;

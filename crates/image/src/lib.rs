@@ -44,7 +44,6 @@
 //! a copy. Tests inject faults through the trait and run the adapter against moto.
 
 pub mod checkpoint;
-mod direct;
 pub mod error;
 pub mod fetch;
 mod files;
@@ -52,35 +51,18 @@ pub mod hashes;
 pub mod ids;
 pub mod imaging;
 pub mod manifest;
-pub mod sdk;
-mod skew;
-pub mod source;
 mod space;
 pub mod verify;
 pub mod writer;
 
-/// How GetSnapshotBlock answers read directly (not through the SDK) are parsed, error answers
-/// included; public for the fuzz targets.
-pub mod answers {
-    pub use crate::direct::{block_answer, failure as error_answer};
-
-    /// AWS's clock minus this machine's, in milliseconds, as an answer's `Date` header shows it (how
-    /// every answer is read, `skew`).
-    pub fn clock_offset(
-        sent: std::time::SystemTime,
-        received: std::time::SystemTime,
-        headers: &http::HeaderMap,
-    ) -> Option<i64> {
-        crate::skew::ClockSkew::default()
-            .observe(sent, received, |name| headers.get(name).and_then(|v| v.to_str().ok()))
-    }
-}
+/// How GetSnapshotBlock answers read directly are parsed (the AWS boundary's, `custody_cloud::ebs`).
+pub use custody_cloud::ebs::answers;
+pub use custody_cloud::ebs::{
+    BlockData, BlockPage, FailureKind, FetchedBlock, ListedBlock, SdkSnapshotBlocks, SnapshotBlocks, SourceError,
+    BLOCK_SIZE, GIB,
+};
 pub use error::ImageError;
 pub use fetch::RetryPolicy;
 pub use hashes::{ExtraHashes, ImageHashes};
 pub use imaging::{image_snapshot, ImageOutcome, ImagePaths, ImageRequest, ManifestContext, NoProgress, Progress};
 pub use manifest::{AwsCall, Manifest, ManifestError, Source};
-pub use sdk::{load_config, SdkSnapshotBlocks};
-pub use source::{
-    BlockData, BlockPage, FailureKind, FetchedBlock, ListedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE, GIB,
-};

@@ -15,7 +15,7 @@
 //! as before, allocating as the blocks are written.
 
 use crate::error::ImageError;
-use crate::source::BLOCK_SIZE;
+use custody_cloud::ebs::BLOCK_SIZE;
 use std::fs::File;
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 //! $ cargo test -p custody-image --test fuzz_checkpoint                                  # 256 cases each
 //! $ CUSTODY_FUZZ_SECONDS=900 target/debug/deps/fuzz_checkpoint-<hash> --test-threads 1  # 2 tests, 30 min
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod fuzz_support;
 

@@ -11,7 +11,7 @@
 //! $ cargo test -p custody-image --test fuzz_ebs_answers                                  # 256 cases each
 //! $ CUSTODY_FUZZ_SECONDS=450 target/debug/deps/fuzz_ebs_answers-<hash> --test-threads 1  # 4 tests, 30 min
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod fuzz_support;
 mod memory;

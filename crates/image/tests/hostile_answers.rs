@@ -1,7 +1,7 @@
 //! Answers and ids no honest source gives are refused with a clear error, never a panic or an
 //! overflow, and never become a path outside `--out`. No AWS: a snapshot held in memory
 //! (`memory`) answers, rewritten into what the documentation rules out.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod memory;
 

@@ -1,6 +1,6 @@
-//! GetSnapshotBlock outside the SDK's orchestrator (`crates/image/src/direct.rs`) against moto on
+//! GetSnapshotBlock outside the SDK's orchestrator (`crates/cloud/src/ebs/direct.rs`) against moto on
 //! 127.0.0.1: the same answers as through the SDK, and errors reported the same way.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

@@ -1,6 +1,6 @@
 //! Imaging against moto (127.0.0.1 only): a real ext4 filesystem image, a sparse snapshot, a killed
 //! run resumed, faults injected through the trait, verification.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

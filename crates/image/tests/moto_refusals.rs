@@ -3,7 +3,7 @@
 //! moto (127.0.0.1 only) serves a real snapshot; the [`Faulty`] wrapper rewrites its answers through the
 //! [`custody_image::SnapshotBlocks`] trait into what the documentation rules out. Each test cites the
 //! AWS page that states the rule it breaks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

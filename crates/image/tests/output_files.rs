@@ -1,6 +1,6 @@
 //! The image's files are private and never written through a symbolic link. No AWS: a snapshot held
 //! in memory (`memory`) answers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod memory;
 

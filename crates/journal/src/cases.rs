@@ -225,17 +225,18 @@ impl Journal {
     }
 
     fn case_record(&self, raw: RawCase) -> Result<CaseRecord, Fail> {
-        let row = format!("case `{}`", raw.record.case_id);
+        let row = format!("case `{}`", raw.record.case_id.escape_default());
         let status = self.variant("cases", "status", &row, &raw.status)?;
-        Ok(CaseRecord { status, ..raw.record })
+        let case_id = self.case_id("cases", &row, raw.record.case_id)?;
+        Ok(CaseRecord { status, case_id, ..raw.record })
     }
 
     fn acquisition_record(&self, raw: RawAcquisition) -> Result<AcquisitionRecord, Fail> {
-        let row = format!("case `{}`, instance `{}`", raw.case_id, raw.instance_id);
+        let row = format!("case `{}`, instance `{}`", raw.case_id.escape_default(), raw.instance_id);
         Ok(AcquisitionRecord {
             plan: self.json("acquisitions", "plan", &row, &raw.plan)?,
             status: self.variant("acquisitions", "status", &row, &raw.status)?,
-            case_id: raw.case_id,
+            case_id: self.case_id("acquisitions", &row, raw.case_id)?,
             instance_id: raw.instance_id,
             error: raw.error,
             started_at: raw.started_at,

@@ -326,6 +326,16 @@ impl Journal {
         Fail::Journal(JournalError::corrupt(&self.label, table, column, row, detail))
     }
 
+    /// Checks a case id read back from `table` ([`custody_ids::CaseId::parse`]): every case id enters
+    /// custody through that parser, so one that breaks the rule was not written by custody, and the
+    /// file was edited or damaged.
+    pub(crate) fn case_id(&self, table: &str, row: &str, text: String) -> Result<String, Fail> {
+        match custody_ids::CaseId::parse(&text) {
+            Ok(_) => Ok(text),
+            Err(e) => Err(self.corrupt(table, "case_id", row, e)),
+        }
+    }
+
     /// Parses a stored JSON column.
     pub(crate) fn json<T: serde::de::DeserializeOwned>(
         &self,

@@ -205,10 +205,13 @@ impl Journal {
                 let raw = raw?;
                 let row = format!(
                     "case `{}`, volume `{}`, snapshot `{}`",
-                    raw.item.case_id, raw.item.volume_id, raw.item.snapshot_id
+                    raw.item.case_id.escape_default(),
+                    raw.item.volume_id,
+                    raw.item.snapshot_id
                 );
                 let tags = self.json("evidence", "tags", &row, &raw.tags)?;
-                Ok(Evidence { tags, ..raw.item })
+                let case_id = self.case_id("evidence", &row, raw.item.case_id)?;
+                Ok(Evidence { tags, case_id, ..raw.item })
             })
             .collect()
         })
@@ -233,11 +236,11 @@ impl Journal {
     }
 
     fn resource_record(&self, raw: RawResource) -> Result<ResourceRecord, Fail> {
-        let row = format!("{} `{}` of case `{}`", raw.kind, raw.id, raw.case_id);
+        let row = format!("{} `{}` of case `{}`", raw.kind, raw.id, raw.case_id.escape_default());
         Ok(ResourceRecord {
             kind: self.variant("resources", "kind", &row, &raw.kind)?,
             detail: self.json("resources", "detail", &row, &raw.detail)?,
-            case_id: raw.case_id,
+            case_id: self.case_id("resources", &row, raw.case_id)?,
             instance_id: raw.instance_id,
             id: raw.id,
             account: raw.account,

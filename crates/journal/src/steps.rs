@@ -192,7 +192,7 @@ impl Journal {
             id: raw.id,
             intent: Intent {
                 params: self.json("entries", "params", &row, &raw.params)?,
-                case_id: raw.case_id,
+                case_id: self.case_id("entries", &row, raw.case_id)?,
                 instance_id: raw.instance_id,
                 step_id: raw.step_id,
                 api: raw.api,

@@ -166,7 +166,12 @@ impl Journal {
                 "SELECT {COMMAND_COLUMNS} FROM triage_commands WHERE case_id = ?1 ORDER BY rowid"
             ))?;
             let rows = stmt.query_map([case_id], command_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            rows.map(|command| {
+                let command = command?;
+                let row = format!("command `{}` on {}", command.command_id, command.instance_id);
+                Ok(TriageCommand { case_id: self.case_id("triage_commands", &row, command.case_id)?, ..command })
+            })
+            .collect()
         })
     }
 
@@ -198,7 +203,8 @@ impl Journal {
             raw.into_iter()
                 .map(|(a, detail)| {
                     let where_ = format!("artifact `{}` of command `{}` on {}", a.name, a.command_id, a.instance_id);
-                    Ok(TriageArtifact { detail: self.json("triage_artifacts", "detail", &where_, &detail)?, ..a })
+                    let detail = self.json("triage_artifacts", "detail", &where_, &detail)?;
+                    Ok(TriageArtifact { detail, case_id: self.case_id("triage_artifacts", &where_, a.case_id)?, ..a })
                 })
                 .collect()
         })

@@ -10,7 +10,7 @@
 //! owner grants) plus customer keys of a third account, 333333333333. Before measuring, the bench
 //! checks the plan covers 50 volumes across the three accounts and the preflight decides every
 //! request, so it cannot measure a broken path.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a broken fixture stops the bench
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")] // a broken fixture stops the bench
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use custody_plan::check::check;

@@ -17,21 +17,22 @@
 //! creating step passes: a refusal is reported at the step that makes it, with its fix, and not again
 //! at every step downstream. A grant an earlier step retires or revokes no longer counts.
 //!
-//! Each refusal gets the fixes [`crate::fix`] works out, each re-evaluated before it is offered.
+//! Each refusal gets the fixes [`fix`] works out, each re-evaluated before it is offered.
 
 mod build;
 mod case;
 mod changes;
 mod ec2_grant;
+pub mod fix;
 mod key_state;
 mod place;
 
-pub(crate) use build::{Checker, Working};
-pub(crate) use case::{is_stand_in, KeyInfo, RequestSpec};
 pub use changes::{change_index, ChangeToMake, RequestRef};
-pub(crate) use place::{caller_role_arn, identity};
 
-use crate::fix::{self, Fix};
+use build::{Checker, Evaluated};
+use case::{is_stand_in, RequestSpec};
+use fix::Fix;
+
 use crate::inventory::Inventory;
 use crate::plan::{AuthzRequest, Phase, Plan, VolumePlan};
 use custody_policy::{DecisionKind, Explanation};
@@ -340,27 +341,7 @@ fn send_command_with_aws_resource_tags(req: &AuthzRequest) -> Option<AuthzReques
 /// without).
 fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req: &AuthzRequest) -> RequestCheck {
     let spec = spec_of(req);
-    let mut out = RequestCheck {
-        call: api.to_string(),
-        principal: req.principal.clone(),
-        action: req.action.clone(),
-        resource: req.resource.clone(),
-        resource_account: req.resource_account.clone(),
-        why: req.why.clone(),
-        page: req.source.clone(),
-        inferred: req.inferred.clone(),
-        outcome: Outcome::Unknown,
-        deciding: Vec::new(),
-        explanation: None,
-        unknown: Vec::new(),
-        fixes: Vec::new(),
-        no_fix: None,
-        not_offered: Vec::new(),
-        key_state: None,
-        sources: BTreeMap::new(),
-        case: None,
-        created_by_steps: Vec::new(),
-    };
+    let mut out = RequestCheck::unchecked(api, req);
     let evaluated = match checker.evaluate(&spec) {
         Ok(e) => e,
         Err(e) => {
@@ -368,6 +349,74 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
             return out;
         }
     };
+    decide(checker, req, &evaluated, &mut out);
+    // The case is built once: for EC2's own CreateGrant to review it, and for a request that is not
+    // allowed (whether before or after that review) to report it and work out fixes.
+    let mut working = None;
+    if ec2_grant::is_ec2_create_grant(req) {
+        working = Some(checker.working(&spec));
+        if let Some(Ok(w)) = &working {
+            ec2_grant::review(req, &mut out, &w.case_json());
+        }
+    }
+    if out.outcome != Outcome::Allowed {
+        match working.unwrap_or_else(|| checker.working(&spec)) {
+            Ok(w) => {
+                out.case = Some(w.case_json());
+                out.sources = w.sources.clone();
+                if let (Outcome::Denied, Some(step)) = (out.outcome, step) {
+                    let proposal = fix::propose(checker, step, req, w, &evaluated.decision);
+                    out.fixes = proposal.fixes;
+                    out.no_fix = proposal.no_fix;
+                    out.not_offered = proposal.not_offered;
+                }
+            }
+            Err(e) => out.no_fix = Some(format!("no case could be built to try fixes on: {e}")),
+        }
+    }
+    if let Some((why, remedy)) = key_state::refusal(&checker.inventory.keys, &req.action, &req.resource) {
+        out.outcome = Outcome::Denied;
+        out.key_state = Some(why);
+        if out.fixes.is_empty() {
+            out.no_fix = Some(remedy);
+        } else {
+            out.not_offered.push(format!("the fixes above change policies only; also, {remedy}"));
+        }
+    }
+    out.explanation = Some(evaluated.explanation);
+    out
+}
+
+impl RequestCheck {
+    /// The request as the plan gives it, not yet decided.
+    fn unchecked(api: &str, req: &AuthzRequest) -> RequestCheck {
+        RequestCheck {
+            call: api.to_string(),
+            principal: req.principal.clone(),
+            action: req.action.clone(),
+            resource: req.resource.clone(),
+            resource_account: req.resource_account.clone(),
+            why: req.why.clone(),
+            page: req.source.clone(),
+            inferred: req.inferred.clone(),
+            outcome: Outcome::Unknown,
+            deciding: Vec::new(),
+            explanation: None,
+            unknown: Vec::new(),
+            fixes: Vec::new(),
+            no_fix: None,
+            not_offered: Vec::new(),
+            key_state: None,
+            sources: BTreeMap::new(),
+            case: None,
+            created_by_steps: Vec::new(),
+        }
+    }
+}
+
+/// The outcome from the engine's decision and what is unknown that could change it, and the
+/// statements that decided.
+fn decide(checker: &mut Checker<'_>, req: &AuthzRequest, evaluated: &Evaluated, out: &mut RequestCheck) {
     let kind = evaluated.decision.kind;
     let relevant: Vec<String> = evaluated
         .unknowns
@@ -409,39 +458,4 @@ fn check_request(checker: &mut Checker<'_>, step: Option<usize>, api: &str, req:
             origin: origin.clone(),
         })
         .collect();
-    // The case is built once: for EC2's own CreateGrant to review it, and for a request that is not
-    // allowed (whether before or after that review) to report it and work out fixes.
-    let mut working = None;
-    if ec2_grant::is_ec2_create_grant(req) {
-        working = Some(checker.working(&spec));
-        if let Some(Ok(w)) = &working {
-            ec2_grant::review(req, &mut out, &w.case_json());
-        }
-    }
-    if out.outcome != Outcome::Allowed {
-        match working.unwrap_or_else(|| checker.working(&spec)) {
-            Ok(w) => {
-                out.case = Some(w.case_json());
-                out.sources = w.sources.clone();
-                if let (Outcome::Denied, Some(step)) = (out.outcome, step) {
-                    let proposal = fix::propose(checker, step, req, w, &evaluated.decision);
-                    out.fixes = proposal.fixes;
-                    out.no_fix = proposal.no_fix;
-                    out.not_offered = proposal.not_offered;
-                }
-            }
-            Err(e) => out.no_fix = Some(format!("no case could be built to try fixes on: {e}")),
-        }
-    }
-    if let Some((why, remedy)) = key_state::refusal(&checker.inventory.keys, &req.action, &req.resource) {
-        out.outcome = Outcome::Denied;
-        out.key_state = Some(why);
-        if out.fixes.is_empty() {
-            out.no_fix = Some(remedy);
-        } else {
-            out.not_offered.push(format!("the fixes above change policies only; also, {remedy}"));
-        }
-    }
-    out.explanation = Some(evaluated.explanation);
-    out
 }

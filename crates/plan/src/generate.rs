@@ -24,7 +24,6 @@ mod fill;
 pub mod hcl;
 mod key;
 mod render;
-mod render_triage;
 pub mod templates;
 pub mod validate;
 pub mod yaml;

@@ -57,8 +57,9 @@ pub const GRANT_ONLY_KEY_POLICY_SID: &str = "Allow custody to create grants for 
 
 /// A Sid for a role's IAM policy, of letters and digits (IAM allows no `-`), naming the key.
 fn iam_sid(prefix: &str, key_arn: &str) -> String {
-    let id: String =
-        key_arn.rsplit('/').next().unwrap_or_default().chars().filter(char::is_ascii_alphanumeric).collect();
+    let arn = custody_ids::Arn::parse(key_arn).ok();
+    let key_id = arn.and_then(|a| a.resource().strip_prefix("key/")).unwrap_or_default();
+    let id: String = key_id.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("{prefix}{id}")
 }
 

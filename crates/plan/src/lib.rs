@@ -11,7 +11,7 @@
 //!   including the KMS calls EC2 makes on the caller's behalf (`docs/aws-authorization-map.md`).
 //! - [`check`]: the preflight. Evaluates every request with the `custody-policy` engine against the
 //!   inventory (plus the grants and keys the plan itself creates), and for each refusal works out the
-//!   minimal fix and the alternatives the seeds offer ([`fix`]); [`report`] renders it.
+//!   minimal fix and the alternatives the seeds offer ([`check::fix`]); [`report`] renders it.
 //! - [`generate`]: least-privilege policies for exactly the features asked for: the forensic and
 //!   source role policies, key-policy statements and `aws kms create-grant` commands, as JSON,
 //!   CloudFormation YAML or Terraform HCL.
@@ -20,9 +20,7 @@
 //!
 //! Like `custody-policy`, the crate is pure: no I/O, no async, no AWS SDK.
 
-pub mod case_id;
 pub mod check;
-pub mod fix;
 pub mod generate;
 pub mod inventory;
 mod json_order;
@@ -31,4 +29,5 @@ pub mod plan;
 pub mod report;
 pub mod text;
 
-pub use case_id::CaseId;
+/// The case id and its one rule (crate `custody-ids`).
+pub use custody_ids::{case_id, CaseId};

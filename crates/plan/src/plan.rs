@@ -28,6 +28,9 @@
 //! executor can map them to the real IDs.
 
 mod action;
+mod api;
+mod case_request;
+mod context;
 mod error;
 mod kms;
 mod names;
@@ -39,6 +42,9 @@ mod transfer;
 mod triage_output;
 
 pub use action::{grant_name, session_name, sts_session_name, Action};
+pub use api::{Api, UnknownApi};
+pub(crate) use case_request::context_value;
+pub use case_request::CaseRequest;
 pub use error::PlanError;
 pub use kms::{ebs_key_operations, COPY_GRANT_OPERATIONS, EBS_ENCRYPTION_OPERATIONS, SHARED_KEY_OPERATIONS};
 pub use propagation::{
@@ -477,7 +483,7 @@ pub struct PlannedKey {
 /// the forensic account has no key in the destination Region when a copy must be encrypted there,
 /// a volume's key is unknown, or `request.mode` is impossible for a volume.
 pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanError> {
-    let ctx = names::Ctx::new(inventory, request)?;
+    let ctx = context::Ctx::new(inventory, request)?;
     let mut volumes = Vec::new();
     let mut transfers = Vec::new();
     let mut cleanups = Vec::new();
@@ -493,7 +499,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
         volumes.push(VolumePlan {
             volume_id: volume.id.clone(),
             path: choice.path,
-            reason: choice.reason,
+            reason: choice.reason.to_string(),
             key_arn: volume.kms_key_arn.clone(),
             snapshots: laid_out.snapshots,
         });
@@ -527,27 +533,13 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
 /// preflight builds the whole case around it. [`AuthzRequest::scope`], `why` and `source` are not part
 /// of the case format and are left out.
 pub fn to_case_request(req: &AuthzRequest) -> serde_json::Value {
-    let mut obj = serde_json::Map::new();
-    obj.insert("principal".into(), req.principal.clone().into());
-    obj.insert("action".into(), req.action.clone().into());
-    obj.insert("resource".into(), req.resource.clone().into());
-    if let Some(a) = &req.resource_account {
-        obj.insert("resource_account".into(), a.clone().into());
+    CaseRequest {
+        principal: req.principal.clone(),
+        action: req.action.clone(),
+        resource: req.resource.clone(),
+        resource_account: req.resource_account.clone(),
+        context: Some(case_request::context_map(&req.context)),
+        grant_id: req.grant_id.clone(),
     }
-    let context: serde_json::Map<String, serde_json::Value> = req
-        .context
-        .iter()
-        .map(|(k, v)| {
-            let value = match v {
-                ContextEntry::Single(s) => serde_json::Value::from(s.clone()),
-                ContextEntry::Multi(items) => serde_json::Value::from(items.clone()),
-            };
-            (k.clone(), value)
-        })
-        .collect();
-    obj.insert("context".into(), serde_json::Value::Object(context));
-    if let Some(g) = &req.grant_id {
-        obj.insert("grant_id".into(), g.clone().into());
-    }
-    serde_json::Value::Object(obj)
+    .to_json()
 }

@@ -14,8 +14,8 @@ pub(crate) mod changes;
 mod html;
 mod markdown;
 
+use crate::check::fix::{ChangeAction, Fix};
 use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
-use crate::fix::{ChangeAction, Fix};
 use crate::text::{safe_lines, Safe};
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -215,7 +215,7 @@ pub fn reasons(r: &RequestCheck) -> Vec<(&'static str, String)> {
 }
 
 /// How to apply one change, in words.
-pub fn change_heading(c: &crate::fix::Change) -> String {
+pub fn change_heading(c: &crate::check::fix::Change) -> String {
     let at = c.statement.map(|i| format!("statement {i} of ")).unwrap_or_default();
     match c.action {
         ChangeAction::AddStatement => format!("add this statement to {}", c.target),

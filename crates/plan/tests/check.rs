@@ -1,11 +1,11 @@
 //! The preflight on hand-built plans: each test is one rule, with the AWS page it comes from.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod check_support;
 
 use check_support::*;
+use custody_plan::check::fix::FixKind;
 use custody_plan::check::{check, Outcome, StepOutcome};
-use custody_plan::fix::FixKind;
 
 #[test]
 fn allowed_requests_name_the_statements_that_allow_them() {

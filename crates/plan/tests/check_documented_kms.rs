@@ -7,7 +7,7 @@
 //! GenerateDataKey ("Share the KMS key used to encrypt a shared Amazon EBS snapshot",
 //! <https://docs.aws.amazon.com/ebs/latest/userguide/share-kms-key.html>). What AWS leaves out (the
 //! request EC2 sends: caller, kms:ViaService Region, aws:ebs:id) is marked inferred, and counted.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::{check, CheckReport, Outcome, RequestCheck};
 use custody_plan::inventory::{parse_inventory, Inventory};

@@ -2,10 +2,10 @@
 //! forensic role a key administrator (or give it policy changes, deletion, every action) is never
 //! offered beside a narrower one: on every bundled example, in every KMS mode.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+use custody_plan::check::fix::{Fix, FixKind};
 use custody_plan::check::{check, ChangeToMake, CheckReport, Outcome, RequestCheck};
-use custody_plan::fix::{Fix, FixKind};
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::{plan, Mode, PlanRequest};
 use std::path::{Path, PathBuf};

@@ -1,13 +1,13 @@
 //! Every fix the preflight offers, applied to the request's case file by this test's own applier and
 //! decided by the engine again: verified fixes must make the request allowed, and the request must
 //! have been refused without them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod check_support;
 
 use check_support::*;
+use custody_plan::check::fix::FixKind;
 use custody_plan::check::{check, CheckReport, Outcome};
-use custody_plan::fix::FixKind;
 use serde_json::json;
 
 /// Every scenario on the fixture inventory, and the variants the tests patch it into.

@@ -2,7 +2,7 @@
 //! Developer Guide, "Key states of AWS KMS keys",
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>): the preflight refuses the
 //! steps that would use it and says what the key's owner can do, instead of a copy failing later.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod check_support;
 

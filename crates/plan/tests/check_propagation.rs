@@ -4,7 +4,7 @@
 //! <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>); "It might take up to five
 //! minutes for alias changes to affect KMS key authorization" (KMS Developer Guide,
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html>).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::check;
 use custody_plan::inventory::parse_inventory;

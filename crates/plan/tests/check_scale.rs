@@ -1,7 +1,7 @@
 //! A 50-volume acquisition across three accounts: every step is checked, a refusal is reported where
 //! it happens (not again downstream), and every refusal gets a fix. How fast that is, is measured by
 //! the `preflight` benchmark (`cargo bench -p custody-plan --bench preflight`), not here.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod check_support;
 

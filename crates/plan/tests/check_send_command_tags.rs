@@ -2,7 +2,7 @@
 //! (<https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html#tag-based-access>)
 //! and says nothing of `aws:ResourceTag/<key>` there: a policy that decides SendCommand by the latter
 //! makes the request unknown, never allowed or refused on a guess.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod check_support;
 

@@ -9,7 +9,7 @@
 //! forensic account, or a volume made from unencrypted evidence, makes KMS requests on that key: the
 //! planner names the key, the preflight checks it, and where the inventory does not say whether
 //! encryption by default is on, the check says it assumed off instead of passing on a guess.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::{check, CheckReport, Outcome};
 use custody_plan::inventory::{parse_inventory, EbsEncryptionDefault, Inventory};

@@ -14,7 +14,7 @@
 //!   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>).
 //! - An explicit Deny overrides any Allow (IAM User Guide, "Policy evaluation logic",
 //!   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::generate::{
     render, role_policies, Feature, Format, GenerateError, GeneratedRolePolicies, KmsMode, RoleOptions,

@@ -6,7 +6,7 @@
 //! `CUSTODY_EXAMPLE_POLICIES=<dir>`; it writes there, as `<file>`, what `custody policy role` prints
 //! for each example (the JSON format, statements in AWS's order), to be put in place of the roles'
 //! policies and the source role's trust policy (the README of the examples lists the commands).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::generate::{render, role_policies, Feature, Format, KmsMode, RoleOptions};
 use custody_plan::inventory::Tag;

@@ -1,7 +1,7 @@
 //! The CloudFormation YAML and Terraform HCL renderings, parsed back with independent parsers
 //! (serde_norway, hcl-rs), hold exactly the JSON documents; awkward strings (quotes, `${…}` that
 //! Terraform would interpolate, colons, `*`, line breaks) survive both.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::generate::{
     key_policy, render, role_policies, Feature, Format, GeneratedRolePolicies, KeyAccess, KeyOptions, KeyPolicyAdvice,

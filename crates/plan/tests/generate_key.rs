@@ -2,7 +2,7 @@
 //! roles, with exactly the operations custody's copies need; service-linked roles and keys in another
 //! account reproduce AWS's documented example (same statements, actions, conditions, principals,
 //! command, IAM policy); the engine shows each statement allows what it is for and refuses the rest.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::generate::{key_policy, GenerateError, KeyAccess, KeyOptions, KeyPolicyAdvice};
 use custody_policy::error::JsonPath;

@@ -1,7 +1,7 @@
 //! `role_policies`: every generated document parses with the engine, nothing appears that the
 //! features and KMS mode do not need, and each statement allows the request it is for (and refuses
 //! its near neighbours), decided by the engine.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::generate::{role_policies, Feature, GeneratedRolePolicies, KmsMode, RoleOptions};
 use custody_plan::inventory::Tag;

@@ -13,7 +13,7 @@
 //! untagging every evidence snapshot is refused to every acquiring role by the Deny (even beside a
 //! policy that allows all of EC2), the intermediate snapshots the plans delete are allowed and the
 //! same snapshot without a run id is not, and the evidence custodian may delete the evidence.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::{authorize, check, Outcome};
 use custody_plan::generate::{role_policies, Feature, GeneratedRolePolicies, KmsMode, RoleOptions};

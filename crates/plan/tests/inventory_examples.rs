@@ -7,7 +7,7 @@
 //! read → 9 only by `--mode direct-read`). Here it checks that each example holds exactly those
 //! volumes, with the facts each rule reads; the planner's own tests can take the table over.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::inventory::{parse_inventory, Inventory, KeyManager};
 use custody_plan::plan::Path as P;

@@ -2,7 +2,7 @@
 //! real inventory has are refused with the JSON path and the limit, before anything is planned; at
 //! the limit, they are accepted.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::inventory::{parse_inventory, MAX_INSTANCES, MAX_STATEMENTS, MAX_VOLUMES_PER_INSTANCE};
 use serde_json::{json, Value};

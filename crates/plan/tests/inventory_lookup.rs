@@ -1,6 +1,6 @@
 //! The lookups the planner and the preflight use.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::inventory::{
     parse_inventory, Fact, InstanceField, Inventory, KeyField, KeyManager, OrgPolicies, PrincipalField,

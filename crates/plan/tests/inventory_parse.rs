@@ -3,7 +3,7 @@
 //!
 //! The bad inventories are the bundled examples with one element changed, so each case shows one rule.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::inventory::{parse_inventory, Inventory, DEFAULT_ALIAS_PREFIX};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! examples with any one element replaced by arbitrary JSON, removed, or re-typed. And a mutation
 //! that is refused is refused with a path that exists in the document (or a line and column).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::inventory::parse_inventory;
 use proptest::prelude::*;

@@ -4,10 +4,10 @@
 //! key policy gives custody nothing (`5-cross-account-no-key-access.json`), for each request that
 //! offers all three.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::check;
-use custody_plan::fix::{Change, Fix, FixKind};
+use custody_plan::check::fix::{Change, Fix, FixKind};
 use custody_plan::generate::{key_policy, KeyAccess, KeyOptions, KeyPolicyAdvice};
 use custody_plan::inventory::parse_inventory;
 use custody_plan::plan::{plan, Mode, PlanRequest};

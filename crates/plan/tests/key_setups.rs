@@ -9,7 +9,7 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/grants.html>), and the key policy alone can
 //! allow a principal of the key's account (KMS Developer Guide, "Key policies",
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html>).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::check;
 use custody_plan::inventory::{parse_inventory, Inventory};

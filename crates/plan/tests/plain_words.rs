@@ -4,7 +4,7 @@
 //! number ("seed 004", "option 2"), no section of the repository's own notes ("map §5.2"), no internal
 //! tag ("SILENT").
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::check;
 use custody_plan::generate::{

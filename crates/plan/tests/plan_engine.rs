@@ -1,6 +1,6 @@
 //! The plan's requests through the engine: each translates 1:1 into a `custody authz` case request,
 //! and the grants and temporary key the plan creates authorize what the plan says they do.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::{plan, to_case_request, AuthzRequest, Mode, Plan, PlanRequest, Step};

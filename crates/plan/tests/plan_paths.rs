@@ -2,7 +2,7 @@
 //! (222222222222, eu-west-3) whose instance has a volume for each cross-account path, the forensic
 //! account (111111111111, eu-west-1) with an instance of its own, a Windows instance, and an account
 //! custody has no role in. Each test names the AWS page behind the rule it checks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::{

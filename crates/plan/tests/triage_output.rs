@@ -7,7 +7,7 @@
 //! a cross-account request needs an allow on both sides (IAM User Guide, "Cross-account policy
 //! evaluation logic",
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html>).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::check::{check, CheckReport, Outcome, RequestCheck};
 use custody_plan::inventory::parse_inventory;

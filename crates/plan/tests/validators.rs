@@ -6,7 +6,7 @@
 //! `scripts/moto` does moto. A known false positive matches a finding by issue, a text of its detail
 //! and (`in`) of the policy's name.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_plan::generate::{
     key_policy, render, role_cfn_files, role_policies, Feature, Format, GeneratedRolePolicies, KeyAccess, KeyOptions,

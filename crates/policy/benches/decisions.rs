@@ -18,7 +18,7 @@
 //! ```
 
 // A bench is a test program: a broken input must stop it loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

@@ -6,9 +6,10 @@
 use crate::context::{Context, ContextValue};
 use crate::decision::PolicyRef;
 use crate::document::{parse_policy, Policy, PolicyKind, ServiceMask};
-use crate::error::{JsonPath, ParseError};
+use crate::error::{reject_unknown_fields, JsonPath, ParseError};
 use crate::kms::{Grant, GRANT_OPERATIONS};
 use crate::principal::{is_account_id, Caller, PrincipalPattern};
+use custody_ids::Arn;
 use serde_json::{Map, Value};
 
 /// One request to authorize.
@@ -58,11 +59,11 @@ impl Request {
         let resource_account = resource_account.map(Into::into).or_else(|| arn_account(resource).map(Into::into));
         let name_start = service.len() + 1;
         let service: Box<str> = service.to_ascii_lowercase().into();
-        let kms_key = &*service == "kms" && resource.split(':').nth(5).is_some_and(|r| r.starts_with("key/"));
+        let resource_arn = Arn::parse(resource).ok();
+        let kms_key = &*service == "kms" && resource_arn.is_some_and(|a| a.resource().starts_with("key/"));
         let role_trust = &*service == "sts"
             && TRUST_POLICY_ACTIONS.iter().any(|a| name.eq_ignore_ascii_case(a))
-            && resource.split(':').nth(2) == Some("iam")
-            && resource.split(':').nth(5).is_some_and(|r| r.starts_with("role/"));
+            && resource_arn.is_some_and(|a| a.service() == "iam" && a.resource().starts_with("role/"));
         derive_context(&mut context, &caller, &service, resource_account.as_deref());
         let service_mask = ServiceMask::of_service(&service);
         Ok(Request {
@@ -144,8 +145,7 @@ fn derive_context(ctx: &mut Context, caller: &Caller, service: &str, resource_ac
 
 /// The account field of an ARN, when it holds one.
 pub fn arn_account(arn: &str) -> Option<&str> {
-    let account = arn.split(':').nth(4)?;
-    (arn.starts_with("arn:") && is_account_id(account)).then_some(account)
+    Arn::parse(arn).ok()?.account()
 }
 
 /// A whole case.
@@ -333,25 +333,6 @@ pub fn parse_grant_value(value: &Value, path: &JsonPath, key_account: Option<&st
 /// The fields of a grant in the case format.
 const GRANT_FIELDS: &[&str] =
     &["grant_id", "grantee_principal", "retiring_principal", "operations", "constraints", "issuing_account"];
-
-/// Refuses a field of `obj` that is not in `known`, naming it and the fields that are.
-pub(crate) fn reject_unknown_fields(
-    obj: &Map<String, Value>,
-    path: &JsonPath,
-    known: &[&str],
-) -> Result<(), ParseError> {
-    match obj.keys().find(|k| !known.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(k) => Err(ParseError::new(
-            &path.key(k),
-            format!(
-                "no field `{k}` here; the fields are {}",
-                known.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-            ),
-            None,
-        )),
-    }
-}
 
 fn parse_grant(value: &Value, path: &JsonPath, key_account: Option<&str>) -> Result<Grant, ParseError> {
     let obj = value.as_object().ok_or_else(|| ParseError::new(path, "a grant object", Some(value)))?;

@@ -1,7 +1,7 @@
 //! Errors for invalid input: every one names the JSON path of the offending element and says what was
 //! expected there, so a user can fix the document without guessing.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// An invalid case file or policy document.
@@ -25,6 +25,25 @@ impl ParseError {
     /// An error at `path` where the element is missing.
     pub fn missing(path: &JsonPath, expected: impl Into<String>) -> ParseError {
         ParseError { path: path.to_string(), expected: expected.into(), found: Some("nothing".into()) }
+    }
+}
+
+/// Refuses a field of `obj` that is not in `known`, naming it and the fields that are.
+pub(crate) fn reject_unknown_fields(
+    obj: &Map<String, Value>,
+    path: &JsonPath,
+    known: &[&str],
+) -> Result<(), ParseError> {
+    match obj.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(ParseError::new(
+            &path.key(k),
+            format!(
+                "no field `{k}` here; the fields are {}",
+                known.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            ),
+            None,
+        )),
     }
 }
 

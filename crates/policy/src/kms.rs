@@ -9,7 +9,7 @@
 //! ("Retiring and revoking grants", <https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html>).
 
 use crate::context::Context;
-use crate::error::{JsonPath, ParseError};
+use crate::error::{reject_unknown_fields, JsonPath, ParseError};
 use crate::principal::{Caller, PrincipalPattern};
 use serde_json::{Map, Value};
 
@@ -177,7 +177,7 @@ pub(crate) fn parse_constraints(obj: &Map<String, Value>, path: &JsonPath) -> Re
             })
             .collect()
     };
-    crate::case::reject_unknown_fields(obj, path, &["encryption_context_subset", "encryption_context_equals"])?;
+    reject_unknown_fields(obj, path, &["encryption_context_subset", "encryption_context_equals"])?;
     let subset = obj.get("encryption_context_subset").filter(|v| !v.is_null());
     let equals = obj.get("encryption_context_equals").filter(|v| !v.is_null());
     match (subset, equals) {

@@ -10,6 +10,14 @@
 //! - `"*"` (or `{"AWS": "*"}`) matches everyone, anonymous callers included;
 //! - service principals match the service's own requests; wildcards inside ARNs are not allowed.
 
+use custody_ids::{Arn, ArnPart};
+
+/// What [`Caller::parse`] expects of an ARN's Region and account.
+const NO_REGION: &str = "a principal ARN with no region and a 12-digit account id";
+
+/// What [`Caller::parse`] expects of an ARN's resource.
+const NOT_A_PRINCIPAL: &str = "an ARN of an account root, IAM user, IAM role, assumed-role session or federated user";
+
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
@@ -42,16 +50,17 @@ impl Caller {
                 "an IAM or STS principal ARN, a service principal such as `ec2.amazonaws.com`, or `anonymous`".into()
             );
         }
-        let parts: Vec<&str> = text.splitn(6, ':').collect();
-        let [_, partition, service, region, account, resource] = parts.as_slice() else {
-            return Err("an ARN of the form `arn:aws:iam::<account>:<resource>`".into());
+        let arn = match Arn::parse(text) {
+            Ok(arn) => arn,
+            Err(e) if matches!(e.part, ArnPart::Region | ArnPart::Account) => return Err(NO_REGION.into()),
+            Err(_) => return Err("an ARN of the form `arn:aws:iam::<account>:<resource>`".into()),
         };
-        if !region.is_empty() || !is_account_id(account) {
-            return Err("a principal ARN with no region and a 12-digit account id".into());
-        }
-        let (partition, account) = ((*partition).into(), (*account).into());
-        match (*service, resource.split_once('/')) {
-            ("iam", None) if *resource == "root" => Ok(Caller::Root { partition, account }),
+        let (Some(account), None) = (arn.account(), arn.region()) else { return Err(NO_REGION.into()) };
+        let (partition, account): (Box<str>, Box<str>) = (arn.partition().into(), account.into());
+        // The names are read as given, not checked against IAM's rules: this is an evaluator, and
+        // AWS's own answers are what it is given (a name's characters are compared, not judged).
+        match (arn.service(), arn.resource().split_once('/')) {
+            ("iam", None) if arn.resource() == "root" => Ok(Caller::Root { partition, account }),
             ("iam", Some(("user", path_name))) if !path_name.is_empty() => {
                 let name = path_name.rsplit('/').next().unwrap_or(path_name).into();
                 Ok(Caller::User { partition, account, name, arn: text.into() })
@@ -76,7 +85,7 @@ impl Caller {
             ("sts", Some(("federated-user", name))) if !name.is_empty() => {
                 Ok(Caller::FederatedUser { partition, account, name: name.into(), arn: text.into() })
             }
-            _ => Err("an ARN of an account root, IAM user, IAM role, assumed-role session or federated user".into()),
+            _ => Err(NOT_A_PRINCIPAL.into()),
         }
     }
 
@@ -109,15 +118,13 @@ impl Caller {
         match self {
             Caller::User { arn: a, .. } | Caller::FederatedUser { arn: a, .. } => **a == *arn,
             Caller::Session { partition, account, role, session: Some(s), .. } => {
-                let mut it = arn.splitn(6, ':');
-                let (Some("arn"), Some(p), Some("sts"), Some(""), Some(acct), Some(res)) =
-                    (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
-                else {
-                    return false;
-                };
-                p == &**partition
-                    && acct == &**account
-                    && res.strip_prefix("assumed-role/").and_then(|r| r.split_once('/')) == Some((&**role, &**s))
+                let Ok(arn) = Arn::parse(arn) else { return false };
+                arn.partition() == &**partition
+                    && arn.service() == "sts"
+                    && arn.region().is_none()
+                    && arn.account() == Some(&**account)
+                    && arn.resource().strip_prefix("assumed-role/").and_then(|r| r.split_once('/'))
+                        == Some((&**role, &**s))
             }
             _ => self.arn().as_deref() == Some(arn),
         }
@@ -260,9 +267,9 @@ pub fn is_service_principal(text: &str) -> bool {
     !text.is_empty() && text.contains('.') && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
 }
 
-/// A 12-digit AWS account id.
+/// A 12-digit AWS account id ([`custody_ids::AccountId`]).
 pub fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+    custody_ids::AccountId::is_valid(text)
 }
 
 #[cfg(test)]

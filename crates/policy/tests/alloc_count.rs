@@ -6,7 +6,7 @@
 //! with no evaluations and once with `LOOPS` passes over the mix, and divides the difference. Skipped,
 //! with a message, when valgrind is not installed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 #[path = "../benches/support/mod.rs"]
 mod support;

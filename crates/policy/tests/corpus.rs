@@ -1,6 +1,6 @@
 //! The conformance corpus: every case in `tests/corpus/*.json`, written from the AWS documentation
 //! (each entry cites the page and rule it checks), evaluated by the library.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod corpus_support;
 

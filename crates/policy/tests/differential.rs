@@ -3,7 +3,7 @@
 //! ```console
 //! $ cargo test -p custody-policy --test differential
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod robustness_support;
 

@@ -7,7 +7,7 @@
 //! $ cargo bench -p custody-sha256 --bench pair
 //! ```
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use custody_sha256::Sha256Stream;

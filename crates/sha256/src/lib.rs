@@ -157,7 +157,7 @@ fn compress_pair(a: &mut [u32; 8], b: &mut [u32; 8], chunks: &[[u8; CHUNK]]) {
     if ni::available() {
         // SAFETY: `ni::compress_pair` needs the SHA and SSE4.1 extensions, and `ni::available`
         // has just checked that this CPU has both. This is the crate's only unsafe code.
-        #[allow(unsafe_code)]
+        #[expect(unsafe_code, reason = "the SHA-NI intrinsics, after the CPU reported the extensions")]
         unsafe {
             ni::compress_pair(a, b, chunks)
         };

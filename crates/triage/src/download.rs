@@ -11,7 +11,7 @@
 //! file is written as `<name>.part` (created new, so a link in its place is refused) and renamed once
 //! whole; a refused or failed download leaves nothing.
 
-use crate::aws::FetchError;
+use custody_cloud::triage::{FetchError, ObjectSink};
 use sha2::{Digest, Sha256};
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{BufWriter, Write as _};
@@ -156,6 +156,16 @@ impl Download {
             sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
             bytes: self.written,
         })
+    }
+}
+
+impl ObjectSink for Download {
+    fn announce(&mut self, size: Option<i64>) -> Result<(), FetchError> {
+        Download::announce(self, size)
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> Result<(), FetchError> {
+        Download::write(self, chunk)
     }
 }
 

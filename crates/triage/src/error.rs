@@ -1,6 +1,6 @@
 //! What can stop a triage.
 
-use crate::aws::AwsError;
+use custody_cloud::triage::AwsError;
 use custody_journal::JournalError;
 
 #[derive(Debug, thiserror::Error)]

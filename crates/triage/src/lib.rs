@@ -50,23 +50,42 @@
 
 //! ## AWS behind a trait
 //!
-//! Every call goes through [`aws::TriageAws`]; [`sdk::SdkTriage`] is the aws-sdk-rust adapter. The
+//! Every call goes through [`aws::TriageAws`]; [`SdkTriage`] is the aws-sdk-rust adapter. The
 //! orchestration ([`run::triage`]) is tested against fakes and against moto.
 
-pub mod aws;
 pub mod download;
 pub mod error;
 pub mod parse;
 pub mod run;
 pub mod scope;
 pub mod script;
-pub mod sdk;
 
-pub use aws::{
-    AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, S3Location, S3Object, SendRequest,
-    TriageAws,
+/// The AWS calls of a triage (the AWS boundary's, `custody_cloud::triage`).
+pub use custody_cloud::triage::{
+    self as aws, AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, OutputLocation, S3Object,
+    SdkTriage, SendRequest, TriageAws,
 };
+/// `s3://bucket/prefix`: the planner's own type, so that what `custody check --triage --output`
+/// checks and what `custody triage --output` writes to are parsed and laid out alike.
+pub use custody_plan::plan::TriageOutput as S3Location;
 pub use download::{Download, DEFAULT_MAX_OBJECT_BYTES};
 pub use error::TriageError;
 pub use run::{resolve, triage, triage_resolved, InstanceReport, SendFailure, TriageReport, TriageRequest};
 pub use script::{MemoryTarget, Platform};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_locations_parse() {
+        let l = S3Location::parse("s3://evidence-bucket/ir-7/triage/").unwrap();
+        assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("evidence-bucket", "ir-7/triage"));
+        assert_eq!(l.command_prefix("c1", "i-1"), "ir-7/triage/c1/i-1/");
+        let bare = S3Location::parse("s3://evidence-bucket").unwrap();
+        assert_eq!(bare.command_prefix("c1", "i-1"), "c1/i-1/");
+        for bad in ["evidence", "s3://", "s3://Upper/x", "s3://a/x", "https://b/x"] {
+            assert!(S3Location::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -24,11 +24,12 @@ pub mod resume;
 
 pub use resolve::resolve;
 
-use crate::aws::{InstanceInfo, Invocation, S3Location, SendRequest, TriageAws};
 use crate::error::TriageError;
 use crate::parse::{Collection, MemoryDump};
 use crate::scope;
 use crate::script::{self, MemoryTarget, Platform, Prepared};
+use crate::S3Location;
+use custody_cloud::triage::{InstanceInfo, Invocation, OutputLocation, SendRequest, TriageAws};
 use custody_journal::triage::TriageCommand;
 use custody_journal::{Intent, Journal, NewCase, Outcome};
 use custody_plan::inventory::Tag;
@@ -39,7 +40,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The most commands one ListCommands look-up reads.
-pub const LOOKUP_MAX_COMMANDS: usize = 1000;
+pub use custody_cloud::triage::LOOKUP_MAX_COMMANDS;
 
 /// GetCommandInvocation's `StandardOutputContent` holds "the first 24,000 characters written by
 /// the plugin to stdout" (SSM API Reference, GetCommandInvocation).
@@ -351,7 +352,7 @@ fn ensure_row(
 }
 
 /// Journals the intent, sends, journals the outcome and the command.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "one command's parts, each journaled under its own name")]
 async fn send(
     aws_api: &dyn TriageAws,
     journal: &Journal,
@@ -369,7 +370,7 @@ async fn send(
         document: document.to_string(),
         commands: prepared.commands.clone(),
         execution_timeout: req.timeout.as_secs().max(1),
-        output: req.output.clone(),
+        output: req.output.as_ref().map(|o| OutputLocation { bucket: o.bucket.clone(), prefix: o.prefix.clone() }),
         comment: comment.clone(),
     };
     let entry = journal.intend(&Intent {

@@ -5,8 +5,8 @@
 //! condition operators a policy tests `ssm:resourceTag/<key>` with, so `True` and `true` differ for
 //! AWS and must differ here.
 
-use crate::aws::InstanceInfo;
 use crate::error::TriageError;
+use custody_cloud::triage::InstanceInfo;
 use custody_plan::inventory::Tag;
 
 /// The command that adds the tag to the instances.

@@ -29,41 +29,19 @@ pub const SECTIONS: [&str; 11] = [
     "logs",
 ];
 
-/// What DescribeInstances says an instance runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    Linux,
-    Windows,
+pub use custody_cloud::triage::Platform;
+
+/// The script for `platform`.
+fn script_of(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Linux => LINUX_SCRIPT,
+        Platform::Windows => WINDOWS_SCRIPT,
+    }
 }
 
-impl Platform {
-    /// The AWS-owned document that runs the script.
-    pub fn document(self) -> &'static str {
-        match self {
-            Platform::Linux => "AWS-RunShellScript",
-            Platform::Windows => "AWS-RunPowerShellScript",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Linux => "linux",
-            Platform::Windows => "windows",
-        }
-    }
-
-    fn script(self) -> &'static str {
-        match self {
-            Platform::Linux => LINUX_SCRIPT,
-            Platform::Windows => WINDOWS_SCRIPT,
-        }
-    }
-
-    /// `linux/2`, as journaled.
-    pub fn script_version(self) -> String {
-        format!("{}/{SCRIPT_VERSION}", self.as_str())
-    }
+/// `linux/2`, as journaled.
+pub fn script_version(platform: Platform) -> String {
+    format!("{}/{SCRIPT_VERSION}", platform.as_str())
 }
 
 /// `--memory PID|NAME`: a process id, or a process name (`comm` on Linux, the image name on Windows).
@@ -121,9 +99,9 @@ pub fn prepare(platform: Platform, nonce: &str, memory: Option<(&MemoryTarget, u
             format!("$CustodyMemoryLimit = {limit}"),
         ],
     };
-    let commands: Vec<String> = prelude.into_iter().chain(platform.script().lines().map(str::to_string)).collect();
+    let commands: Vec<String> = prelude.into_iter().chain(script_of(platform).lines().map(str::to_string)).collect();
     let sha256 = hex::encode(Sha256::digest(commands.join("\n").as_bytes()));
-    Prepared { commands, sha256, version: platform.script_version(), nonce: nonce.to_string() }
+    Prepared { commands, sha256, version: script_version(platform), nonce: nonce.to_string() }
 }
 
 /// A nonce for one run: 16 hex digits of the SHA-256 of the time, the process id and `salt`. Not a

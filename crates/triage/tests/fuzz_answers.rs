@@ -10,12 +10,12 @@
 //! ```console
 //! $ CUSTODY_FUZZ_CASES=200000 cargo test --release -p custody-triage --test fuzz_answers
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_triage::download::{file_name, is_safe_id, Download};
 use custody_triage::run::fetch::choose_stdout;
 use custody_triage::run::resume::{comment, matching};
-use custody_triage::sdk::SdkTriage;
+use custody_triage::SdkTriage;
 use custody_triage::{ListedCommand, S3Location, S3Object, SendRequest, TriageAws};
 use proptest::prelude::*;
 use std::sync::{Arc, Mutex};

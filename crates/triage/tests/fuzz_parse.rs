@@ -8,7 +8,7 @@
 //! ```console
 //! $ CUSTODY_FUZZ_CASES=2000000 cargo test --release -p custody-triage --test fuzz_parse
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_triage::parse::{
     parse_collection_from, parse_memory_from, MAX_BODY_BYTES, MAX_LINE_BYTES, MAX_NOTES, MAX_PROCESSES, MAX_REGIONS,

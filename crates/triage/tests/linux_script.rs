@@ -1,6 +1,6 @@
 //! The Linux collection script, run for real on this machine (it is read-only): every section
 //! begins and ends, and a memory dump of a child process arrives whole and verifies.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_triage::parse::{parse_collection, parse_memory, SectionStatus};
 use custody_triage::script::{prepare, MemoryTarget, Platform, SECTIONS};

@@ -6,7 +6,7 @@
 //! invocation of the instance it sent to, and the S3 output is written here, as the SSM agent would
 //! write it: `<prefix>/<command-id>/<instance-id>/awsrunShellScript/0.awsrunShellScript/stdout` (SSM
 //! API Reference, SendCommand `OutputS3KeyPrefix`; CommandPlugin `OutputS3KeyPrefix`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 
@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use custody_cloud::testing::Moto;
 use custody_journal::Journal;
 use custody_plan::inventory::Tag;
-use custody_triage::download::Download;
-use custody_triage::sdk::SdkTriage;
+use custody_triage::aws::ObjectSink;
+use custody_triage::SdkTriage;
 use custody_triage::{
     triage, AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, S3Location, S3Object,
     SendRequest, TriageAws, TriageRequest,
@@ -44,6 +44,7 @@ impl TriageAws for WithAgent {
     async fn send_command(&self, r: &SendRequest) -> Result<String, AwsError> {
         let id = self.sdk.send_command(r).await?;
         let out = r.output.as_ref().unwrap();
+        let out = custody_triage::S3Location { bucket: out.bucket.clone(), prefix: out.prefix.clone() };
         let key = format!("{}awsrunShellScript/0.awsrunShellScript/stdout", out.command_prefix(&id, &r.instance_id));
         let body = support::full_output(&r.commands);
         self.s3.put_object().bucket(&out.bucket).key(key).body(body.into_bytes().into()).send().await.unwrap();
@@ -62,7 +63,7 @@ impl TriageAws for WithAgent {
     async fn list_objects(&self, b: &str, p: &str, max: usize) -> Result<(Vec<S3Object>, bool), AwsError> {
         self.sdk.list_objects(b, p, max).await
     }
-    async fn get_object(&self, b: &str, k: &str, to: &mut Download) -> Result<ObjectMeta, FetchError> {
+    async fn get_object(&self, b: &str, k: &str, to: &mut dyn ObjectSink) -> Result<ObjectMeta, FetchError> {
         self.sdk.get_object(b, k, to).await
     }
 }

@@ -1,6 +1,6 @@
 //! Tag scoping and AWS's refusals, on an SSM fake that authorizes SendCommand with the policy engine
 //! against the example inventory of seed 004 (CustodySSMEnabled=True, the two shell documents).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

@@ -10,7 +10,7 @@
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommands.html>; a Pending
 //! command cannot be filtered by instance, CommandFilter,
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CommandFilter.html>).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

@@ -6,7 +6,7 @@
 //! SSM API Reference, SendCommand `OutputS3KeyPrefix`,
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html>); the
 //! instance profile that lets the agent write there lets anything on the instance write there too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

@@ -9,7 +9,7 @@
 //! The fake answers exactly that of a collection twice as large, cut mid-section: the run must say
 //! the output was cut, mark the artifact truncated in the journal and name the sections that are
 //! missing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod support;
 

@@ -9,7 +9,7 @@
 //! the pipeline chain operators `&&` and `||` are PowerShell 7 only, "about_Pipeline_Chain_Operators",
 //! <https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_pipeline_chain_operators>).
 //! Running the script on Windows is not covered here.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use custody_triage::script::{prepare, MemoryTarget, Platform};
 use std::collections::BTreeSet;

@@ -12,7 +12,7 @@ use super::CleanupReport;
 use crate::error::AcquireError;
 use crate::report::{Event, Progress};
 use custody_journal::{Intent, Journal, Outcome, ResourceKind};
-use custody_plan::plan::Plan;
+use custody_plan::plan::{Api, Plan};
 use serde_json::json;
 
 /// A snapshot to discard, where it is.
@@ -112,7 +112,7 @@ pub(crate) async fn discard(
             case_id: case_id.to_string(),
             instance_id: t.instance.clone(),
             step_id: format!("discard-evidence:{}", t.volume),
-            api: "ec2:DeleteSnapshot".to_string(),
+            api: Api::Ec2DeleteSnapshot.to_string(),
             account: t.account.clone(),
             region: t.region.clone(),
             signer: roles.role_of_account(&t.account),

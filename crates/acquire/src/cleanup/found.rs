@@ -8,9 +8,11 @@ use crate::error::AcquireError;
 use crate::report::{Event, Progress};
 use crate::wait::{self, WaitSettings};
 use custody_cloud::types::{SnapshotInfo, SnapshotQuery};
+use custody_cloud::Ec2;
 use custody_journal::{Evidence, Journal, NewResource, ResourceKind, ResourceRecord};
 use custody_plan::plan::{
-    Action, Plan, VolumePlan, EVIDENCE_TAG_VALUE, TAG_CASE, TAG_EVIDENCE, TAG_INSTANCE, TAG_RUN, TAG_VOLUME,
+    Action, Api, Plan, PlannedSnapshot, VolumePlan, EVIDENCE_TAG_VALUE, TAG_CASE, TAG_EVIDENCE, TAG_INSTANCE, TAG_RUN,
+    TAG_VOLUME,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -278,99 +280,108 @@ impl Found {
         progress: &Progress,
         report: &mut CleanupReport,
     ) -> Result<(), AcquireError> {
+        let stop = AtomicBool::new(false);
+        for (plan, v, planned, id, owner) in self.unrecorded(journal)? {
+            let cloud = match roles.account(&owner.account).await {
+                Ok(c) => c,
+                Err(e) => {
+                    report.failed.push(format!("evidence {id} of {}: cannot look at it: {e}", v.volume_id));
+                    continue;
+                }
+            };
+            let ec2 = cloud.ec2(&owner.region);
+            let wait = Waiting { settings, progress, stop: &stop };
+            let Some(info) = self.completed(ec2.as_ref(), v, &id, &owner, &wait, report).await else { continue };
+            let mut tags = info.tags.clone();
+            if v.is_source(&planned.id) {
+                mark_evidence(ec2.as_ref(), v, &id, &mut tags, report).await;
+            }
+            journal.record_evidence(&Evidence {
+                case_id: self.case_id.clone(),
+                instance_id: plan.instance_id.clone(),
+                volume_id: v.volume_id.clone(),
+                snapshot_id: id.clone(),
+                account: owner.account.clone(),
+                region: owner.region.clone(),
+                key_arn: info.kms_key_id.clone(),
+                path: v.path.to_string(),
+                tags,
+                recorded_at: String::new(),
+            })?;
+            let what = format!(
+                "{}: snapshot {id} ({}, {}) recorded as evidence: found {}, complete",
+                v.volume_id,
+                owner.account,
+                owner.region,
+                how_found(journal, &self.case_id, &id)?
+            );
+            progress.emit(Event::Warning { message: what.clone() });
+            report.recorded.push(what);
+        }
+        Ok(())
+    }
+
+    /// Each volume whose evidence is not recorded and whose evidence snapshot is known: its plan, the
+    /// volume, the planned evidence snapshot, its real id and where it is.
+    #[expect(clippy::type_complexity, reason = "one tuple per volume, taken apart at once by the caller")]
+    fn unrecorded(
+        &self,
+        journal: &Journal,
+    ) -> Result<Vec<(&Plan, &VolumePlan, &PlannedSnapshot, String, Owner)>, AcquireError> {
         let secured: BTreeSet<(String, String)> =
             journal.evidence(&self.case_id)?.into_iter().map(|e| (e.instance_id, e.volume_id)).collect();
-        let stop = AtomicBool::new(false);
+        let mut out = Vec::new();
         for plan in &self.plans {
             for v in &plan.volumes {
                 if secured.contains(&(plan.instance_id.clone(), v.volume_id.clone())) {
                     continue;
                 }
                 let Some(planned) = v.snapshots.iter().find(|s| s.evidence) else { continue };
-                let Some((id, owner)) = self
+                let found = self
                     .owners
                     .iter()
                     .find(|(_, o)| o.instance == plan.instance_id && o.placeholder == planned.id)
-                    .map(|(id, o)| (id.clone(), o.clone()))
-                else {
-                    continue;
-                };
-                let cloud = match roles.account(&owner.account).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        report.failed.push(format!("evidence {id} of {}: cannot look at it: {e}", v.volume_id));
-                        continue;
-                    }
-                };
-                let ec2 = cloud.ec2(&owner.region);
-                let step = format!("cleanup:evidence:{}", v.volume_id);
-                let info = match wait::snapshots_completed(
-                    ec2.as_ref(),
-                    std::slice::from_ref(&id),
-                    &step,
-                    settings,
-                    progress,
-                    &stop,
-                )
-                .await
-                {
-                    Ok(mut infos) => infos.pop(),
-                    Err(AcquireError::Refused { why, .. }) => {
-                        report.skipped.push(format!(
-                            "snapshot {id} ({}, {}) of {} is kept: {why}; it carries the evidence tag, which custody's \
-                             policies protect (`custody cleanup --case {} --discard-evidence {id}` removes it)",
-                            owner.account, owner.region, v.volume_id, self.case_id
-                        ));
-                        continue;
-                    }
-                    Err(e) => {
-                        report.failed.push(format!(
-                            "the evidence {id} of {} is not complete yet ({e}): run cleanup again later; every \
-                             snapshot of the volume is kept until then",
-                            v.volume_id
-                        ));
-                        continue;
-                    }
-                };
-                let Some(info) = info else { continue };
-                let is_source = v.is_source(&planned.id);
-                let mut tags = info.tags.clone();
-                if is_source && tags.get(TAG_EVIDENCE).map(String::as_str) != Some(EVIDENCE_TAG_VALUE) {
-                    let mark: BTreeMap<String, String> =
-                        [(TAG_EVIDENCE.to_string(), EVIDENCE_TAG_VALUE.to_string())].into();
-                    match ec2.tag_snapshot(&id, &mark).await {
-                        Ok(_) => tags.extend(mark),
-                        Err(e) => report.failed.push(format!(
-                            "the evidence {id} of {} could not be marked with the evidence tag ({e}); it is recorded \
-                             as evidence all the same",
-                            v.volume_id
-                        )),
-                    }
+                    .map(|(id, o)| (id.clone(), o.clone()));
+                if let Some((id, owner)) = found {
+                    out.push((plan, v, planned, id, owner));
                 }
-                journal.record_evidence(&Evidence {
-                    case_id: self.case_id.clone(),
-                    instance_id: plan.instance_id.clone(),
-                    volume_id: v.volume_id.clone(),
-                    snapshot_id: id.clone(),
-                    account: owner.account.clone(),
-                    region: owner.region.clone(),
-                    key_arn: info.kms_key_id.clone(),
-                    path: v.path.to_string(),
-                    tags,
-                    recorded_at: String::new(),
-                })?;
-                let what = format!(
-                    "{}: snapshot {id} ({}, {}) recorded as evidence: found {}, complete",
-                    v.volume_id,
-                    owner.account,
-                    owner.region,
-                    how_found(journal, &self.case_id, &id)?
-                );
-                progress.emit(Event::Warning { message: what.clone() });
-                report.recorded.push(what);
             }
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// The evidence snapshot `id` of `v` once complete; `None` (and why, in the report) when it
+    /// failed or is not complete yet.
+    async fn completed(
+        &self,
+        ec2: &dyn Ec2,
+        v: &VolumePlan,
+        id: &str,
+        owner: &Owner,
+        wait: &Waiting<'_>,
+        report: &mut CleanupReport,
+    ) -> Option<SnapshotInfo> {
+        let step = format!("cleanup:evidence:{}", v.volume_id);
+        let ids = [id.to_string()];
+        match wait::snapshots_completed(ec2, &ids, &step, wait.settings, wait.progress, wait.stop).await {
+            Ok(mut infos) => infos.pop(),
+            Err(AcquireError::Refused { why, .. }) => {
+                report.skipped.push(format!(
+                    "snapshot {id} ({}, {}) of {} is kept: {why}; it carries the evidence tag, which custody's \
+                     policies protect (`custody cleanup --case {} --discard-evidence {id}` removes it)",
+                    owner.account, owner.region, v.volume_id, self.case_id
+                ));
+                None
+            }
+            Err(e) => {
+                report.failed.push(format!(
+                    "the evidence {id} of {} is not complete yet ({e}): run cleanup again later; every \
+                     snapshot of the volume is kept until then",
+                    v.volume_id
+                ));
+                None
+            }
+        }
     }
 
     /// What must be kept, now that the evidence is recorded.
@@ -457,6 +468,37 @@ impl Found {
     }
 }
 
+/// How long, and how, cleanup waits for a snapshot.
+struct Waiting<'a> {
+    settings: &'a WaitSettings,
+    progress: &'a Progress,
+    stop: &'a AtomicBool,
+}
+
+/// Marks the source snapshot `id` of `v`, which is itself the evidence, with the evidence tag when it
+/// does not carry it yet (`tags`: its tags, which get the mark). A failure is reported; the snapshot is
+/// recorded as evidence all the same.
+async fn mark_evidence(
+    ec2: &dyn Ec2,
+    v: &VolumePlan,
+    id: &str,
+    tags: &mut BTreeMap<String, String>,
+    report: &mut CleanupReport,
+) {
+    if tags.get(TAG_EVIDENCE).map(String::as_str) == Some(EVIDENCE_TAG_VALUE) {
+        return;
+    }
+    let mark: BTreeMap<String, String> = [(TAG_EVIDENCE.to_string(), EVIDENCE_TAG_VALUE.to_string())].into();
+    match ec2.tag_snapshot(id, &mark).await {
+        Ok(_) => tags.extend(mark),
+        Err(e) => report.failed.push(format!(
+            "the evidence {id} of {} could not be marked with the evidence tag ({e}); it is recorded as evidence \
+             all the same",
+            v.volume_id
+        )),
+    }
+}
+
 /// How the snapshot `id` came to be known, in words.
 fn how_found(journal: &Journal, case_id: &str, id: &str) -> Result<&'static str, AcquireError> {
     let detail = journal.resources(case_id)?.into_iter().find(|r| r.id == id).map(|r| r.detail);
@@ -474,10 +516,10 @@ fn lost_snapshot_calls(
     plans: &[Plan],
 ) -> Result<BTreeMap<(String, String), usize>, AcquireError> {
     let mut out: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for api in ["ec2:CreateSnapshots", "ec2:CopySnapshot"] {
+    for api in [Api::Ec2CreateSnapshots, Api::Ec2CopySnapshot] {
         for entry in super::lost::unanswered(journal, case_id, api)? {
             let i = &entry.intent;
-            let n = if api == "ec2:CreateSnapshots" {
+            let n = if api == Api::Ec2CreateSnapshots {
                 plans.iter().find(|p| p.instance_id == i.instance_id).map_or(1, |p| p.volumes.len())
             } else {
                 1
@@ -510,7 +552,7 @@ pub(crate) async fn aliases(
         for step in &p.steps {
             let Action::CreateKey { alias, .. } = &step.action else { continue };
             let asked = entries.iter().any(|e| {
-                e.intent.api == "kms:CreateAlias"
+                e.intent.api == Api::KmsCreateAlias.as_str()
                     && e.intent.step_id == step.id
                     && e.intent.instance_id == p.instance_id
             });

@@ -5,9 +5,10 @@ use super::roles::Roles;
 use super::CleanupReport;
 use crate::error::AcquireError;
 use crate::resolve::{journal_resolutions, Resolution};
+use crate::temp_key::look_for_temp_key;
 use custody_cloud::types::NewGrant;
 use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind};
-use custody_plan::plan::{Action, Plan};
+use custody_plan::plan::{Action, Api, Plan};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
@@ -39,9 +40,9 @@ pub(crate) fn reconcile(journal: &Journal, case_id: &str, plans: &[Plan]) -> Res
 
 /// The journal's calls of `api` that were asked and never answered, not even by a later run of the
 /// same step: the run died while AWS answered.
-pub(crate) fn unanswered(journal: &Journal, case_id: &str, api: &str) -> Result<Vec<Entry>, AcquireError> {
+pub(crate) fn unanswered(journal: &Journal, case_id: &str, api: Api) -> Result<Vec<Entry>, AcquireError> {
     let mut out = Vec::new();
-    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == api) {
+    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == api.as_str()) {
         let i = &entry.intent;
         let answered = journal
             .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
@@ -64,7 +65,7 @@ pub(crate) async fn unanswered_grants(
     case_id: &str,
     report: &mut CleanupReport,
 ) -> Result<(), AcquireError> {
-    for entry in unanswered(journal, case_id, "kms:CreateGrant")? {
+    for entry in unanswered(journal, case_id, Api::KmsCreateGrant)? {
         let i = &entry.intent;
         let p = &i.params;
         let text = |v: &Value| v.as_str().map(str::to_string);
@@ -111,7 +112,7 @@ pub(crate) async fn unanswered_keys(
     settings: &crate::wait::WaitSettings,
     report: &mut CleanupReport,
 ) -> Result<(), AcquireError> {
-    for entry in unanswered(journal, case_id, "kms:CreateKey")? {
+    for entry in unanswered(journal, case_id, Api::KmsCreateKey)? {
         let i = &entry.intent;
         let planned = plans.iter().filter(|p| p.instance_id == i.instance_id).flat_map(|p| &p.steps).find_map(|s| {
             match &s.action {
@@ -125,8 +126,7 @@ pub(crate) async fn unanswered_keys(
         let found = match roles.role(&i.signer).await {
             Ok(cloud) => {
                 let kms = cloud.kms(&i.region);
-                crate::execute::look_for_temp_key(kms.as_ref(), tags, description, settings, &AtomicBool::new(false))
-                    .await
+                look_for_temp_key(kms.as_ref(), tags, description, settings, &AtomicBool::new(false)).await
             }
             Err(e) => Err(e),
         };
@@ -173,7 +173,9 @@ pub(crate) fn planned_resource(plan: &Plan, name: &str) -> Option<(ResourceKind,
 pub(crate) fn unanswered_shares(journal: &Journal, case_id: &str) -> Result<(), AcquireError> {
     let known: BTreeSet<String> =
         journal.resources(case_id)?.into_iter().filter(|r| r.kind == ResourceKind::Share).map(|r| r.id).collect();
-    for entry in journal.entries(case_id)?.into_iter().filter(|e| e.intent.api == "ec2:ModifySnapshotAttribute") {
+    for entry in
+        journal.entries(case_id)?.into_iter().filter(|e| e.intent.api == Api::Ec2ModifySnapshotAttribute.as_str())
+    {
         let i = &entry.intent;
         if i.params.get("operation").and_then(Value::as_str) != Some("add") {
             continue;

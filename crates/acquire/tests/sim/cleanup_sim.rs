@@ -119,7 +119,7 @@ async fn cleanup_keeps_an_intermediate_copy_whose_source_snapshot_is_gone() {
     for n in 0..=writes(PATH_8).await {
         let Some(h) = killed(PATH_8, n).await else { continue };
         let snapshots = h.world.snapshots();
-        let of_case = |s: &&custody_cloud::sim::SimSnapshot| s.tags.get(TAG_CASE).is_some_and(|c| c == CASE);
+        let of_case = |s: &&custody_sim::SimSnapshot| s.tags.get(TAG_CASE).is_some_and(|c| c == CASE);
         let mut only_copies = Vec::new();
         for v in &h.inv.instance(PATH_8.instance).unwrap().volumes {
             let secured = snapshots.iter().filter(of_case).any(|s| {

@@ -6,7 +6,7 @@
 use crate::support::*;
 use custody_acquire::AcquireReport;
 use custody_journal::Status;
-use custody_plan::plan::{Action, Plan, TAG_CASE, TAG_INSTANCE};
+use custody_plan::plan::{Action, Api, Plan, TAG_CASE, TAG_INSTANCE};
 
 /// Which key an evidence snapshot must be encrypted under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +188,21 @@ async fn the_changing_calls_made_are_exactly_the_plans() {
                 "{}: the plan's {} in {} {} was not made: {call:#?}",
                 e.file, call.api, call.account, call.region
             );
+        }
+    }
+}
+
+/// The executor finds a step's calls by their [`Api`]: every call the planner makes, on every path,
+/// is one, so no step's call is one the executor could not name.
+#[test]
+fn every_planned_call_is_an_api_the_executor_names() {
+    for e in PASSING {
+        let (planned, _) = plan_and_check(&inventory(e.file), e.instance, e.mode);
+        for step in &planned.steps {
+            for call in &step.calls {
+                let api: Api = call.api.parse().unwrap_or_else(|err| panic!("{}: step {}: {err}", e.file, step.id));
+                assert_eq!(api.as_str(), call.api);
+            }
         }
     }
 }

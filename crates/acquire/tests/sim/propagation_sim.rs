@@ -1,4 +1,4 @@
-//! KMS's eventual consistency on the simulated cloud ([`custody_cloud::sim::SimWorld::set_authz_lag`]):
+//! KMS's eventual consistency on the simulated cloud ([`custody_sim::SimWorld::set_authz_lag`]):
 //! a new grant or alias authorizes nothing for a while. KMS documents "a brief delay, usually less
 //! than five minutes, until the grant is available throughout AWS KMS" (KMS API Reference,
 //! CreateGrant, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>) and "up to

@@ -4,10 +4,10 @@
 
 use crate::support::*;
 use custody_acquire::{AcquireReport, Event};
-use custody_cloud::sim::Faults;
 use custody_journal::{ResourceKind, Status};
 use custody_plan::check::Outcome;
 use custody_plan::plan::{plan, Mode, PlanRequest};
+use custody_sim::Faults;
 
 /// The volume ids of `e`'s instance ending with `suffixes`.
 fn volumes(h: &Harness, e: Example, suffixes: &[&str]) -> Vec<String> {
@@ -107,7 +107,7 @@ async fn a_copy_the_source_key_policy_refuses_keeps_the_source_and_the_failed_co
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_evidence_copy_is_kept_and_reported_not_deleted() {
     let (h, report, _) = refused_copy(PATH_5_REFUSED, &["e50", "e51"], 1).await;
-    let in_forensic = |c: &custody_cloud::sim::SimCall| c.api == "ec2:DeleteSnapshot" && c.account == "999999999999";
+    let in_forensic = |c: &custody_sim::SimCall| c.api == "ec2:DeleteSnapshot" && c.account == "999999999999";
     assert!(h.world.calls().into_iter().all(|c| !in_forensic(&c)), "the run deleted in the forensic account");
     let failed: Vec<String> = h.world.snapshots().into_iter().filter(|s| s.state == "error").map(|s| s.id).collect();
     assert_eq!(failed.len(), 2);

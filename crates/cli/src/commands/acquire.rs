@@ -15,21 +15,22 @@ pub(crate) mod simulate;
 
 use crate::acquisition::{parse_destination, parse_mode, Destination};
 use crate::aws_target::AwsTargetArgs;
-use crate::data_dir::{error_chain, lock_case, parse_case_id, DataDirArgs};
+use crate::commands::cases::journal_error;
+use crate::data_dir::{lock_case, parse_case_id, DataDirArgs};
+use crate::exit::{CliError, CliResult, ErrorKind};
 use crate::input::{origin_name, read_text};
+use custody_acquire::prepare::{self, become_role, PlanOptions, PrepareError};
 use custody_acquire::wait::WaitSettings;
 use custody_acquire::{AcquireReport, Executor, Progress, Settings};
-use custody_cloud::collect::collect;
 use custody_cloud::sdk::SdkCloud;
-use custody_cloud::{Cloud, SessionName};
+use custody_cloud::Cloud;
 use custody_journal::{Journal, NewCase};
-use custody_plan::check::{check, CheckReport};
+use custody_plan::check::CheckReport;
 use custody_plan::inventory::arn::is_instance_id;
-use custody_plan::inventory::{parse_inventory, Inventory};
-use custody_plan::plan::{plan, session_name, Mode, Plan, PlanRequest};
+use custody_plan::inventory::Inventory;
+use custody_plan::plan::{Mode, Plan, PLANNED_RUN_ID};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,19 +100,9 @@ pub struct AcquireArgs {
 }
 
 /// Runs the command.
-pub fn run(args: &AcquireArgs) -> ExitCode {
-    let inventory = match validate(args) {
-        Ok(inventory) => inventory,
-        Err(message) => {
-            // The message can quote the inventory.
-            eprintln!("error: {}", custody_plan::text::Safe(&message));
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2)) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn run(args: &AcquireArgs) -> CliResult {
+    let inventory = validate(args)?;
+    let runtime = crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2))?;
     runtime.block_on(acquire(args, inventory))
 }
 
@@ -119,30 +110,38 @@ pub fn run(args: &AcquireArgs) -> ExitCode {
 /// read, and each instance planned with it. All before the data directory is created or AWS is
 /// asked anything, so that bad input leaves nothing behind. Answers the inventory, read once (it
 /// may be standard input).
-fn validate(args: &AcquireArgs) -> Result<Option<Inventory>, String> {
+fn validate(args: &AcquireArgs) -> Result<Option<Inventory>, CliError> {
     for id in &args.instances {
         if !is_instance_id(id) {
-            return Err(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
+            return Err(CliError::user(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits")));
         }
     }
-    args.aws.validate()?;
+    args.aws.validate().map_err(CliError::user)?;
     let Some(path) = &args.inventory else { return Ok(None) };
-    let inventory = read_inventory(path).map_err(|(message, _)| message)?;
+    let inventory = read_inventory(path)?;
     if let Some(case_id) = &args.case_id {
-        for instance in &args.instances {
-            // Only what can refuse a plan matters here; the run's own request is `plan_and_check`'s.
-            let request = PlanRequest {
-                to_account: args.to.as_ref().map(|d| d.account.clone()),
-                to_region: args.to.as_ref().and_then(|d| d.region.clone()),
-                mode: args.mode,
-                case_id: case_id.clone(),
-                volume_az: args.volume_az.clone(),
-                ..PlanRequest::new(instance)
-            };
-            plan(&inventory, &request).map_err(|e| format!("{instance}: {e}"))?;
-        }
+        // Only what can refuse a plan matters here; the run's own plans are `plan_and_check`'s.
+        prepare::plan_all(&inventory, &plan_options(args, case_id), PLANNED_RUN_ID).map_err(prepare_error)?;
     }
     Ok(Some(inventory))
+}
+
+/// What the arguments ask to plan in `case_id`.
+pub(crate) fn plan_options(args: &AcquireArgs, case_id: &str) -> PlanOptions {
+    PlanOptions {
+        instances: args.instances.clone(),
+        to_account: args.to.as_ref().map(|d| d.account.clone()),
+        to_region: args.to.as_ref().and_then(|d| d.region.clone()),
+        mode: args.mode,
+        case_id: case_id.to_string(),
+        volume_az: args.volume_az.clone(),
+    }
+}
+
+/// An error preparing the acquisition: bad input (exit 2) or a failure (exit 1), with its causes.
+pub(crate) fn prepare_error(e: PrepareError) -> CliError {
+    let kind = if e.is_bad_input() { ErrorKind::User } else { ErrorKind::Failure };
+    CliError::from_error(kind, &e)
 }
 
 /// The settings the arguments ask for (quick polls on the simulator, which has no real latency).
@@ -152,43 +151,20 @@ fn settings(args: &AcquireArgs) -> Settings {
     Settings { parallelism: usize::from(args.parallel), wait }
 }
 
-/// What a run ended with.
-enum Ended {
-    Report(AcquireReport),
-    /// Refused before anything was touched: exit status.
-    Refused(ExitCode),
-}
-
-async fn acquire(args: &AcquireArgs, inventory: Option<Inventory>) -> ExitCode {
+async fn acquire(args: &AcquireArgs, inventory: Option<Inventory>) -> CliResult {
     if let Some(path) = &args.simulate {
         return simulate::run(args, path).await;
     }
-    let journal = match args.data.open() {
-        Ok(j) => Arc::new(j),
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+    let journal = Arc::new(args.data.open()?);
+    let Some(case_id) = args.case_id.clone().or_else(|| args.resume.clone()) else {
+        return Err(CliError::bug("neither a case id nor --resume, which clap requires"));
     };
     // One process per case, from before the journal is read until the run ends.
-    let _lock = match lock_case(&journal, args.case_id.as_deref().or(args.resume.as_deref()).unwrap_or_default()) {
-        Ok(lock) => lock,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let _lock = lock_case(&journal, &case_id)?;
     let sdk = SdkCloud::from_env(args.aws.region.as_deref()).await;
     let base: Arc<dyn Cloud> = Arc::new(sdk);
-    match live(args, journal.clone(), base, inventory).await {
-        Ok(Ended::Report(report)) => output::finish(args, &journal, &report),
-        Ok(Ended::Refused(code)) => code,
-        Err(message) => {
-            // AWS's words and the inventory's values: shown, not obeyed.
-            eprintln!("error: {}", custody_plan::text::safe_indented(&message, "  "));
-            ExitCode::from(1)
-        }
-    }
+    let report = live(args, journal.clone(), base, inventory, &case_id).await?;
+    output::finish(args, &journal, &report)
 }
 
 /// Against AWS: become the forensic role, collect (or read) the inventory, plan, preflight, run.
@@ -197,25 +173,23 @@ async fn live(
     journal: Arc<Journal>,
     configured: Arc<dyn Cloud>,
     inventory: Option<Inventory>,
-) -> Result<Ended, String> {
+    case_id: &str,
+) -> Result<AcquireReport, CliError> {
     let Some(region) = args.aws.region.clone().or_else(|| configured.default_region()) else {
-        return Err("no Region: pass --region, or set AWS_REGION or a profile's region".into());
+        return Err(CliError::failure("no Region: pass --region, or set AWS_REGION or a profile's region"));
     };
-    let case_id = args.case_id.clone().or_else(|| args.resume.clone()).unwrap_or_default();
     if args.resume.is_none() {
-        if let Some(message) = already_acquired(&journal, &case_id, &args.instances)? {
-            eprintln!("error: {message}");
-            return Ok(Ended::Refused(ExitCode::from(2)));
+        if let Some(message) = already_acquired(&journal, case_id, &args.instances)? {
+            return Err(CliError::user(message));
         }
     }
     let inventory = match (inventory, &args.resume) {
         (Some(inventory), _) => Some(inventory),
         (None, Some(_)) => None,
         (None, None) => {
-            let request = args.aws.collect_request(&args.instances, region.clone(), Some(case_id.clone()));
+            let request = args.aws.collect_request(&args.instances, region.clone(), Some(case_id.to_string()));
             eprintln!("collecting the inventory (read-only calls)…");
-            let collected =
-                collect(configured.clone(), &request).await.map_err(|e| format!("collect: {}", error_chain(&e)))?;
+            let collected = prepare::collect_inventory(configured.clone(), &request).await.map_err(prepare_error)?;
             for w in &collected.warnings {
                 eprintln!("warning: {}", custody_plan::text::Safe(&w.to_string()));
             }
@@ -225,35 +199,37 @@ async fn live(
     let forensic_role = match (&inventory, &args.aws.forensic_role_arn) {
         (Some(inv), _) => inv.config.forensic_role_arn.clone(),
         (None, Some(arn)) => arn.clone(),
-        (None, None) => resumed_forensic_role(&journal, &case_id)?,
+        (None, None) => prepare::journaled_case_role(&journal, case_id).map_err(prepare_error)?,
     };
-    let base = become_role(configured, &forensic_role, &case_id).await?;
+    let base = become_role(configured, &forensic_role, case_id, &assuming).await.map_err(prepare_error)?;
     let executor = Executor::new(journal.clone(), base, &forensic_role, settings(args), progress(args.json));
-    watch_ctrl_c(&executor);
+    watch_ctrl_c(&executor, args.json);
     if let Some(case) = &args.resume {
         let preflights = match &inventory {
-            Some(inv) => preflight_journaled(&journal, inv, case)?,
+            Some(inv) => prepare::preflight_journaled(&journal, inv, case).map_err(prepare_error)?,
             None => BTreeMap::new(),
         };
-        return executor.resume(case, preflights).await.map(Ended::Report).map_err(|e| error_chain(&e));
+        return executor.resume(case, preflights).await.map_err(|e| CliError::from_error(ErrorKind::Failure, &e));
     }
-    let Some(inventory) = inventory else { return Err("no inventory".into()) };
-    let plans = match plan_and_check(args, &inventory, &case_id) {
-        Ok(p) => p,
-        Err(code) => return Ok(Ended::Refused(code)),
+    let Some(inventory) = inventory else {
+        return Err(CliError::bug("no inventory for a new acquisition, though one was read or collected"));
     };
-    if let Some(code) = refuse_shared_case(&journal, &executor, &case_id, &plans).await? {
-        return Ok(Ended::Refused(code));
-    }
+    let plans = plan_and_check(args, &inventory, case_id)?;
+    refuse_shared_case(&journal, &executor, case_id, &plans).await?;
     let case = NewCase {
-        case_id: case_id.clone(),
+        case_id: case_id.to_string(),
         examiner: args.examiner.clone(),
         destination_account: plans.first().map(|(p, _)| p.dest_account.clone()).unwrap_or_default(),
         destination_region: plans.first().map(|(p, _)| p.dest_region.clone()).unwrap_or_default(),
         note: None,
         simulated: false,
     };
-    executor.acquire(&case, plans).await.map(Ended::Report).map_err(|e| error_chain(&e))
+    executor.acquire(&case, plans).await.map_err(|e| CliError::from_error(ErrorKind::Failure, &e))
+}
+
+/// Tells that the forensic role is being assumed, with the session name CloudTrail will show.
+pub(crate) fn assuming(role_arn: &str, session: &str) {
+    eprintln!("assuming {} (the forensic role) as {}", custody_plan::text::Safe(role_arn), session);
 }
 
 /// Refuses (exit 2) a case id that custody-tagged snapshots of runs this journal does not know already
@@ -264,27 +240,31 @@ pub(crate) async fn refuse_shared_case(
     executor: &Executor,
     case_id: &str,
     plans: &[(Plan, Option<CheckReport>)],
-) -> Result<Option<ExitCode>, String> {
+) -> Result<(), CliError> {
     let plans: Vec<Plan> = plans.iter().map(|(p, _)| p.clone()).collect();
-    let (found, warnings) =
-        executor.foreign_case_resources(journal, case_id, &plans).await.map_err(|e| error_chain(&e))?;
+    let (found, warnings) = executor
+        .foreign_case_resources(journal, case_id, &plans)
+        .await
+        .map_err(|e| CliError::from_error(ErrorKind::Failure, &e))?;
     for w in warnings {
         eprintln!("warning: {}", custody_plan::text::Safe(&w));
     }
     if found.is_empty() {
-        return Ok(None);
+        return Ok(());
     }
-    let shown: Vec<String> = found.iter().take(10).map(|f| format!("  {}", custody_plan::text::Safe(f))).collect();
+    // One line each, indented under the message when it is shown.
+    let shown: Vec<String> = found.iter().take(10).map(|f| custody_plan::text::safe(f).into_owned()).collect();
     let more = found.len().saturating_sub(10);
-    eprintln!(
-        "error: case id `{case_id}` is already used by custody runs this journal ({}) does not know:\n{}{}\n\
-         help: nothing was created. Pick another case id (`--case`), or continue with the journal that made them \
-         (`--data-dir` of that run, then `custody acquire --resume {case_id}`)",
+    Err(CliError::user(format!(
+        "case id `{case_id}` is already used by custody runs this journal ({}) does not know:\n{}{}",
         journal.path().map(|p| p.display().to_string()).unwrap_or_else(|| "in memory".to_string()),
         shown.join("\n"),
-        if more > 0 { format!("\n  … and {more} more") } else { String::new() }
-    );
-    Ok(Some(ExitCode::from(2)))
+        if more > 0 { format!("\n… and {more} more") } else { String::new() }
+    ))
+    .with_help(format!(
+        "nothing was created. Pick another case id (`--case`), or continue with the journal that made them \
+         (`--data-dir` of that run, then `custody acquire --resume {case_id}`)"
+    )))
 }
 
 /// Why the case cannot take these instances: one of them is in it already.
@@ -292,9 +272,10 @@ pub(crate) fn already_acquired(
     journal: &Journal,
     case_id: &str,
     instances: &[String],
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, CliError> {
     for instance in instances {
-        if let Some(a) = journal.acquisition(case_id, instance).map_err(|e| error_chain(&e))? {
+        let acquired = journal.acquisition(case_id, instance).map_err(|e| journal_error(&e))?;
+        if let Some(a) = acquired {
             return Ok(Some(format!(
                 "case `{case_id}` already has {instance} ({}): `custody acquire --resume {case_id}` continues it, \
                  `custody show {case_id}` shows it; a new acquisition needs another case id",
@@ -305,117 +286,49 @@ pub(crate) fn already_acquired(
     Ok(None)
 }
 
-/// The forensic role of a case, from its journaled plans (the signer of its first call).
-fn resumed_forensic_role(journal: &Journal, case: &str) -> Result<String, String> {
-    let acquisitions = journal.acquisitions(case).map_err(|e| error_chain(&e))?;
-    let first = acquisitions.first().ok_or_else(|| format!("case `{case}` is not in the journal"))?;
-    journaled_forensic_role(&first.plan)
-        .ok_or_else(|| format!("the journaled plan of case `{case}` names no signer; pass --forensic-role-arn"))
+/// The inventory in the file at `path` (`-`: standard input): bad input when it cannot be read or is
+/// not an inventory.
+pub(crate) fn read_inventory(path: &std::path::Path) -> Result<Inventory, CliError> {
+    let text = read_text(path)?;
+    prepare::read_inventory(&origin_name(path), &text).map_err(prepare_error)
 }
 
-/// The role a journaled plan runs as: the signer of its first call (the forensic role assumes the
-/// others, or signs everything itself).
-pub(crate) fn journaled_forensic_role(plan: &serde_json::Value) -> Option<String> {
-    plan.pointer("/steps/0/calls/0/signer").and_then(|v| v.as_str()).map(str::to_string)
-}
-
-/// The `Cloud` of a session of `role_arn`: the configured identity when it already is one, else a
-/// session custody assumes (named for the case, so CloudTrail ties every call to it).
-pub(crate) async fn become_role(
-    configured: Arc<dyn Cloud>,
-    role_arn: &str,
-    case_id: &str,
-) -> Result<Arc<dyn Cloud>, String> {
-    let me =
-        configured.sts().get_caller_identity().await.map_err(|e| format!("who am I (sts:GetCallerIdentity): {e}"))?;
-    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
-    let account = role_arn.split(':').nth(4).unwrap_or_default();
-    if me.account == account && me.arn.contains(&format!(":assumed-role/{role_name}/")) {
-        return Ok(configured);
-    }
-    eprintln!("assuming {} (the forensic role) as {}", custody_plan::text::Safe(role_arn), session_name(case_id));
-    configured
-        .assume_role(role_arn, &SessionName::new_exact(&session_name(case_id)))
-        .await
-        .map_err(|e| format!("cannot assume the forensic role {role_arn}: {e}"))
-}
-
-pub(crate) fn read_inventory(path: &std::path::Path) -> Result<Inventory, (String, ExitCode)> {
-    let origin = origin_name(path);
-    let text = read_text(path).map_err(|e| (e.to_string(), ExitCode::from(2)))?;
-    parse_inventory(&text).map_err(|e| (format!("{origin}: {e}"), ExitCode::from(2)))
-}
-
-/// Plans every instance and preflights each plan. Prints the refusals and returns the exit status
-/// when a step would fail (unless --no-preflight). A dry run (`--simulate`) stops where a real run
-/// would: a dry run that went on would show a run that cannot happen.
+/// Plans every instance and preflights each plan ([`prepare::plan_and_check`]), printing each verdict
+/// and the refusals. A step that would fail stops the run (exit 1) unless --no-preflight. A dry run
+/// (`--simulate`) stops where a real run would: a dry run that went on would show a run that cannot
+/// happen.
 pub(crate) fn plan_and_check(
     args: &AcquireArgs,
     inventory: &Inventory,
     case_id: &str,
-) -> Result<Vec<(Plan, Option<CheckReport>)>, ExitCode> {
-    // One run id for everything this invocation creates, tagged on all of it.
-    let run_id = custody_acquire::new_run_id();
-    let mut out = Vec::new();
-    let mut refused = false;
-    for instance in &args.instances {
-        let request = PlanRequest {
-            instance_id: instance.clone(),
-            to_account: args.to.as_ref().map(|d| d.account.clone()),
-            to_region: args.to.as_ref().and_then(|d| d.region.clone()),
-            mode: args.mode,
-            triage: false,
-            triage_output: None,
-            case_id: case_id.to_string(),
-            run_id: run_id.to_string(),
-            volume_az: args.volume_az.clone(),
-        };
-        let planned = plan(inventory, &request).map_err(|e| {
-            eprintln!("error: {instance}: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
-            ExitCode::from(2)
-        })?;
-        let report = check(inventory, &planned);
+) -> Result<Vec<(Plan, Option<CheckReport>)>, CliError> {
+    let preflight = prepare::plan_and_check(inventory, &plan_options(args, case_id)).map_err(prepare_error)?;
+    for (planned, report) in &preflight.plans {
         eprintln!(
-            "preflight {instance}: {} step(s) pass, {} fail, {} unknown",
-            report.summary.passed, report.summary.failed, report.summary.unknown
+            "preflight {}: {} step(s) pass, {} fail, {} unknown",
+            planned.instance_id, report.summary.passed, report.summary.failed, report.summary.unknown
         );
         if !report.all_pass() {
-            refused = true;
-            eprint!("{}", custody_plan::report::render(&report, custody_plan::report::Format::Text));
+            eprint!("{}", custody_plan::report::render(report, custody_plan::report::Format::Text));
         }
-        out.push((planned, Some(report)));
     }
-    if refused && !args.no_preflight {
-        if args.simulate.is_some() {
-            eprintln!(
-                "error: the preflight says a step would fail or cannot be decided: a real run would stop here, \
-                 before touching anything, and so does this dry run. Apply the fixes above and run again (or pass \
-                 --no-preflight to see on the simulated cloud where AWS would refuse)"
-            );
+    if preflight.refused() && !args.no_preflight {
+        let error = if args.simulate.is_some() {
+            CliError::failure(
+                "the preflight says a step would fail or cannot be decided: a real run would stop here, before \
+                 touching anything, and so does this dry run",
+            )
+            .with_help(
+                "Apply the fixes above and run again (or pass --no-preflight to see on the simulated cloud where AWS \
+                 would refuse)",
+            )
         } else {
-            eprintln!(
-                "error: the preflight says a step would fail or cannot be decided: nothing was touched. Apply the \
-                 fixes above and run again (or pass --no-preflight to let AWS decide)"
-            );
-        }
-        return Err(ExitCode::from(1));
+            CliError::failure("the preflight says a step would fail or cannot be decided: nothing was touched")
+                .with_help("Apply the fixes above and run again (or pass --no-preflight to let AWS decide)")
+        };
+        return Err(error);
     }
-    Ok(out)
-}
-
-/// The preflight of each journaled plan of `case` against `inventory` (to explain refusals on resume).
-fn preflight_journaled(
-    journal: &Journal,
-    inventory: &Inventory,
-    case: &str,
-) -> Result<BTreeMap<String, CheckReport>, String> {
-    let mut out = BTreeMap::new();
-    for a in journal.acquisitions(case).map_err(|e| error_chain(&e))? {
-        if let Ok(p) = serde_json::from_value::<Plan>(a.plan) {
-            out.insert(a.instance_id, check(inventory, &p));
-        }
-    }
-    Ok(out)
+    Ok(preflight.into_plans())
 }
 
 /// Progress lines on standard error (none with --json, whose consumer reads the result).
@@ -428,15 +341,17 @@ pub(crate) fn progress(json: bool) -> Progress {
 
 /// Ctrl-C: the first stops new steps and lets cleanup run; the second exits at once (the journal is
 /// consistent after every write, and `custody cleanup` finds what is left).
-pub(crate) fn watch_ctrl_c(executor: &Executor) {
+pub(crate) fn watch_ctrl_c(executor: &Executor, json: bool) {
     let stop = executor.stop_flag();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("interrupted: finishing the calls under way, then cleaning up (Ctrl-C again to exit at once)");
             stop.store(true, Ordering::SeqCst);
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("exiting: `custody cleanup --case <id>` removes what is left");
-                std::process::exit(130);
+                let error = CliError::interrupted("exiting at once, on a second Ctrl-C")
+                    .with_help("`custody cleanup --case <id>` removes what is left");
+                let _ = error.report(json);
+                std::process::exit(i32::from(crate::exit::INTERRUPTED));
             }
         }
     });

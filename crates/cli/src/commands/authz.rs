@@ -1,12 +1,11 @@
 //! `custody authz`: one request (or a batch), decided offline and explained.
 
+use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use crate::input::{origin_name, read_text, InputError};
 use custody_plan::text::{safe_lines, Safe};
 use custody_policy::{describe_ref, evaluate, explain, parse_case, Explanation};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct AuthzArgs {
@@ -23,21 +22,11 @@ pub struct AuthzArgs {
 }
 
 /// Runs the command.
-pub fn run(args: &AuthzArgs) -> ExitCode {
-    match answer(args) {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth a panic or a message.
-            let _ = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            // The message can quote the case file.
-            eprintln!("error: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
-            eprintln!("help: the case format is documented in docs/authz-case-format.md");
-            ExitCode::from(2)
-        }
-    }
+pub fn run(args: &AuthzArgs) -> CliResult {
+    let out = answer(args)
+        .map_err(|e| CliError::from(e).with_help("the case format is documented in docs/authz-case-format.md"))?;
+    write_stdout(&out);
+    Ok(ExitStatus::Success)
 }
 
 /// The most cases one `--batch` run answers: a bad line must stop the run before anything is printed,

@@ -21,7 +21,8 @@ mod triage;
 
 pub(crate) use render::detail as detail_text;
 
-use crate::data_dir::{error_chain, DataDirArgs};
+use crate::data_dir::DataDirArgs;
+use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use custody_journal::triage::{TriageArtifact, TriageCommand};
 use custody_journal::{
     AcquisitionRecord, Activity, CaseRecord, Entry, Evidence, Holder, Journal, JournalError, ResourceRecord, Status,
@@ -29,8 +30,6 @@ use custody_journal::{
 use custody_plan::text::{safe, safe_lines, Safe};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -114,65 +113,45 @@ pub(crate) struct TriageRecords {
 }
 
 /// Runs `custody cases`.
-pub fn run_cases(args: &CasesArgs) -> ExitCode {
-    let journal = match args.data.open_existing() {
-        Ok(Some(j)) => j,
-        Ok(None) => {
-            if args.json {
-                println!("[]");
-            } else {
-                let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
-                println!("no cases (journal {} does not exist)", path.display());
-            }
-            return ExitCode::SUCCESS;
+pub fn run_cases(args: &CasesArgs) -> CliResult {
+    let Some(journal) = args.data.open_existing()? else {
+        if args.json {
+            write_stdout("[]\n");
+        } else {
+            let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
+            write_stdout(&format!("no cases (journal {} does not exist)\n", path.display()));
         }
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+        return Ok(ExitStatus::Success);
     };
-    let summaries = match summaries(&journal) {
-        Ok(s) => s,
-        Err(e) => return journal_error(&e),
-    };
+    let summaries = summaries(&journal).map_err(|e| journal_error(&e))?;
     if args.json {
-        return print_json(&summaries);
+        print_json(&summaries)?;
+    } else {
+        emit(&render::cases_table(&summaries, journal.path()));
     }
-    emit(&render::cases_table(&summaries, journal.path()));
-    ExitCode::SUCCESS
+    Ok(ExitStatus::Success)
 }
 
 /// Runs `custody show`.
-pub fn run_show(args: &ShowArgs) -> ExitCode {
-    let journal = match args.data.open_existing() {
-        Ok(Some(j)) => j,
-        Ok(None) => {
-            let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
-            eprintln!(
-                "error: case `{}` is not in the journal ({} does not exist)",
-                Safe(&args.case),
-                Safe(&path.display().to_string())
-            );
-            eprintln!(
-                "help: pass --data-dir with the directory `custody acquire` used; `custody cases` lists the cases"
-            );
-            return ExitCode::from(2);
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+pub fn run_show(args: &ShowArgs) -> CliResult {
+    let Some(journal) = args.data.open_existing()? else {
+        let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
+        return Err(CliError::user(format!(
+            "case `{}` is not in the journal ({} does not exist)",
+            Safe(&args.case),
+            Safe(&path.display().to_string())
+        ))
+        .with_help("pass --data-dir with the directory `custody acquire` used; `custody cases` lists the cases"));
     };
-    let detail = match detail(&journal, &args.case) {
-        Ok(Some(d)) => d,
-        Ok(None) => return unknown_case(&journal, &args.case),
-        Err(e) => return journal_error(&e),
+    let Some(detail) = detail(&journal, &args.case).map_err(|e| journal_error(&e))? else {
+        return Err(unknown_case(&journal, &args.case));
     };
     if args.json {
-        return print_json(&detail);
+        print_json(&detail)?;
+    } else {
+        emit(&render::show(&detail));
     }
-    emit(&render::show(&detail));
-    ExitCode::SUCCESS
+    Ok(ExitStatus::Success)
 }
 
 /// The summary of every case, newest first.
@@ -226,40 +205,32 @@ pub(crate) fn detail(journal: &Journal, case_id: &str) -> Result<Option<CaseDeta
     }))
 }
 
-/// Says that `case` is not in `journal`, with the cases it has; exit status 2.
-pub(crate) fn unknown_case(journal: &Journal, case: &str) -> ExitCode {
+/// That `case` is not in `journal`, with the cases it has: bad input (exit 2).
+pub(crate) fn unknown_case(journal: &Journal, case: &str) -> CliError {
     let place = journal.path().map(|p| p.display().to_string()).unwrap_or_else(|| ":memory:".to_string());
-    eprintln!("error: case `{}` is not in the journal ({})", Safe(case), Safe(&place));
+    let error = CliError::user(format!("case `{}` is not in the journal ({})", Safe(case), Safe(&place)));
     let known: Vec<String> =
         journal.cases().map(|c| c.into_iter().map(|c| safe(&c.case_id).into_owned()).collect()).unwrap_or_default();
-    match known.len() {
-        0 => eprintln!(
-            "help: this journal has no cases yet; `custody cases` lists them once `custody acquire` opens one"
-        ),
-        1..=5 => eprintln!("help: this journal has {}; `custody cases` lists them", known.join(", ")),
-        n => eprintln!("help: this journal has {n} cases; `custody cases` lists them"),
-    }
-    ExitCode::from(2)
+    error.with_help(match known.len() {
+        0 => "this journal has no cases yet; `custody cases` lists them once `custody acquire` opens one".to_string(),
+        1..=5 => format!("this journal has {}; `custody cases` lists them", known.join(", ")),
+        n => format!("this journal has {n} cases; `custody cases` lists them"),
+    })
 }
 
-/// A journal that cannot be read: exit status 1.
-pub(crate) fn journal_error(e: &JournalError) -> ExitCode {
-    eprintln!("error: cannot read the journal: {}", error_chain(e));
-    ExitCode::from(1)
+/// A journal that cannot be read: a failure (exit 1).
+pub(crate) fn journal_error(e: &JournalError) -> CliError {
+    CliError::failure("cannot read the journal").caused_by(e)
 }
 
 /// Prints `value` as pretty JSON on standard output, exactly (serde escapes what JSON needs).
-pub(crate) fn print_json<T: Serialize>(value: &T) -> ExitCode {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => {
-            write_stdout(&format!("{text}\n"));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: cannot serialize the result: {e}");
-            ExitCode::from(1)
-        }
-    }
+pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    // The values printed are records of strings, numbers and maps with string keys: serializing
+    // them cannot fail, short of a bug.
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| CliError::bug("cannot serialize the result").caused_by(&e))?;
+    write_stdout(&format!("{text}\n"));
+    Ok(())
 }
 
 /// Writes text for a person to standard output: what the journal holds came from AWS answers, tags
@@ -267,10 +238,4 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> ExitCode {
 /// the renderers escape each value already, this catches one they miss.
 pub(crate) fn emit(text: &str) {
     write_stdout(&safe_lines(text));
-}
-
-/// Writes `text` to standard output as it is; a closed pipe (`custody show X | head`) is not an error.
-fn write_stdout(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }

@@ -2,11 +2,10 @@
 //! authorization request of the plan offline, and says for each refusal the smallest fix, each one
 //! re-evaluated before it is offered.
 
-use crate::acquisition::{load_and_plan_with_digest, AcquisitionArgs, Refusal};
+use crate::acquisition::{load_and_plan_with_digest, AcquisitionArgs};
+use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use custody_plan::check::{check, Provenance};
 use custody_plan::report::{render, Format};
-use std::io::Write as _;
-use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -26,31 +25,14 @@ fn parse_format(text: &str) -> Result<Format, String> {
 
 /// Runs the command: exit 0 when every step passes, 1 when a step fails or is unknown, 2 on bad
 /// input (with nothing on standard output).
-pub fn run(args: &CheckArgs) -> ExitCode {
-    match answer(args) {
-        Ok((out, all_pass)) => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth a panic or a message.
-            let _ = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
-            if all_pass {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err((e, help)) => {
-            // The message can quote the inventory.
-            eprintln!("error: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
-            if let Some(help) = help {
-                eprintln!("help: {help}");
-            }
-            ExitCode::from(2)
-        }
-    }
+pub fn run(args: &CheckArgs) -> CliResult {
+    let (out, all_pass) = answer(args)?;
+    write_stdout(&out);
+    Ok(ExitStatus::from_ok(all_pass))
 }
 
 /// Reads, plans, checks, renders; every error comes before any output.
-fn answer(args: &CheckArgs) -> Result<(String, bool), Refusal> {
+fn answer(args: &CheckArgs) -> Result<(String, bool), CliError> {
     let (inventory, plan, digest) = load_and_plan_with_digest(&args.acquisition)?;
     let mut report = check(&inventory, &plan);
     report.provenance = Some(Provenance {

@@ -22,17 +22,19 @@
 
 mod output;
 
-use crate::commands::acquire::{become_role, progress};
+use crate::commands::acquire::progress;
 use crate::commands::cases::{journal_error, unknown_case};
-use crate::data_dir::{error_chain, DataDirArgs};
+use crate::data_dir::DataDirArgs;
+use crate::exit::{CliError, CliResult, ErrorKind};
 use custody_acquire::cleanup::{check_discard_evidence, cleanup_case_with, CleanupOptions, CleanupReport};
+use custody_acquire::prepare::become_role;
 use custody_acquire::wait::WaitSettings;
+use custody_cloud::error::error_chain;
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
 use custody_journal::{Activity, Journal, JournalError, ResourceRecord, Status};
 use custody_plan::inventory::arn::is_region;
 use serde::Serialize;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
@@ -135,31 +137,19 @@ pub(crate) struct CaseDryRun {
 }
 
 /// Runs the command.
-pub fn run(args: &CleanupArgs) -> ExitCode {
+pub fn run(args: &CleanupArgs) -> CliResult {
     if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
-        eprintln!("error: --region `{region}`: expected a Region name such as `eu-west-3`");
-        return ExitCode::from(2);
+        return Err(CliError::user(format!("--region `{region}`: expected a Region name such as `eu-west-3`")));
     }
-    let journal = match args.data.open_existing() {
-        Ok(Some(j)) => j,
-        Ok(None) => {
-            let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
-            eprintln!("error: no journal at {}: nothing to clean up", path.display());
-            eprintln!(
-                "help: cleanup works from the journal `custody acquire` writes; pass --data-dir with the directory it \
-                 used (or set CUSTODY_DATA_DIR)"
-            );
-            return ExitCode::from(2);
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+    let Some(journal) = args.data.open_existing()? else {
+        let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
+        return Err(CliError::user(format!("no journal at {}: nothing to clean up", path.display())).with_help(
+            "cleanup works from the journal `custody acquire` writes; pass --data-dir with the directory it used (or \
+             set CUSTODY_DATA_DIR)",
+        ));
     };
-    let selection = match select(&journal, args) {
-        Ok(Some(s)) => s,
-        Ok(None) => return unknown_case(&journal, args.case.as_deref().unwrap_or_default()),
-        Err(e) => return journal_error(&e),
+    let Some(selection) = select(&journal, args).map_err(|e| journal_error(&e))? else {
+        return Err(unknown_case(&journal, args.case.as_deref().unwrap_or_default()));
     };
     if args.dry_run {
         return dry_run(&journal, args, selection);
@@ -169,37 +159,17 @@ pub fn run(args: &CleanupArgs) -> ExitCode {
     }
     // One process per case: `--case` holds the lock for the whole run (`live` locks each case of
     // `--orphans` in turn).
-    let _lock = match &args.case {
-        Some(case) => match crate::data_dir::lock_case(&journal, case) {
-            Ok(lock) => Some(lock),
-            Err(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::from(2);
-            }
-        },
-        None => None,
-    };
+    let _lock = args.case.as_deref().map(|case| crate::data_dir::lock_case(&journal, case)).transpose()?;
     if let Some(case) = &args.case {
-        if let Err(e) = check_discard_evidence(&journal, case, &args.discard_evidence) {
-            eprintln!("error: {}", custody_plan::text::Safe(&error_chain(&e)));
-            return ExitCode::from(2);
-        }
+        check_discard_evidence(&journal, case, &args.discard_evidence)
+            .map_err(|e| CliError::from_error(ErrorKind::User, &e))?;
     }
     for t in selection.targets.iter().filter(|t| t.status == Status::Interrupted && t.recorded == Status::Running) {
         eprintln!("warning: {}", custody_plan::text::Safe(&interrupted_note(&t.case_id)));
     }
     let (simulate, state) = (args.simulate.as_deref(), args.simulate_state.as_deref());
-    let simulated = match crate::commands::acquire::simulate::cleanup_cloud(simulate, state, args.case.as_deref()) {
-        Ok(cloud) => cloud,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2)) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let simulated = crate::commands::acquire::simulate::cleanup_cloud(simulate, state, args.case.as_deref())?;
+    let runtime = crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2))?;
     let results = runtime.block_on(live(&journal, args, &selection.targets, simulated));
     output::finish(args, &results, &selection.skipped)
 }
@@ -254,7 +224,7 @@ fn interrupted_note(id: &str) -> String {
 fn forensic_role(journal: &Journal, case_id: &str) -> Result<Option<Result<String, String>>, JournalError> {
     let acquisitions = journal.acquisitions(case_id)?;
     let Some(first) = acquisitions.first() else { return Ok(None) };
-    let signer = super::acquire::journaled_forensic_role(&first.plan);
+    let signer = custody_acquire::prepare::journaled_forensic_role(&first.plan);
     Ok(Some(signer.ok_or_else(|| {
         format!(
             "case {case_id}: the journaled plan of {} names no signer, so the forensic role to clean up as is unknown",
@@ -264,13 +234,10 @@ fn forensic_role(journal: &Journal, case_id: &str) -> Result<Option<Result<Strin
 }
 
 /// Lists what the journal says is open, without calling AWS.
-fn dry_run(journal: &Journal, args: &CleanupArgs, selection: Selection) -> ExitCode {
+fn dry_run(journal: &Journal, args: &CleanupArgs, selection: Selection) -> CliResult {
     let mut cases = Vec::new();
     for t in selection.targets {
-        let open = match journal.open_temporaries(Some(&t.case_id)) {
-            Ok(o) => o,
-            Err(e) => return journal_error(&e),
-        };
+        let open = journal.open_temporaries(Some(&t.case_id)).map_err(|e| journal_error(&e))?;
         let (role, role_unknown) = match t.role {
             Ok(r) => (Some(r), None),
             Err(why) => (None, Some(why)),
@@ -311,8 +278,8 @@ async fn live(
             Some(_) => None,
             None => match crate::data_dir::lock_case(journal, &t.case_id) {
                 Ok(lock) => Some(lock),
-                Err(message) => {
-                    results.push(failed(message));
+                Err(refusal) => {
+                    results.push(failed(refusal.to_string()));
                     continue;
                 }
             },
@@ -324,10 +291,10 @@ async fn live(
                 custody_plan::text::Safe(role)
             );
         }
-        let base = match become_role(configured.clone(), role, &t.case_id).await {
+        let base = match become_role(configured.clone(), role, &t.case_id, &super::acquire::assuming).await {
             Ok(b) => b,
             Err(why) => {
-                results.push(failed(format!("case {}: {why}", t.case_id)));
+                results.push(failed(format!("case {}: {}", t.case_id, error_chain(&why))));
                 continue;
             }
         };

@@ -1,4 +1,4 @@
-//! `custody collect`: an inventory from live AWS, with read-only calls (custody_cloud::collect).
+//! `custody collect`: an inventory from live AWS, with read-only calls (custody_acquire::collect).
 //!
 //! Arguments are checked first (exit 2, nothing asked of AWS); then the tokio runtime is built and
 //! AWS is read. What cannot be read is marked unknown in the inventory and named in a warning on
@@ -6,13 +6,13 @@
 //! instance or role does not exist), 2 on bad arguments.
 
 use crate::aws_target::AwsTargetArgs;
-use custody_cloud::collect::{collect, CollectError, Collected};
+use crate::exit::{write_stdout, CliError, CliResult, ErrorKind, ExitStatus};
+use custody_acquire::collect::{collect, CollectError, Collected};
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
 use custody_plan::inventory::arn::is_instance_id;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
@@ -31,29 +31,10 @@ pub struct CollectArgs {
 }
 
 /// Runs the command.
-pub fn run(args: &CollectArgs) -> ExitCode {
-    if let Err(message) = check(args) {
-        eprintln!("error: {message}");
-        return ExitCode::from(2);
-    }
-    let runtime = match crate::runtime::start(&mut tokio::runtime::Builder::new_current_thread()) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let collected = match runtime.block_on(collect_live(args)) {
-        Ok(c) => c,
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-        Err(Failure::Collect(e)) => {
-            print_error(&e);
-            return ExitCode::from(match e {
-                CollectError::Invalid(_) => 2,
-                _ => 1,
-            });
-        }
-    };
+pub fn run(args: &CollectArgs) -> CliResult {
+    check(args).map_err(CliError::user)?;
+    let runtime = crate::runtime::start(&mut tokio::runtime::Builder::new_current_thread())?;
+    let collected = runtime.block_on(collect_live(args))?;
     for w in &collected.warnings {
         eprintln!("warning: {}", custody_plan::text::safe_indented(&w.to_string(), "  "));
     }
@@ -63,38 +44,28 @@ pub fn run(args: &CollectArgs) -> ExitCode {
             collected.warnings.len()
         );
     }
-    let mut text = match serde_json::to_string_pretty(&collected.inventory) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot serialize the inventory: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    // An inventory of strings, numbers and maps with string keys: serializing it cannot fail, short of a bug.
+    let mut text = serde_json::to_string_pretty(&collected.inventory)
+        .map_err(|e| CliError::bug("cannot serialize the inventory").caused_by(&e))?;
     text.push('\n');
     match &args.out {
-        Some(path) => match write_atomically(path, &text) {
-            Ok(()) => {
-                let inv = &collected.inventory;
-                let volumes: usize = inv.instances.iter().map(|i| i.volumes.len()).sum();
-                eprintln!(
-                    "wrote {}: {} instance(s), {volumes} volume(s), {} key(s), {} principal(s)",
-                    path.display(),
-                    inv.instances.len(),
-                    inv.keys.len(),
-                    inv.principals.len()
-                );
-            }
-            Err(e) => {
-                eprintln!("error: {}: cannot write the inventory: {e}", path.display());
-                return ExitCode::from(1);
-            }
-        },
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+        Some(path) => {
+            write_atomically(path, &text).map_err(|e| {
+                CliError::failure(format!("{}: cannot write the inventory", path.display())).caused_by(&e)
+            })?;
+            let inv = &collected.inventory;
+            let volumes: usize = inv.instances.iter().map(|i| i.volumes.len()).sum();
+            eprintln!(
+                "wrote {}: {} instance(s), {volumes} volume(s), {} key(s), {} principal(s)",
+                path.display(),
+                inv.instances.len(),
+                inv.keys.len(),
+                inv.principals.len()
+            );
         }
+        None => write_stdout(&text),
     }
-    ExitCode::SUCCESS
+    Ok(ExitStatus::Success)
 }
 
 /// Checks the raw arguments, before anything is asked of AWS.
@@ -114,34 +85,27 @@ fn check(args: &CollectArgs) -> Result<(), String> {
     Ok(())
 }
 
-enum Failure {
-    Usage(String),
-    Collect(CollectError),
-}
-
-async fn collect_live(args: &CollectArgs) -> Result<Collected, Failure> {
+async fn collect_live(args: &CollectArgs) -> Result<Collected, CliError> {
     let cloud = SdkCloud::from_env(args.aws.region.as_deref()).await;
     let Some(region) = cloud.default_region() else {
-        return Err(Failure::Usage("no Region: pass --region, or set AWS_REGION or a profile's region".into()));
+        return Err(CliError::user("no Region: pass --region, or set AWS_REGION or a profile's region"));
     };
     let request = args.aws.collect_request(&args.instances, region, args.case.clone());
-    collect(Arc::new(cloud), &request).await.map_err(Failure::Collect)
+    collect(Arc::new(cloud), &request).await.map_err(|e| collect_error(&e))
 }
 
-/// `error: …` and each cause on its own line.
-fn print_error(e: &CollectError) {
-    // AWS's answers are quoted: shown, not obeyed.
-    eprintln!("error: {}", custody_plan::text::safe_indented(&e.to_string(), "  "));
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        eprintln!("  caused by: {}", custody_plan::text::safe_indented(&cause.to_string(), "    "));
-        source = cause.source();
-    }
+/// A collection that failed: bad input when the request was unusable, else a failure; each cause on
+/// its own line (AWS's answers quoted, shown, not obeyed).
+fn collect_error(e: &CollectError) -> CliError {
+    let kind = if matches!(e, CollectError::Invalid(_)) { ErrorKind::User } else { ErrorKind::Failure };
+    let error = CliError::from_error(kind, e);
     if matches!(e, CollectError::Unreachable(_)) {
-        eprintln!(
-            "help: custody reads AWS with the usual configuration: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL"
+        return error.with_help(
+            "custody reads AWS with the usual configuration: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+             AWS_REGION, AWS_ENDPOINT_URL",
         );
     }
+    error
 }
 
 /// Writes `text` to a temporary file beside `path`, then renames it over `path`: a reader never

@@ -12,17 +12,19 @@
 
 mod context;
 
-use crate::data_dir::{error_chain, DataDirArgs};
+use crate::data_dir::DataDirArgs;
+use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use context::Target;
+use custody_cloud::error::error_chain;
 use custody_image::verify::{self, Verdict};
 use custody_image::{
-    image_snapshot, load_config, ExtraHashes, ImageOutcome, ImageRequest, ManifestContext, Progress, RetryPolicy,
-    SdkSnapshotBlocks, Source,
+    image_snapshot, ExtraHashes, ImageOutcome, ImageRequest, ManifestContext, Progress, RetryPolicy, SdkSnapshotBlocks,
+    Source,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Where and as whom the EBS direct APIs are called.
@@ -40,6 +42,17 @@ pub struct EbsTargetArgs {
     /// GetSnapshotBlock calls in flight at most.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: u16,
+}
+
+impl EbsTargetArgs {
+    /// The profile and endpoint given, and `region`.
+    fn options(&self, region: Option<String>) -> custody_cloud::config::AwsOptions {
+        custody_cloud::config::AwsOptions {
+            profile: self.profile.clone(),
+            region,
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
 }
 
 /// Arguments of `custody image`.
@@ -91,43 +104,42 @@ pub struct VerifyArgs {
     pub aws: EbsTargetArgs,
 }
 
-fn usage(message: String) -> ExitCode {
-    // A manifest's or AWS's words can be quoted: shown, not obeyed.
-    eprintln!("error: {}", custody_plan::text::safe_indented(&message, "  "));
-    ExitCode::from(2)
-}
-
 /// One thread for the network: the heavy work (hashing, writing) is on the image writer's own
 /// thread, so a second async worker only adds cross-thread wake-ups (measured: about 10% less client
 /// CPU per GiB than the two-worker runtime, see README "Disk images"). A runtime failing to start is
 /// exit 1 (not bad input), as for every command.
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     crate::runtime::start(&mut tokio::runtime::Builder::new_current_thread())
 }
 
 /// Checks the raw values and resolves the snapshots to image, before anything is asked of AWS.
-fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, String> {
+/// Every error is bad input (exit 2): nothing was read from AWS or written.
+fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, CliError> {
     if let Some(snapshot) = &args.snapshot {
-        custody_image::ids::snapshot_id(snapshot).map_err(|e| e.to_string())?;
+        custody_image::ids::snapshot_id(snapshot).map_err(|e| CliError::user(e.to_string()))?;
     }
     if args.snapshot.is_none() && args.case.is_none() {
-        return Err("nothing to image: give a SNAPSHOT_ID, or --case ID for every evidence item of a case".into());
+        return Err(CliError::user(
+            "nothing to image: give a SNAPSHOT_ID, or --case ID for every evidence item of a case",
+        ));
     }
     if !args.out.is_dir() {
-        return Err(format!("--out `{}`: not a directory", args.out.display()));
+        return Err(CliError::user(format!("--out `{}`: not a directory", args.out.display())));
     }
     let journal = args.data.open_existing()?;
     let found = match (&journal, args.case.as_deref()) {
-        (None, Some(case)) => return Err(format!("case `{case}` is not in the journal (there is no journal)")),
+        (None, Some(case)) => {
+            return Err(CliError::user(format!("case `{case}` is not in the journal (there is no journal)")))
+        }
         (None, None) => Some(Vec::new()),
         (Some(journal), case) => context::from_journal(journal, case, args.snapshot.as_deref())
-            .map_err(|e| format!("cannot read the journal: {}", error_chain(&e)))?,
+            .map_err(|e| CliError::user("cannot read the journal").caused_by(&e))?,
     };
     let Some(found) = found else {
-        return Err(format!(
+        return Err(CliError::user(format!(
             "case `{}` is not in the journal; `custody cases` lists the cases",
             args.case.as_deref().unwrap_or("")
-        ));
+        )));
     };
     let mut targets: Vec<Target> = found.into_iter().map(context::target).collect();
     // A journaled id names files too: one that is not a snapshot id (`../../x`) is refused before
@@ -135,19 +147,21 @@ fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, String> {
     for target in &targets {
         custody_image::ids::snapshot_id(&target.snapshot_id).map_err(|e| {
             let case = target.context.case_id.as_deref().unwrap_or_default();
-            format!("the journal lists evidence of case `{case}` under {e}; nothing was imaged")
+            CliError::user(format!("the journal lists evidence of case `{case}` under {e}; nothing was imaged"))
         })?;
     }
     match (&args.snapshot, targets.is_empty()) {
         (Some(snapshot), true) if args.case.is_some() => {
             let case = args.case.as_deref().unwrap_or("");
             let discarded = journal.as_ref().and_then(|j| j.discarded_evidence(case).ok()).unwrap_or_default();
-            return Err(match discarded.get(snapshot) {
+            return Err(CliError::user(match discarded.get(snapshot) {
                 Some(when) => format!("`{snapshot}` was evidence of case `{case}` but was discarded {when}"),
                 None => format!("`{snapshot}` is not evidence of case `{case}`"),
-            });
+            }));
         }
-        (None, true) => return Err(format!("case `{}` has no evidence items", args.case.as_deref().unwrap_or(""))),
+        (None, true) => {
+            return Err(CliError::user(format!("case `{}` has no evidence items", args.case.as_deref().unwrap_or(""))))
+        }
         // A snapshot that is not evidence in any case: imaged with what the arguments say.
         (Some(snapshot), true) => targets.push(Target {
             snapshot_id: snapshot.clone(),
@@ -195,20 +209,11 @@ fn progress_bar(snapshot_id: &str) -> ProgressBar {
 }
 
 /// Runs `custody image`.
-pub fn run_image(args: &ImageArgs) -> ExitCode {
-    let targets = match resolve_targets(args) {
-        Ok(t) => t,
-        Err(message) => return usage(message),
-    };
+pub fn run_image(args: &ImageArgs) -> CliResult {
+    let targets = resolve_targets(args)?;
     // One process per case: the case's journal exists (`resolve_targets` read it).
-    let _lock = match args.case.as_deref().map(|case| args.data.lock_case(case)).transpose() {
-        Ok(lock) => lock,
-        Err(message) => return usage(message),
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+    let _lock = args.case.as_deref().map(|case| args.data.lock_case(case)).transpose()?;
+    let runtime = runtime()?;
     let show_bar = !args.json && std::io::stderr().is_terminal();
     let mut summaries = Vec::new();
     let mut failed = false;
@@ -216,8 +221,7 @@ pub fn run_image(args: &ImageArgs) -> ExitCode {
         let region =
             args.aws.region.clone().or_else(|| Some(target.context.source.region.clone()).filter(|r| !r.is_empty()));
         let outcome = runtime.block_on(async {
-            let config =
-                load_config(args.aws.profile.as_deref(), region.as_deref(), args.aws.endpoint_url.as_deref()).await;
+            let config = custody_cloud::config::load(&args.aws.options(region.clone())).await;
             let Some(region) = config.region().map(|r| r.to_string()) else {
                 return Err("no Region: pass --region, or set AWS_REGION or a profile's region".to_string());
             };
@@ -246,29 +250,26 @@ pub fn run_image(args: &ImageArgs) -> ExitCode {
             Ok(outcome) => summaries.push(summary(&outcome)),
             Err(message) => {
                 failed = true;
-                eprintln!("error: {}: {}", target.snapshot_id, custody_plan::text::safe_indented(&message, "  "));
+                let mut error = CliError::failure(format!("{}: {message}", target.snapshot_id));
                 // Only when there is something to resume: a refusal before the first block (the image
                 // exists already, or cannot fit) leaves no partial image.
                 if custody_image::ImagePaths::new(&args.out, &target.snapshot_id).partial.exists() {
-                    eprintln!(
-                        "help: the partial image and its checkpoint are kept; run the same command again to resume"
+                    error = error.with_help(
+                        "the partial image and its checkpoint are kept; run the same command again to resume",
                     );
                 }
+                // Reported now, and the next snapshot imaged: one failure does not stop the others.
+                let _ = error.report(args.json);
             }
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summaries).unwrap_or_default());
+        // JSON values with string keys: serializing them cannot fail.
+        write_stdout(&(serde_json::to_string_pretty(&summaries).unwrap_or_default() + "\n"));
     } else {
-        for s in &summaries {
-            print_summary(s);
-        }
+        write_stdout(&summaries.iter().map(summary_text).collect::<String>());
     }
-    if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Ok(ExitStatus::from_ok(!failed))
 }
 
 fn summary(outcome: &ImageOutcome) -> serde_json::Value {
@@ -287,14 +288,16 @@ fn summary(outcome: &ImageOutcome) -> serde_json::Value {
     })
 }
 
-fn print_summary(s: &serde_json::Value) {
+fn summary_text(s: &serde_json::Value) -> String {
     let field = |k: &str| {
         let text =
             s.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
         custody_plan::text::safe(&text).into_owned()
     };
-    println!("{}: imaged to {}", field("snapshot_id"), field("image"));
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: imaged to {}", field("snapshot_id"), field("image"));
+    let _ = writeln!(
+        out,
         "  {} bytes, {} blocks with data ({} read, {} resumed)",
         field("size_bytes"),
         field("blocks_with_data"),
@@ -303,46 +306,34 @@ fn print_summary(s: &serde_json::Value) {
     );
     if let Some(hashes) = s.get("hashes").and_then(|h| h.as_object()) {
         for (name, value) in hashes {
-            println!("  {name:<7}{}", custody_plan::text::Safe(value.as_str().unwrap_or_default()));
+            let _ = writeln!(out, "  {name:<7}{}", custody_plan::text::Safe(value.as_str().unwrap_or_default()));
         }
     }
-    println!("  manifest {}", field("manifest"));
+    let _ = writeln!(out, "  manifest {}", field("manifest"));
+    out
 }
 
 /// Runs `custody verify`.
-pub fn run_verify(args: &VerifyArgs) -> ExitCode {
-    let loaded = match verify::load(&args.manifest) {
-        Ok(l) => l,
-        Err(e) => return usage(error_chain(&e)),
-    };
-    let mut verdict = match verify::verify_image(&loaded) {
-        Ok(v) => v,
-        Err(e) => return usage(error_chain(&e)),
-    };
+pub fn run_verify(args: &VerifyArgs) -> CliResult {
+    // A manifest's words can be quoted: the rendering escapes them.
+    let loaded = verify::load(&args.manifest).map_err(|e| CliError::user(error_chain(&e)))?;
+    let mut verdict = verify::verify_image(&loaded).map_err(|e| CliError::user(error_chain(&e)))?;
     let mut checked = vec!["image"];
     if verdict == Verdict::Match && args.against_snapshot {
-        let runtime = match runtime() {
-            Ok(r) => r,
-            Err(code) => return code,
-        };
+        let runtime = runtime()?;
         let region = args.aws.region.clone().unwrap_or_else(|| loaded.manifest.source.region.clone());
         let result = runtime.block_on(async {
-            let config =
-                load_config(args.aws.profile.as_deref(), Some(&region), args.aws.endpoint_url.as_deref()).await;
+            let config = custody_cloud::config::load(&args.aws.options(Some(region.clone()))).await;
             let source = Arc::new(SdkSnapshotBlocks::new(&config));
             verify::verify_against_snapshot(&loaded, source, args.aws.workers as usize, RetryPolicy::default()).await
         });
-        verdict = match result {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!(
-                    "error: re-reading {} from AWS: {}",
-                    custody_plan::text::Safe(&loaded.manifest.source.snapshot_id),
-                    custody_plan::text::safe_indented(&error_chain(&e), "  ")
-                );
-                return ExitCode::from(1);
-            }
-        };
+        verdict = result.map_err(|e| {
+            CliError::failure(format!(
+                "re-reading {} from AWS: {}",
+                custody_plan::text::Safe(&loaded.manifest.source.snapshot_id),
+                error_chain(&e)
+            ))
+        })?;
         checked.push("snapshot");
     }
     let image = loaded.dir.join(&loaded.manifest.image.file);
@@ -351,36 +342,32 @@ pub fn run_verify(args: &VerifyArgs) -> ExitCode {
         custody_plan::text::safe(&image.display().to_string()).into_owned(),
         custody_plan::text::safe(&loaded.manifest.source.snapshot_id).into_owned(),
     );
-    match &verdict {
+    let out = match &verdict {
         Verdict::Match if args.json => {
-            println!(
-                "{}",
-                serde_json::json!({"match": true, "image": image, "checked": checked, "sha256": loaded.manifest.image.hashes.sha256})
-            );
+            serde_json::json!({"match": true, "image": image, "checked": checked, "sha256": loaded.manifest.image.hashes.sha256})
+                .to_string()
+                + "\n"
         }
         Verdict::Match => {
-            println!(
-                "{shown}: matches its manifest (SHA-256 {})",
+            let mut out = format!(
+                "{shown}: matches its manifest (SHA-256 {})\n",
                 custody_plan::text::Safe(&loaded.manifest.image.hashes.sha256)
             );
             if args.against_snapshot {
-                println!("  and every block checksum matches {snapshot} in AWS");
+                out.push_str(&format!("  and every block checksum matches {snapshot} in AWS\n"));
             }
+            out
         }
         Verdict::Mismatch { offset, reason } if args.json => {
-            println!(
-                "{}",
-                serde_json::json!({"match": false, "image": image, "first_differing_offset": offset, "reason": reason})
-            );
+            serde_json::json!({"match": false, "image": image, "first_differing_offset": offset, "reason": reason})
+                .to_string()
+                + "\n"
         }
         Verdict::Mismatch { offset, reason } => match offset {
-            Some(o) => println!("{shown}: DOES NOT MATCH at offset {o}: {}", custody_plan::text::Safe(reason)),
-            None => println!("{shown}: DOES NOT MATCH: {}", custody_plan::text::Safe(reason)),
+            Some(o) => format!("{shown}: DOES NOT MATCH at offset {o}: {}\n", custody_plan::text::Safe(reason)),
+            None => format!("{shown}: DOES NOT MATCH: {}\n", custody_plan::text::Safe(reason)),
         },
-    }
-    if verdict == Verdict::Match {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    };
+    write_stdout(&out);
+    Ok(ExitStatus::from_ok(verdict == Verdict::Match))
 }

@@ -2,12 +2,11 @@
 //! why, then the ordered steps, their AWS calls and every authorization request AWS evaluates for
 //! each call (docs/aws-authorization-map.md).
 
-use crate::acquisition::{load_and_plan, AcquisitionArgs, Refusal};
+use crate::acquisition::{load_and_plan, AcquisitionArgs};
+use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use custody_plan::plan::{AuthzRequest, ContextEntry, Plan, PolicyScope};
-use custody_plan::text::{safe_indented, safe_lines, Safe};
+use custody_plan::text::{safe_lines, Safe};
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
@@ -19,27 +18,13 @@ pub struct PlanArgs {
 }
 
 /// Runs the command.
-pub fn run(args: &PlanArgs) -> ExitCode {
-    match answer(args) {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth a panic or a message.
-            let _ = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
-            ExitCode::SUCCESS
-        }
-        Err((e, help)) => {
-            // The message can quote the inventory.
-            eprintln!("error: {}", safe_indented(&e.to_string(), "  "));
-            if let Some(help) = help {
-                eprintln!("help: {help}");
-            }
-            ExitCode::from(2)
-        }
-    }
+pub fn run(args: &PlanArgs) -> CliResult {
+    write_stdout(&answer(args)?);
+    Ok(ExitStatus::Success)
 }
 
 /// Reads, plans, renders; any error before output.
-fn answer(args: &PlanArgs) -> Result<String, Refusal> {
+fn answer(args: &PlanArgs) -> Result<String, CliError> {
     let (_, plan) = load_and_plan(&args.acquisition)?;
     if args.json {
         // Serializing strings, vectors and JSON values cannot fail.

@@ -6,13 +6,12 @@
 //! regions, ARNs). Either failure prints `error:` and `help:` lines on standard error, nothing on
 //! standard output, and exits 2.
 
+use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use custody_plan::generate::{
     key_policy, render, role_cfn_files, role_policies, validate, Feature, Format, GenerateError, KeyAccess, KeyOptions,
     KmsMode, RoleOptions, DEFAULT_CUSTODIAN_ROLE, DEFAULT_FORENSIC_ROLE, DEFAULT_SOURCE_ROLE,
 };
 use custody_plan::inventory::{Tag, DEFAULT_ALIAS_PREFIX};
-use std::io::Write as _;
-use std::process::ExitCode;
 use std::str::FromStr;
 
 #[derive(Debug, clap::Subcommand)]
@@ -121,7 +120,7 @@ fn tag(text: &str) -> Result<Tag, String> {
 }
 
 /// Runs the command.
-pub fn run(command: &PolicyCommand) -> ExitCode {
+pub fn run(command: &PolicyCommand) -> CliResult {
     let answer = match command {
         PolicyCommand::Role(args) => match (role(args), &args.out_dir) {
             (Ok(files), Some(dir)) => return write_files(dir, &files),
@@ -133,40 +132,28 @@ pub fn run(command: &PolicyCommand) -> ExitCode {
         },
         PolicyCommand::Key(args) => key(args),
     };
-    match answer {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth a panic or a message.
-            let _ = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("help: {}", e.help());
-            ExitCode::from(2)
-        }
-    }
+    let out = answer.map_err(|e| CliError::user(e.to_string()).with_help(e.help()))?;
+    write_stdout(&out);
+    Ok(ExitStatus::Success)
 }
 
 /// Writes `files` into `dir`, refusing (exit 2, nothing written) when one of them exists already.
-fn write_files(dir: &std::path::Path, files: &[(String, String)]) -> ExitCode {
+fn write_files(dir: &std::path::Path, files: &[(String, String)]) -> CliResult {
     let existing: Vec<String> =
         files.iter().map(|(name, _)| dir.join(name)).filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
     if !existing.is_empty() {
-        eprintln!("error: {} exists already: custody does not overwrite a file", existing.join(", "));
-        eprintln!("help: remove it, or choose another --out-dir");
-        return ExitCode::from(2);
+        return Err(CliError::user(format!(
+            "{} exists already: custody does not overwrite a file",
+            existing.join(", ")
+        ))
+        .with_help("remove it, or choose another --out-dir"));
     }
-    let written = fs_err::create_dir_all(dir)
-        .and_then(|_| files.iter().try_for_each(|(name, text)| fs_err::write(dir.join(name), text.as_bytes())));
-    if let Err(e) = written {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
-    for (name, _) in files {
-        println!("wrote {}", dir.join(name).display());
-    }
-    ExitCode::SUCCESS
+    fs_err::create_dir_all(dir)
+        .and_then(|_| files.iter().try_for_each(|(name, text)| fs_err::write(dir.join(name), text.as_bytes())))
+        .map_err(|e| CliError::user(e.to_string()))?;
+    let wrote: String = files.iter().map(|(name, _)| format!("wrote {}\n", dir.join(name).display())).collect();
+    write_stdout(&wrote);
+    Ok(ExitStatus::Success)
 }
 
 /// The role policies as the files `--out-dir` writes: (file name, contents).

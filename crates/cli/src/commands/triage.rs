@@ -13,7 +13,8 @@
 //! Much of what is printed comes from the instance (section names, notes, a process's command line,
 //! S3 keys): every value goes through [`shown`] before it reaches the terminal.
 
-use crate::data_dir::{error_chain, DataDirArgs};
+use crate::data_dir::DataDirArgs;
+use crate::exit::{write_stdout, CliError, CliResult, ErrorKind, ExitStatus};
 use crate::input::{origin_name, read_text};
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
@@ -21,12 +22,11 @@ use custody_cloud::SessionName;
 use custody_plan::inventory::arn::{is_instance_id, is_region, is_role_arn};
 use custody_plan::inventory::{parse_inventory, Tag};
 use custody_plan::plan::session_name;
-use custody_triage::sdk::SdkTriage;
+use custody_triage::SdkTriage;
 use custody_triage::{resolve, triage_resolved, MemoryTarget, S3Location, TriageError, TriageReport, TriageRequest};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -136,23 +136,29 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Runs the command.
-pub fn run(args: &TriageArgs) -> ExitCode {
-    let scope = match validate(args) {
-        Ok(scope) => scope,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2)) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn run(args: &TriageArgs) -> CliResult {
+    let scope = validate(args)?;
+    let runtime = crate::runtime::start(tokio::runtime::Builder::new_multi_thread().worker_threads(2))?;
     runtime.block_on(live(args, scope))
 }
 
 /// Checks the raw arguments; answers the scoping tag.
-fn validate(args: &TriageArgs) -> Result<Option<Tag>, String> {
+fn validate(args: &TriageArgs) -> Result<Option<Tag>, CliError> {
+    check_arguments(args).map_err(CliError::user)?;
+    let from_inventory = match &args.inventory {
+        Some(path) => {
+            let text = read_text(path)?;
+            let inventory =
+                parse_inventory(&text).map_err(|e| CliError::user(format!("{}: {e}", origin_name(path))))?;
+            inventory.config.ssm_tag
+        }
+        None => None,
+    };
+    Ok(args.ssm_tag.clone().or(from_inventory))
+}
+
+/// Checks the raw values of the arguments.
+fn check_arguments(args: &TriageArgs) -> Result<(), String> {
     for id in &args.instances {
         if !is_instance_id(id) {
             return Err(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
@@ -170,30 +176,15 @@ fn validate(args: &TriageArgs) -> Result<Option<Tag>, String> {
                     characters of inline output"
             .into());
     }
-    let from_inventory = match &args.inventory {
-        Some(path) => {
-            let text = read_text(path).map_err(|e| e.to_string())?;
-            let inventory = parse_inventory(&text).map_err(|e| format!("{}: {e}", origin_name(path)))?;
-            inventory.config.ssm_tag
-        }
-        None => None,
-    };
-    Ok(args.ssm_tag.clone().or(from_inventory))
+    Ok(())
 }
 
-async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
+async fn live(args: &TriageArgs, scope: Option<Tag>) -> CliResult {
     let cloud = SdkCloud::from_env(args.region.as_deref()).await;
     let Some(region) = args.region.clone().or_else(|| cloud.default_region()) else {
-        eprintln!("error: no Region: pass --region, or set AWS_REGION or a profile's region");
-        return ExitCode::from(2);
+        return Err(CliError::user("no Region: pass --region, or set AWS_REGION or a profile's region"));
     };
-    let (aws, signer) = match connect(args, &cloud, &region).await {
-        Ok(connected) => connected,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(1);
-        }
-    };
+    let (aws, signer) = connect(args, &cloud, &region).await?;
     if scope.is_none() {
         eprintln!(
             "note: no scoping tag (--ssm-tag, or config.ssm_tag of --inventory): instances are not checked before \
@@ -213,13 +204,7 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
         poll_interval: Duration::from_secs(2),
         region,
         signer,
-        download_dir: match args.data.dir() {
-            Ok(dir) => dir.join("triage").join(&args.case_id),
-            Err(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::from(2);
-            }
-        },
+        download_dir: args.data.dir()?.join("triage").join(&args.case_id),
         max_object_bytes: args.max_object_size,
         resume: args.resume,
         resend_unconfirmed: args.resend_unconfirmed,
@@ -227,82 +212,65 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> ExitCode {
     };
     // The instances first (read-only): an unknown, stopped or untagged instance is refused before
     // the journal is opened, so a refusal leaves no journal behind.
-    let instances = match resolve(&aws, &request).await {
-        Ok(instances) => instances,
-        Err(e) => return failed(&e),
-    };
-    let journal = match args.data.open() {
-        Ok(j) => j,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let instances = resolve(&aws, &request).await.map_err(|e| failed(&e))?;
+    let journal = args.data.open()?;
     // One process per case: a second triage (or an acquisition) of the case waits its turn.
-    let _lock = match crate::data_dir::lock_case(&journal, &args.case_id) {
-        Ok(lock) => lock,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let _lock = crate::data_dir::lock_case(&journal, &args.case_id)?;
     let quiet = args.json;
     let progress = move |line: &str| {
         if !quiet {
             eprintln!("{}", shown(line));
         }
     };
-    match triage_resolved(&aws, &journal, &request, &instances, &progress).await {
-        Ok(report) => {
-            let out = if args.json {
-                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
-            } else {
-                render(&report)
-            };
-            print!("{out}");
-            if report.succeeded() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => failed(&e),
-    }
+    let report = triage_resolved(&aws, &journal, &request, &instances, &progress).await.map_err(|e| failed(&e))?;
+    let out = if args.json {
+        // A report of strings, numbers and vectors: serializing it cannot fail.
+        serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+    } else {
+        render(&report)
+    };
+    write_stdout(&out);
+    Ok(ExitStatus::from_ok(report.succeeded()))
 }
 
 /// The AWS access of the triage and the identity that signs SendCommand: the current identity, or
 /// with `--source-role-arn` a session of that role (EC2 and SSM as it, the S3 output read as the
 /// current identity).
-async fn connect(args: &TriageArgs, cloud: &SdkCloud, region: &str) -> Result<(SdkTriage, String), String> {
+/// Errors are failures (exit 1): AWS refused or could not be reached.
+async fn connect(args: &TriageArgs, cloud: &SdkCloud, region: &str) -> Result<(SdkTriage, String), CliError> {
     let Some(role_arn) = &args.source_role_arn else {
-        let me =
-            cloud.sts().get_caller_identity().await.map_err(|e| format!("who am I (sts:GetCallerIdentity): {e}"))?;
+        let me = cloud
+            .sts()
+            .get_caller_identity()
+            .await
+            .map_err(|e| CliError::failure("who am I (sts:GetCallerIdentity)").caused_by(&e))?;
         return Ok((SdkTriage::in_region(cloud.config(), region), me.arn));
     };
     let session = session_name(&args.case_id);
     eprintln!("assuming {role_arn} (the source role) as {session}");
     let source = cloud.assume(role_arn, &SessionName::new_exact(&session)).await.map_err(|e| {
-        format!(
-            "cannot assume the source role {role_arn}: {e}\nhelp: the role's trust policy must trust this identity, \
-             and this identity needs sts:AssumeRole on the role (`custody policy role --features triage`, statement \
-             AssumeSourceRole)"
+        CliError::failure(format!("cannot assume the source role {role_arn}")).caused_by(&e).with_help(
+            "the role's trust policy must trust this identity, and this identity needs sts:AssumeRole on the role \
+             (`custody policy role --features triage`, statement AssumeSourceRole)",
         )
     })?;
     let me = source
         .sts()
         .get_caller_identity()
         .await
-        .map_err(|e| format!("who am I in the source account (sts:GetCallerIdentity): {e}"))?;
+        .map_err(|e| CliError::failure("who am I in the source account (sts:GetCallerIdentity)").caused_by(&e))?;
     Ok((SdkTriage::cross_account_in_region(source.config(), cloud.config(), region), me.arn))
 }
 
-/// Says why the triage stopped; exit 2 when nothing was sent (bad input, a scope refusal), else 1.
-fn failed(e: &TriageError) -> ExitCode {
-    eprintln!("error: {}", shown(&error_chain(e)));
-    if let Some(help) = e.help() {
-        eprintln!("help: {}", shown(help));
+/// Why the triage stopped: bad input when nothing was sent (bad input, a scope refusal), else a
+/// failure.
+fn failed(e: &TriageError) -> CliError {
+    let kind = if e.is_refusal() { ErrorKind::User } else { ErrorKind::Failure };
+    let error = CliError::from_error(kind, e);
+    match e.help() {
+        Some(help) => error.with_help(help),
+        None => error,
     }
-    ExitCode::from(if e.is_refusal() { 2 } else { 1 })
 }
 
 /// The readable result; every value through [`shown`].

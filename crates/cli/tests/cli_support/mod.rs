@@ -1,6 +1,6 @@
 //! Running the built `custody` binary in the CLI tests.
-#![allow(dead_code)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(dead_code, reason = "test support: each test crate uses a part of it")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use assert_cmd::Command;
 

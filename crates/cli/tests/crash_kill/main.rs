@@ -23,7 +23,7 @@
 //! The two ways to die: right after the N-th write (what it announced has not happened) and when the
 //! N-th write is asked for (what the process did since the previous write has happened: an AWS call
 //! whose answer was not recorded). N runs from 1 until a run is no longer killed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod moto;
 mod sim;

@@ -3,7 +3,7 @@
 //! variant; and cleanup killed at each of its own writes.
 
 use crate::support::*;
-use custody_cloud::sim::SimWorld;
+use custody_sim::SimWorld;
 
 /// How a run never killed ends.
 struct Baseline {

@@ -3,9 +3,9 @@
 //! questions the crash tests ask of what a run left: the journal's evidence, the world's snapshots,
 //! keys, aliases, grants and shares, and every call the world answered, across processes.
 
-use custody_cloud::sim::{SimCall, SimSnapshot, SimWorld};
 use custody_journal::Journal;
 use custody_plan::plan::{TAG_CASE, TAG_EVIDENCE, TAG_VOLUME};
+use custody_sim::{SimCall, SimSnapshot, SimWorld};
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};

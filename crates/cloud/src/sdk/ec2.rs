@@ -2,7 +2,7 @@
 //! DescribeSnapshots, CopySnapshot, sharing, DeleteSnapshot) and CreateVolume; the Region's EBS
 //! encryption by default.
 
-use super::{missing, sdk_error};
+use super::{arns, checked, checked_opt, missing, sdk_error};
 use crate::api::Ec2;
 use crate::error::CloudResult;
 use crate::types::{
@@ -14,6 +14,7 @@ use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_ec2::types::{
     Filter, InstanceSpecification, OperationType, ResourceType, SnapshotAttributeName, Tag, TagSpecification,
 };
+use custody_ids::{AccountId, InstanceId, SnapshotId, VolumeId};
 use std::collections::BTreeMap;
 
 pub(super) struct SdkEc2(pub(super) aws_sdk_ec2::Client);
@@ -32,6 +33,11 @@ fn tag_specifications(resource: ResourceType, tags: &BTreeMap<String, String>) -
     Some(vec![TagSpecification::builder().resource_type(resource).set_tags(Some(tags)).build()])
 }
 
+/// The snapshot id of an answer, which the API documents in every snapshot it returns.
+fn snapshot_id<'a>(operation: &'static str, id: Option<&'a str>) -> CloudResult<&'a str> {
+    id.ok_or_else(|| missing("ec2", operation, "Snapshots.SnapshotId"))
+}
+
 /// A timestamp as RFC 3339 (`2026-01-02T03:04:05Z`).
 fn rfc3339(time: &DateTime) -> Option<String> {
     time.fmt(DateTimeFormat::DateTime).ok()
@@ -40,6 +46,7 @@ fn rfc3339(time: &DateTime) -> Option<String> {
 #[async_trait]
 impl Ec2 for SdkEc2 {
     async fn describe_instances(&self, instance_ids: &[String]) -> CloudResult<Vec<InstanceInfo>> {
+        const OP: &str = "DescribeInstances";
         let pages = self
             .0
             .describe_instances()
@@ -48,24 +55,34 @@ impl Ec2 for SdkEc2 {
             .send()
             .try_collect()
             .await
-            .map_err(|e| sdk_error("ec2", "DescribeInstances", e))?;
+            .map_err(|e| sdk_error("ec2", OP, e))?;
         let mut out = Vec::new();
         for reservation in pages.iter().flat_map(|p| p.reservations()) {
+            let owner_account =
+                checked_opt("ec2", OP, "Reservations.OwnerId", reservation.owner_id(), AccountId::parse)?;
             for instance in reservation.instances() {
                 let Some(id) = instance.instance_id() else { continue };
+                let id = checked("ec2", OP, "Instances.InstanceId", id, InstanceId::parse)?;
                 let block_devices = instance
                     .block_device_mappings()
                     .iter()
-                    .filter_map(|m| {
-                        Some(BlockDevice {
-                            device_name: m.device_name()?.to_string(),
-                            volume_id: m.ebs()?.volume_id()?.to_string(),
+                    .filter_map(|m| Some((m.device_name()?, m.ebs()?.volume_id()?)))
+                    .map(|(device_name, volume_id)| {
+                        Ok(BlockDevice {
+                            device_name: device_name.to_string(),
+                            volume_id: checked(
+                                "ec2",
+                                OP,
+                                "BlockDeviceMappings.Ebs.VolumeId",
+                                volume_id,
+                                VolumeId::parse,
+                            )?,
                         })
                     })
-                    .collect();
+                    .collect::<CloudResult<_>>()?;
                 out.push(InstanceInfo {
-                    id: id.to_string(),
-                    owner_account: reservation.owner_id().map(str::to_string),
+                    id,
+                    owner_account: owner_account.clone(),
                     state: instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()),
                     platform: instance.platform().map(|p| p.as_str().to_string()),
                     availability_zone: instance.placement().and_then(|p| p.availability_zone()).map(str::to_string),
@@ -78,6 +95,7 @@ impl Ec2 for SdkEc2 {
     }
 
     async fn describe_volumes(&self, volume_ids: &[String]) -> CloudResult<Vec<VolumeInfo>> {
+        const OP: &str = "DescribeVolumes";
         let pages = self
             .0
             .describe_volumes()
@@ -86,22 +104,29 @@ impl Ec2 for SdkEc2 {
             .send()
             .try_collect()
             .await
-            .map_err(|e| sdk_error("ec2", "DescribeVolumes", e))?;
-        Ok(pages
+            .map_err(|e| sdk_error("ec2", OP, e))?;
+        pages
             .iter()
             .flat_map(|p| p.volumes())
-            .filter_map(|v| {
-                Some(VolumeInfo {
-                    id: v.volume_id()?.to_string(),
+            .filter_map(|v| Some((v.volume_id()?, v)))
+            .map(|(id, v)| {
+                Ok(VolumeInfo {
+                    id: checked("ec2", OP, "Volumes.VolumeId", id, VolumeId::parse)?,
                     size_gib: v.size().and_then(|s| u64::try_from(s).ok()).unwrap_or_default(),
                     encrypted: v.encrypted().unwrap_or_default(),
-                    kms_key_id: v.kms_key_id().map(str::to_string),
+                    kms_key_id: checked_opt("ec2", OP, "Volumes.KmsKeyId", v.kms_key_id(), arns::key)?,
                     state: v.state().map(|s| s.as_str().to_string()),
                     availability_zone: v.availability_zone().map(str::to_string),
-                    snapshot_id: v.snapshot_id().filter(|s| !s.is_empty()).map(str::to_string),
+                    snapshot_id: checked_opt(
+                        "ec2",
+                        OP,
+                        "Volumes.SnapshotId",
+                        v.snapshot_id().filter(|s| !s.is_empty()),
+                        SnapshotId::parse,
+                    )?,
                 })
             })
-            .collect())
+            .collect()
     }
     async fn create_snapshots(
         &self,
@@ -125,9 +150,15 @@ impl Ec2 for SdkEc2 {
             .iter()
             .map(|s| {
                 Ok(SnapshotInfo {
-                    id: s.snapshot_id().ok_or_else(|| missing("ec2", OP, "Snapshots.SnapshotId"))?.to_string(),
-                    volume_id: s.volume_id().map(str::to_string),
-                    owner_account: s.owner_id().map(str::to_string),
+                    id: checked(
+                        "ec2",
+                        OP,
+                        "Snapshots.SnapshotId",
+                        snapshot_id(OP, s.snapshot_id())?,
+                        SnapshotId::parse,
+                    )?,
+                    volume_id: checked_opt("ec2", OP, "Snapshots.VolumeId", s.volume_id(), VolumeId::parse)?,
+                    owner_account: checked_opt("ec2", OP, "Snapshots.OwnerId", s.owner_id(), AccountId::parse)?,
                     // Every snapshot starts `pending`; an answer without a State (moto's) is read as
                     // that, since callers wait on DescribeSnapshots for the real state anyway.
                     state: s.state().map_or("pending", |state| state.as_str()).to_string(),
@@ -169,14 +200,20 @@ impl Ec2 for SdkEc2 {
             .flat_map(|p| p.snapshots())
             .map(|s| {
                 Ok(SnapshotInfo {
-                    id: s.snapshot_id().ok_or_else(|| missing("ec2", OP, "Snapshots.SnapshotId"))?.to_string(),
-                    volume_id: s.volume_id().map(str::to_string),
-                    owner_account: s.owner_id().map(str::to_string),
+                    id: checked(
+                        "ec2",
+                        OP,
+                        "Snapshots.SnapshotId",
+                        snapshot_id(OP, s.snapshot_id())?,
+                        SnapshotId::parse,
+                    )?,
+                    volume_id: checked_opt("ec2", OP, "Snapshots.VolumeId", s.volume_id(), VolumeId::parse)?,
+                    owner_account: checked_opt("ec2", OP, "Snapshots.OwnerId", s.owner_id(), AccountId::parse)?,
                     state: s.state().ok_or_else(|| missing("ec2", OP, "Snapshots.State"))?.as_str().to_string(),
                     progress: s.progress().map(str::to_string),
                     state_message: s.state_message().filter(|m| !m.is_empty()).map(str::to_string),
                     encrypted: s.encrypted().unwrap_or_default(),
-                    kms_key_id: s.kms_key_id().map(str::to_string),
+                    kms_key_id: checked_opt("ec2", OP, "Snapshots.KmsKeyId", s.kms_key_id(), arns::key)?,
                     volume_size_gib: s.volume_size().and_then(|n| u64::try_from(n).ok()),
                     description: s.description().map(str::to_string),
                     tags: tags_of(s.tags()),
@@ -208,7 +245,8 @@ impl Ec2 for SdkEc2 {
             .send()
             .await
             .map_err(|e| sdk_error("ec2", OP, e))?;
-        let id = out.snapshot_id().ok_or_else(|| missing("ec2", OP, "SnapshotId"))?.to_string();
+        let id = out.snapshot_id().ok_or_else(|| missing("ec2", OP, "SnapshotId"))?;
+        let id = checked("ec2", OP, "SnapshotId", id, SnapshotId::parse)?;
         Ok(Receipt::new(id, out.request_id().map(str::to_string)))
     }
 
@@ -251,6 +289,7 @@ impl Ec2 for SdkEc2 {
     }
 
     async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>> {
+        const OP: &str = "DescribeSnapshotAttribute";
         let out = self
             .0
             .describe_snapshot_attribute()
@@ -258,17 +297,17 @@ impl Ec2 for SdkEc2 {
             .attribute(SnapshotAttributeName::CreateVolumePermission)
             .send()
             .await
-            .map_err(|e| sdk_error("ec2", "DescribeSnapshotAttribute", e))?;
+            .map_err(|e| sdk_error("ec2", OP, e))?;
         let mut shares: Vec<String> = out
             .create_volume_permissions()
             .iter()
             .filter_map(|p| match (p.user_id(), p.group()) {
-                (Some(user), _) => Some(user.to_string()),
+                (Some(user), _) => Some(checked("ec2", OP, "CreateVolumePermissions.UserId", user, AccountId::parse)),
                 // `all` is the only group EC2 has: the snapshot is public.
-                (None, Some(group)) => Some(group.as_str().to_string()),
+                (None, Some(group)) => Some(Ok(group.as_str().to_string())),
                 (None, None) => None,
             })
-            .collect();
+            .collect::<CloudResult<_>>()?;
         shares.sort();
         shares.dedup();
         Ok(shares)
@@ -312,7 +351,8 @@ impl Ec2 for SdkEc2 {
             .send()
             .await
             .map_err(|e| sdk_error("ec2", OP, e))?;
-        let id = out.volume_id().ok_or_else(|| missing("ec2", OP, "VolumeId"))?.to_string();
+        let id = out.volume_id().ok_or_else(|| missing("ec2", OP, "VolumeId"))?;
+        let id = checked("ec2", OP, "VolumeId", id, VolumeId::parse)?;
         Ok(Receipt::new(id, out.request_id().map(str::to_string)))
     }
 }

@@ -1,7 +1,7 @@
 //! IAM: roles, their inline and managed policies, boundary and tags. Policy documents arrive
 //! URL-encoded and are decoded here ([`crate::policy_doc`]).
 
-use super::{bad_document, missing, sdk_error};
+use super::{arns, bad_document, checked, checked_opt, missing, sdk_error};
 use crate::api::Iam;
 use crate::error::CloudResult;
 use crate::policy_doc::decode_iam_document;
@@ -24,15 +24,18 @@ impl Iam for SdkIam {
             .transpose()
             .map_err(|why| bad_document("iam", OP, format!("AssumeRolePolicyDocument: {why}")))?;
         Ok(Role {
-            arn: role.arn().to_string(),
+            arn: checked("iam", OP, "Role.Arn", role.arn(), arns::role)?,
             name: role.role_name().to_string(),
             path: role.path().to_string(),
             role_id: role.role_id().to_string(),
             trust_policy,
-            permissions_boundary_arn: role
-                .permissions_boundary()
-                .and_then(|b| b.permissions_boundary_arn())
-                .map(str::to_string),
+            permissions_boundary_arn: checked_opt(
+                "iam",
+                OP,
+                "Role.PermissionsBoundary.PermissionsBoundaryArn",
+                role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()),
+                arns::any,
+            )?,
         })
     }
 
@@ -72,16 +75,17 @@ impl Iam for SdkIam {
             .try_collect()
             .await
             .map_err(|e| sdk_error("iam", "ListAttachedRolePolicies", e))?;
-        Ok(pages
+        pages
             .iter()
             .flat_map(|p| p.attached_policies())
-            .filter_map(|a| {
-                Some(AttachedPolicy {
-                    arn: a.policy_arn()?.to_string(),
+            .filter_map(|a| Some((a.policy_arn()?, a)))
+            .map(|(arn, a)| {
+                Ok(AttachedPolicy {
+                    arn: checked("iam", "ListAttachedRolePolicies", "AttachedPolicies.PolicyArn", arn, arns::any)?,
                     name: a.policy_name().unwrap_or_default().to_string(),
                 })
             })
-            .collect())
+            .collect()
     }
 
     async fn get_policy(&self, policy_arn: &str) -> CloudResult<ManagedPolicy> {
@@ -89,7 +93,7 @@ impl Iam for SdkIam {
         let out = self.0.get_policy().policy_arn(policy_arn).send().await.map_err(|e| sdk_error("iam", OP, e))?;
         let policy = out.policy().ok_or_else(|| missing("iam", OP, "Policy"))?;
         Ok(ManagedPolicy {
-            arn: policy.arn().unwrap_or(policy_arn).to_string(),
+            arn: checked("iam", OP, "Policy.Arn", policy.arn().unwrap_or(policy_arn), arns::any)?,
             name: policy.policy_name().unwrap_or_default().to_string(),
             default_version_id: policy
                 .default_version_id()

@@ -2,7 +2,7 @@
 //! lifecycle of an acquisition (CreateKey, CreateAlias, DeleteAlias, ScheduleKeyDeletion) and its
 //! grants (CreateGrant, RetireGrant).
 
-use super::{bad_document, missing, not_sent, sdk_error};
+use super::{arns, bad_document, checked, checked_opt, missing, not_sent, sdk_error};
 use crate::api::Kms;
 use crate::error::CloudResult;
 use crate::policy_doc::parse_document;
@@ -11,6 +11,8 @@ use async_trait::async_trait;
 use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::DateTimeFormat;
 use aws_sdk_kms::types::{GrantConstraints, GrantOperation, KeyManagerType, KeySpec, KeyUsageType, Tag};
+use custody_ids::arn::is_key_id;
+use custody_ids::AccountId;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +20,15 @@ pub(super) struct SdkKms(pub(super) aws_sdk_kms::Client);
 
 fn sorted(map: Option<&HashMap<String, String>>) -> Option<BTreeMap<String, String>> {
     map.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// A key id, for [`checked`]: a UUID or `mrk-` and 32 hex digits ([`is_key_id`]).
+fn key_id(text: &str) -> Result<(), String> {
+    if is_key_id(text) {
+        Ok(())
+    } else {
+        Err(format!("`{}` is not a KMS key id (a UUID, or `mrk-` and 32 hex digits)", text.escape_default()))
+    }
 }
 
 /// A key's metadata (DescribeKey, CreateKey) as plain data.
@@ -29,9 +40,15 @@ fn key_metadata(op: &'static str, meta: Option<&aws_sdk_kms::types::KeyMetadata>
         _ => return Err(missing("kms", op, "KeyMetadata.KeyManager (AWS or CUSTOMER)")),
     };
     Ok(KeyMetadata {
-        arn: meta.arn().ok_or_else(|| missing("kms", op, "KeyMetadata.Arn"))?.to_string(),
-        key_id: meta.key_id().to_string(),
-        account: meta.aws_account_id().map(str::to_string),
+        arn: checked(
+            "kms",
+            op,
+            "KeyMetadata.Arn",
+            meta.arn().ok_or_else(|| missing("kms", op, "KeyMetadata.Arn"))?,
+            arns::key,
+        )?,
+        key_id: checked("kms", op, "KeyMetadata.KeyId", meta.key_id(), key_id)?,
+        account: checked_opt("kms", op, "KeyMetadata.AWSAccountId", meta.aws_account_id(), AccountId::parse)?,
         manager,
         state: meta.key_state().map(|s| s.as_str().to_string()),
         description: meta.description().map(str::to_string),
@@ -115,17 +132,18 @@ impl Kms for SdkKms {
             .try_collect()
             .await
             .map_err(|e| sdk_error("kms", "ListAliases", e))?;
-        Ok(pages
+        pages
             .iter()
             .flat_map(|p| p.aliases())
-            .filter_map(|a| {
-                Some(Alias {
-                    name: a.alias_name()?.to_string(),
-                    arn: a.alias_arn().map(str::to_string),
+            .filter_map(|a| Some((a.alias_name()?, a)))
+            .map(|(name, a)| {
+                Ok(Alias {
+                    name: name.to_string(),
+                    arn: checked_opt("kms", "ListAliases", "Aliases.AliasArn", a.alias_arn(), arns::alias)?,
                     target_key_id: a.target_key_id().map(str::to_string),
                 })
             })
-            .collect())
+            .collect()
     }
     async fn list_keys(&self) -> CloudResult<Vec<String>> {
         let pages = self
@@ -136,7 +154,12 @@ impl Kms for SdkKms {
             .try_collect()
             .await
             .map_err(|e| sdk_error("kms", "ListKeys", e))?;
-        Ok(pages.iter().flat_map(|p| p.keys()).filter_map(|k| k.key_arn().map(str::to_string)).collect())
+        pages
+            .iter()
+            .flat_map(|p| p.keys())
+            .filter_map(|k| k.key_arn())
+            .map(|arn| checked("kms", "ListKeys", "Keys.KeyArn", arn, arns::key))
+            .collect()
     }
 
     async fn list_resource_tags(&self, key_id: &str) -> CloudResult<BTreeMap<String, String>> {

@@ -1,6 +1,6 @@
 //! AWS Organizations: where an account sits in the organization, and the SCPs/RCPs on the way.
 
-use super::{bad_document, missing, sdk_error};
+use super::{bad_document, checked_opt, missing, sdk_error};
 use crate::api::Organizations;
 use crate::error::{CloudError, CloudResult};
 use crate::policy_doc::parse_document;
@@ -28,7 +28,13 @@ impl Organizations for SdkOrganizations {
                 let org = out.organization().ok_or_else(|| missing("organizations", OP, "Organization"))?;
                 Ok(Some(Organization {
                     id: org.id().unwrap_or_default().to_string(),
-                    management_account: org.master_account_id().map(str::to_string),
+                    management_account: checked_opt(
+                        "organizations",
+                        OP,
+                        "Organization.MasterAccountId",
+                        org.master_account_id(),
+                        custody_ids::AccountId::parse,
+                    )?,
                 }))
             }
             Err(e) if has_code(&e, NOT_IN_USE) => Ok(None),

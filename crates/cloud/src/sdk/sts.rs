@@ -1,6 +1,6 @@
 //! STS: GetCallerIdentity, and AssumeRole into a configuration whose credentials renew themselves.
 
-use super::{missing, sdk_error};
+use super::{arns, checked, missing, sdk_error};
 use crate::api::{SessionName, Sts};
 use crate::error::CloudResult;
 use crate::types::CallerIdentity;
@@ -19,8 +19,14 @@ impl Sts for SdkSts {
         const OP: &str = "GetCallerIdentity";
         let out = self.0.get_caller_identity().send().await.map_err(|e| sdk_error("sts", OP, e))?;
         Ok(CallerIdentity {
-            account: out.account().ok_or_else(|| missing("sts", OP, "Account"))?.to_string(),
-            arn: out.arn().ok_or_else(|| missing("sts", OP, "Arn"))?.to_string(),
+            account: checked(
+                "sts",
+                OP,
+                "Account",
+                out.account().ok_or_else(|| missing("sts", OP, "Account"))?,
+                custody_ids::AccountId::parse,
+            )?,
+            arn: checked("sts", OP, "Arn", out.arn().ok_or_else(|| missing("sts", OP, "Arn"))?, arns::principal)?,
             user_id: out.user_id().unwrap_or_default().to_string(),
         })
     }

@@ -9,7 +9,7 @@
 
 use super::FORMAT;
 use crate::fetch::MAX_VOLUME_SIZE_GIB;
-use crate::source::{BLOCK_SIZE, GIB};
+use custody_cloud::ebs::{BLOCK_SIZE, GIB};
 use serde_json::Value;
 
 /// Where (a JSON pointer) and what was expected.

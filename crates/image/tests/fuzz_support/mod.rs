@@ -3,8 +3,8 @@
 //! the normal test run stays quick), or for `CUSTODY_FUZZ_SECONDS` of wall time per test when that is
 //! set (a long run, cases without end until then). A panic, an overflow included, is a failure that
 //! proptest shrinks to a small input.
-#![allow(dead_code, unused_imports)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unused_imports, reason = "test support: each test crate uses a part of it")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 pub use proptest::prelude::*;
 pub use proptest::sample::select;

@@ -1,6 +1,12 @@
 //! A snapshot held in memory behind [`SnapshotBlocks`], answering as the EBS direct APIs document:
 //! for the tests that need no AWS at all (hostile answers, file safety, fuzzing).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: each test crate uses a part of it, and fails loudly"
+)]
 
 use base64::Engine as _;
 use custody_image::{

@@ -1,38 +1,42 @@
 //! Test support: moto with the EBS direct API quirks corrected (see `moto_ebs.py`), uploading a
 //! snapshot through StartSnapshot/PutSnapshotBlock/CompleteSnapshot, and a [`SnapshotBlocks`] wrapper
 //! that injects faults and counts reads.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: each test crate uses a part of it, and fails loudly"
+)]
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use base64::Engine as _;
+use custody_cloud::testing::Moto;
 use custody_image::{BlockPage, FailureKind, FetchedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub const REGION: &str = "us-east-1";
 
-/// A moto server (with `moto_ebs.py`'s corrections) on a free port of 127.0.0.1, killed on drop.
+/// moto with its EBS direct API answers corrected (the harness of every moto-backed test,
+/// `custody_cloud::testing::Moto`), killed on drop.
 pub struct MotoEbs {
-    child: tokio::process::Child,
+    moto: Moto,
     pub endpoint: String,
 }
 
 impl MotoEbs {
     pub async fn start() -> MotoEbs {
-        let port = free_port();
-        let (child, endpoint) =
-            serve("moto_ebs.py", &["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()], port).await;
-        MotoEbs { child, endpoint }
+        let moto = Moto::start_with_ebs_corrections().await.unwrap();
+        MotoEbs { endpoint: moto.endpoint().to_string(), moto }
     }
 
     /// Fake credentials, the test Region, this endpoint; nothing read from profiles.
     pub async fn sdk_config(&self) -> SdkConfig {
-        sdk_config_for(&self.endpoint).await
+        self.moto.sdk_config(REGION).await.unwrap()
     }
 }
 
@@ -47,65 +51,25 @@ pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
         .await
 }
 
-impl Drop for MotoEbs {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Starts `tests/support/<script>` with moto's Python, listening on 127.0.0.1:`port`; the child and
-/// its endpoint once it answers.
-async fn serve(script: &str, args: &[String], port: u16) -> (tokio::process::Child, String) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new(root.join("../../scripts/moto")).arg("python").output().await.unwrap();
-    assert!(out.status.success(), "`scripts/moto python` failed: moto is needed for this test");
-    let python = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    custody_cloud::testing::check_local(&endpoint).unwrap();
-    let mut child = tokio::process::Command::new(python)
-        .arg(root.join("tests/support").join(script))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    for _ in 0..300 {
-        assert!(child.try_wait().unwrap().is_none(), "{script} exited at start");
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return (child, endpoint);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{script} did not answer on {endpoint}");
-}
-
 /// `clock_check_proxy.py` in front of a moto: AWS's five-minute check of the request time, against
 /// a clock `offset_secs` from this machine's. Killed on drop.
 pub struct ClockCheckProxy {
-    child: tokio::process::Child,
+    _proxy: Moto,
     pub endpoint: String,
 }
 
 impl ClockCheckProxy {
     pub async fn start(moto: &MotoEbs, offset_secs: i64) -> ClockCheckProxy {
-        let port = free_port();
         let upstream = moto.endpoint.trim_start_matches("http://").to_string();
-        let args = [
-            "--port".into(),
-            port.to_string(),
-            "--upstream".into(),
-            upstream,
-            "--offset".into(),
-            offset_secs.to_string(),
-        ];
-        let (child, endpoint) = serve("clock_check_proxy.py", &args, port).await;
-        ClockCheckProxy { child, endpoint }
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/clock_check_proxy.py");
+        let proxy = Moto::start_python(|port| {
+            let port = port.to_string();
+            let args = [&script.to_string_lossy(), "--port", &port, "--upstream", &upstream, "--offset"];
+            args.map(|a| a.to_string()).into_iter().chain([offset_secs.to_string()]).collect()
+        })
+        .await
+        .unwrap();
+        ClockCheckProxy { endpoint: proxy.endpoint().to_string(), _proxy: proxy }
     }
 
     /// How many requests the proxy refused for their time.
@@ -119,12 +83,6 @@ impl ClockCheckProxy {
         tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await.unwrap();
         let body = answer.split("\r\n\r\n").nth(1).unwrap_or_else(|| panic!("no answer from {url}: {answer}"));
         body.trim().parse().unwrap()
-    }
-}
-
-impl Drop for ClockCheckProxy {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }
 

@@ -77,3 +77,27 @@ fn tags_that_are_not_an_object_of_strings_are_corrupt() {
     tamper(&journal, "UPDATE evidence SET tags = '{\"a\": 1}'");
     assert!(corrupt_message(journal.evidence("IR-1")).contains("`evidence.tags`"));
 }
+
+#[test]
+fn a_case_id_that_breaks_the_rule_is_corrupt() {
+    let (_dir, journal) = journal_with_case();
+    journal.intend(&intent("IR-1", "copy", "ec2:CopySnapshot")).unwrap();
+    journal.record_resource(&resource("IR-1", ResourceKind::Grant, "g-1", true)).unwrap();
+    journal.record_evidence(&evidence("IR-1", "vol-1", "snap-1")).unwrap();
+    // Foreign keys off, as a hand edit of one table would be.
+    tamper(&journal, "PRAGMA foreign_keys = OFF; UPDATE cases SET case_id = 'IR 1'");
+    let message = corrupt_message(journal.cases());
+    assert!(
+        message.contains("`cases.case_id` of case `IR 1` is not valid: case id `IR 1`: ` ` is not allowed"),
+        "{message}"
+    );
+    tamper(
+        &journal,
+        "PRAGMA foreign_keys = OFF; UPDATE entries SET case_id = 'IR.1'; UPDATE acquisitions SET case_id = 'IR.1'; \
+         UPDATE resources SET case_id = 'IR.1'; UPDATE evidence SET case_id = 'IR.1'",
+    );
+    assert!(corrupt_message(journal.entries("IR.1")).contains("`entries.case_id`"));
+    assert!(corrupt_message(journal.acquisitions("IR.1")).contains("`acquisitions.case_id`"));
+    assert!(corrupt_message(journal.resources("IR.1")).contains("`resources.case_id`"));
+    assert!(corrupt_message(journal.evidence("IR.1")).contains("`evidence.case_id`"));
+}

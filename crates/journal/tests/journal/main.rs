@@ -1,5 +1,5 @@
 //! Integration tests of the journal, on real files in temporary directories.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod cases;
 mod concurrency;

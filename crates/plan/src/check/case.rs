@@ -2,7 +2,7 @@
 //! JSON of each policy field, the request with the context keys AWS adds, and what could not be known.
 
 use crate::inventory::KeyManager;
-use crate::plan::{ContextEntry, PolicyScope};
+use crate::plan::{CaseRequest, ContextEntry, PolicyScope};
 use custody_policy::case::Request;
 use custody_policy::context::{Context, ContextValue};
 use serde_json::{Map, Value};
@@ -147,11 +147,7 @@ pub(crate) fn build_request(spec: &RequestSpec<'_>, defaults: &[(String, Context
 pub(crate) fn request_json(spec: &RequestSpec<'_>, defaults: &[(String, ContextValue)]) -> Value {
     let mut context = Map::new();
     for (k, v) in spec.context {
-        let value = match v {
-            ContextEntry::Single(s) => Value::String(s.clone()),
-            ContextEntry::Multi(m) => Value::Array(m.iter().cloned().map(Value::String).collect()),
-        };
-        context.insert(k.clone(), value);
+        context.insert(k.clone(), crate::plan::context_value(v));
     }
     for (k, v) in defaults {
         if !context.keys().any(|have| have.eq_ignore_ascii_case(k)) {
@@ -162,20 +158,15 @@ pub(crate) fn request_json(spec: &RequestSpec<'_>, defaults: &[(String, ContextV
             context.insert(k.clone(), value);
         }
     }
-    let mut r = Map::new();
-    r.insert("principal".into(), spec.principal.into());
-    r.insert("action".into(), spec.action.into());
-    r.insert("resource".into(), spec.resource.into());
-    if let Some(a) = spec.resource_account {
-        r.insert("resource_account".into(), a.into());
+    CaseRequest {
+        principal: spec.principal.to_string(),
+        action: spec.action.to_string(),
+        resource: spec.resource.to_string(),
+        resource_account: spec.resource_account.map(str::to_string),
+        context: (!context.is_empty()).then_some(context),
+        grant_id: spec.grant_id.map(str::to_string),
     }
-    if !context.is_empty() {
-        r.insert("context".into(), Value::Object(context));
-    }
-    if let Some(g) = spec.grant_id {
-        r.insert("grant_id".into(), g.into());
-    }
-    Value::Object(r)
+    .to_json()
 }
 
 /// Whether a policy origin is one of the stand-ins of a scoped request.

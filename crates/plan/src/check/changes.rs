@@ -6,11 +6,11 @@
 //! when its changes are identical. The list is chosen greedily: the fix that covers the most refused
 //! requests not yet covered, the one that adds least beyond the plan's needs among equals (a greedy set
 //! cover; an exact one is NP-hard and gains nothing a reviewer would notice at these sizes). A fix too
-//! broad to offer beside a narrower one ([`crate::fix::Fix::risk`]) is never chosen while another
+//! broad to offer beside a narrower one ([`super::fix::Fix::risk`]) is never chosen while another
 //! covers the request.
 
+use super::fix::{Fix, FixKind};
 use super::{Outcome, StepCheck};
-use crate::fix::{Fix, FixKind};
 use crate::plan::{Path, VolumePlan};
 use serde::Serialize;
 

@@ -230,7 +230,7 @@ fn statement_block(s: &Value) -> Block {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
     use super::*;
 
     /// The string `hcl-rs` reads back from `attr = <literal>`.

@@ -14,7 +14,7 @@
 //!   its policies cannot be edited, so across accounts a grant created in its account is the way.
 //! - Key-owner grant: the key's owner creates the grant itself.
 
-use super::validate::{parse_key_arn, parse_principal_arn};
+use super::validate::{parse_key_arn, parse_principal_arn, KeyArn, PrincipalArn};
 use super::{GenerateError, POLICY_VERSION};
 use crate::key_access;
 use crate::plan::COPY_GRANT_OPERATIONS;
@@ -168,6 +168,16 @@ fn policy(statements: Value) -> Value {
     json!({"Version": POLICY_VERSION, "Statement": statements})
 }
 
+/// What a key-policy question is about, parsed once.
+struct Ask<'a> {
+    key_arn: &'a str,
+    principal: &'a str,
+    key: KeyArn,
+    who: PrincipalArn,
+    /// The operations custody's copies need.
+    ops: Vec<String>,
+}
+
 /// The key-policy advice for `options`.
 pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError> {
     let key = parse_key_arn(&options.key_arn)?;
@@ -178,25 +188,15 @@ pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError
             principal: options.principal_arn.clone(),
         });
     }
-    let grantee = match (&options.grantee_arn, options.access) {
-        (Some(g), KeyAccess::GrantOnly) => {
-            let parsed = parse_principal_arn(g)?;
-            if parsed.partition != key.partition {
-                return Err(GenerateError::PartitionMismatch { key: options.key_arn.clone(), principal: g.clone() });
-            }
-            g.clone()
-        }
-        (Some(_), _) => return Err(GenerateError::GranteeWithoutGrantOnly),
-        (None, _) => options.principal_arn.clone(),
-    };
-    let (key_arn, p) = (options.key_arn.as_str(), options.principal_arn.as_str());
-    let cross_account = key.account != who.account;
-    let ops = custody_key_operations();
+    let grantee = grantee(options, &key)?;
+    let ask =
+        Ask { key_arn: &options.key_arn, principal: &options.principal_arn, key, who, ops: custody_key_operations() };
+    let cross_account = ask.key.account != ask.who.account;
     let mut advice = KeyPolicyAdvice {
-        key_arn: key_arn.to_string(),
-        principal: p.to_string(),
+        key_arn: ask.key_arn.to_string(),
+        principal: ask.principal.to_string(),
         access: options.access,
-        service_linked_role: who.service_linked,
+        service_linked_role: ask.who.service_linked,
         cross_account,
         key_policy_statements: Vec::new(),
         create_grant: None,
@@ -204,121 +204,156 @@ pub fn key_policy(options: &KeyOptions) -> Result<KeyPolicyAdvice, GenerateError
         principal_policy: None,
         notes: Vec::new(),
     };
-    let own_account_too = |advice: &mut KeyPolicyAdvice| {
-        advice.notes.push(format!(
-            "the key is in account {} and the principal in account {}: the principal's own IAM policy must allow the same (principal_policy); a key policy alone is not enough ({KEY_POLICY_DOC})",
-            key.account, who.account
-        ));
-    };
     match options.access {
-        KeyAccess::GrantOnly => {
-            if who.service_linked {
-                return Err(GenerateError::ServiceLinkedRoleCannotCreateGrants(p.to_string()));
-            }
-            advice.key_policy_statements.push(key_access::grant_only_statement(
-                key_access::GRANT_ONLY_KEY_POLICY_SID,
-                Some(p),
-                "*",
-                &grantee,
-                &ops,
-            ));
-            advice.notes.push(format!(
-                "{p} may create grants on the key only for {grantee} and only with the operations custody's grants carry ({}); custody creates a grant for each acquisition and retires it when the acquisition ends. Run custody with `--mode grant-only`",
-                ops.join(", ")
-            ));
-            if cross_account {
-                let s = key_access::grant_only_statement(
-                    &key_access::grant_only_iam_sid(key_arn),
-                    None,
-                    key_arn,
-                    &grantee,
-                    &ops,
-                );
-                advice.principal_policy = Some(policy(json!([s])));
-                own_account_too(&mut advice);
-            }
+        KeyAccess::GrantOnly => grant_only(&ask, &grantee, &mut advice)?,
+        KeyAccess::DirectUse if ask.who.service_linked && !cross_account => {
+            service_linked_same_account(&ask, &mut advice)
         }
-        KeyAccess::DirectUse if who.service_linked && !cross_account => {
-            advice
-                .key_policy_statements
-                .push(service_linked_use_statement("Allow service-linked role use of the customer managed key", p));
-            advice.key_policy_statements.push(service_linked_attachment_statement(
-                "Allow attachment of persistent resources",
-                p,
-                true,
-            ));
-            advice.notes.push("a service-linked role gets the statements AWS documents for it; CreateGrant is allowed only when an AWS service creates the grant on its behalf (kms:GrantIsForAWSResource)".to_string());
-        }
-        KeyAccess::DirectUse if who.service_linked => {
-            // A service-linked role's policies cannot be edited: its account is named, and a principal
-            // of that account creates the grant for it (AWS's documented example 2).
-            let acct = &who.account;
-            let external_root = format!("arn:{}:iam::{}:root", who.partition, who.account);
-            advice.key_policy_statements.push(service_linked_use_statement(
-                &format!("Allow external account {acct} use of the customer managed key"),
-                &external_root,
-            ));
-            advice.key_policy_statements.push(service_linked_attachment_statement(
-                &format!("Allow attachment of persistent resources in external account {acct}"),
-                &external_root,
-                false,
-            ));
-            advice.create_grant = Some(grant_command(
-                acct,
-                &key.region,
-                key_arn,
-                p,
-                SERVICE_LINKED_GRANT_OPERATIONS.map(String::from).to_vec(),
-                None,
-            ));
-            advice.grant_creator_policy = Some(policy(json!([{
-                "Sid": format!("AllowCreationOfGrantForTheKMSKeyinExternalAccount{}", key.account),
-                "Effect": "Allow",
-                "Action": "kms:CreateGrant",
-                "Resource": key_arn
-            }])));
-            advice.notes.push(format!(
-                "the key is in account {} and the service-linked role in account {acct}, whose policies cannot be edited: the key policy names account {acct} (which by itself gives none of its principals access), and a principal of account {acct} with grant_creator_policy runs create_grant for the role ({CREATE_GRANT_DOC})",
-                key.account
-            ));
-        }
-        KeyAccess::DirectUse => {
-            advice.key_policy_statements.extend(key_access::direct_use_statements(
-                key_access::DIRECT_USE_KEY_POLICY_SIDS,
-                Some(p),
-                "*",
-                &ops,
-            ));
-            advice.notes.push(format!(
-                "{p} may use the key for exactly the operations custody's copies need ({}), and create grants only when EC2 creates them on its behalf (kms:GrantIsForAWSResource). Run custody with `--mode direct`",
-                ops.join(", ")
-            ));
-            if cross_account {
-                let sids = key_access::direct_use_iam_sids(key_arn);
-                let s = key_access::direct_use_statements((&sids.0, &sids.1), None, key_arn, &ops);
-                advice.principal_policy = Some(policy(json!(s)));
-                own_account_too(&mut advice);
-            }
-        }
-        KeyAccess::OwnerGrant => {
-            // A service-linked role launches and attaches volumes (AWS's example); custody copies.
-            let (grant_ops, retiring) = if who.service_linked {
-                (SERVICE_LINKED_GRANT_OPERATIONS.map(String::from).to_vec(), None)
-            } else {
-                (ops, Some(p))
-            };
-            advice.create_grant = Some(grant_command(&key.account, &key.region, key_arn, p, grant_ops, retiring));
-            advice.grant_creator_policy = Some(policy(json!([{
-                "Sid": "AllowCreationOfCustodyGrantOnTheKMSKey",
-                "Effect": "Allow",
-                "Action": "kms:CreateGrant",
-                "Resource": key_arn
-            }])));
-            advice.notes.push(format!(
-                "the key owner (account {}) runs create_grant; the key policy is not changed, and the principal needs no IAM permission to use a grant, in any account. Run custody with `--mode owner-grants`; it retires the grant when it no longer needs it (the principal is the grant's retiring principal)",
-                key.account
-            ));
-        }
+        KeyAccess::DirectUse if ask.who.service_linked => service_linked_other_account(&ask, &mut advice),
+        KeyAccess::DirectUse => direct_use(&ask, &mut advice),
+        KeyAccess::OwnerGrant => owner_grant(&ask, &mut advice),
     }
     Ok(advice)
+}
+
+/// Who a grant-only principal may create grants for: the grantee asked for, else itself.
+fn grantee(options: &KeyOptions, key: &KeyArn) -> Result<String, GenerateError> {
+    match (&options.grantee_arn, options.access) {
+        (Some(g), KeyAccess::GrantOnly) => {
+            let parsed = parse_principal_arn(g)?;
+            if parsed.partition != key.partition {
+                return Err(GenerateError::PartitionMismatch { key: options.key_arn.clone(), principal: g.clone() });
+            }
+            Ok(g.clone())
+        }
+        (Some(_), _) => Err(GenerateError::GranteeWithoutGrantOnly),
+        (None, _) => Ok(options.principal_arn.clone()),
+    }
+}
+
+/// Across accounts, the note that the principal's own policy must allow the same.
+fn own_account_too(ask: &Ask<'_>, advice: &mut KeyPolicyAdvice) {
+    advice.notes.push(format!(
+        "the key is in account {} and the principal in account {}: the principal's own IAM policy must allow the same (principal_policy); a key policy alone is not enough ({KEY_POLICY_DOC})",
+        ask.key.account, ask.who.account
+    ));
+}
+
+/// `grant-only`: the principal may create grants with custody's operations, for the grantee only.
+fn grant_only(ask: &Ask<'_>, grantee: &str, advice: &mut KeyPolicyAdvice) -> Result<(), GenerateError> {
+    let (key_arn, p, ops) = (ask.key_arn, ask.principal, &ask.ops);
+    if ask.who.service_linked {
+        return Err(GenerateError::ServiceLinkedRoleCannotCreateGrants(p.to_string()));
+    }
+    advice.key_policy_statements.push(key_access::grant_only_statement(
+        key_access::GRANT_ONLY_KEY_POLICY_SID,
+        Some(p),
+        "*",
+        grantee,
+        ops,
+    ));
+    advice.notes.push(format!(
+        "{p} may create grants on the key only for {grantee} and only with the operations custody's grants carry ({}); custody creates a grant for each acquisition and retires it when the acquisition ends. Run custody with `--mode grant-only`",
+        ops.join(", ")
+    ));
+    if advice.cross_account {
+        let s = key_access::grant_only_statement(&key_access::grant_only_iam_sid(key_arn), None, key_arn, grantee, ops);
+        advice.principal_policy = Some(policy(json!([s])));
+        own_account_too(ask, advice);
+    }
+    Ok(())
+}
+
+/// `direct-use` by a service-linked role of the key's account: the statements AWS documents for it.
+fn service_linked_same_account(ask: &Ask<'_>, advice: &mut KeyPolicyAdvice) {
+    let p = ask.principal;
+    advice
+        .key_policy_statements
+        .push(service_linked_use_statement("Allow service-linked role use of the customer managed key", p));
+    advice.key_policy_statements.push(service_linked_attachment_statement(
+        "Allow attachment of persistent resources",
+        p,
+        true,
+    ));
+    advice.notes.push("a service-linked role gets the statements AWS documents for it; CreateGrant is allowed only when an AWS service creates the grant on its behalf (kms:GrantIsForAWSResource)".to_string());
+}
+
+/// `direct-use` by a service-linked role of another account: its account is named, and a principal of
+/// that account creates the grant for it.
+fn service_linked_other_account(ask: &Ask<'_>, advice: &mut KeyPolicyAdvice) {
+    let (key, who, key_arn, p) = (&ask.key, &ask.who, ask.key_arn, ask.principal);
+    // A service-linked role's policies cannot be edited: its account is named, and a principal
+    // of that account creates the grant for it (AWS's documented example 2).
+    let acct = &who.account;
+    let external_root = format!("arn:{}:iam::{}:root", who.partition, who.account);
+    advice.key_policy_statements.push(service_linked_use_statement(
+        &format!("Allow external account {acct} use of the customer managed key"),
+        &external_root,
+    ));
+    advice.key_policy_statements.push(service_linked_attachment_statement(
+        &format!("Allow attachment of persistent resources in external account {acct}"),
+        &external_root,
+        false,
+    ));
+    advice.create_grant = Some(grant_command(
+        acct,
+        &key.region,
+        key_arn,
+        p,
+        SERVICE_LINKED_GRANT_OPERATIONS.map(String::from).to_vec(),
+        None,
+    ));
+    advice.grant_creator_policy = Some(policy(json!([{
+        "Sid": format!("AllowCreationOfGrantForTheKMSKeyinExternalAccount{}", key.account),
+        "Effect": "Allow",
+        "Action": "kms:CreateGrant",
+        "Resource": key_arn
+    }])));
+    advice.notes.push(format!(
+        "the key is in account {} and the service-linked role in account {acct}, whose policies cannot be edited: the key policy names account {acct} (which by itself gives none of its principals access), and a principal of account {acct} with grant_creator_policy runs create_grant for the role ({CREATE_GRANT_DOC})",
+        key.account
+    ));
+}
+
+/// `direct-use`: the key policy names the principal for exactly the operations custody's copies need.
+fn direct_use(ask: &Ask<'_>, advice: &mut KeyPolicyAdvice) {
+    let (key_arn, p, ops) = (ask.key_arn, ask.principal, &ask.ops);
+    advice.key_policy_statements.extend(key_access::direct_use_statements(
+        key_access::DIRECT_USE_KEY_POLICY_SIDS,
+        Some(p),
+        "*",
+        ops,
+    ));
+    advice.notes.push(format!(
+        "{p} may use the key for exactly the operations custody's copies need ({}), and create grants only when EC2 creates them on its behalf (kms:GrantIsForAWSResource). Run custody with `--mode direct`",
+        ops.join(", ")
+    ));
+    if advice.cross_account {
+        let sids = key_access::direct_use_iam_sids(key_arn);
+        let s = key_access::direct_use_statements((&sids.0, &sids.1), None, key_arn, ops);
+        advice.principal_policy = Some(policy(json!(s)));
+        own_account_too(ask, advice);
+    }
+}
+
+/// `owner-grant`: the key owner creates the grant; the key policy is not changed.
+fn owner_grant(ask: &Ask<'_>, advice: &mut KeyPolicyAdvice) {
+    let (key, key_arn, p) = (&ask.key, ask.key_arn, ask.principal);
+    // A service-linked role launches and attaches volumes (AWS's example); custody copies.
+    let (grant_ops, retiring) = if ask.who.service_linked {
+        (SERVICE_LINKED_GRANT_OPERATIONS.map(String::from).to_vec(), None)
+    } else {
+        (ask.ops.clone(), Some(p))
+    };
+    advice.create_grant = Some(grant_command(&key.account, &key.region, key_arn, p, grant_ops, retiring));
+    advice.grant_creator_policy = Some(policy(json!([{
+        "Sid": "AllowCreationOfCustodyGrantOnTheKMSKey",
+        "Effect": "Allow",
+        "Action": "kms:CreateGrant",
+        "Resource": key_arn
+    }])));
+    advice.notes.push(format!(
+        "the key owner (account {}) runs create_grant; the key policy is not changed, and the principal needs no IAM permission to use a grant, in any account. Run custody with `--mode owner-grants`; it retires the grant when it no longer needs it (the principal is the grant's retiring principal)",
+        key.account
+    ));
 }

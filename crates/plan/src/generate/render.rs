@@ -11,6 +11,8 @@
 //!   `aws_iam_policy`, `aws_iam_role`, `aws_iam_role_policy(_attachment)` and `aws_kms_grant`
 //!   resources that use them.
 
+mod triage;
+
 use super::hcl::{self, Block};
 use super::yaml;
 use super::{GenerateError, GeneratedRolePolicies, KeyPolicyAdvice, RolePolicy, StatementInfo};
@@ -190,7 +192,7 @@ pub fn role_cfn_templates(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
         text.push_str(&yaml::to_yaml(&template));
         out.push(CfnTemplate { file: "evidence-custodian.yaml", text });
     }
-    out.extend(super::render_triage::cfn(g));
+    out.extend(triage::cfn(g));
     out
 }
 
@@ -242,7 +244,7 @@ pub const TERRAFORM_AWS_PROVIDER: &str = "~> 5.0";
 
 /// The account of a role ARN, when it names one (not `*`).
 fn account_of(arn: &str) -> Option<String> {
-    arn.split(':').nth(4).filter(|a| custody_policy::principal::is_account_id(a)).map(str::to_string)
+    custody_ids::Arn::parse(arn).ok()?.account().map(str::to_string)
 }
 
 /// `terraform { required_providers … }` and one aliased provider per account: every block names its
@@ -323,7 +325,7 @@ fn role_terraform(g: &GeneratedRolePolicies) -> String {
         providers.push((alias.clone(), account.clone(), "A source account"));
         let mut part = Vec::new();
         source_terraform(g, &suffix, &mut part);
-        super::render_triage::terraform_instance_profile(g, &suffix, &mut part);
+        triage::terraform_instance_profile(g, &suffix, &mut part);
         for mut b in part {
             b.provider(&alias);
             blocks.push(b);
@@ -353,7 +355,7 @@ fn role_terraform(g: &GeneratedRolePolicies) -> String {
         }
     }
     let mut part = Vec::new();
-    super::render_triage::terraform_bucket(g, &mut part);
+    triage::terraform_bucket(g, &mut part);
     for mut b in part {
         b.provider("forensic");
         blocks.push(b);
@@ -490,8 +492,9 @@ fn key_terraform(a: &KeyPolicyAdvice) -> String {
     }
     // One aliased provider per account a block is applied in: the key's owner, and the principal's
     // account when it is another.
-    let key_account = a.key_arn.split(':').nth(4).unwrap_or_default().to_string();
-    let principal_account = a.principal.split(':').nth(4).unwrap_or_default().to_string();
+    let account =
+        |arn: &str| custody_ids::Arn::parse(arn).ok().and_then(|a| a.account()).unwrap_or_default().to_string();
+    let (key_account, principal_account) = (account(&a.key_arn), account(&a.principal));
     let alias_of = |account: &str| if account == key_account { "key_owner" } else { "principal_account" };
     let mut providers: Vec<(String, Option<String>, &str)> =
         vec![("key_owner".into(), Some(key_account.clone()), "The key's account")];

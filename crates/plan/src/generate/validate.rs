@@ -3,6 +3,7 @@
 
 use super::GenerateError;
 use crate::inventory::Tag;
+use custody_ids::{Arn, ArnPart};
 
 /// A 12-digit account id.
 pub fn account(text: &str) -> Result<(), GenerateError> {
@@ -99,15 +100,24 @@ pub struct KeyArn {
 /// (CreateGrant among them) need the key ARN (KMS API Reference, CreateGrant, "Cross-account use").
 pub fn parse_key_arn(text: &str) -> Result<KeyArn, GenerateError> {
     let bad = |reason| GenerateError::BadKeyArn { input: text.to_string(), reason };
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    let [arn, partition, service, region_, account_, resource] = parts.as_slice() else {
-        return Err(bad("expected `arn:aws:kms:<region>:<account>:key/<key id>`"));
+    const EXPECTED: &str = "expected `arn:aws:kms:<region>:<account>:key/<key id>`";
+    const BAD_REGION: &str = "the region is missing or malformed";
+    const BAD_ACCOUNT: &str = "the account is not a 12-digit id";
+    let arn = match Arn::parse(text) {
+        Ok(arn) => arn,
+        Err(e) => match e.part {
+            ArnPart::Region => return Err(bad(BAD_REGION)),
+            ArnPart::Account => return Err(bad(BAD_ACCOUNT)),
+            ArnPart::Resource => return Err(bad("the resource is not `key/<key id>`")),
+            ArnPart::Shape | ArnPart::Partition | ArnPart::Service => return Err(bad(EXPECTED)),
+        },
     };
-    if *arn != "arn" || !partition_ok(partition) || *service != "kms" {
-        return Err(bad("expected `arn:aws:kms:<region>:<account>:key/<key id>`"));
+    let (partition, resource) = (arn.partition(), arn.resource());
+    if !partition_ok(partition) || arn.service() != "kms" {
+        return Err(bad(EXPECTED));
     }
-    region(region_).map_err(|_| bad("the region is missing or malformed"))?;
-    account(account_).map_err(|_| bad("the account is not a 12-digit id"))?;
+    let region_ = arn.region().ok_or_else(|| bad(BAD_REGION))?;
+    let account_ = arn.account().ok_or_else(|| bad(BAD_ACCOUNT))?;
     if resource.starts_with("alias/") {
         return Err(bad("this is an alias ARN; give the key ARN, which cross-account use requires"));
     }
@@ -136,37 +146,47 @@ pub struct PrincipalArn {
 /// `arn:<p>:iam::<account>:role/<path/>name`, `…:user/<path/>name` or `…:root`.
 pub fn parse_principal_arn(text: &str) -> Result<PrincipalArn, GenerateError> {
     let bad = |reason| GenerateError::BadPrincipalArn { input: text.to_string(), reason };
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    let [arn, partition, service, region_, account_, resource] = parts.as_slice() else {
-        return Err(bad("expected `arn:aws:iam::<account>:role/<name>`"));
+    const EXPECTED: &str = "expected `arn:aws:iam::<account>:role/<name>`";
+    const NOT_IAM: &str = "expected an IAM ARN with no region, `arn:aws:iam::<account>:…`";
+    const BAD_ACCOUNT: &str = "the account is not a 12-digit id";
+    const NOT_A_NAME: &str = "the resource is not `role/<name>`, `user/<name>` or `root`";
+    let arn = match Arn::parse(text) {
+        Ok(arn) => arn,
+        Err(e) => match e.part {
+            ArnPart::Region => return Err(bad(NOT_IAM)),
+            ArnPart::Account => return Err(bad(BAD_ACCOUNT)),
+            ArnPart::Resource => return Err(bad(NOT_A_NAME)),
+            ArnPart::Shape | ArnPart::Partition | ArnPart::Service => return Err(bad(EXPECTED)),
+        },
     };
-    if *arn != "arn" || !partition_ok(partition) {
-        return Err(bad("expected `arn:aws:iam::<account>:role/<name>`"));
+    let (partition, service, resource) = (arn.partition(), arn.service(), arn.resource());
+    if !partition_ok(partition) {
+        return Err(bad(EXPECTED));
     }
-    if *service == "sts" {
+    if service == "sts" {
         return Err(bad("a session ARN; key policies name the role (`arn:aws:iam::<account>:role/<name>`)"));
     }
-    if *service != "iam" || !region_.is_empty() {
-        return Err(bad("expected an IAM ARN with no region, `arn:aws:iam::<account>:…`"));
+    if service != "iam" || arn.region().is_some() {
+        return Err(bad(NOT_IAM));
     }
-    account(account_).map_err(|_| bad("the account is not a 12-digit id"))?;
+    let account_ = arn.account().ok_or_else(|| bad(BAD_ACCOUNT))?;
     let name_ok = |path_name: &str| {
         !path_name.is_empty()
             && !path_name.ends_with('/')
             && path_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
     };
     let (root, service_linked) = match resource.split_once('/') {
-        None if *resource == "root" => (true, false),
+        None if resource == "root" => (true, false),
         Some(("role", path_name)) if name_ok(path_name) => (false, path_name.starts_with("aws-service-role/")),
         Some(("user", path_name)) if name_ok(path_name) => (false, false),
-        _ => return Err(bad("the resource is not `role/<name>`, `user/<name>` or `root`")),
+        _ => return Err(bad(NOT_A_NAME)),
     };
     Ok(PrincipalArn { partition: partition.to_string(), account: account_.to_string(), service_linked, root })
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
     use super::*;
 
     #[test]

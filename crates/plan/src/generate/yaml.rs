@@ -117,7 +117,7 @@ pub fn comment(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
     use super::*;
     use serde_json::json;
 

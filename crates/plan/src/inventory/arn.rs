@@ -14,32 +14,18 @@
 //!   <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>).
 //! - EC2: `i-` / `vol-` and 8 or 17 hex digits (EC2 User Guide, "Resource IDs",
 //!   <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html>).
+//!
+//! The readers are those of `custody-ids` ([`custody_ids::Arn`] and the id types): this module
+//! gives them the shapes the inventory and the planner use.
 
+pub use custody_ids::arn::{is_alias_name, is_key_id, is_partition};
+pub use custody_ids::Arn;
 pub use custody_policy::principal::is_account_id;
 
-/// The six fields of an ARN.
-fn fields(text: &str) -> Option<[&str; 6]> {
-    let mut it = text.splitn(6, ':');
-    let out = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
-    (out[0] == "arn" && is_partition(out[1])).then_some(out)
-}
-
-/// `aws`, `aws-cn`, `aws-us-gov`, … .
-pub fn is_partition(text: &str) -> bool {
-    (text == "aws" || text.starts_with("aws-")) && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-}
-
-/// A Region name such as `eu-west-1` or `us-gov-west-1`: two letters, words, a number.
+/// A Region name such as `eu-west-1` or `us-gov-west-1`: two letters, words, a number
+/// ([`custody_ids::Region`]).
 pub fn is_region(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    let (Some(first), Some(last)) = (parts.first(), parts.last()) else { return false };
-    let words = parts.get(1..parts.len().saturating_sub(1)).unwrap_or_default();
-    parts.len() >= 3
-        && first.len() == 2
-        && first.bytes().all(|b| b.is_ascii_lowercase())
-        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
-        && (1..=2).contains(&last.len())
-        && last.bytes().all(|b| b.is_ascii_digit())
+    custody_ids::Region::is_valid(text)
 }
 
 /// Whether `zone` is an availability zone name of `region`: the Region's name and a short suffix of
@@ -50,41 +36,14 @@ pub fn is_zone_of(zone: &str, region: &str) -> bool {
     })
 }
 
-fn is_hex(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn is_ec2_id(text: &str, prefix: &str) -> bool {
-    text.strip_prefix(prefix).is_some_and(|h| (h.len() == 8 || h.len() == 17) && is_hex(h))
-}
-
-/// `i-` and 8 or 17 lower-case hex digits.
+/// `i-` and 8 or 17 lower-case hex digits ([`custody_ids::InstanceId`]).
 pub fn is_instance_id(text: &str) -> bool {
-    is_ec2_id(text, "i-")
+    custody_ids::InstanceId::is_valid(text)
 }
 
-/// `vol-` and 8 or 17 lower-case hex digits.
+/// `vol-` and 8 or 17 lower-case hex digits ([`custody_ids::VolumeId`]).
 pub fn is_volume_id(text: &str) -> bool {
-    is_ec2_id(text, "vol-")
-}
-
-/// A KMS key id: a UUID (`1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d`, hex in either case) or `mrk-` and 32
-/// hex digits.
-pub fn is_key_id(text: &str) -> bool {
-    if let Some(h) = text.strip_prefix("mrk-") {
-        return h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit());
-    }
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// An alias name `alias/<name>`: letters, digits, `/`, `_`, `-`, at most 256 characters in all.
-pub fn is_alias_name(text: &str) -> bool {
-    text.len() <= 256
-        && text.strip_prefix("alias/").is_some_and(|n| {
-            !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'))
-        })
+    custody_ids::VolumeId::is_valid(text)
 }
 
 /// True for the aliases only AWS managed keys carry (`alias/aws/ebs`, …).
@@ -105,14 +64,8 @@ pub struct KeyArn<'a> {
 impl<'a> KeyArn<'a> {
     /// Reads `arn:<p>:kms:<region>:<account>:key/<key-id>`.
     pub fn parse(text: &'a str) -> Option<KeyArn<'a>> {
-        let [_, partition, service, region, account, resource] = fields(text)?;
-        let id = resource.strip_prefix("key/")?;
-        (service == "kms" && is_region(region) && is_account_id(account) && is_key_id(id)).then_some(KeyArn {
-            partition,
-            region,
-            account,
-            id,
-        })
+        let arn = Arn::parse(text).ok()?;
+        Some(KeyArn { partition: arn.partition(), region: arn.region()?, account: arn.account()?, id: arn.key_id()? })
     }
 }
 
@@ -129,12 +82,12 @@ pub struct AliasArn<'a> {
 impl<'a> AliasArn<'a> {
     /// Reads `arn:<p>:kms:<region>:<account>:alias/<name>`.
     pub fn parse(text: &'a str) -> Option<AliasArn<'a>> {
-        let [_, partition, service, region, account, alias] = fields(text)?;
-        (service == "kms" && is_region(region) && is_account_id(account) && is_alias_name(alias)).then_some(AliasArn {
-            partition,
-            region,
-            account,
-            alias,
+        let arn = Arn::parse(text).ok()?;
+        Some(AliasArn {
+            partition: arn.partition(),
+            region: arn.region()?,
+            account: arn.account()?,
+            alias: arn.alias_name()?,
         })
     }
 }
@@ -161,50 +114,22 @@ pub struct Identity<'a> {
     pub session: Option<&'a str>,
 }
 
-fn is_iam_name(text: &str) -> bool {
-    (1..=64).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'=' | b',' | b'.' | b'@' | b'_' | b'-'))
-}
-
 impl<'a> Identity<'a> {
     /// Reads `arn:<p>:iam::<acct>:role/<path/>name`, `arn:<p>:iam::<acct>:user/<path/>name`, or
     /// `arn:<p>:sts::<acct>:assumed-role/<role>/<session>`.
     pub fn parse(text: &'a str) -> Option<Identity<'a>> {
-        let [_, partition, service, region, account, resource] = fields(text)?;
-        if !region.is_empty() || !is_account_id(account) {
-            return None;
+        let arn = Arn::parse(text).ok()?;
+        let (partition, account) = (arn.partition(), arn.account()?);
+        if let Some(s) = arn.assumed_role() {
+            let (name, session) = (s.role, Some(s.session));
+            return Some(Identity { partition, account, kind: IdentityKind::Role, name, path: None, session });
         }
-        let (kind, rest) = match (service, resource.split_once('/')?) {
-            ("iam", ("role", rest)) => (IdentityKind::Role, rest),
-            ("iam", ("user", rest)) => (IdentityKind::User, rest),
-            ("sts", ("assumed-role", rest)) => {
-                let (name, session) = rest.split_once('/')?;
-                let session_ok = !session.is_empty() && session.len() <= 64 && !session.contains('/');
-                return (is_iam_name(name) && session_ok).then_some(Identity {
-                    partition,
-                    account,
-                    kind: IdentityKind::Role,
-                    name,
-                    path: None,
-                    session: Some(session),
-                });
-            }
-            _ => return None,
+        let (kind, iam) = match (arn.role(), arn.user()) {
+            (Some(role), _) => (IdentityKind::Role, role),
+            (None, Some(user)) => (IdentityKind::User, user),
+            (None, None) => return None,
         };
-        // `rest` is `path/name` without the leading `/`; the path, slashes included, is what precedes the name.
-        let (inner, name) = rest.rsplit_once('/').unwrap_or(("", rest));
-        let inner_ok = inner.len() <= 510 && (inner.is_empty() || inner.split('/').all(is_path_segment));
-        let slashed = resource.get(resource.len() - rest.len() - 1..resource.len() - name.len());
-        (is_iam_name(name) && inner_ok).then_some(Identity {
-            partition,
-            account,
-            kind,
-            name,
-            path: Some(slashed.unwrap_or("/")),
-            session: None,
-        })
+        Some(Identity { partition, account, kind, name: iam.name, path: Some(iam.path), session: None })
     }
 
     /// True when both name the same role or user: same partition, account, kind and name (the path
@@ -215,10 +140,6 @@ impl<'a> Identity<'a> {
             && self.kind == other.kind
             && self.name == other.name
     }
-}
-
-fn is_path_segment(seg: &str) -> bool {
-    !seg.is_empty() && seg.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 /// True for an IAM role ARN (`arn:<p>:iam::<acct>:role/<path/>name`).

@@ -88,10 +88,7 @@ pub fn session_name(case_id: &str) -> String {
     sts_session_name(&format!("custody-{case_id}"))
 }
 
-/// `raw` as a role session name: characters outside STS's `[\w+=,.@-]` become `-`, cut to 64.
-pub fn sts_session_name(raw: &str) -> String {
-    raw.chars().map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '-' }).take(64).collect()
-}
+pub use custody_ids::sts_session_name;
 
 #[cfg(test)]
 mod tests {

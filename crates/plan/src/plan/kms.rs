@@ -12,7 +12,7 @@
 //! request through EC2 in the key's own Region; the parts AWS leaves out (the Region KMS sees, the
 //! `aws:ebs:id` value) are marked inferred.
 
-use super::names::{Ctx, KeyRef, Signer};
+use super::context::{Ctx, KeyRef, Signer};
 use super::requests::doc;
 use super::{AuthzRequest, PlannedGrant, PlannedKey, PolicyScope, TEMP_KEY_DELETION_DAYS};
 use serde_json::json;
@@ -365,9 +365,11 @@ pub(crate) fn retire_grant(retiring: &Signer, key: &KeyRef, grant_id: &str) -> A
 
 /// CreateKey of the temporary key, with its tags and its key policy (map §9.1).
 pub(crate) fn create_key(source: &Signer, key: &KeyRef, tags: &[(String, String)]) -> Vec<AuthzRequest> {
-    let all_keys = match key.arn.rsplit_once('/') {
-        Some((head, _)) => format!("{head}/*"),
-        None => key.arn.clone(),
+    let all_keys = match custody_ids::Arn::parse(&key.arn) {
+        Ok(arn) if arn.resource().starts_with("key/") => {
+            format!("arn:{}:kms:{}:{}:key/*", arn.partition(), key.region, key.account)
+        }
+        _ => key.arn.clone(),
     };
     vec![
         AuthzRequest::new(&source.session, "kms:CreateKey", "*")

@@ -10,7 +10,7 @@
 //! derives `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:ResourceAccount` and `kms:CallerAccount`
 //! itself; `kms:CallerAccount` is given anyway where the map states it.
 
-use super::names::{Ctx, KeyRef, Signer, SnapRef};
+use super::context::{Ctx, KeyRef, Signer, SnapRef};
 use super::{AuthzRequest, ContextEntry, PolicyScope};
 use std::collections::BTreeMap;
 
@@ -148,7 +148,8 @@ impl AuthzRequest {
 /// `sts:AssumeRole` of `target` by `caller`: evaluated against the caller's identity policy and
 /// against the role's trust policy (map §1).
 pub(crate) fn assume_role(caller: &Signer, target: &Signer, region: &str) -> Vec<AuthzRequest> {
-    let session_name = target.session.rsplit('/').next().unwrap_or_default();
+    let session = custody_ids::Arn::parse(&target.session).ok().and_then(|a| a.assumed_role());
+    let session_name = session.map(|s| s.session).unwrap_or_default();
     let base = AuthzRequest::new(&caller.session, "sts:AssumeRole", &target.role_arn)
         .called_in(region, false)
         .with("sts:RoleSessionName", session_name);

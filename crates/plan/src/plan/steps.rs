@@ -1,7 +1,7 @@
 //! The steps every plan has, whatever the paths: assuming the roles, discovering the instance, the
 //! crash-consistent snapshot of all its volumes, and triage through SSM Run Command.
 
-use super::names::{Ctx, Signer};
+use super::context::{Ctx, Signer};
 use super::transfer::{call, step};
 use super::{requests, Action, Phase, Step, TriageOutput};
 

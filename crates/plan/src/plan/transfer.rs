@@ -11,7 +11,7 @@
 //! | 8 | temporary key + alias, copy under it, share, copy (aws/ebs, or a customer key only the source role may use) | unshare, delete both intermediates, delete alias, schedule key deletion |
 //! | 9 | read blocks with the EBS direct APIs | none (the snapshot is the evidence) |
 
-use super::names::{Ctx, KeyRef, Signer, SnapRef};
+use super::context::{Ctx, KeyRef, Signer, SnapRef};
 use super::select::Choice;
 use super::{kms, requests, Action, Call, Path, Phase, PlanError, PlannedSnapshot, Step};
 use crate::inventory::{EncryptionByDefault, Volume};
@@ -285,46 +285,7 @@ fn aws_managed_key(
     let source = &ctx.source;
     let temp_key = ctx.temp_key(volume);
     let alias = ctx.temp_alias(volume);
-    let alias_arn = ctx.alias_arn(&alias);
-    let mut create = step(
-        format!("create-temp-key:{}", volume.id),
-        format!(
-            "Create a temporary customer managed key in account {} ({}) with alias {alias}, whose key policy admits {} \
-             only through EC2",
-            ctx.src_account, ctx.src_region, dest.role_arn
-        ),
-        Phase::Transfer,
-        Action::CreateKey {
-            key: temp_key.arn.clone(),
-            alias: alias.clone(),
-            description: format!(
-                "custody case {}: temporary key for {} (deleted after the copy)",
-                ctx.case_id, volume.id
-            ),
-            tags: ctx.volume_tags(volume).into_iter().collect(),
-        },
-        Some(volume),
-        vec![
-            call(
-                "kms:CreateKey",
-                &ctx.src_account,
-                &ctx.src_region,
-                source,
-                kms::create_key(source, &temp_key, &ctx.volume_tags(volume)),
-            ),
-            call(
-                "kms:CreateAlias",
-                &ctx.src_account,
-                &ctx.src_region,
-                source,
-                kms::alias_requests(source, "kms:CreateAlias", &alias_arn, &temp_key),
-            ),
-            call("kms:ListKeys", &ctx.src_account, &ctx.src_region, source, kms::find_temp_key(source, &temp_key))
-                .only_when(ASKED_CREATE_KEY_UNANSWERED),
-        ],
-    );
-    create.creates_keys.push(kms::temp_key(ctx, source, &dest.role_arn, &temp_key, &alias));
-    out.transfer.push(create);
+    out.transfer.push(create_temp_key(ctx, volume, dest, &temp_key, &alias));
     let temp = ctx.copy_snapshot(volume, "temp", &ctx.src_account, &ctx.src_region, Some(temp_key.clone()));
     out.transfer.push(copy_step(ctx, volume, "copy-to-temp-key", source, src, &temp));
     out.transfer.push(share_step(ctx, volume, &temp, &dest.account, true));
@@ -340,7 +301,63 @@ fn aws_managed_key(
     out.cleanup.push(share_step(ctx, volume, &temp, &dest.account, false));
     out.cleanup.push(delete_step(ctx, volume, "delete-temp-snapshot", &temp));
     out.cleanup.push(delete_step(ctx, volume, "delete-source-snapshot", src));
-    out.cleanup.push(step(
+    out.cleanup.push(delete_temp_key(ctx, volume, &temp_key, &alias));
+    out.snapshots.extend([planned(src, false), planned(&temp, false)]);
+    out.keep_as_evidence(&evidence);
+    Ok(())
+}
+
+/// Path 8's first step: the temporary key in the source account, with its alias and a key policy that
+/// admits the destination role only through EC2.
+fn create_temp_key(ctx: &Ctx, volume: &Volume, dest: &Signer, temp_key: &KeyRef, alias: &str) -> Step {
+    let source = &ctx.source;
+    let alias_arn = ctx.alias_arn(alias);
+    let mut create = step(
+        format!("create-temp-key:{}", volume.id),
+        format!(
+            "Create a temporary customer managed key in account {} ({}) with alias {alias}, whose key policy admits {} \
+             only through EC2",
+            ctx.src_account, ctx.src_region, dest.role_arn
+        ),
+        Phase::Transfer,
+        Action::CreateKey {
+            key: temp_key.arn.clone(),
+            alias: alias.to_string(),
+            description: format!(
+                "custody case {}: temporary key for {} (deleted after the copy)",
+                ctx.case_id, volume.id
+            ),
+            tags: ctx.volume_tags(volume).into_iter().collect(),
+        },
+        Some(volume),
+        vec![
+            call(
+                "kms:CreateKey",
+                &ctx.src_account,
+                &ctx.src_region,
+                source,
+                kms::create_key(source, temp_key, &ctx.volume_tags(volume)),
+            ),
+            call(
+                "kms:CreateAlias",
+                &ctx.src_account,
+                &ctx.src_region,
+                source,
+                kms::alias_requests(source, "kms:CreateAlias", &alias_arn, temp_key),
+            ),
+            call("kms:ListKeys", &ctx.src_account, &ctx.src_region, source, kms::find_temp_key(source, temp_key))
+                .only_when(ASKED_CREATE_KEY_UNANSWERED),
+        ],
+    );
+    create.creates_keys.push(kms::temp_key(ctx, source, &dest.role_arn, temp_key, alias));
+    create
+}
+
+/// Path 8's last cleanup step: the alias deleted and the temporary key scheduled for deletion.
+fn delete_temp_key(ctx: &Ctx, volume: &Volume, temp_key: &KeyRef, alias: &str) -> Step {
+    let source = &ctx.source;
+    let alias_arn = ctx.alias_arn(alias);
+    step(
         format!("delete-temp-key:{}", volume.id),
         format!(
             "Delete alias {alias} and schedule the temporary key for deletion in {} days",
@@ -349,7 +366,7 @@ fn aws_managed_key(
         Phase::Cleanup,
         Action::DeleteKey {
             key: temp_key.arn.clone(),
-            alias: alias.clone(),
+            alias: alias.to_string(),
             pending_window_days: super::TEMP_KEY_DELETION_DAYS,
         },
         Some(volume),
@@ -359,22 +376,19 @@ fn aws_managed_key(
                 &ctx.src_account,
                 &ctx.src_region,
                 source,
-                kms::alias_requests(source, "kms:DeleteAlias", &alias_arn, &temp_key),
+                kms::alias_requests(source, "kms:DeleteAlias", &alias_arn, temp_key),
             ),
             call(
                 "kms:ScheduleKeyDeletion",
                 &ctx.src_account,
                 &ctx.src_region,
                 source,
-                vec![kms::schedule_key_deletion(source, &temp_key)],
+                vec![kms::schedule_key_deletion(source, temp_key)],
             ),
-            call("kms:ListKeys", &ctx.src_account, &ctx.src_region, source, kms::find_temp_key(source, &temp_key))
+            call("kms:ListKeys", &ctx.src_account, &ctx.src_region, source, kms::find_temp_key(source, temp_key))
                 .only_when(ASKED_CREATE_KEY_UNANSWERED),
         ],
-    ));
-    out.snapshots.extend([planned(src, false), planned(&temp, false)]);
-    out.keep_as_evidence(&evidence);
-    Ok(())
+    )
 }
 
 /// ec2:CopySnapshot from `from` to `to` by `signer`, then wait for it (ec2:DescribeSnapshots).

@@ -6,7 +6,7 @@
 //! `s3:ListBucket` with the command's prefix and `s3:GetObject` the output; and the bucket's own
 //! policy, which a bucket of another account must grant too.
 
-use super::names::{Ctx, Signer};
+use super::context::{Ctx, Signer};
 use super::transfer::call;
 use super::{AuthzRequest, Call};
 use serde::{Deserialize, Serialize};
@@ -173,7 +173,8 @@ pub(crate) fn output_calls(ctx: &Ctx, reader: &Signer, out: &TriageOutput, notes
 /// (`aws:userid` is `role-id:ec2-instance-id` for "Role assigned to Amazon EC2 instance", IAM User
 /// Guide, <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable>).
 fn instance_role_session(role_arn: &str, instance_id: &str, account: &str) -> Signer {
-    let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    let arn = custody_ids::Arn::parse(role_arn).ok();
+    let name = arn.and_then(|a| a.role()).map_or(role_arn, |r| r.name);
     Signer {
         role_arn: role_arn.to_string(),
         session: format!("arn:aws:sts::{account}:assumed-role/{name}/{instance_id}"),

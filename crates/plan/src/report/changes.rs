@@ -2,8 +2,8 @@
 //! a fix that is one of the changes to make, or that was printed in full for an earlier request (the
 //! second volume's copy refused like the first's), is one line pointing at where it is shown.
 
+use crate::check::fix::{Change, Fix};
 use crate::check::{change_index, ChangeToMake, CheckReport, Outcome};
-use crate::fix::{Change, Fix};
 
 /// The section's heading: how many changes fix how many refused requests, and how many have none.
 pub fn heading(report: &CheckReport) -> String {

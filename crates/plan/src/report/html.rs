@@ -7,8 +7,8 @@ use super::{
     addition_lines, change_heading, changes, fix_kind, fix_verdict, fixed_requests_line, pretty_json, reasons,
     request_mark, step_mark, summary_line, FixRefs,
 };
+use crate::check::fix::Fix;
 use crate::check::{CheckReport, Outcome, RequestCheck, StepCheck, StepOutcome};
-use crate::fix::Fix;
 use crate::text::{is_hazard, write_escape};
 use std::fmt::Write as _;
 
@@ -79,6 +79,18 @@ fn anchor(s: &StepCheck) -> String {
 /// The report as a self-contained HTML page.
 pub fn html(report: &CheckReport) -> String {
     let mut o = String::new();
+    html_head(&mut o, report);
+    html_verdict(&mut o, report);
+    html_changes(&mut o, report);
+    html_volumes(&mut o, report);
+    html_steps(&mut o, report);
+    html_requests(&mut o, report);
+    let _ = writeln!(o, "</body>\n</html>");
+    o
+}
+
+/// The document's head, the title and where the report comes from.
+fn html_head(o: &mut String, report: &CheckReport) {
     let title = format!("custody check: {} (case {})", report.instance_id, report.case_id);
     let _ = write!(
         o,
@@ -109,6 +121,10 @@ pub fn html(report: &CheckReport) -> String {
             escape(&report.case_id)
         );
     }
+}
+
+/// The verdict banner and the summary line.
+fn html_verdict(o: &mut String, report: &CheckReport) {
     let (verdict, banner) = if report.all_pass() {
         ("pass", "PASS: every step would be allowed".to_string())
     } else if report.summary.failed > 0 {
@@ -123,6 +139,10 @@ pub fn html(report: &CheckReport) -> String {
     };
     let _ = writeln!(o, "<div class=\"verdict {verdict}\" id=\"verdict\">{}</div>", escape(&banner));
     let _ = writeln!(o, "<p class=\"summary {verdict}\" id=\"summary\">{}</p>", escape(&summary_line(report)));
+}
+
+/// The changes to make, each with the requests it fixes.
+fn html_changes(o: &mut String, report: &CheckReport) {
     if !report.changes.is_empty() {
         let _ = writeln!(
             o,
@@ -140,11 +160,15 @@ pub fn html(report: &CheckReport) -> String {
                 prose(&fix_verdict(f)),
                 prose(&fixed_requests_line(c))
             );
-            html_fix_body(&mut o, f);
+            html_fix_body(o, f);
             let _ = writeln!(o, "</li>");
         }
         let _ = writeln!(o, "</ol>");
     }
+}
+
+/// The path of each volume, and why.
+fn html_volumes(o: &mut String, report: &CheckReport) {
     if !report.volumes.is_empty() {
         let _ = writeln!(o, "<h2>Volumes</h2>\n<table class=\"volumes\">\n<thead><tr><th>volume</th><th>path</th><th>why</th></tr></thead>\n<tbody>");
         for v in &report.volumes {
@@ -158,6 +182,10 @@ pub fn html(report: &CheckReport) -> String {
         }
         let _ = writeln!(o, "</tbody>\n</table>");
     }
+}
+
+/// One row per step.
+fn html_steps(o: &mut String, report: &CheckReport) {
     let _ = writeln!(
         o,
         "<h2>Steps</h2>\n<table class=\"steps\" data-steps=\"{}\">\n<thead><tr><th></th><th>step</th><th>title</th><th>requests</th></tr></thead>\n<tbody>",
@@ -177,6 +205,10 @@ pub fn html(report: &CheckReport) -> String {
         );
     }
     let _ = writeln!(o, "</tbody>\n</table>\n<h2>Requests</h2>");
+}
+
+/// Every request of every step, the allowed ones folded away.
+fn html_requests(o: &mut String, report: &CheckReport) {
     let mut refs = FixRefs::new(report);
     for s in &report.steps {
         let _ = writeln!(
@@ -200,19 +232,17 @@ pub fn html(report: &CheckReport) -> String {
         let (troubled, fine): (Vec<&RequestCheck>, Vec<&RequestCheck>) =
             s.requests.iter().partition(|r| r.outcome != Outcome::Allowed);
         for r in troubled {
-            html_request(&mut o, r, &s.id, &mut refs);
+            html_request(o, r, &s.id, &mut refs);
         }
         if !fine.is_empty() {
             let _ = writeln!(o, "<details><summary>{} allowed request(s)</summary>", fine.len());
             for r in fine {
-                html_request(&mut o, r, &s.id, &mut refs);
+                html_request(o, r, &s.id, &mut refs);
             }
             let _ = writeln!(o, "</details>");
         }
         let _ = writeln!(o, "</section>");
     }
-    let _ = writeln!(o, "</body>\n</html>");
-    o
 }
 
 fn html_request<'a>(o: &mut String, r: &'a RequestCheck, step: &str, refs: &mut FixRefs<'a>) {

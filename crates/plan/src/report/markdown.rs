@@ -7,8 +7,8 @@ use super::{
     addition_lines, change_heading, changes, fix_kind, fix_verdict, fixed_requests_line, pretty_json, reasons,
     request_mark, step_mark, summary_line, troubled, FixRefs,
 };
+use crate::check::fix::Fix;
 use crate::check::{CheckReport, Outcome, RequestCheck};
-use crate::fix::Fix;
 use crate::text::{is_hazard, safe, safe_lines, write_escape};
 use std::fmt::Write as _;
 

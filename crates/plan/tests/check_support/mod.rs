@@ -1,10 +1,16 @@
 //! Shared by the preflight tests: the fixture inventory, the scenario plans (JSON, with `${VAR}`
 //! placeholders), and an applier that puts a fix's changes into a request's case file on its own, so
 //! that fixes are re-evaluated independently of the code that made them.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: each test crate uses a part of it, and fails loudly"
+)]
 
+use custody_plan::check::fix::{ChangeAction, Fix};
 use custody_plan::check::{CheckReport, RequestCheck, StepCheck};
-use custody_plan::fix::{ChangeAction, Fix};
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::{AuthzRequest, Call, ContextEntry, Phase, Plan, PlannedGrant, PlannedKey, PolicyScope, Step};
 use serde_json::{json, Value};

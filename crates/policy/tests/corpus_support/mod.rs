@@ -1,8 +1,8 @@
 //! Loading corpus entries and checking an outcome against an entry's expectations; shared by the
 //! library test and the CLI test, so both hold the engine to the same corpus.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "test support: each test crate uses a part of it")]
 // Test support: a broken corpus file should stop the test loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -1,6 +1,6 @@
 //! Shared helpers of the robustness tests (fuzz_parser, matcher_oracle, hostile_inputs, differential).
-#![allow(dead_code, unused_imports)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unused_imports, reason = "test support: each test crate uses a part of it")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 pub use custody_policy::error::JsonPath;
 pub use custody_policy::pattern::{MatchResult, Pattern, Syntax};

@@ -10,10 +10,10 @@
 //! a resumed triage treats a command that has it as fetched.
 
 use super::{ArtifactReport, CommandReport, Sent, TriageRequest, INLINE_STDOUT_LIMIT};
-use crate::aws::{FetchError, InstanceInfo, S3Object, TriageAws};
 use crate::download::{file_name, is_safe_id, Download, Downloaded};
 use crate::error::TriageError;
 use crate::parse::{parse_collection_from, parse_memory_from, Collection, MemoryDump, SectionStatus};
+use custody_cloud::triage::{FetchError, InstanceInfo, S3Object, TriageAws};
 use custody_journal::triage::TriageArtifact;
 use custody_journal::Journal;
 use serde_json::{json, Value};
@@ -300,7 +300,7 @@ pub(super) async fn fetch(
 
 /// Downloads one object into `dir`, or reuses the file an interrupted fetch left when the journal
 /// already has its hash and the file still matches it.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "one object's parts and where it goes, each named as journaled")]
 async fn get(
     aws_api: &dyn TriageAws,
     recorded: &[TriageArtifact],

@@ -2,9 +2,9 @@
 //! written or sent.
 
 use super::TriageRequest;
-use crate::aws::{InstanceInfo, TriageAws};
 use crate::error::TriageError;
 use crate::scope;
+use custody_cloud::triage::{InstanceInfo, TriageAws};
 
 /// The instances asked for, as DescribeInstances sees them, checked before anything is written or
 /// sent: unknown and stopped instances are refused, and with a scoping tag, instances without it.

@@ -24,9 +24,9 @@
 //! the first may still be running.
 
 use super::{fetch, SendFailure, TriageRequest};
-use crate::aws::{AwsError, InstanceInfo, ListedCommand, TriageAws};
 use crate::error::TriageError;
 use crate::script;
+use custody_cloud::triage::{AwsError, InstanceInfo, ListedCommand, TriageAws};
 use custody_journal::{Entry, Journal, JournalError, Outcome};
 use serde_json::json;
 use std::time::{Duration, Instant};

@@ -1,14 +1,14 @@
 //! An SSM fake that authorizes SendCommand the way AWS does, with the policy engine: on the instance
 //! (its tags as `ssm:resourceTag/<key>`) and on the document, through `custody_plan::check::authorize`
 //! against an inventory. A command it allows "runs" and answers a whole collection.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "test support: each test crate uses a part of it")]
 
 use async_trait::async_trait;
 use custody_plan::check::{authorize, Outcome};
 use custody_plan::inventory::Tag;
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::AuthzRequest;
-use custody_triage::download::Download;
+use custody_triage::aws::ObjectSink;
 use custody_triage::{
     AwsError, FetchError, InstanceInfo, Invocation, ListedCommand, ObjectMeta, S3Object, SendRequest, TriageAws,
     TriageRequest,
@@ -181,6 +181,7 @@ impl TriageAws for FakeSsm {
         let id = format!("cmd-{}", sent.len());
         if let Some(out) = &r.output {
             // What the SSM agent writes (SendCommand OutputS3KeyPrefix), and what the instance adds.
+            let out = custody_triage::S3Location { bucket: out.bucket.clone(), prefix: out.prefix.clone() };
             let prefix = out.command_prefix(&id, &r.instance_id);
             let mut objects = self.objects.lock().unwrap();
             let stdout = (self.stdout)(&r.commands).into_bytes();
@@ -243,7 +244,7 @@ impl TriageAws for FakeSsm {
         Ok((out, more))
     }
 
-    async fn get_object(&self, bucket: &str, key: &str, to: &mut Download) -> Result<ObjectMeta, FetchError> {
+    async fn get_object(&self, bucket: &str, key: &str, to: &mut dyn ObjectSink) -> Result<ObjectMeta, FetchError> {
         let body = self.objects.lock().unwrap().get(key).cloned();
         let Some(body) = body else {
             return Err(AwsError::new(Some("NoSuchKey"), format!("s3://{bucket}/{key}")).into());

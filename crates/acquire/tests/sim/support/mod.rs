@@ -5,11 +5,11 @@
 use custody_acquire::cleanup::{cleanup_case, CleanupReport};
 use custody_acquire::wait::WaitSettings;
 use custody_acquire::{AcquireError, AcquireReport, Event, Executor, Progress, Settings};
-use custody_cloud::sim::{SimCall, SimWorld};
 use custody_journal::{Journal, NewCase, ResourceRecord};
 use custody_plan::check::{check, CheckReport};
 use custody_plan::inventory::{parse_inventory, Inventory};
 use custody_plan::plan::{plan, session_name, Mode, Plan, PlanRequest};
+use custody_sim::{SimCall, SimWorld};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -248,7 +248,7 @@ impl Harness {
     }
 }
 
-fn refusal(c: &SimCall, d: &custody_cloud::sim::SimDecision) -> String {
+fn refusal(c: &SimCall, d: &custody_sim::SimDecision) -> String {
     format!("{} by {}: {} on {}: {}", c.api, c.principal, d.action, d.resource, d.why)
 }
 
@@ -370,7 +370,7 @@ pub fn left(report: &AcquireReport) -> Vec<String> {
 pub fn copies_kept(h: &Harness, instance: &str) -> Result<Vec<String>, String> {
     use custody_plan::plan::{TAG_CASE, TAG_EVIDENCE, TAG_VOLUME};
     let snapshots = h.world.snapshots();
-    let of_case = |s: &&custody_cloud::sim::SimSnapshot| s.tags.get(TAG_CASE).is_some_and(|c| c == CASE);
+    let of_case = |s: &&custody_sim::SimSnapshot| s.tags.get(TAG_CASE).is_some_and(|c| c == CASE);
     let mut kept = Vec::new();
     // A volume custody never snapshotted has no copy to keep (the volume itself is untouched).
     if !h.world.calls().iter().any(|c| c.api == "ec2:CreateSnapshots" && c.result.is_ok()) {
@@ -378,7 +378,7 @@ pub fn copies_kept(h: &Harness, instance: &str) -> Result<Vec<String>, String> {
     }
     let volumes = &h.inv.instance(instance).ok_or("no such instance")?.volumes;
     for v in volumes {
-        let of_volume = |s: &&custody_cloud::sim::SimSnapshot| {
+        let of_volume = |s: &&custody_sim::SimSnapshot| {
             s.tags.get(TAG_VOLUME) == Some(&v.id)
                 || (!s.tags.contains_key(TAG_VOLUME) && s.volume_id.as_ref() == Some(&v.id))
         };

@@ -1,10 +1,10 @@
 //! What `custody acquire` prints: progress lines, and the result.
 
 use super::AcquireArgs;
+use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use custody_acquire::{AcquireReport, Event};
 use custody_journal::Journal;
 use custody_plan::text::{safe_indented, Safe};
-use std::process::ExitCode;
 
 /// One progress line. Its values come from the inventory and AWS answers (tags, error messages):
 /// the whole line is escaped, its continuation lines (a warning of several lines) indented, so
@@ -23,23 +23,28 @@ pub(crate) fn event_line(event: &Event) -> String {
 }
 
 /// Prints the result and returns the exit status: 0 all evidence secured, 130 interrupted, 1 else.
-pub(crate) fn finish(args: &AcquireArgs, journal: &Journal, report: &AcquireReport) -> ExitCode {
+pub(crate) fn finish(args: &AcquireArgs, journal: &Journal, report: &AcquireReport) -> CliResult {
     if args.json {
-        match serde_json::to_string_pretty(report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("error: cannot serialize the result: {e}"),
-        }
+        // A report of strings, numbers and vectors: serializing it cannot fail, short of a bug.
+        let text = serde_json::to_string_pretty(report)
+            .map_err(|e| CliError::bug("cannot serialize the result").caused_by(&e))?;
+        write_stdout(&format!("{text}\n"));
     } else {
-        print!("{}", render(report));
+        let mut out = render(report);
         if let Some(path) = journal.path() {
-            println!("journal: {} (`custody show {}`)", Safe(&path.display().to_string()), Safe(&report.case_id));
+            out.push_str(&format!(
+                "journal: {} (`custody show {}`)\n",
+                Safe(&path.display().to_string()),
+                Safe(&report.case_id)
+            ));
         }
+        write_stdout(&out);
     }
-    match (report.succeeded, report.interrupted) {
-        (true, _) => ExitCode::SUCCESS,
-        (false, true) => ExitCode::from(130),
-        (false, false) => ExitCode::from(1),
-    }
+    Ok(match (report.succeeded, report.interrupted) {
+        (true, _) => ExitStatus::Success,
+        (false, true) => ExitStatus::Interrupted,
+        (false, false) => ExitStatus::Failure,
+    })
 }
 
 /// The result in words, every value through `Safe` (one line each, control characters as escapes).

@@ -5,7 +5,7 @@
 //! **Testing aid: a simulated cloud that outlives the process.** With `--simulate-state FILE`
 //! (hidden from `--help`), the world is read from FILE if it exists (else seeded from the inventory)
 //! and written back to it, atomically, after every simulated call, before the call answers
-//! (`custody_cloud::sim`, "A world that outlives its process"). A run killed at any point can then be
+//! (`custody_sim`, "A world that outlives its process"). A run killed at any point can then be
 //! resumed (`--resume CASE`, with the same `--simulate`, `--simulate-state` and `--data-dir`) or
 //! cleaned up (`custody cleanup --case CASE --simulate INVENTORY --simulate-state FILE`) by a new
 //! process, on the cloud the killed one left: that is how the crash tests run the cross-account
@@ -15,17 +15,19 @@
 //! authorize only N calls after it is made (`SimWorld::set_authz_lag`), as KMS does.
 
 use super::output;
-use super::{plan_and_check, preflight_journaled, progress, read_inventory, settings, watch_ctrl_c, AcquireArgs};
+use super::{plan_and_check, prepare_error, progress, read_inventory, settings, watch_ctrl_c, AcquireArgs};
+use crate::exit::{write_stdout, CliError, CliResult, ErrorKind, ExitStatus};
+use custody_acquire::prepare::preflight_journaled;
 use custody_acquire::{AcquireReport, Executor};
-use custody_cloud::sim::{SimCall, SimWorld};
 use custody_cloud::Cloud;
 use custody_journal::{Journal, NewCase};
 use custody_plan::inventory::Inventory;
 use custody_plan::plan::session_name;
-use custody_plan::text::{safe, safe_indented, Safe};
+use custody_plan::text::{safe, Safe};
+use custody_sim::{SimCall, SimWorld};
 use serde_json::json;
+use std::fmt::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 /// The environment variable of the look-up lag, in calls.
@@ -45,16 +47,16 @@ fn calls_in(name: &str) -> Result<Option<u64>, String> {
 
 /// The simulated cloud `inventory` (read from `path`) describes: in memory, or kept in `state`.
 /// Errors are the user's (exit 2).
-pub(crate) fn world(inventory: &Inventory, path: &Path, state: Option<&Path>) -> Result<SimWorld, String> {
+pub(crate) fn world(inventory: &Inventory, path: &Path, state: Option<&Path>) -> Result<SimWorld, CliError> {
     let world = match state {
         Some(file) => SimWorld::persistent(inventory, file),
         None => SimWorld::new(inventory),
     }
-    .map_err(|message| format!("{}: cannot simulate this inventory: {message}", path.display()))?;
-    if let Some(lag) = calls_in(LOOKUP_LAG)? {
+    .map_err(|message| CliError::user(format!("{}: cannot simulate this inventory: {message}", path.display())))?;
+    if let Some(lag) = calls_in(LOOKUP_LAG).map_err(CliError::user)? {
         world.set_lookup_lag(lag);
     }
-    if let Some(lag) = calls_in(AUTHZ_LAG)? {
+    if let Some(lag) = calls_in(AUTHZ_LAG).map_err(CliError::user)? {
         world.set_authz_lag(lag);
     }
     Ok(world)
@@ -66,81 +68,49 @@ pub(crate) fn cleanup_cloud(
     inventory_path: Option<&Path>,
     state: Option<&Path>,
     case_id: Option<&str>,
-) -> Result<Option<Arc<dyn Cloud>>, String> {
+) -> Result<Option<Arc<dyn Cloud>>, CliError> {
     let Some(path) = inventory_path else { return Ok(None) };
     let Some(state) = state else {
-        return Err("--simulate with cleanup needs --simulate-state: the state file the acquisition kept".into());
+        return Err(CliError::user(
+            "--simulate with cleanup needs --simulate-state: the state file the acquisition kept",
+        ));
     };
-    let inventory = read_inventory(path).map_err(|(message, _)| message)?;
+    let inventory = read_inventory(path)?;
     let world = world(&inventory, path, Some(state))?;
     let forensic = &inventory.config.forensic_role_arn;
     Ok(Some(world.cloud_as(forensic, &session_name(case_id.unwrap_or("cleanup")))))
 }
 
-pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
+pub(super) async fn run(args: &AcquireArgs, path: &Path) -> CliResult {
     if args.resume.is_some() && args.simulate_state.is_none() {
-        eprintln!(
-            "error: --resume with --simulate: a simulated cloud lives only as long as its run, so there is nothing to \
-             resume; run the simulation again"
-        );
-        return ExitCode::from(2);
+        return Err(CliError::user(
+            "--resume with --simulate: a simulated cloud lives only as long as its run, so there is nothing to \
+             resume; run the simulation again",
+        ));
     }
-    let inventory = match read_inventory(path) {
-        Ok(i) => i,
-        Err((message, code)) => {
-            // The message can quote the inventory.
-            eprintln!("error: {}", safe_indented(&message, "  "));
-            return code;
-        }
-    };
-    let world = match world(&inventory, path, args.simulate_state.as_deref()) {
-        Ok(w) => w,
-        Err(message) => {
-            eprintln!("error: {}", safe_indented(&message, "  "));
-            return ExitCode::from(2);
-        }
-    };
+    let inventory = read_inventory(path)?;
+    let world = world(&inventory, path, args.simulate_state.as_deref())?;
     if let Some(case) = &args.resume {
         return resume(args, path, &inventory, &world, case).await;
     }
-    let case_id = args.case_id.clone().unwrap_or_default();
-    // A dry run stops where the preflight would stop a real run; --no-preflight shows where AWS refuses.
-    let plans = match plan_and_check(args, &inventory, &case_id) {
-        Ok(p) => p,
-        Err(code) => return code,
+    let Some(case_id) = args.case_id.clone() else {
+        return Err(CliError::bug("no case id for a new simulated acquisition, which clap requires"));
     };
+    // A dry run stops where the preflight would stop a real run; --no-preflight shows where AWS refuses.
+    let plans = plan_and_check(args, &inventory, &case_id)?;
     // Only now, with the input known good, is a journal opened (and, with --data-dir, created).
     let journal = match &args.data.data_dir {
-        Some(_) => args.data.open(),
-        None => Journal::open_in_memory().map_err(|e| e.to_string()),
+        Some(_) => args.data.open()?,
+        None => Journal::open_in_memory().map_err(|e| CliError::from_error(ErrorKind::User, &e))?,
     };
-    let journal = match journal {
-        Ok(j) => Arc::new(j),
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let journal = Arc::new(journal);
     // One process per case (a journal in memory has nothing to lock).
-    let _lock = match crate::data_dir::lock_case(&journal, &case_id) {
-        Ok(lock) => lock,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let _lock = crate::data_dir::lock_case(&journal, &case_id)?;
     let forensic = inventory.config.forensic_role_arn.clone();
     let base = world.cloud_as(&forensic, &session_name(&case_id));
     let executor = Executor::new(journal.clone(), base, &forensic, settings(args), progress(args.json));
-    watch_ctrl_c(&executor);
-    match super::refuse_shared_case(&journal, &executor, &case_id, &plans).await {
-        Ok(None) => {}
-        Ok(Some(code)) => return code,
-        Err(message) => {
-            eprintln!("error: {}", safe_indented(&message, "  "));
-            return ExitCode::from(1);
-        }
-    }
+    watch_ctrl_c(&executor, args.json);
+    super::refuse_shared_case(&journal, &executor, &case_id, &plans).await?;
     let case = NewCase {
         case_id: case_id.clone(),
         examiner: args.examiner.clone(),
@@ -149,50 +119,24 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> ExitCode {
         note: Some(format!("simulated from {}", path.display())),
         simulated: true,
     };
-    let report = match executor.acquire(&case, plans).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}", safe_indented(&crate::data_dir::error_chain(&e), "  "));
-            return ExitCode::from(1);
-        }
-    };
+    let report = executor.acquire(&case, plans).await.map_err(|e| CliError::from_error(ErrorKind::Failure, &e))?;
     finish(args, path, &inventory, &world, &case_id, &report)
 }
 
 /// `--resume CASE` on a simulated cloud kept in a state file: the journal's plans, carried on.
-async fn resume(args: &AcquireArgs, path: &Path, inventory: &Inventory, world: &SimWorld, case: &str) -> ExitCode {
-    let journal = match args.data.open() {
-        Ok(j) => Arc::new(j),
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let _lock = match crate::data_dir::lock_case(&journal, case) {
-        Ok(lock) => lock,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let preflights = match preflight_journaled(&journal, inventory, case) {
-        Ok(p) => p,
-        Err(message) => {
-            eprintln!("error: {}", safe_indented(&message, "  "));
-            return ExitCode::from(2);
-        }
-    };
+async fn resume(args: &AcquireArgs, path: &Path, inventory: &Inventory, world: &SimWorld, case: &str) -> CliResult {
+    let journal = Arc::new(args.data.open()?);
+    let _lock = crate::data_dir::lock_case(&journal, case)?;
+    let preflights = preflight_journaled(&journal, inventory, case).map_err(|e| {
+        // A journal that cannot be read is refused before anything is run: nothing was changed.
+        CliError { kind: ErrorKind::User, ..prepare_error(e) }
+    })?;
     let forensic = inventory.config.forensic_role_arn.clone();
     let base = world.cloud_as(&forensic, &session_name(case));
     let executor = Executor::new(journal, base, &forensic, settings(args), progress(args.json));
-    watch_ctrl_c(&executor);
-    match executor.resume(case, preflights).await {
-        Ok(report) => finish(args, path, inventory, world, case, &report),
-        Err(e) => {
-            eprintln!("error: {}", safe_indented(&crate::data_dir::error_chain(&e), "  "));
-            ExitCode::from(1)
-        }
-    }
+    watch_ctrl_c(&executor, args.json);
+    let report = executor.resume(case, preflights).await.map_err(|e| CliError::from_error(ErrorKind::Failure, &e))?;
+    finish(args, path, inventory, world, case, &report)
 }
 
 /// Prints the calls, the report and what was left; the exit status.
@@ -203,7 +147,7 @@ fn finish(
     world: &SimWorld,
     case_id: &str,
     report: &AcquireReport,
-) -> ExitCode {
+) -> CliResult {
     let evidence: Vec<String> = report.evidence().iter().map(|e| e.snapshot_id.clone()).collect();
     // A snapshot the report says the run kept (the only copy of a volume's evidence) is not "left
     // behind" as "not evidence", which would invite deleting it; a share still in place is.
@@ -222,49 +166,55 @@ fn finish(
             "kept": kept,
             "failed_evidence_copies": failed_copies,
         });
-        match serde_json::to_string_pretty(&out) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("error: cannot serialize the result: {e}"),
-        }
+        // Reports, strings and JSON values with string keys: serializing them cannot fail, short of a bug.
+        let text = serde_json::to_string_pretty(&out)
+            .map_err(|e| CliError::bug("cannot serialize the result").caused_by(&e))?;
+        write_stdout(&format!("{text}\n"));
     } else {
-        println!(
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
             "\nsimulated calls ({}), each authorized by the engine against {}:",
             calls.len(),
             Safe(&path.display().to_string())
         );
         for c in &calls {
-            println!("{}", call_line(c));
+            let _ = writeln!(out, "{}", call_line(c));
             for d in c.refusals() {
-                println!("      REFUSED {} on {}: {}", Safe(&d.action), Safe(&d.resource), Safe(&d.why));
+                let _ = writeln!(out, "      REFUSED {} on {}: {}", Safe(&d.action), Safe(&d.resource), Safe(&d.why));
             }
         }
-        print!("{}", output::render(report));
+        out.push_str(&output::render(report));
         if !kept.is_empty() {
-            println!("kept, the only copy of the evidence (the report above says why):");
+            let _ = writeln!(out, "kept, the only copy of the evidence (the report above says why):");
             for l in &kept {
-                println!("  {}", Safe(l));
+                let _ = writeln!(out, "  {}", Safe(l));
             }
         }
         if leftovers.is_empty() {
-            println!("left behind: nothing (no temporary snapshot, share, grant, alias or live temporary key)");
+            let _ = writeln!(
+                out,
+                "left behind: nothing (no temporary snapshot, share, grant, alias or live temporary key)"
+            );
         } else {
-            println!("left behind:");
+            let _ = writeln!(out, "left behind:");
             for l in &leftovers {
-                println!("  {}", Safe(l));
+                let _ = writeln!(out, "  {}", Safe(l));
             }
         }
         if !failed_copies.is_empty() {
-            println!("kept, holding no data:");
+            let _ = writeln!(out, "kept, holding no data:");
             for l in &failed_copies {
-                println!("  {}", Safe(l));
+                let _ = writeln!(out, "  {}", Safe(l));
             }
         }
+        write_stdout(&out);
     }
-    match (report.succeeded && leftovers.is_empty(), report.interrupted) {
-        (true, _) => ExitCode::SUCCESS,
-        (false, true) => ExitCode::from(130),
-        (false, false) => ExitCode::from(1),
-    }
+    Ok(match (report.succeeded && leftovers.is_empty(), report.interrupted) {
+        (true, _) => ExitStatus::Success,
+        (false, true) => ExitStatus::Interrupted,
+        (false, false) => ExitStatus::Failure,
+    })
 }
 
 /// Whether a leftover (`snapshot snap-… (…) is tagged … and is not evidence`) is a snapshot the

@@ -2,15 +2,15 @@
 
 use super::{CaseCleanup, CaseDryRun, CleanupArgs};
 use crate::commands::cases::{emit, print_json};
+use crate::exit::{CliResult, ExitStatus};
 use custody_journal::Status;
 use custody_plan::plan::TAG_CASE;
 use custody_plan::text::{safe_indented, Safe};
 use serde_json::json;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 /// Prints the result of a cleanup; exit 0 when nothing failed, 1 otherwise.
-pub(super) fn finish(args: &CleanupArgs, cases: &[CaseCleanup], skipped: &[String]) -> ExitCode {
+pub(super) fn finish(args: &CleanupArgs, cases: &[CaseCleanup], skipped: &[String]) -> CliResult {
     let removed: usize = cases.iter().map(|c| c.report.removed.len()).sum();
     let failed: usize = cases.iter().map(|c| c.report.failed.len()).sum();
     let skipped_all: Vec<&String> = skipped.iter().chain(cases.iter().flat_map(|c| &c.report.skipped)).collect();
@@ -23,17 +23,11 @@ pub(super) fn finish(args: &CleanupArgs, cases: &[CaseCleanup], skipped: &[Strin
             "cases": cases,
             "skipped": skipped,
         });
-        if print_json(&out) != ExitCode::SUCCESS {
-            return ExitCode::from(1);
-        }
+        print_json(&out)?;
     } else {
         emit(&render(cases, skipped, removed, failed, skipped_all.len()));
     }
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    Ok(ExitStatus::from_ok(failed == 0))
 }
 
 /// The summary; every value (ids, AWS messages) through `Safe`, and `emit` escapes the whole again.
@@ -79,14 +73,15 @@ fn render(cases: &[CaseCleanup], skipped: &[String], removed: usize, failed: usi
 }
 
 /// Prints what a dry run found; exit 0.
-pub(super) fn dry_run(args: &CleanupArgs, cases: &[CaseDryRun], skipped: &[String]) -> ExitCode {
+pub(super) fn dry_run(args: &CleanupArgs, cases: &[CaseDryRun], skipped: &[String]) -> CliResult {
     let sweep = format!(
         "not run: the search in AWS for what the journal does not know (snapshots tagged {TAG_CASE}=<case>, the \
          case's temporary aliases and keys)"
     );
     if args.json {
         let out = json!({ "dry_run": true, "cases": cases, "skipped": skipped, "aws_sweep": sweep });
-        return print_json(&out);
+        print_json(&out)?;
+        return Ok(ExitStatus::Success);
     }
     let mut out = String::from("dry run: nothing is removed and AWS is not called\n");
     if cases.is_empty() && skipped.is_empty() {
@@ -141,7 +136,7 @@ pub(super) fn dry_run(args: &CleanupArgs, cases: &[CaseDryRun], skipped: &[Strin
     }
     let _ = writeln!(out, "{sweep}; run without --dry-run for it");
     emit(&out);
-    ExitCode::SUCCESS
+    Ok(ExitStatus::Success)
 }
 
 #[cfg(test)]

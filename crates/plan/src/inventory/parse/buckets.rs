@@ -51,7 +51,7 @@ pub(super) fn check_instance_profile_role(obj: &Obj<'_>, account: &str) -> Resul
          (`arn:aws:iam::{account}:role/<name>`)"
     );
     obj.nullable_str("instance_profile_role_arn", &expected, |s| {
-        arn::is_role_arn(s) && s.split(':').nth(4) == Some(account)
+        arn::Arn::parse(s).is_ok_and(|a| a.role().is_some() && a.account() == Some(account))
     })?;
     Ok(())
 }
