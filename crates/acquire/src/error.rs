@@ -112,17 +112,8 @@ impl From<JournalError> for AcquireError {
 mod tests {
     use super::*;
     use custody_cloud::error::ApiError;
-
-    /// The message and every source, as a chain printer shows them (the CLI's `error_chain`).
-    fn chain(e: &dyn Error) -> String {
-        let mut out = e.to_string();
-        let mut source = e.source();
-        while let Some(cause) = source {
-            out.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        out
-    }
+    // The message and every source, as the CLI prints them.
+    use custody_cloud::error::error_chain as chain;
 
     #[test]
     fn a_call_error_shows_aws_error_once() {

@@ -11,20 +11,9 @@ use std::path::Path;
 /// A manifest of a 1 GiB image with no data (a sparse file of zeros and an empty block checksum
 /// file), edited by `edit`, written as `snap.manifest.json` in `dir`.
 fn write_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let mut manifest = serde_json::json!({
-        "format": "custody-image-manifest/1",
-        "custody_version": "test",
-        "created_at": "2025-01-01T00:00:00.000000Z",
-        "case_id": null, "examiner": null,
-        "source": {"snapshot_id": "snap-0123456789abcdef0", "region": "us-east-1", "account": null, "instance_id": null,
-                   "volume_id": null, "kms_key_arn": null, "acquisition_path": null},
-        "aws_calls": [],
-        "imaging": {"started_at": "x", "finished_at": "y", "workers": 1, "list_request_ids": [], "blocks_downloaded": 0, "blocks_resumed": 0},
-        "image": {"file": "snap.raw", "size_bytes": 1073741824u64, "block_size": 524288, "volume_size_gib": 1,
-                  "blocks_total": 2048, "blocks_with_data": 0, "sparse_ranges": [],
-                  "block_checksums": {"file": "snap.blocks", "method": "m", "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-                  "hashes": {"sha256": "49bc20df15e412a64472421e13fe86ff1c5165e18b2afccf160d4dc19fe68a14"}}
-    });
+    // A 1 GiB image with no data: a sparse file of zeros and an empty block checksum file.
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sparse-1gib.manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
     edit(&mut manifest);
     let path = dir.join("snap.manifest.json");
     std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();

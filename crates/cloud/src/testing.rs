@@ -166,8 +166,10 @@ impl Drop for Moto {
 }
 
 mod denying;
+mod ebs;
 mod seed;
 pub use denying::Denying;
+pub use ebs::upload_snapshot;
 pub use seed::{seed_acquisition_incident, seed_forensic_role, seed_incident, AcquisitionIncident, Incident};
 
 #[cfg(test)]

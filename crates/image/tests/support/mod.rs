@@ -10,10 +10,8 @@
 )]
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use base64::Engine as _;
 use custody_cloud::testing::Moto;
 use custody_image::{BlockPage, FailureKind, FetchedBlock, SnapshotBlocks, SourceError, BLOCK_SIZE};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,35 +87,7 @@ impl ClockCheckProxy {
 /// Uploads `volume` (its length a multiple of 512 KiB, at most `volume_size_gib`) as a snapshot,
 /// skipping all-zero blocks as EBS does; returns the snapshot id and the indexes written.
 pub async fn upload(config: &SdkConfig, volume_size_gib: i64, blocks: &[(i32, Vec<u8>)]) -> String {
-    let client = aws_sdk_ebs::Client::new(config);
-    let started =
-        client.start_snapshot().volume_size(volume_size_gib).description("custody-image test").send().await.unwrap();
-    let snapshot_id = started.snapshot_id().unwrap().to_string();
-    for (index, data) in blocks {
-        assert_eq!(data.len() as u64, BLOCK_SIZE);
-        // PutSnapshotBlock: a base64 SHA-256 checksum, algorithm SHA256 (EBS API Reference,
-        // PutSnapshotBlock; EBS User Guide, "Use EBS direct APIs checksums to validate snapshot data").
-        let checksum = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(data));
-        client
-            .put_snapshot_block()
-            .snapshot_id(&snapshot_id)
-            .block_index(*index)
-            .block_data(aws_sdk_ebs::primitives::ByteStream::from(data.clone()))
-            .data_length(BLOCK_SIZE as i32)
-            .checksum(checksum)
-            .checksum_algorithm(aws_sdk_ebs::types::ChecksumAlgorithm::ChecksumAlgorithmSha256)
-            .send()
-            .await
-            .unwrap();
-    }
-    client
-        .complete_snapshot()
-        .snapshot_id(&snapshot_id)
-        .changed_blocks_count(blocks.len() as i32)
-        .send()
-        .await
-        .unwrap();
-    snapshot_id
+    custody_cloud::testing::upload_snapshot(config, volume_size_gib, blocks).await.unwrap()
 }
 
 /// The non-zero 512 KiB blocks of `bytes`.
