@@ -48,7 +48,8 @@ pub(crate) async fn run_step(run: &Run, scope: Scope<'_>, step: &Step) -> Result
     run.progress.emit(Event::Step {
         instance: run.instance().to_string(),
         step: step.id.clone(),
-        title: step.title.clone(),
+        title: run.title(step),
+        volume: step.volume_id.clone(),
     });
     let done = |ran: Result<(), AcquireError>| ran.map(|()| Ran::Done);
     match (scope, &step.action) {

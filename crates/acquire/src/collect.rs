@@ -22,7 +22,7 @@ use custody_cloud::error::CloudError;
 use custody_cloud::types::CallerIdentity;
 use custody_plan::inventory::arn::Arn;
 use custody_plan::inventory::{
-    Config, EbsEncryptionDefault, Instance, InstanceField, Inventory, Key, Volume, DEFAULT_ALIAS_PREFIX,
+    Config, EbsEncryptionDefault, Instance, InstanceField, Inventory, Key, Tag, Volume, DEFAULT_ALIAS_PREFIX,
     INVENTORY_VERSION,
 };
 use std::collections::BTreeMap;
@@ -44,6 +44,11 @@ pub struct CollectRequest {
     pub forensic_key_arns: Vec<String>,
     /// The case id, carried in the AssumeRole session name.
     pub case_id: Option<String>,
+    /// The prefix of the temporary key aliases (`config.alias_prefix`); default
+    /// [`DEFAULT_ALIAS_PREFIX`].
+    pub alias_prefix: Option<String>,
+    /// The tag triage is scoped to (`config.ssm_tag`).
+    pub ssm_tag: Option<Tag>,
 }
 
 /// A fact that could not be read, and why.
@@ -252,8 +257,8 @@ pub async fn collect(base: Arc<dyn Cloud>, request: &CollectRequest) -> Result<C
             forensic_role_arn,
             source_role_arns,
             forensic_key_arns,
-            alias_prefix: DEFAULT_ALIAS_PREFIX.to_string(),
-            ssm_tag: None,
+            alias_prefix: request.alias_prefix.clone().unwrap_or_else(|| DEFAULT_ALIAS_PREFIX.to_string()),
+            ssm_tag: request.ssm_tag.clone(),
         },
         principals,
         keys,

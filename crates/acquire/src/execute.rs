@@ -196,12 +196,13 @@ impl Executor {
         let mut tasks = JoinSet::new();
         for (i, (plan, preflight)) in plans.into_iter().enumerate() {
             let placeholders = placeholders(&plan)?;
+            let resolved = Resolved::telling(self.progress.clone(), &plan.instance_id);
             let run = Arc::new(Run {
                 journal: self.journal.clone(),
                 plan,
                 preflight,
                 sessions: Sessions::new(&self.base_role, self.base.clone()),
-                resolved: Resolved::new(),
+                resolved,
                 placeholders,
                 wait: self.settings.wait,
                 progress: self.progress.clone(),

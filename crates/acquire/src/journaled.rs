@@ -125,6 +125,11 @@ impl Run {
         })
     }
 
+    /// `step`'s title with real ids for the placeholders created so far (and words for the others).
+    pub fn title(&self, step: &Step) -> String {
+        self.resolved.substitute(&step.title, &self.placeholders)
+    }
+
     /// The real id of `name`, `None` for a placeholder never created (cleanup skips it).
     pub fn created(&self, name: &str) -> Option<String> {
         self.resolved.real(name, &self.placeholders)

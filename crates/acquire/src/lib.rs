@@ -51,5 +51,5 @@ pub mod wait;
 
 pub use error::AcquireError;
 pub use execute::{Executor, Settings};
-pub use report::{AcquireReport, Event, EvidenceItem, InstanceReport, Progress};
+pub use report::{AcquireReport, Event, EvidenceItem, InstanceReport, Progress, StepOutline};
 pub use run_id::new_run_id;

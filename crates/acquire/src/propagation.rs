@@ -83,7 +83,8 @@ async fn describe_until_allowed(
     let cloud = run.signer(step, call)?;
     let region = key_arn.split(':').nth(3).unwrap_or(&call.region).to_string();
     let kms = cloud.kms(&region);
-    let what = p.awaited.describe();
+    // The real ids of what is awaited, made by earlier steps: a plan placeholder is no id to look up.
+    let what = run.resolved.substitute(&p.awaited.describe(), &run.placeholders);
     let started = tokio::time::Instant::now();
     let mut delay = run.wait.initial;
     let mut attempt = 0u32;

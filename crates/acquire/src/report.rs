@@ -5,24 +5,56 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Something worth telling the examiner while the acquisition runs.
+/// Something worth telling the examiner while the acquisition runs. Every value is as the plan, the
+/// inventory or AWS gave it: a view escapes it before showing it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
-    /// A step starts.
-    Step { instance: String, step: String, title: String },
+    /// An instance's run starts: its volumes and its steps in the order they run, so that a view can
+    /// show one line per volume and number the steps.
+    Started { instance: String, volumes: Vec<String>, steps: Vec<StepOutline> },
+    /// A step starts. `volume`: the volume the step is for (none: a step of the instance, before its
+    /// volumes). The title names real ids where they are known, and "a new snapshot" (key, volume,
+    /// grant) for what the step itself creates: never a plan placeholder.
+    Step {
+        instance: String,
+        step: String,
+        title: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        volume: Option<String>,
+    },
     /// A step was done by an earlier run (resume), or found done in AWS.
     Reused { instance: String, step: String, how: String },
     /// A step is skipped, and why.
     Skipped { instance: String, step: String, why: String },
-    /// A snapshot is not complete yet.
-    Waiting { step: String, snapshot: String, state: String },
+    /// A snapshot is not complete yet (one event per poll). `volume`: the volume it is evidence of,
+    /// when known; `progress`: DescribeSnapshots' `Progress` (`42%`), when it has one.
+    Waiting {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        volume: Option<String>,
+        snapshot: String,
+        state: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        progress: Option<String>,
+    },
+    /// A resource the plan names by a placeholder exists: `id` is its real id, to show from now on.
+    Resolved { instance: String, placeholder: String, id: String },
     /// A throttled or not-yet-authorized call is retried.
     Retrying { step: String, api: String, attempt: u32, why: String },
     /// Something was removed.
     Removed { what: String },
     /// Something the examiner should know.
     Warning { message: String },
+}
+
+/// One step of a plan, in [`Event::Started`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepOutline {
+    pub step: String,
+    /// The volume the step is for; none for the instance's steps, which come before every volume's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
 }
 
 /// Where events go (the CLI prints them; tests collect them).

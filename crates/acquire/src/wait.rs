@@ -77,11 +77,15 @@ impl WaitSettings {
 }
 
 /// Waits until every snapshot of `ids` is `completed` (returned in the order of `ids`). A snapshot in
-/// `error` fails the wait with EC2's state message; `stop` ends it early.
+/// `error` fails the wait with EC2's state message; `stop` ends it early. Each poll of a snapshot not
+/// complete yet is told ([`Event::Waiting`]), with its progress and `volume`, the volume the step is
+/// for (none: each snapshot's own, as DescribeSnapshots gives it, right for the snapshots of a volume
+/// and arbitrary for a copy).
 pub async fn snapshots_completed(
     ec2: &dyn Ec2,
     ids: &[String],
     step: &str,
+    volume: Option<&str>,
     settings: &WaitSettings,
     progress: &Progress,
     stop: &AtomicBool,
@@ -117,11 +121,13 @@ pub async fn snapshots_completed(
                             })
                         }
                         other => {
-                            let state = match &s.progress {
-                                Some(p) => format!("{other} {p}"),
-                                None => other.to_string(),
-                            };
-                            progress.emit(Event::Waiting { step: step.to_string(), snapshot: s.id.clone(), state });
+                            progress.emit(Event::Waiting {
+                                step: step.to_string(),
+                                volume: volume.map(str::to_string).or_else(|| s.volume_id.clone()),
+                                snapshot: s.id.clone(),
+                                state: other.to_string(),
+                                progress: s.progress.clone(),
+                            });
                             pending = Some((s.id.clone(), other.to_string()));
                         }
                     }

@@ -56,6 +56,7 @@ async fn a_member_account_is_read_through_its_role_and_its_scps_through_the_mana
         source_role_arn: Some(incident.role_arn.clone()),
         forensic_key_arns: vec![forensics.key_arn.clone()],
         case_id: Some("case-7".into()),
+        ..CollectRequest::default()
     };
     let collected = collect(Arc::new(SdkCloud::from_config(base)), &request).await.unwrap();
     let warnings: Vec<String> = collected.warnings.iter().map(ToString::to_string).collect();

@@ -2,11 +2,12 @@
 //! planning they both start with: one definition, so that `--to`, `--mode` and their errors cannot
 //! drift apart between the two commands.
 
+use crate::choices::ModeArg;
 use crate::exit::CliError;
 use crate::input::{origin_name, read_text, InputError};
 use custody_plan::inventory::arn::{is_account_id, is_region};
 use custody_plan::inventory::{parse_inventory, Inventory};
-use custody_plan::plan::{plan, Mode, Plan, PlanRequest, TriageOutput};
+use custody_plan::plan::{plan, Plan, PlanRequest, TriageOutput};
 use std::path::PathBuf;
 
 /// What to acquire, from which inventory, to where.
@@ -16,17 +17,16 @@ pub struct AcquisitionArgs {
     #[arg(long, value_name = "FILE")]
     pub inventory: PathBuf,
     /// The instance to acquire (`i-…`).
-    #[arg(long, value_name = "INSTANCE_ID")]
+    #[arg(value_name = "INSTANCE_ID")]
     pub instance: String,
     /// Where the evidence goes: an account, optionally with a Region (default: the inventory's
     /// forensic account and Region).
     #[arg(long, value_name = "ACCOUNT[:REGION]", value_parser = parse_destination)]
     pub to: Option<Destination>,
-    /// How a cross-account customer managed key is opened to the forensic role: auto (chosen per
-    /// volume from the key's grants and key policy), grant-only, direct, owner-grants; or direct-read,
-    /// which reads every volume in place with the EBS direct APIs.
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_mode)]
-    pub mode: Mode,
+    /// How a cross-account customer managed key is opened to the forensic role, or direct-read, which
+    /// reads every volume in place with the EBS direct APIs.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ModeArg::Auto)]
+    pub mode: ModeArg,
     /// Include triage through SSM Run Command.
     #[arg(long)]
     pub triage: bool,
@@ -49,10 +49,6 @@ pub struct AcquisitionArgs {
 pub struct Destination {
     pub account: String,
     pub region: Option<String>,
-}
-
-pub(crate) fn parse_mode(text: &str) -> Result<Mode, String> {
-    text.parse()
 }
 
 pub(crate) fn parse_destination(text: &str) -> Result<Destination, String> {
@@ -88,7 +84,7 @@ pub fn load_and_plan_with_digest(args: &AcquisitionArgs) -> Result<(Inventory, P
         instance_id: args.instance.clone(),
         to_account: args.to.as_ref().map(|d| d.account.clone()),
         to_region: args.to.as_ref().and_then(|d| d.region.clone()),
-        mode: args.mode,
+        mode: args.mode.into(),
         triage: args.triage,
         triage_output: args.output.clone(),
         case_id: args.case_id.clone(),

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 /// The journal's directory.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataDirArgs {
-    /// The directory of the journal (`journal.sqlite3`) [default: $CUSTODY_DATA_DIR, else
-    /// $XDG_DATA_HOME/custody, else ~/.local/share/custody]. Created private (0700); one that other
-    /// users can open is reported, not changed.
-    #[arg(long, value_name = "DIR")]
+    /// The directory of the journal (`journal.sqlite3`) [default: journal.data_dir of custody.toml,
+    /// else $XDG_DATA_HOME/custody, else ~/.local/share/custody]. Created private (0700); one that
+    /// other users can open is reported, not changed.
+    #[arg(long, value_name = "DIR", env = "CUSTODY_DATA_DIR", hide_env_values = true)]
     pub data_dir: Option<PathBuf>,
 }
 

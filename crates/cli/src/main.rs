@@ -11,20 +11,31 @@
 //! custody, reported with what to send.
 
 mod acquisition;
+mod aws_options;
 mod aws_target;
+mod choices;
 mod commands;
+mod config;
 mod data_dir;
 mod exit;
+mod globals;
 mod input;
+mod progress;
 mod runtime;
+mod units;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// `custody --version`: the version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CUSTODY_COMMIT"), ")");
+
 /// Acquire AWS EC2 instances as forensic evidence, under IAM/KMS permissions proved before anything is touched.
 #[derive(Debug, Parser)]
-#[command(name = "custody", version, about, long_about = None, arg_required_else_help = true)]
+#[command(name = "custody", version = VERSION, about, long_about = None, arg_required_else_help = true)]
 struct Cli {
+    #[command(flatten)]
+    global: globals::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,6 +77,11 @@ enum Command {
     Verify(commands::image::VerifyArgs),
     /// Collect the volatile state of running instances through SSM Run Command, scoped by instance tag.
     Triage(commands::triage::TriageArgs),
+    /// Print the completion script of a shell (bash, zsh or fish).
+    Completions(commands::completions::CompletionsArgs),
+    /// Write a commented custody.toml (the forensic and source accounts, Regions, roles, triage tag
+    /// and bucket, data directory), then print the `custody policy role` command that goes with it.
+    Init(commands::init::InitArgs),
 }
 
 impl Command {
@@ -74,8 +90,10 @@ impl Command {
         match self {
             Command::Authz(a) => a.json,
             Command::Plan(a) => a.json,
-            Command::Check(a) => a.json || matches!(a.format, custody_plan::report::Format::Json),
-            Command::Policy(_) | Command::Collect(_) => false,
+            Command::Check(a) => a.json || matches!(a.format, choices::ReportFormatArg::Json),
+            Command::Policy(commands::policy::PolicyCommand::Role(a)) => a.json,
+            Command::Policy(commands::policy::PolicyCommand::Key(a)) => a.json,
+            Command::Collect(a) => a.json,
             Command::Acquire(a) => a.json,
             Command::Cases(a) => a.json,
             Command::Show(a) => a.json,
@@ -83,6 +101,8 @@ impl Command {
             Command::Image(a) => a.json,
             Command::Verify(a) => a.json,
             Command::Triage(a) => a.json,
+            Command::Completions(_) => false,
+            Command::Init(a) => a.json,
         }
     }
 
@@ -117,13 +137,29 @@ impl Command {
             Command::Image(args) => commands::image::run_image(args),
             Command::Verify(args) => commands::image::run_verify(args),
             Command::Triage(args) => commands::triage::run(args),
+            Command::Completions(args) => commands::completions::run(args),
+            Command::Init(args) => commands::init::run(args),
         }
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.format(&mut <Cli as clap::CommandFactory>::command()).exit(),
+    };
+    globals::set(cli.global.clone());
     let json = cli.command.json();
+    // The configuration file fills what the command line and the environment left empty; `init`
+    // writes one and `completions` needs none, so a broken file does not stop them.
+    if !matches!(cli.command, Command::Init(_) | Command::Completions(_)) {
+        let config = match config::load(cli.global.config.as_deref()) {
+            Ok(config) => config,
+            Err(e) => return e.report(json),
+        };
+        config::apply::apply(&mut cli.command, &config, typed(&matches));
+    }
     let (case_id, data) = cli.command.case();
     exit::install_panic_hook(exit::BugContext {
         command_line: std::env::args_os().map(|a| exit::without_secrets(&a.to_string_lossy())).collect(),
@@ -134,4 +170,14 @@ fn main() -> ExitCode {
     // A panic on this thread ends here, reported by the hook; one on another thread is seen by `finish`.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli.command.run()));
     exit::finish(result, json)
+}
+
+/// Which values of the subcommand were typed on the command line, not taken from the environment.
+fn typed(matches: &clap::ArgMatches) -> config::apply::Typed {
+    let Some((_, sub)) = matches.subcommand() else { return config::apply::Typed::default() };
+    let typed = |id: &str| {
+        sub.try_get_raw(id).ok().flatten().is_some()
+            && sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    config::apply::Typed { region: typed("region"), data_dir: typed("data_dir") }
 }

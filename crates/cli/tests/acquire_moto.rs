@@ -43,7 +43,7 @@ async fn incident(name: &str) -> Incident {
             "--features",
             "acquire,cleanup",
             "--kms",
-            "direct",
+            "direct-use",
             "--forensic-account",
             MOTO_ACCOUNT,
             "--forensic-region",

@@ -101,8 +101,8 @@ fn every_command_refuses_a_case_id_the_planner_would_refuse_before_anything_is_c
             &["image", &case, "--out", ".", &data],
             &["triage", INSTANCE, &case, &data],
             &["show", &data, "--", bad],
-            &["collect", "--instance", INSTANCE, &case],
-            &["plan", "--inventory", INVENTORY, "--instance", INSTANCE, &case],
+            &["collect", INSTANCE, &case],
+            &["plan", "--inventory", INVENTORY, INSTANCE, &case],
         ];
         for args in commands {
             let (code, stdout, stderr) = cli_support::custody_offline(args);
@@ -166,8 +166,8 @@ fn an_input_file_larger_than_16_mib_is_refused_by_its_size() {
     let commands: [&[&str]; 4] = [
         &["authz", big],
         &["authz", "/dev/zero"],
-        &["plan", "--inventory", "/dev/zero", "--instance", INSTANCE],
-        &["check", "--inventory", big, "--instance", INSTANCE],
+        &["plan", "--inventory", "/dev/zero", INSTANCE],
+        &["check", "--inventory", big, INSTANCE],
     ];
     for args in commands {
         let (code, stdout, stderr) = run_bounded(args);
@@ -209,7 +209,7 @@ fn an_inventory_with_ten_thousand_volumes_on_an_instance_is_refused_by_plan_and_
     let dir = parent.path().join("data");
     let data = format!("--data-dir={}", dir.display());
     let commands: [&[&str]; 2] = [
-        &["plan", "--inventory", file, "--instance", INSTANCE],
+        &["plan", "--inventory", file, INSTANCE],
         &["acquire", INSTANCE, "--case", "IR-7", "--inventory", file, &data],
     ];
     for args in commands {

@@ -16,7 +16,7 @@ fn fixture(name: &str) -> String {
 #[test]
 fn every_step_passing_exits_0() {
     let inv = fixture("cli-unencrypted.json");
-    let (code, stdout, stderr) = run(&["check", "--inventory", &inv, "--instance", INSTANCE], "");
+    let (code, stdout, stderr) = run(&["check", "--inventory", &inv, INSTANCE], "");
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("✓ create-snapshots"), "{stdout}");
     // The source snapshot is the evidence here: it is marked as such (CreateTags) before it is kept.
@@ -27,7 +27,7 @@ fn every_step_passing_exits_0() {
 #[test]
 fn a_failing_step_exits_1_with_its_fix() {
     let inv = fixture("inventory.json");
-    let (code, stdout, stderr) = run(&["check", "--inventory", &inv, "--instance", INSTANCE], "");
+    let (code, stdout, stderr) = run(&["check", "--inventory", &inv, INSTANCE], "");
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("✗ "), "{stdout}");
     assert!(stdout.contains("fix 1 ["), "{stdout}");
@@ -40,7 +40,7 @@ fn an_unknown_step_exits_1() {
         serde_json::from_str(&std::fs::read_to_string(fixture("cli-unencrypted.json")).unwrap()).unwrap();
     inv["principals"][0]["identity_policies"] = serde_json::json!([]);
     inv["principals"][0]["unknown"] = serde_json::json!(["identity_policies"]);
-    let (code, stdout, stderr) = run(&["check", "--inventory", "-", "--instance", INSTANCE], &inv.to_string());
+    let (code, stdout, stderr) = run(&["check", "--inventory", "-", INSTANCE], &inv.to_string());
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("? create-snapshots") && stdout.contains("unknown: the identity policies of"), "{stdout}");
 }
@@ -48,7 +48,7 @@ fn an_unknown_step_exits_1() {
 #[test]
 fn every_format_renders_the_same_report() {
     let inv = fixture("inventory.json");
-    let base = ["check", "--inventory", inv.as_str(), "--instance", INSTANCE, "--case", "incident-7", "--triage"];
+    let base = ["check", "--inventory", inv.as_str(), INSTANCE, "--case", "incident-7", "--triage"];
     let (code, json, _) = run(&[&base[..], &["--json"]].concat(), "");
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -84,46 +84,36 @@ fn bad_input_exits_2_naming_the_file_and_the_place_with_nothing_on_stdout() {
     let mut bad_policy: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&inv).unwrap()).unwrap();
     bad_policy["keys"][0]["policy"]["Statement"][0]["Effect"] = "Permit".into();
     let table: &[(&str, Vec<&str>, String, &[&str])] = &[
-        ("malformed JSON", vec!["--inventory", "-", "--instance", INSTANCE], "{\"version\": ".into(), &["<stdin>"]),
+        ("malformed JSON", vec!["--inventory", "-", INSTANCE], "{\"version\": ".into(), &["<stdin>"]),
         (
             "a bad policy",
-            vec!["--inventory", "-", "--instance", INSTANCE],
+            vec!["--inventory", "-", INSTANCE],
             bad_policy.to_string(),
             &["<stdin>", "keys[0].policy.Statement[0].Effect", "Permit"],
         ),
         (
             "a missing file",
-            vec!["--inventory", "/nonexistent/inventory.json", "--instance", INSTANCE],
+            vec!["--inventory", "/nonexistent/inventory.json", INSTANCE],
             String::new(),
             &["/nonexistent/inventory.json"],
         ),
         (
             "an unknown instance",
-            vec!["--inventory", inv.as_str(), "--instance", "i-0fffffffffffffff0"],
+            vec!["--inventory", inv.as_str(), "i-0fffffffffffffff0"],
             String::new(),
             &[inv.as_str(), "i-0fffffffffffffff0"],
         ),
         (
             "a bad --to",
-            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--to", "12:eu-west-1"],
+            vec!["--inventory", inv.as_str(), INSTANCE, "--to", "12:eu-west-1"],
             String::new(),
             &["12-digit"],
         ),
-        (
-            "a bad --mode",
-            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--mode", "fast"],
-            String::new(),
-            &["fast"],
-        ),
-        (
-            "a bad --format",
-            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--format", "pdf"],
-            String::new(),
-            &["pdf"],
-        ),
+        ("a bad --mode", vec!["--inventory", inv.as_str(), INSTANCE, "--mode", "fast"], String::new(), &["fast"]),
+        ("a bad --format", vec!["--inventory", inv.as_str(), INSTANCE, "--format", "pdf"], String::new(), &["pdf"]),
         (
             "--json with --format",
-            vec!["--inventory", inv.as_str(), "--instance", INSTANCE, "--json", "--format", "md"],
+            vec!["--inventory", inv.as_str(), INSTANCE, "--json", "--format", "md"],
             String::new(),
             &["--format"],
         ),
@@ -144,14 +134,14 @@ fn bad_input_exits_2_naming_the_file_and_the_place_with_nothing_on_stdout() {
 #[test]
 fn triage_output_to_s3_is_checked_and_a_bucket_the_inventory_lacks_is_unknown() {
     let inv = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/inventories/triage.json");
-    let args = ["check", "--inventory", inv, "--instance", "i-0e7e7e7e7e7e7e7e7", "--triage"];
+    let args = ["check", "--inventory", inv, "i-0e7e7e7e7e7e7e7e7", "--triage"];
     let (code, stdout, stderr) = run(&[&args[..], &["--output", "s3://ir-evidence/ir"]].concat(), "");
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("? triage"), "{stdout}");
     assert!(stdout.contains("s3:ListBucket") && stdout.contains("s3:GetObject"), "{stdout}");
     assert!(stdout.contains("ir-evidence is not in the inventory"), "{stdout}");
     let (code, stdout, _) =
-        run(&["check", "--inventory", inv, "--instance", "i-0e7e7e7e7e7e7e7e7", "--output", "s3://ir-evidence/ir"], "");
+        run(&["check", "--inventory", inv, "i-0e7e7e7e7e7e7e7e7", "--output", "s3://ir-evidence/ir"], "");
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty());
 }

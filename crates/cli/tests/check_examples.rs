@@ -40,7 +40,7 @@ const EXAMPLES: &[Example] = &[
     Example {
         file: "5-cross-account-no-key-access.json",
         instance: "i-05e5e5e5e5e5e5e5e",
-        args: &["--mode", "direct"],
+        args: &["--mode", "direct-use"],
         exit: 1,
     },
     Example { file: "6-cross-account-direct.json", instance: "i-06f6f6f6f6f6f6f6f", args: &[], exit: 0 },
@@ -59,7 +59,7 @@ fn example(file: &str) -> &'static Example {
 
 /// The command line of an example, as the README shows it.
 fn command_line(e: &Example, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["check", "--inventory", e.file, "--instance", e.instance].map(String::from).into();
+    let mut args: Vec<String> = ["check", "--inventory", e.file, e.instance].map(String::from).into();
     args.extend(e.args.iter().chain(extra).map(|a| a.to_string()));
     args
 }
@@ -231,7 +231,7 @@ fn cross_account_refusal_offers_the_three_ways_to_open_the_key() {
     for line in [
         "[kms-grant-only; re-evaluated: allowed]: Grant-only: let arn:aws:iam::111122223333:role/CustodySource create grants on the key for arn:aws:iam::999999999999:role/CustodyForensic (nothing else); custody creates the grant and retires it (`--mode grant-only`)",
         "[kms-direct-use; re-evaluated: allowed]: Direct use: name arn:aws:iam::999999999999:role/CustodyForensic in the key policy for CreateGrant, Decrypt, DescribeKey, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo (CreateGrant only for AWS resources)",
-        "[kms-owner-grant; re-evaluated: allowed]: Key-owner grant: the key's owner grants arn:aws:iam::999999999999:role/CustodyForensic CreateGrant, Decrypt, DescribeKey, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo (`--mode owner-grants`)",
+        "[kms-owner-grant; re-evaluated: allowed]: Key-owner grant: the key's owner grants arn:aws:iam::999999999999:role/CustodyForensic CreateGrant, Decrypt, DescribeKey, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo (`--mode owner-grant`)",
         "aws kms create-grant \\",
         "--grantee-principal arn:aws:iam::999999999999:role/CustodyForensic \\",
         "\"kms:GrantIsForAWSResource\": true",

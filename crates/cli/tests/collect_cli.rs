@@ -60,15 +60,7 @@ async fn collect_writes_an_inventory_that_parses() {
     let out = out_file("inventory");
     let output = custody(
         &moto,
-        &[
-            "collect",
-            "--instance",
-            &incident.instance_id,
-            "--forensic-role-arn",
-            &incident.role_arn,
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &["collect", &incident.instance_id, "--forensic-role-arn", &incident.role_arn, "--out", out.to_str().unwrap()],
     )
     .await;
     let stderr = text(&output.stderr);
@@ -83,14 +75,36 @@ async fn collect_writes_an_inventory_that_parses() {
     assert!(!std::fs::read_dir(dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
 }
 
+/// `--out FILE --json`: the inventory in the file, a JSON summary on standard output (the file, the
+/// instances, the warnings and the facts that could not be read); an error is JSON too.
+#[tokio::test]
+async fn collect_json_summarizes_what_was_written() {
+    let (moto, incident) = moto_with_incident().await;
+    let out = out_file("inventory-json");
+    let args =
+        ["collect", &incident.instance_id, "--forensic-role-arn", &incident.role_arn, "--out", out.to_str().unwrap()];
+    let output = custody(&moto, &[&args[..], &["--json"]].concat()).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["inventory"], out.to_str().unwrap());
+    assert_eq!(summary["instances"], serde_json::json!([incident.instance_id]));
+    assert_eq!(summary["warnings"], serde_json::json!([]));
+    assert_eq!(summary["unknown"], serde_json::json!([]));
+    check_inventory(&parse_inventory(&std::fs::read_to_string(&out).unwrap()).unwrap(), &incident);
+    // A refusal under --json: a JSON error on standard error, nothing on standard output.
+    let output = custody(&moto, &["collect", "vol-12345678", "--json"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let error: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+    assert!(error["error"]["message"].as_str().unwrap().contains("expected an instance id"), "{error}");
+}
+
 #[tokio::test]
 async fn collect_prints_the_inventory_without_out_and_never_the_credentials() {
     let (moto, incident) = moto_with_incident().await;
-    let output = custody(
-        &moto,
-        &["collect", "--instance", &incident.instance_id, "--forensic-role-arn", &incident.role_arn, "--case", "c-1"],
-    )
-    .await;
+    let output =
+        custody(&moto, &["collect", &incident.instance_id, "--forensic-role-arn", &incident.role_arn, "--case", "c-1"])
+            .await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     check_inventory(&parse_inventory(&stdout).unwrap(), &incident);
@@ -100,7 +114,7 @@ async fn collect_prints_the_inventory_without_out_and_never_the_credentials() {
 #[tokio::test]
 async fn a_caller_that_is_not_a_role_must_name_the_forensic_role() {
     let (moto, incident) = moto_with_incident().await;
-    let output = custody(&moto, &["collect", "--instance", &incident.instance_id]).await;
+    let output = custody(&moto, &["collect", &incident.instance_id]).await;
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("not as a role: pass --forensic-role-arn"), "{stderr}");
@@ -110,7 +124,7 @@ async fn a_caller_that_is_not_a_role_must_name_the_forensic_role() {
 #[tokio::test]
 async fn a_missing_instance_exits_1_naming_it() {
     let (moto, incident) = moto_with_incident().await;
-    let args = ["collect", "--instance", "i-0123456789abcdef0", "--forensic-role-arn", &incident.role_arn];
+    let args = ["collect", "i-0123456789abcdef0", "--forensic-role-arn", &incident.role_arn];
     let output = custody(&moto, &args).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
@@ -122,15 +136,12 @@ async fn a_missing_instance_exits_1_naming_it() {
 async fn bad_arguments_exit_2_before_aws_is_asked() {
     let moto = Moto::start().await.unwrap(); // where the command would go if a check let it through
     let cases: &[(&[&str], &str)] = &[
-        (&["collect"], "--instance"),
-        (&["collect", "--instance", "vol-12345678"], "expected an instance id"),
-        (&["collect", "--instance", "i-12345678", "--region", "Paris"], "expected a Region name"),
-        (
-            &["collect", "--instance", "i-12345678", "--forensic-role-arn", "arn:aws:iam::1:user/x"],
-            "expected a role ARN",
-        ),
-        (&["collect", "--instance", "i-12345678", "--forensic-key-arn", "alias/x"], "expected a key ARN"),
-        (&["collect", "--instance", "i-12345678", "--out", "/nonexistent-dir/inv.json"], "does not exist"),
+        (&["collect"], "<INSTANCE_ID>"),
+        (&["collect", "vol-12345678"], "expected an instance id"),
+        (&["collect", "i-12345678", "--region", "Paris"], "expected a Region name"),
+        (&["collect", "i-12345678", "--forensic-role-arn", "arn:aws:iam::1:user/x"], "expected a role ARN"),
+        (&["collect", "i-12345678", "--forensic-key-arn", "alias/x"], "expected a key ARN"),
+        (&["collect", "i-12345678", "--out", "/nonexistent-dir/inv.json"], "does not exist"),
     ];
     for (args, message) in cases {
         let output = custody(&moto, args).await;
@@ -154,7 +165,7 @@ async fn unreachable_aws_exits_1_with_a_clear_message() {
         }
     }
     let output = cmd
-        .args(["collect", "--instance", "i-12345678", "--region", REGION])
+        .args(["collect", "i-12345678", "--region", REGION])
         .env("AWS_ENDPOINT_URL", &endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

@@ -21,8 +21,7 @@ fn json_error(stderr: &str) -> Value {
 
 #[test]
 fn a_user_error_under_json_is_one_json_object_on_stderr_and_exit_2() {
-    let (code, stdout, stderr) =
-        run(&["check", "--json", "--inventory", "/nonexistent/inventory.json", "--instance", INSTANCE], "");
+    let (code, stdout, stderr) = run(&["check", "--json", "--inventory", "/nonexistent/inventory.json", INSTANCE], "");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     let error = json_error(&stderr);
@@ -35,7 +34,7 @@ fn a_user_error_under_json_is_one_json_object_on_stderr_and_exit_2() {
 
 #[test]
 fn a_user_error_with_a_hint_is_text_with_a_help_line() {
-    let (code, stdout, stderr) = run(&["check", "--inventory", "-", "--instance", INSTANCE], "{\"instances\": ");
+    let (code, stdout, stderr) = run(&["check", "--inventory", "-", INSTANCE], "{\"instances\": ");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.starts_with("error: <stdin>: "), "{stderr}");
@@ -45,7 +44,7 @@ fn a_user_error_with_a_hint_is_text_with_a_help_line() {
 
 #[test]
 fn the_hint_is_in_the_json_form_too() {
-    let (code, _, stderr) = run(&["plan", "--json", "--inventory", "-", "--instance", INSTANCE], "[]");
+    let (code, _, stderr) = run(&["plan", "--json", "--inventory", "-", INSTANCE], "[]");
     assert_eq!(code, Some(2), "{stderr}");
     let error = json_error(&stderr);
     assert_eq!(error["kind"], "user");

@@ -10,7 +10,7 @@ const INSTANCE: &str = "i-0123456789abcdef0";
 
 #[test]
 fn the_report_lists_volume_paths_then_numbered_steps_with_their_requests() {
-    let (code, stdout, stderr) = run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--case", "C1"], "");
+    let (code, stdout, stderr) = run(&["plan", "--inventory", ESTATE, INSTANCE, "--case", "C1"], "");
     assert_eq!(code, Some(0), "{stderr}");
     for needle in [
         "Plan for i-0123456789abcdef0 (account 222222222222, eu-west-3) into account 111111111111 (eu-west-1), case C1",
@@ -32,7 +32,7 @@ fn the_report_lists_volume_paths_then_numbered_steps_with_their_requests() {
 
 #[test]
 fn json_is_the_plan() {
-    let args = ["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--to", "111111111111:eu-west-3", "--json"];
+    let args = ["plan", "--inventory", ESTATE, INSTANCE, "--to", "111111111111:eu-west-3", "--json"];
     let (code, stdout, stderr) = run(&args, "");
     assert_eq!(code, Some(0), "{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -45,11 +45,11 @@ fn json_is_the_plan() {
     assert_eq!(grant["creates_grants"][0]["grant"]["grant_id"], "custody-grant-vol-0000000000000000c");
     assert!(steps.iter().all(|s| s["phase"] != "triage"));
 
-    let (code, stdout, _) = run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--triage", "--json"], "");
+    let (code, stdout, _) = run(&["plan", "--inventory", ESTATE, INSTANCE, "--triage", "--json"], "");
     assert_eq!(code, Some(0));
     assert!(stdout.contains("\"triage\""));
     let (code, stdout, _) = run(
-        &["plan", "--inventory", "-", "--instance", INSTANCE, "--mode", "direct-read", "--json"],
+        &["plan", "--inventory", "-", INSTANCE, "--mode", "direct-read", "--json"],
         &std::fs::read_to_string(ESTATE).unwrap(),
     );
     assert_eq!(code, Some(0));
@@ -62,14 +62,13 @@ fn a_bad_inventory_exits_2_naming_the_file() {
     let bad = dir.join("plan-cli-bad-inventory.json");
     std::fs::write(&bad, r#"{"version": "custody-inventory/1", "config": "#).unwrap();
     let bad = bad.to_str().unwrap();
-    let (code, stdout, stderr) = run(&["plan", "--inventory", bad, "--instance", INSTANCE], "");
+    let (code, stdout, stderr) = run(&["plan", "--inventory", bad, INSTANCE], "");
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.starts_with(&format!("error: {bad}: ")), "{stderr}");
     assert!(stderr.contains("docs/inventory-format.md"), "{stderr}");
 
-    let (code, stdout, stderr) =
-        run(&["plan", "--inventory", "/nonexistent/inventory.json", "--instance", INSTANCE], "");
+    let (code, stdout, stderr) = run(&["plan", "--inventory", "/nonexistent/inventory.json", INSTANCE], "");
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty());
     assert!(stderr.contains("/nonexistent/inventory.json"), "{stderr}");
@@ -77,7 +76,7 @@ fn a_bad_inventory_exits_2_naming_the_file() {
 
 #[test]
 fn an_unknown_instance_exits_2_with_a_clear_message() {
-    let (code, stdout, stderr) = run(&["plan", "--inventory", ESTATE, "--instance", "i-00000000"], "");
+    let (code, stdout, stderr) = run(&["plan", "--inventory", ESTATE, "i-00000000"], "");
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains(ESTATE), "{stderr}");
@@ -87,14 +86,13 @@ fn an_unknown_instance_exits_2_with_a_clear_message() {
 
 #[test]
 fn an_impossible_mode_or_destination_exits_2() {
-    let (code, stdout, stderr) =
-        run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--mode", "grant-only"], "");
+    let (code, stdout, stderr) = run(&["plan", "--inventory", ESTATE, INSTANCE, "--mode", "grant-only"], "");
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty());
     assert!(stderr.contains("`--mode grant-only` is impossible for volume `vol-0000000000000000b`"), "{stderr}");
     assert!(stderr.contains("--mode auto"), "{stderr}");
 
-    let (code, stdout, stderr) = run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--to", "12345"], "");
+    let (code, stdout, stderr) = run(&["plan", "--inventory", ESTATE, INSTANCE, "--to", "12345"], "");
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty());
     assert!(stderr.contains("12-digit account id"), "{stderr}");

@@ -11,7 +11,7 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
     cli_support::run(args, "")
 }
 
-/// `policy role … --format F`: for CloudFormation, through `--out-dir` (a template per file), the
+/// `policy role … --format F`: for CloudFormation, through `--out` (a template per file), the
 /// files' contents together; else standard output.
 fn role_output(args: &[&str], format: &str) -> (Option<i32>, String, String) {
     if format != "cfn" {
@@ -19,7 +19,7 @@ fn role_output(args: &[&str], format: &str) -> (Option<i32>, String, String) {
     }
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let (code, stdout, stderr) = run(&[args, &["--format", "cfn", "--out-dir", out_dir.to_str().unwrap()]].concat());
+    let (code, stdout, stderr) = run(&[args, &["--format", "cfn", "--out", out_dir.to_str().unwrap()]].concat());
     let mut text = String::new();
     for line in stdout.lines() {
         let path = line.strip_prefix("wrote ").unwrap_or_else(|| panic!("{stdout}"));
@@ -243,7 +243,7 @@ fn bad_arguments_exit_2_with_a_message_and_nothing_on_stdout() {
             &["`CustodyForensic`", "--custodian-role"],
         ),
         ("bad custodian role", &["policy", "role", "--features", "discard-evidence", "--custodian-role", "a:b"], &["`a:b`"]),
-        ("access by number", &["policy", "key", "--key-arn", key, "--for", role, "--access", "2"], &["`2`", "grant-only", "direct-use", "owner-grant"]),
+        ("access by number", &["policy", "key", "--key-arn", key, "--for", role, "--access", "2"], &["'2'", "grant-only", "direct-use", "owner-grant"]),
         ("bad key ARN", &["policy", "key", "--key-arn", "1a2b3c4d", "--for", role, "--access", "direct-use"], &["1a2b3c4d", "help:"]),
         (
             "grantee without grant-only",
@@ -336,7 +336,7 @@ fn triage_output_to_a_bucket_gets_the_reads_the_agents_write_and_the_bucket_poli
 }
 
 /// CloudFormation deploys one template per stack, in one account: `policy role --format cfn` writes
-/// one file per kind of account with `--out-dir`, refuses to print several templates as one stream,
+/// one file per kind of account with `--out`, refuses to print several templates as one stream,
 /// and never overwrites a file.
 #[test]
 fn cloudformation_is_one_template_per_account_in_its_own_file() {
@@ -344,10 +344,10 @@ fn cloudformation_is_one_template_per_account_in_its_own_file() {
     let (code, stdout, stderr) = run(&args);
     assert_eq!(code, Some(2), "{stdout}");
     assert!(stdout.is_empty(), "{stdout}");
-    assert!(stderr.contains("forensic-account.yaml, source-account.yaml") && stderr.contains("--out-dir"), "{stderr}");
+    assert!(stderr.contains("forensic-account.yaml, source-account.yaml") && stderr.contains("--out DIR"), "{stderr}");
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("policies");
-    let with_dir = [&args[..], &["--out-dir", out_dir.to_str().unwrap()]].concat();
+    let with_dir = [&args[..], &["--out", out_dir.to_str().unwrap()]].concat();
     let (code, stdout, stderr) = run(&with_dir);
     assert_eq!(code, Some(0), "{stderr}");
     for file in ["forensic-account.yaml", "source-account.yaml"] {
@@ -366,4 +366,41 @@ fn cloudformation_is_one_template_per_account_in_its_own_file() {
     let (code, stdout, _) = run(&["policy", "role", "--features", "image", "--format", "cfn"]);
     assert_eq!(code, Some(0));
     assert_eq!(stdout.matches("AWSTemplateFormatVersion").count(), 1, "{stdout}");
+}
+
+/// The older spellings are still accepted, hidden from --help: `--out-dir`, and the key-access names
+/// `direct` and `owner-grants` (now direct-use and owner-grant); each gives what the new one gives.
+#[test]
+fn old_spellings_still_work() {
+    let base = ["policy", "role", "--features", "acquire,cleanup", "--forensic-account", "999999999999"];
+    for (old, new) in [("direct", "direct-use"), ("owner-grants", "owner-grant")] {
+        let (code, by_old, stderr) = run(&[&base[..], &["--kms", old]].concat());
+        assert_eq!(code, Some(0), "{stderr}");
+        let (_, by_new, _) = run(&[&base[..], &["--kms", new]].concat());
+        assert_eq!(by_old, by_new, "--kms {old}");
+    }
+    let key = "arn:aws:kms:us-west-2:444455556666:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d";
+    let role = "arn:aws:iam::111122223333:role/CustodyResponse";
+    let (code, by_old, stderr) = run(&["policy", "key", "--key-arn", key, "--for", role, "--access", "owner-grants"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, by_new, _) = run(&["policy", "key", "--key-arn", key, "--for", role, "--access", "owner-grant"]);
+    assert_eq!(by_old, by_new);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&[&base[..], &["--out-dir", dir.path().to_str().unwrap()]].concat());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("role-policies.json") && dir.path().join("role-policies.json").exists(), "{stdout}");
+    let (_, help, _) = run(&["policy", "role", "--help"]);
+    assert!(!help.contains("out-dir") && !help.contains("owner-grants"), "{help}");
+}
+
+/// `--json` is `--format json`, and cannot be given with another --format.
+#[test]
+fn json_is_format_json() {
+    let base = ["policy", "role", "--features", "acquire"];
+    let (code, by_json, stderr) = run(&[&base[..], &["--json"]].concat());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(by_json, run(&[&base[..], &["--format", "json"]].concat()).1);
+    let (code, stdout, stderr) = run(&[&base[..], &["--json", "--format", "cfn"]].concat());
+    assert_eq!(code, Some(2), "{stdout}");
+    assert!(stderr.contains("--json") && stderr.contains("--format"), "{stderr}");
 }

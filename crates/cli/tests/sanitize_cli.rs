@@ -67,7 +67,7 @@ const INSTANCE: &str = "i-01a1a1a1a1a1a1a1a";
 fn plan_shows_a_hostile_instance_tag_escaped_and_its_json_keeps_it_exact() {
     let dir = tempfile::tempdir().unwrap();
     let inv = tagged_inventory(dir.path());
-    let args = ["plan", "--inventory", inv.to_str().unwrap(), "--instance", INSTANCE, "--case", "C1"];
+    let args = ["plan", "--inventory", inv.to_str().unwrap(), INSTANCE, "--case", "C1"];
     let (code, stdout, stderr) = run(&args, "");
     assert_eq!(code, Some(0), "{stderr}");
     assert_shown_escaped("plan", &stdout);
@@ -88,8 +88,7 @@ fn a_value_cannot_start_a_line_of_its_own() {
     let mut inv = example("1-unencrypted.json");
     inv["instances"][0]["tags"]["Name"] = "web\n\nNotes\n  - all clear\r\n".into();
     let inv = write(dir.path(), "lines.json", &inv);
-    let (code, stdout, stderr) =
-        run(&["plan", "--inventory", inv.to_str().unwrap(), "--instance", INSTANCE, "--case", "C1"], "");
+    let (code, stdout, stderr) = run(&["plan", "--inventory", inv.to_str().unwrap(), INSTANCE, "--case", "C1"], "");
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("ec2:ResourceTag/Name = web\\n\\nNotes\\n  - all clear\\r\\n\n"), "{stdout}");
     assert!(!stdout.lines().any(|l| l == "Notes" || l == "  - all clear"), "{stdout}");
@@ -110,7 +109,7 @@ fn check_shows_a_hostile_sid_escaped_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let inv = denied_inventory(dir.path());
     for format in ["text", "md", "html"] {
-        let args = ["check", "--inventory", inv.to_str().unwrap(), "--instance", INSTANCE, "--format", format];
+        let args = ["check", "--inventory", inv.to_str().unwrap(), INSTANCE, "--format", format];
         let (code, stdout, stderr) = run(&args, "");
         assert_eq!(code, Some(1), "the Deny fails the preflight ({format}): {stderr}");
         assert_shown_escaped(&format!("check --format {format}"), &stdout);
@@ -124,7 +123,7 @@ fn check_report_files_carry_no_raw_control_character() {
     let dir = tempfile::tempdir().unwrap();
     let inv = denied_inventory(dir.path());
     for (format, name) in [("md", "report.md"), ("html", "report.html")] {
-        let args = ["check", "--inventory", inv.to_str().unwrap(), "--instance", INSTANCE, "--format", format];
+        let args = ["check", "--inventory", inv.to_str().unwrap(), INSTANCE, "--format", format];
         let (_, stdout, _) = run(&args, "");
         let file = dir.path().join(name);
         std::fs::write(&file, &stdout).unwrap();
@@ -143,7 +142,7 @@ fn markdown_report_keeps_a_hostile_sid_inside_its_table_cell_and_code_span() {
         "Sid": "a|b`c\u{1b}[31m", "Effect": "Deny", "Action": "ec2:CreateSnapshots", "Resource": "*"
     }));
     let inv = write(dir.path(), "pipes.json", &inv);
-    let args = ["check", "--inventory", inv.to_str().unwrap(), "--instance", INSTANCE, "--format", "md"];
+    let args = ["check", "--inventory", inv.to_str().unwrap(), INSTANCE, "--format", "md"];
     let (code, stdout, stderr) = run(&args, "");
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stdout.contains("a\\|b\\`c\\\\u{1b}\\[31m"), "escaped for Markdown text:\n{stdout}");
@@ -160,7 +159,7 @@ fn an_inventory_value_quoted_in_an_error_is_escaped() {
     let inv = dir.path().join("role.json");
     std::fs::write(&inv, text.replace("role/CustodyForensic\"", &hostile[1..])).unwrap();
     for command in ["plan", "check"] {
-        let (code, stdout, stderr) = run(&[command, "--inventory", inv.to_str().unwrap(), "--instance", INSTANCE], "");
+        let (code, stdout, stderr) = run(&[command, "--inventory", inv.to_str().unwrap(), INSTANCE], "");
         assert_eq!(code, Some(2), "{command}: {stderr}");
         assert!(stdout.is_empty(), "{command}: {stdout}");
         assert!(stderr.contains("config.forensic_role_arn"), "{command}: {stderr}");

@@ -15,20 +15,14 @@ const ONE_INSTANCE: &str = "i-01a1a1a1a1a1a1a1a";
 #[test]
 fn reports() {
     let sb = Sandbox::new();
-    snap!("pass-text", sb.run(&["check", "--inventory", ONE, "--instance", ONE_INSTANCE, "--case", "IR-1"]));
-    snap!("pass-json", sb.run(&["check", "--inventory", ONE, "--instance", ONE_INSTANCE, "--json"]));
-    snap!("pass-md", sb.run(&["check", "--inventory", ONE, "--instance", ONE_INSTANCE, "--format", "md"]));
-    snap!("pass-html", sb.run(&["check", "--inventory", ONE, "--instance", ONE_INSTANCE, "--format", "html"]));
-    snap!("fail-text", sb.run(&["check", "--inventory", FIXTURE, "--instance", INSTANCE]));
+    snap!("pass-text", sb.run(&["check", "--inventory", ONE, ONE_INSTANCE, "--case", "IR-1"]));
+    snap!("pass-json", sb.run(&["check", "--inventory", ONE, ONE_INSTANCE, "--json"]));
+    snap!("pass-md", sb.run(&["check", "--inventory", ONE, ONE_INSTANCE, "--format", "md"]));
+    snap!("pass-html", sb.run(&["check", "--inventory", ONE, ONE_INSTANCE, "--format", "html"]));
+    snap!("fail-text", sb.run(&["check", "--inventory", FIXTURE, INSTANCE]));
     snap!(
         "fail-4-cross-region",
-        sb.run(&[
-            "check",
-            "--inventory",
-            "examples/inventories/4-cross-region.json",
-            "--instance",
-            "i-04d4d4d4d4d4d4d4d"
-        ])
+        sb.run(&["check", "--inventory", "examples/inventories/4-cross-region.json", "i-04d4d4d4d4d4d4d4d"])
     );
     snap!(
         "unknown-triage-s3",
@@ -36,7 +30,6 @@ fn reports() {
             "check",
             "--inventory",
             "examples/inventories/triage.json",
-            "--instance",
             "i-0e7e7e7e7e7e7e7e7",
             "--triage",
             "--output",
@@ -51,18 +44,18 @@ fn bad_input() {
     let fixture = std::fs::read_to_string(snapshot_support::workspace().join(FIXTURE)).unwrap();
     let mut bad_policy: serde_json::Value = serde_json::from_str(&fixture).unwrap();
     bad_policy["keys"][0]["policy"]["Statement"][0]["Effect"] = "Permit".into();
-    let args = ["check", "--inventory", "-", "--instance", INSTANCE];
+    let args = ["check", "--inventory", "-", INSTANCE];
     snap!("err-malformed-json", sb.run_stdin(&args, "{\"version\": "));
     snap!("err-json-path", sb.run_stdin(&args, &bad_policy.to_string()));
     snap!("err-json-path-json-flag", sb.run_stdin(&[&args[..], &["--json"]].concat(), &bad_policy.to_string()));
-    snap!("err-missing-file", sb.run(&["check", "--inventory", "/nonexistent/inventory.json", "--instance", INSTANCE]));
-    snap!("err-unknown-instance", sb.run(&["check", "--inventory", FIXTURE, "--instance", "i-0fffffffffffffff0"]));
-    let base = ["check", "--inventory", FIXTURE, "--instance", INSTANCE];
+    snap!("err-missing-file", sb.run(&["check", "--inventory", "/nonexistent/inventory.json", INSTANCE]));
+    snap!("err-unknown-instance", sb.run(&["check", "--inventory", FIXTURE, "i-0fffffffffffffff0"]));
+    let base = ["check", "--inventory", FIXTURE, INSTANCE];
     snap!("err-bad-to", sb.run(&[&base[..], &["--to", "12:eu-west-1"]].concat()));
     snap!("err-bad-mode", sb.run(&[&base[..], &["--mode", "fast"]].concat()));
     snap!("err-bad-format", sb.run(&[&base[..], &["--format", "pdf"]].concat()));
     snap!("err-json-and-format", sb.run(&[&base[..], &["--json", "--format", "md"]].concat()));
     snap!("err-bad-case-id", sb.run(&[&base[..], &["--case", "bad case/7"]].concat()));
     snap!("err-output-without-triage", sb.run(&[&base[..], &["--output", "s3://ir-evidence/ir"]].concat()));
-    snap!("err-missing-inventory", sb.run(&["check", "--instance", INSTANCE]));
+    snap!("err-missing-inventory", sb.run(&["check", INSTANCE]));
 }

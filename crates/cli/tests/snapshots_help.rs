@@ -7,7 +7,20 @@ mod snapshot_support;
 use snapshot_support::{snap, Sandbox};
 
 const COMMANDS: &[&str] = &[
-    "authz", "plan", "check", "policy", "collect", "acquire", "cases", "show", "cleanup", "image", "verify", "triage",
+    "authz",
+    "plan",
+    "check",
+    "policy",
+    "collect",
+    "acquire",
+    "cases",
+    "show",
+    "cleanup",
+    "image",
+    "verify",
+    "triage",
+    "completions",
+    "init",
 ];
 
 #[test]

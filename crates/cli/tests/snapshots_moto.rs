@@ -43,7 +43,7 @@ async fn collect_and_triage_on_moto() {
     let incident = seed_incident(&config).await.unwrap();
     let sandbox = Sandbox::new();
     let out = sandbox.file("inventory.json");
-    let args = ["collect", "--instance", &incident.instance_id, "--forensic-role-arn", &incident.role_arn];
+    let args = ["collect", &incident.instance_id, "--forensic-role-arn", &incident.role_arn];
     let with_out = [&args[..], &["--out", &out]].concat();
     snap!("moto-collect", moto_filtered(sandbox.run_with(&with_out, "", &at(&moto))));
 
@@ -61,8 +61,8 @@ async fn collect_and_triage_on_moto() {
         REGION,
         "--ssm-tag",
         "CustodySSMEnabled=True",
-        "--timeout",
-        "30",
+        "--wait-timeout",
+        "30s",
     ];
     snap!("moto-triage", moto_filtered(sandbox.run_with(&triage, "", &at(&moto))));
     snap!("moto-triage-show", moto_filtered(sandbox.run_with(&["show", "IR-9"], "", &at(&moto))));

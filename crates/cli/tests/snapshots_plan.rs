@@ -12,14 +12,13 @@ const INSTANCE: &str = "i-0123456789abcdef0";
 #[test]
 fn plans() {
     let sb = Sandbox::new();
-    snap!("estate", sb.run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--case", "C1"]));
+    snap!("estate", sb.run(&["plan", "--inventory", ESTATE, INSTANCE, "--case", "C1"]));
     snap!(
         "estate-triage-output",
         sb.run(&[
             "plan",
             "--inventory",
             ESTATE,
-            "--instance",
             INSTANCE,
             "--triage",
             "--output",
@@ -34,23 +33,16 @@ fn plans() {
         ("example-8-cross-account-aws-managed", "8-cross-account-aws-managed.json", "i-08b8b8b8b8b8b8b8b"),
     ] {
         let inventory = format!("examples/inventories/{file}");
-        snap!(name, sb.run(&["plan", "--inventory", &inventory, "--instance", instance]));
+        snap!(name, sb.run(&["plan", "--inventory", &inventory, instance]));
     }
     snap!(
         "json",
-        sb.run(&[
-            "plan",
-            "--inventory",
-            "examples/inventories/1-unencrypted.json",
-            "--instance",
-            "i-01a1a1a1a1a1a1a1a",
-            "--json"
-        ])
+        sb.run(&["plan", "--inventory", "examples/inventories/1-unencrypted.json", "i-01a1a1a1a1a1a1a1a", "--json"])
     );
     let inventory = std::fs::read_to_string(snapshot_support::workspace().join(ESTATE)).unwrap();
     snap!(
         "stdin-direct-read",
-        sb.run_stdin(&["plan", "--inventory", "-", "--instance", INSTANCE, "--mode", "direct-read"], &inventory)
+        sb.run_stdin(&["plan", "--inventory", "-", INSTANCE, "--mode", "direct-read"], &inventory)
     );
 }
 
@@ -58,23 +50,17 @@ fn plans() {
 fn bad_input() {
     let sb = Sandbox::new();
     let bad = sb.write("bad.json", r#"{"version": "custody-inventory/1", "config": "#);
-    snap!("err-malformed-json", sb.run(&["plan", "--inventory", &bad, "--instance", INSTANCE]));
+    snap!("err-malformed-json", sb.run(&["plan", "--inventory", &bad, INSTANCE]));
     let mut wrong: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(snapshot_support::workspace().join(ESTATE)).unwrap()).unwrap();
     wrong["instances"][0]["volumes"][0]["size_gib"] = "eight".into();
     let wrong = sb.write("wrong.json", wrong.to_string());
-    snap!("err-json-path", sb.run(&["plan", "--inventory", &wrong, "--instance", INSTANCE]));
-    snap!("err-missing-file", sb.run(&["plan", "--inventory", "/nonexistent/inventory.json", "--instance", INSTANCE]));
-    snap!("err-unknown-instance", sb.run(&["plan", "--inventory", ESTATE, "--instance", "i-00000000"]));
-    snap!(
-        "err-impossible-mode",
-        sb.run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--mode", "grant-only"])
-    );
-    snap!("err-bad-to", sb.run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--to", "12345"]));
-    snap!("err-bad-case-id", sb.run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--case", "IR.7"]));
+    snap!("err-json-path", sb.run(&["plan", "--inventory", &wrong, INSTANCE]));
+    snap!("err-missing-file", sb.run(&["plan", "--inventory", "/nonexistent/inventory.json", INSTANCE]));
+    snap!("err-unknown-instance", sb.run(&["plan", "--inventory", ESTATE, "i-00000000"]));
+    snap!("err-impossible-mode", sb.run(&["plan", "--inventory", ESTATE, INSTANCE, "--mode", "grant-only"]));
+    snap!("err-bad-to", sb.run(&["plan", "--inventory", ESTATE, INSTANCE, "--to", "12345"]));
+    snap!("err-bad-case-id", sb.run(&["plan", "--inventory", ESTATE, INSTANCE, "--case", "IR.7"]));
     snap!("err-missing-instance", sb.run(&["plan", "--inventory", ESTATE]));
-    snap!(
-        "err-output-without-triage",
-        sb.run(&["plan", "--inventory", ESTATE, "--instance", INSTANCE, "--output", "s3://b/p"])
-    );
+    snap!("err-output-without-triage", sb.run(&["plan", "--inventory", ESTATE, INSTANCE, "--output", "s3://b/p"]));
 }

@@ -1,5 +1,5 @@
 //! Snapshots of `custody policy role` and `custody policy key`: the documents in each format, the files
-//! `--out-dir` writes, and the refusals of bad arguments (exit 2, nothing on stdout).
+//! `--out` writes, and the refusals of bad arguments (exit 2, nothing on stdout).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
 mod snapshot_support;
@@ -21,7 +21,7 @@ fn role_documents() {
             "--features",
             "acquire,triage,cleanup,image",
             "--kms",
-            "direct",
+            "direct-use",
             "--ssm-tag",
             "CustodySSMEnabled=True",
             "--regions",
@@ -56,7 +56,7 @@ fn role_documents() {
     let args = ["policy", "role", "--features", "acquire", "--forensic-account", "999999999999", "--format", "cfn"];
     snap!("role-cfn-without-out-dir", sb.run(&args));
     let out_dir = sb.file("cfn");
-    let with_dir = [&args[..], &["--out-dir", &out_dir]].concat();
+    let with_dir = [&args[..], &["--out", &out_dir]].concat();
     snap!("role-cfn-out-dir", sb.run(&with_dir));
     let mut files: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();

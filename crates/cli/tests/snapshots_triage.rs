@@ -37,7 +37,7 @@ fn triage_against_an_unreachable_aws() {
     let sb = Sandbox::new();
     snap!(
         "triage-unreachable-aws",
-        sb.run(&["triage", INSTANCE, "--case", "T1", "--region", "eu-west-1", "--timeout", "30"])
+        sb.run(&["triage", INSTANCE, "--case", "T1", "--region", "eu-west-1", "--wait-timeout", "30s"])
     );
 }
 
@@ -46,18 +46,12 @@ fn collect_refusals() {
     let sb = Sandbox::new();
     let table: &[(&str, &[&str])] = &[
         ("err-collect-no-instance", &["collect"]),
-        ("err-collect-bad-instance-id", &["collect", "--instance", "vol-12345678"]),
-        ("err-collect-bad-region", &["collect", "--instance", "i-12345678", "--region", "Paris"]),
-        (
-            "err-collect-bad-role-arn",
-            &["collect", "--instance", "i-12345678", "--forensic-role-arn", "arn:aws:iam::1:user/x"],
-        ),
-        ("err-collect-bad-key-arn", &["collect", "--instance", "i-12345678", "--forensic-key-arn", "alias/x"]),
-        (
-            "err-collect-out-in-missing-dir",
-            &["collect", "--instance", "i-12345678", "--out", "/nonexistent-dir/inv.json"],
-        ),
-        ("err-collect-bad-case-id", &["collect", "--instance", "i-12345678", "--case", "IR.7"]),
+        ("err-collect-bad-instance-id", &["collect", "vol-12345678"]),
+        ("err-collect-bad-region", &["collect", "i-12345678", "--region", "Paris"]),
+        ("err-collect-bad-role-arn", &["collect", "i-12345678", "--forensic-role-arn", "arn:aws:iam::1:user/x"]),
+        ("err-collect-bad-key-arn", &["collect", "i-12345678", "--forensic-key-arn", "alias/x"]),
+        ("err-collect-out-in-missing-dir", &["collect", "i-12345678", "--out", "/nonexistent-dir/inv.json"]),
+        ("err-collect-bad-case-id", &["collect", "i-12345678", "--case", "IR.7"]),
     ];
     for (name, args) in table {
         snap!(*name, sb.run(args));
@@ -67,5 +61,5 @@ fn collect_refusals() {
 #[test]
 fn collect_against_an_unreachable_aws() {
     let sb = Sandbox::new();
-    snap!("collect-unreachable-aws", sb.run(&["collect", "--instance", INSTANCE]));
+    snap!("collect-unreachable-aws", sb.run(&["collect", INSTANCE]));
 }

@@ -43,8 +43,7 @@ fn check_triage_passes_on_a_tagged_instance_and_fails_without_the_tag() {
     let inv_path = workspace().join("examples/inventories/triage.json");
     let inv = inv_path.to_str().unwrap();
     let instance = "i-0e7e7e7e7e7e7e7e7";
-    let (code, stdout, stderr) =
-        custody_offline(&["check", "--inventory", inv, "--instance", instance, "--triage", "--json"]);
+    let (code, stdout, stderr) = custody_offline(&["check", "--inventory", inv, instance, "--triage", "--json"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let step = report["steps"].as_array().unwrap().iter().find(|s| s["id"] == "triage").unwrap().clone();
@@ -55,15 +54,8 @@ fn check_triage_passes_on_a_tagged_instance_and_fails_without_the_tag() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("untagged.json");
     std::fs::write(&path, untagged.to_string()).unwrap();
-    let (code, stdout, _) = custody_offline(&[
-        "check",
-        "--inventory",
-        path.to_str().unwrap(),
-        "--instance",
-        instance,
-        "--triage",
-        "--json",
-    ]);
+    let (code, stdout, _) =
+        custody_offline(&["check", "--inventory", path.to_str().unwrap(), instance, "--triage", "--json"]);
     assert_eq!(code, Some(1), "{stdout}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let step = report["steps"].as_array().unwrap().iter().find(|s| s["id"] == "triage").unwrap().clone();

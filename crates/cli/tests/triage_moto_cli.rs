@@ -94,7 +94,7 @@ async fn with_a_source_role_the_command_is_sent_in_the_source_account_as_its_ses
     assert!(!data.exists());
 
     let mut args = base.to_vec();
-    args.extend(["--source-role-arn", SOURCE_ROLE, "--ssm-tag", "CustodySSMEnabled=True", "--timeout", "30"]);
+    args.extend(["--source-role-arn", SOURCE_ROLE, "--ssm-tag", "CustodySSMEnabled=True", "--wait-timeout", "30s"]);
     let out = custody(&moto, &args).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("assuming {SOURCE_ROLE} (the source role) as custody-X1")), "{stderr}");

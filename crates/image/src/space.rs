@@ -6,7 +6,7 @@
 //!   `ENOSPC` hours into a large volume;
 //! - an image laid out in long extents rather than in the order blocks happen to arrive;
 //! - cheaper writes: the filesystem no longer reserves space page by page as the data comes in
-//!   (ext4's delayed allocation; measured in README "Disk images").
+//!   (ext4's delayed allocation; measured in CONTRIBUTING.md, "Disk images, against coldsnap").
 //!
 //! Holes stay holes: only listed blocks are claimed, and a listed block that turns out to be all
 //! zeros is given back (`release_zero_block`).

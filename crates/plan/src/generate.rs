@@ -124,9 +124,11 @@ pub enum KmsMode {
     GrantOnly,
     /// Option 2 (path 6): the key policies name the forensic account or role, the forensic role's own
     /// policy allows the key, and CreateGrant only for AWS resources.
+    #[serde(rename = "direct-use")]
     Direct,
     /// Option 3 (path 7): the key owners have granted the forensic role already; custody only uses the
     /// grants.
+    #[serde(rename = "owner-grant")]
     OwnerGrants,
 }
 
@@ -136,8 +138,8 @@ impl KmsMode {
     pub fn as_str(self) -> &'static str {
         match self {
             KmsMode::GrantOnly => "grant-only",
-            KmsMode::Direct => "direct",
-            KmsMode::OwnerGrants => "owner-grants",
+            KmsMode::Direct => "direct-use",
+            KmsMode::OwnerGrants => "owner-grant",
         }
     }
 }
@@ -151,7 +153,16 @@ impl fmt::Display for KmsMode {
 impl FromStr for KmsMode {
     type Err = GenerateError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        KmsMode::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| GenerateError::UnknownKmsMode(s.to_string()))
+        // The older spellings `direct` and `owner-grants` are still accepted.
+        let name = match s {
+            "direct" => "direct-use",
+            "owner-grants" => "owner-grant",
+            s => s,
+        };
+        KmsMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == name)
+            .ok_or_else(|| GenerateError::UnknownKmsMode(s.to_string()))
     }
 }
 

@@ -40,8 +40,8 @@ impl KeyAccess {
     pub fn mode(self) -> &'static str {
         match self {
             KeyAccess::GrantOnly => "grant-only",
-            KeyAccess::DirectUse => "direct",
-            KeyAccess::OwnerGrant => "owner-grants",
+            KeyAccess::DirectUse => "direct-use",
+            KeyAccess::OwnerGrant => "owner-grant",
         }
     }
 

@@ -155,7 +155,9 @@ impl fmt::Display for Path {
 pub enum Mode {
     Auto,
     GrantOnly,
+    #[serde(rename = "direct-use", alias = "direct")]
     Direct,
+    #[serde(rename = "owner-grant", alias = "owner-grants")]
     OwnerGrants,
     DirectRead,
 }
@@ -166,8 +168,8 @@ impl Mode {
         match self {
             Mode::Auto => "auto",
             Mode::GrantOnly => "grant-only",
-            Mode::Direct => "direct",
-            Mode::OwnerGrants => "owner-grants",
+            Mode::Direct => "direct-use",
+            Mode::OwnerGrants => "owner-grant",
             Mode::DirectRead => "direct-read",
         }
     }
@@ -183,11 +185,17 @@ impl FromStr for Mode {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Mode, String> {
+        // The older spellings `direct` and `owner-grants` are still accepted.
+        let s = match s {
+            "direct" => "direct-use",
+            "owner-grants" => "owner-grant",
+            s => s,
+        };
         [Mode::Auto, Mode::GrantOnly, Mode::Direct, Mode::OwnerGrants, Mode::DirectRead]
             .into_iter()
             .find(|m| m.as_str() == s)
             .ok_or_else(|| {
-                format!("`{s}` is not a mode: expected auto, grant-only, direct, owner-grants or direct-read")
+                format!("`{s}` is not a mode: expected auto, grant-only, direct-use, owner-grant or direct-read")
             })
     }
 }

@@ -138,6 +138,7 @@ impl CopyStep<'_> {
                 self.ec2,
                 std::slice::from_ref(&id),
                 &step.id,
+                step.volume_id.as_deref(),
                 &run.wait,
                 &run.progress,
                 &run.stop,
@@ -186,7 +187,10 @@ impl CopyStep<'_> {
             step: self.step.id.clone(),
             api: self.call.api.clone(),
             attempt,
-            why: format!("{} ({left}); copying again", propagation::retry_reason(waits, id, elapsed)),
+            why: run.resolved.substitute(
+                &format!("{} ({left}); copying again", propagation::retry_reason(waits, id, elapsed)),
+                &run.placeholders,
+            ),
         });
     }
 

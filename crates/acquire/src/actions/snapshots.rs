@@ -145,7 +145,7 @@ async fn await_sources(run: &Run, step: &Step, ec2: &dyn Ec2) -> Result<(), Acqu
             }
         }
     }
-    let completed = wait::snapshots_completed(ec2, &ids, &step.id, &run.wait, &run.progress, &run.stop).await?;
+    let completed = wait::snapshots_completed(ec2, &ids, &step.id, None, &run.wait, &run.progress, &run.stop).await?;
     run.saw_keys(&completed);
     Ok(())
 }

@@ -363,7 +363,9 @@ impl Found {
     ) -> Option<SnapshotInfo> {
         let step = format!("cleanup:evidence:{}", v.volume_id);
         let ids = [id.to_string()];
-        match wait::snapshots_completed(ec2, &ids, &step, wait.settings, wait.progress, wait.stop).await {
+        match wait::snapshots_completed(ec2, &ids, &step, Some(&v.volume_id), wait.settings, wait.progress, wait.stop)
+            .await
+        {
             Ok(mut infos) => infos.pop(),
             Err(AcquireError::Refused { why, .. }) => {
                 report.skipped.push(format!(

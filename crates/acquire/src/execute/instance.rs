@@ -5,7 +5,7 @@ use super::volume::run_volume;
 use crate::actions::{run_step, Ran, Scope};
 use crate::error::AcquireError;
 use crate::journaled::{Prior, Run};
-use crate::report::{Event, InstanceReport};
+use crate::report::{Event, InstanceReport, StepOutline};
 use custody_journal::{Outcome, Status};
 use custody_plan::plan::{Action, Api, Step};
 use std::collections::BTreeMap;
@@ -23,6 +23,11 @@ pub(super) async fn run_instance(run: Arc<Run>, pool: Arc<Semaphore>) -> Result<
         reused_steps: Vec::new(),
         not_run: Vec::new(),
     };
+    run.progress.emit(Event::Started {
+        instance: run.instance().to_string(),
+        volumes: run.plan.volumes.iter().map(|v| v.volume_id.clone()).collect(),
+        steps: run.plan.steps.iter().map(|s| StepOutline { step: s.id.clone(), volume: s.volume_id.clone() }).collect(),
+    });
     // A resumed run knows what earlier runs created before it goes on (resolve.rs): a volume whose
     // evidence is secured skips its transfer steps, and its cleanup needs their ids all the same.
     for entry in run.journal.entries(run.case())? {

@@ -128,9 +128,9 @@ async fn run_cleanup(
             }
         }
         match run_step(run, Scope::Volume(volume), step).await {
-            Ok(_) => report.removed.push(step.title.clone()),
+            Ok(_) => report.removed.push(run.title(step)),
             Err(e) if e.is_journal() => return Err(e),
-            Err(e) => report.left.push(format!("{}: {e}", step.title)),
+            Err(e) => report.left.push(format!("{}: {e}", run.title(step))),
         }
     }
     Ok(())
@@ -294,8 +294,16 @@ async fn await_started_copy(run: &Run, volume: &VolumePlan) -> Result<(), Acquir
     let cloud = run.signer(step, call)?;
     let ec2 = cloud.ec2(&planned.region);
     reused(run, step, &format!("waiting for the evidence copy {id} an earlier run started"));
-    let completed =
-        wait::snapshots_completed(ec2.as_ref(), &[id], &step.id, &run.wait, &run.progress, &run.stop).await?;
+    let completed = wait::snapshots_completed(
+        ec2.as_ref(),
+        &[id],
+        &step.id,
+        Some(&volume.volume_id),
+        &run.wait,
+        &run.progress,
+        &run.stop,
+    )
+    .await?;
     run.saw_keys(&completed);
     Ok(())
 }

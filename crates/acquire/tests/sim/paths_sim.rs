@@ -4,7 +4,7 @@
 //! preflight passed; and the changing calls the simulator saw are exactly the plan's.
 
 use crate::support::*;
-use custody_acquire::AcquireReport;
+use custody_acquire::{AcquireReport, Event};
 use custody_journal::Status;
 use custody_plan::plan::{Action, Api, Plan, TAG_CASE, TAG_INSTANCE};
 
@@ -203,6 +203,48 @@ fn every_planned_call_is_an_api_the_executor_names() {
                 let api: Api = call.api.parse().unwrap_or_else(|err| panic!("{}: step {}: {err}", e.file, step.id));
                 assert_eq!(api.as_str(), call.api);
             }
+        }
+    }
+}
+
+/// What a view of the run needs from its events: the volumes and steps first, each step's volume, each
+/// poll's volume and progress, each placeholder's real id, and step titles that never name a
+/// placeholder (an id the examiner could not look up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_tell_each_step_and_poll_its_volume_and_never_name_a_placeholder() {
+    for e in PASSING {
+        let (h, plan, _) = acquired(e).await;
+        let events = h.events();
+        let volumes: Vec<String> = plan.volumes.iter().map(|v| v.volume_id.clone()).collect();
+        assert!(
+            matches!(events.first(), Some(Event::Started { volumes: v, steps, .. }) if v == &volumes && steps.len() == plan.steps.len()),
+            "{}: {:?}",
+            e.file,
+            events.first()
+        );
+        let placeholders: Vec<&str> =
+            plan.volumes.iter().flat_map(|v| v.snapshots.iter().map(|s| s.id.as_str())).collect();
+        for event in &events {
+            match event {
+                Event::Step { step, title, volume, .. } => {
+                    let planned = plan.steps.iter().find(|s| &s.id == step).unwrap();
+                    assert_eq!(volume, &planned.volume_id, "{}: {step}", e.file);
+                    for p in &placeholders {
+                        assert!(!title.contains(p), "{}: {step}: {title}", e.file);
+                    }
+                    assert!(!title.contains("custody-temp-"), "{}: {step}: {title}", e.file);
+                }
+                Event::Waiting { volume, snapshot, progress, .. } => {
+                    assert!(volume.as_ref().is_some_and(|v| volumes.contains(v)), "{}: {event:?}", e.file);
+                    assert!(snapshot.starts_with("snap-") && !placeholders.contains(&snapshot.as_str()));
+                    assert!(progress.as_deref().is_some_and(|p| p.ends_with('%')), "{}: {event:?}", e.file);
+                }
+                _ => {}
+            }
+        }
+        for s in plan.volumes.iter().flat_map(|v| &v.snapshots).filter(|s| s.id.starts_with("snap-source-")) {
+            let told = events.iter().any(|ev| matches!(ev, Event::Resolved { placeholder, id, .. } if placeholder == &s.id && id.starts_with("snap-")));
+            assert!(told, "{}: the real id of {} is told", e.file, s.id);
         }
     }
 }

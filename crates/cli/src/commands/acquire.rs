@@ -13,8 +13,10 @@
 mod output;
 pub(crate) mod simulate;
 
-use crate::acquisition::{parse_destination, parse_mode, Destination};
+use crate::acquisition::{parse_destination, Destination};
+use crate::aws_options::AwsArgs;
 use crate::aws_target::AwsTargetArgs;
+use crate::choices::ModeArg;
 use crate::commands::cases::journal_error;
 use crate::data_dir::{lock_case, parse_case_id, DataDirArgs};
 use crate::exit::{CliError, CliResult, ErrorKind};
@@ -28,7 +30,7 @@ use custody_journal::{Journal, NewCase};
 use custody_plan::check::CheckReport;
 use custody_plan::inventory::arn::is_instance_id;
 use custody_plan::inventory::Inventory;
-use custody_plan::plan::{Mode, Plan, PLANNED_RUN_ID};
+use custody_plan::plan::{Plan, PLANNED_RUN_ID};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -37,9 +39,11 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  custody acquire i-0abc… --case IR-7 --to 999999999999:eu-west-1 --forensic-role-arn arn:aws:iam::999999999999:role/CustodyForensic
+  custody acquire i-0123456789abcdef0 --case IR-7 --to 999999999999:eu-west-1 \\
+      --forensic-role-arn arn:aws:iam::999999999999:role/CustodyForensic
   custody acquire --resume IR-7
-  custody acquire i-08b8b8b8b8b8b8b8b --case T1 --simulate examples/inventories/8-cross-account-aws-managed.json
+  custody acquire i-08b8b8b8b8b8b8b8b --case T1 \\
+      --simulate examples/inventories/8-cross-account-aws-managed.json
 
 Exit status: 0 all evidence secured, 1 refused by the preflight or failed, 2 bad input or the case is being worked by \
 another custody process (nothing touched), 130 interrupted.")]
@@ -53,17 +57,17 @@ pub struct AcquireArgs {
     /// Continue a case whose run was interrupted or killed, from its journaled plans.
     #[arg(long, value_name = "CASE", conflicts_with_all = ["instances", "case_id"], value_parser = parse_case_id)]
     pub resume: Option<String>,
-    /// Where the evidence goes: an account, optionally with a Region [default: the forensic account
-    /// and Region].
+    /// Where the evidence goes: an account, optionally with a Region [default: forensic.account and
+    /// forensic.region of custody.toml, else the inventory's forensic account and Region].
     #[arg(long, value_name = "ACCOUNT[:REGION]", value_parser = parse_destination)]
     pub to: Option<Destination>,
-    /// The examiner's name, recorded with the case.
-    #[arg(long, value_name = "NAME")]
+    /// The examiner's name, recorded with the case [default: acquire.examiner of custody.toml].
+    #[arg(long, value_name = "NAME", env = "CUSTODY_EXAMINER", hide_env_values = true)]
     pub examiner: Option<String>,
-    /// How a cross-account customer managed key is opened to the forensic role (auto, grant-only,
-    /// direct, owner-grants, direct-read).
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_mode)]
-    pub mode: Mode,
+    /// How a cross-account customer managed key is opened to the forensic role, or direct-read, which
+    /// reads every volume in place with the EBS direct APIs.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ModeArg::Auto)]
+    pub mode: ModeArg,
     /// Also create a volume from each evidence snapshot in this availability zone of the destination
     /// Region, for an examiner to attach (needs feature `volume` of `custody policy role`).
     #[arg(long, value_name = "AZ", conflicts_with = "resume")]
@@ -81,7 +85,7 @@ pub struct AcquireArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "simulate")]
     pub inventory: Option<PathBuf>,
     #[command(flatten)]
-    pub aws: AwsTargetArgs,
+    pub target: AwsTargetArgs,
     /// Run even when the preflight says a step would fail (the refusal then comes from AWS, or, with
     /// --simulate, from the simulated cloud).
     #[arg(long)]
@@ -89,14 +93,16 @@ pub struct AcquireArgs {
     /// How many volumes are transferred at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
-    /// Give up waiting for a snapshot after this many seconds (resume later).
-    #[arg(long, value_name = "SECONDS", default_value_t = 4 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
-    pub wait_timeout: u64,
+    /// Give up waiting for a snapshot after this long (resume later): 90s, 30m, 4h, 1h30m.
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = crate::units::parse_duration)]
+    pub wait_timeout: Duration,
     #[command(flatten)]
     pub data: DataDirArgs,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Runs the command.
@@ -116,6 +122,7 @@ fn validate(args: &AcquireArgs) -> Result<Option<Inventory>, CliError> {
             return Err(CliError::user(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits")));
         }
     }
+    args.target.validate().map_err(CliError::user)?;
     args.aws.validate().map_err(CliError::user)?;
     let Some(path) = &args.inventory else { return Ok(None) };
     let inventory = read_inventory(path)?;
@@ -132,7 +139,7 @@ pub(crate) fn plan_options(args: &AcquireArgs, case_id: &str) -> PlanOptions {
         instances: args.instances.clone(),
         to_account: args.to.as_ref().map(|d| d.account.clone()),
         to_region: args.to.as_ref().and_then(|d| d.region.clone()),
-        mode: args.mode,
+        mode: args.mode.into(),
         case_id: case_id.to_string(),
         volume_az: args.volume_az.clone(),
     }
@@ -147,7 +154,7 @@ pub(crate) fn prepare_error(e: PrepareError) -> CliError {
 /// The settings the arguments ask for (quick polls on the simulator, which has no real latency).
 fn settings(args: &AcquireArgs) -> Settings {
     let mut wait = if args.simulate.is_some() { WaitSettings::quick() } else { WaitSettings::default() };
-    wait.timeout = Duration::from_secs(args.wait_timeout);
+    wait.timeout = args.wait_timeout;
     Settings { parallelism: usize::from(args.parallel), wait }
 }
 
@@ -161,7 +168,7 @@ async fn acquire(args: &AcquireArgs, inventory: Option<Inventory>) -> CliResult 
     };
     // One process per case, from before the journal is read until the run ends.
     let _lock = lock_case(&journal, &case_id)?;
-    let sdk = SdkCloud::from_env(args.aws.region.as_deref()).await;
+    let sdk = SdkCloud::load(&args.aws.options()).await;
     let base: Arc<dyn Cloud> = Arc::new(sdk);
     let report = live(args, journal.clone(), base, inventory, &case_id).await?;
     output::finish(args, &journal, &report)
@@ -187,8 +194,8 @@ async fn live(
         (Some(inventory), _) => Some(inventory),
         (None, Some(_)) => None,
         (None, None) => {
-            let request = args.aws.collect_request(&args.instances, region.clone(), Some(case_id.to_string()));
-            eprintln!("collecting the inventory (read-only calls)…");
+            let request = args.target.collect_request(&args.instances, region.clone(), Some(case_id.to_string()));
+            crate::progress::say("collecting the inventory (read-only calls)…");
             let collected = prepare::collect_inventory(configured.clone(), &request).await.map_err(prepare_error)?;
             for w in &collected.warnings {
                 eprintln!("warning: {}", custody_plan::text::Safe(&w.to_string()));
@@ -196,7 +203,7 @@ async fn live(
             Some(collected.inventory)
         }
     };
-    let forensic_role = match (&inventory, &args.aws.forensic_role_arn) {
+    let forensic_role = match (&inventory, &args.target.forensic_role_arn) {
         (Some(inv), _) => inv.config.forensic_role_arn.clone(),
         (None, Some(arn)) => arn.clone(),
         (None, None) => prepare::journaled_case_role(&journal, case_id).map_err(prepare_error)?,
@@ -229,7 +236,11 @@ async fn live(
 
 /// Tells that the forensic role is being assumed, with the session name CloudTrail will show.
 pub(crate) fn assuming(role_arn: &str, session: &str) {
-    eprintln!("assuming {} (the forensic role) as {}", custody_plan::text::Safe(role_arn), session);
+    crate::progress::say(&format!(
+        "assuming {} (the forensic role) as {}",
+        custody_plan::text::Safe(role_arn),
+        custody_plan::text::Safe(session)
+    ));
 }
 
 /// Refuses (exit 2) a case id that custody-tagged snapshots of runs this journal does not know already
@@ -304,11 +315,15 @@ pub(crate) fn plan_and_check(
 ) -> Result<Vec<(Plan, Option<CheckReport>)>, CliError> {
     let preflight = prepare::plan_and_check(inventory, &plan_options(args, case_id)).map_err(prepare_error)?;
     for (planned, report) in &preflight.plans {
-        eprintln!(
+        let verdict = format!(
             "preflight {}: {} step(s) pass, {} fail, {} unknown",
             planned.instance_id, report.summary.passed, report.summary.failed, report.summary.unknown
         );
-        if !report.all_pass() {
+        if report.all_pass() {
+            crate::progress::say(&verdict);
+        } else {
+            // What refuses the run is shown even with --quiet.
+            eprintln!("{verdict}");
             eprint!("{}", custody_plan::report::render(report, custody_plan::report::Format::Text));
         }
     }
@@ -331,12 +346,10 @@ pub(crate) fn plan_and_check(
     Ok(preflight.into_plans())
 }
 
-/// Progress lines on standard error (none with --json, whose consumer reads the result).
+/// Progress on standard error (none with --json, whose consumer reads the result): see
+/// [`crate::progress`].
 pub(crate) fn progress(json: bool) -> Progress {
-    if json {
-        return Progress::silent();
-    }
-    Progress::new(|event| eprintln!("{}", output::event_line(event)))
+    crate::progress::events(json)
 }
 
 /// Ctrl-C: the first stops new steps and lets cleanup run; the second exits at once (the journal is

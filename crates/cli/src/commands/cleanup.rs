@@ -22,6 +22,7 @@
 
 mod output;
 
+use crate::aws_options::AwsArgs;
 use crate::commands::acquire::progress;
 use crate::commands::cases::{journal_error, unknown_case};
 use crate::data_dir::DataDirArgs;
@@ -33,7 +34,6 @@ use custody_cloud::error::error_chain;
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
 use custody_journal::{Activity, Journal, JournalError, ResourceRecord, Status};
-use custody_plan::inventory::arn::is_region;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -41,11 +41,14 @@ use std::sync::Arc;
 #[command(group(clap::ArgGroup::new("target").required(true).args(["case", "orphans"])))]
 #[command(after_help = "\
 Examples:
-  custody cleanup --case IR-2041 --dry-run   list what the journal says is still open
-  custody cleanup --case IR-2041             remove it, and what AWS holds tagged with the case
-  custody cleanup --orphans                  the same for every case not marked running
+  # list what the journal says is still open
+  custody cleanup --case IR-2041 --dry-run
+  # remove it, and what AWS holds tagged with the case
+  custody cleanup --case IR-2041
+  # the same for every case not marked running
+  custody cleanup --orphans
+  # also delete that volume's kept evidence, deliberately
   custody cleanup --case IR-2041 --discard-evidence vol-0123456789abcdef0
-                                             also delete that volume's kept evidence, deliberately
 
 Evidence is never removed unless named with --discard-evidence. Exit status 0 nothing failed, 1 something could not be removed, 2 bad input or \
 the case is being worked by another custody process (nothing changed).")]
@@ -68,10 +71,6 @@ pub struct CleanupArgs {
     /// in AWS for what the journal does not know is not run).
     #[arg(long)]
     pub dry_run: bool,
-    /// The Region of the AWS configuration, for STS (each resource is removed in its own Region)
-    /// [default: AWS_REGION or the profile's Region].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
     #[command(flatten)]
     pub data: DataDirArgs,
     /// Print the result as JSON.
@@ -84,6 +83,10 @@ pub struct CleanupArgs {
     /// Testing aid (hidden): the simulated cloud's state file.
     #[arg(long, value_name = "FILE", requires = "simulate", hide = true)]
     pub simulate_state: Option<std::path::PathBuf>,
+    // --region is the Region of the AWS configuration, for STS: each resource is removed in its own
+    // Region.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// A snapshot or volume id, by its shape (EC2 ids: a prefix and 8 or 17 hex digits).
@@ -138,9 +141,7 @@ pub(crate) struct CaseDryRun {
 
 /// Runs the command.
 pub fn run(args: &CleanupArgs) -> CliResult {
-    if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
-        return Err(CliError::user(format!("--region `{region}`: expected a Region name such as `eu-west-3`")));
-    }
+    args.aws.validate().map_err(CliError::user)?;
     let Some(journal) = args.data.open_existing()? else {
         let path = args.data.dir().map(|d| d.join(custody_journal::FILE_NAME)).unwrap_or_default();
         return Err(CliError::user(format!("no journal at {}: nothing to clean up", path.display())).with_help(
@@ -256,7 +257,7 @@ async fn live(
 ) -> Vec<CaseCleanup> {
     let configured: Arc<dyn Cloud> = match simulated {
         Some(cloud) => cloud,
-        None => Arc::new(SdkCloud::from_env(args.region.as_deref()).await),
+        None => Arc::new(SdkCloud::load(&args.aws.options()).await),
     };
     let progress = progress(args.json);
     let mut results = Vec::new();
@@ -285,11 +286,11 @@ async fn live(
             },
         };
         if !args.json {
-            eprintln!(
+            crate::progress::say(&format!(
                 "cleaning up case {} as {}",
                 custody_plan::text::Safe(&t.case_id),
                 custody_plan::text::Safe(role)
-            );
+            ));
         }
         let base = match become_role(configured.clone(), role, &t.case_id, &super::acquire::assuming).await {
             Ok(b) => b,

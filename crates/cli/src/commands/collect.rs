@@ -5,6 +5,7 @@
 //! standard error. Exit 0 with an inventory written, 1 when AWS cannot be reached at all (or an
 //! instance or role does not exist), 2 on bad arguments.
 
+use crate::aws_options::AwsArgs;
 use crate::aws_target::AwsTargetArgs;
 use crate::exit::{write_stdout, CliError, CliResult, ErrorKind, ExitStatus};
 use custody_acquire::collect::{collect, CollectError, Collected};
@@ -16,18 +17,32 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  custody collect i-0123456789abcdef0 --out inv.json
+  custody collect i-0123456789abcdef0 i-0fedcba9876543210 --case IR-7 \\
+      --forensic-role-arn arn:aws:iam::999999999999:role/CustodyForensic \\
+      --out inv.json --json
+
+--out is a local file custody writes (without it, the inventory goes to standard output).")]
 pub struct CollectArgs {
-    /// An instance to collect (`i-…`); repeat for several, all in one Region and account.
-    #[arg(long = "instance", value_name = "ID", required = true)]
+    /// The instances to collect (`i-…`), all in one Region and account.
+    #[arg(value_name = "INSTANCE_ID", required = true)]
     pub instances: Vec<String>,
     #[command(flatten)]
-    pub aws: AwsTargetArgs,
+    pub target: AwsTargetArgs,
     /// The case id, carried in the AssumeRole session name (`custody-collect-<case>`).
     #[arg(long, value_name = "ID", value_parser = crate::data_dir::parse_case_id)]
     pub case: Option<String>,
-    /// Write the inventory here (atomically) instead of to standard output.
+    /// Write the inventory to this local file (atomically) instead of to standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// With --out: print a summary as JSON (the file written, the instances, the warnings and the
+    /// facts that could not be read); errors are JSON too. Without --out the inventory is JSON
+    /// already.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Runs the command.
@@ -35,10 +50,10 @@ pub fn run(args: &CollectArgs) -> CliResult {
     check(args).map_err(CliError::user)?;
     let runtime = crate::runtime::start(&mut tokio::runtime::Builder::new_current_thread())?;
     let collected = runtime.block_on(collect_live(args))?;
-    for w in &collected.warnings {
+    for w in collected.warnings.iter().filter(|_| !args.json) {
         eprintln!("warning: {}", custody_plan::text::safe_indented(&w.to_string(), "  "));
     }
-    if !collected.warnings.is_empty() {
+    if !collected.warnings.is_empty() && !args.json {
         eprintln!(
             "warning: {} fact(s) could not be read: they are marked unknown, and `custody check` reports what depends on them as unknown",
             collected.warnings.len()
@@ -55,6 +70,10 @@ pub fn run(args: &CollectArgs) -> CliResult {
             })?;
             let inv = &collected.inventory;
             let volumes: usize = inv.instances.iter().map(|i| i.volumes.len()).sum();
+            if args.json {
+                write_stdout(&summary(Some(path), &collected));
+                return Ok(ExitStatus::Success);
+            }
             eprintln!(
                 "wrote {}: {} instance(s), {volumes} volume(s), {} key(s), {} principal(s)",
                 path.display(),
@@ -68,13 +87,34 @@ pub fn run(args: &CollectArgs) -> CliResult {
     Ok(ExitStatus::Success)
 }
 
+/// The `--json` summary of a collection written to `path`.
+fn summary(path: Option<&Path>, collected: &Collected) -> String {
+    let inv = &collected.inventory;
+    let value = serde_json::json!({
+        "inventory": path.map(|p| p.display().to_string()),
+        "instances": inv.instances.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        "volumes": inv.instances.iter().map(|i| i.volumes.len()).sum::<usize>(),
+        "keys": inv.keys.len(),
+        "principals": inv.principals.len(),
+        "warnings": collected.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "unknown": collected
+            .warnings
+            .iter()
+            .map(|w| serde_json::json!({ "subject": w.subject, "what": w.what, "facts": w.unknown }))
+            .collect::<Vec<_>>(),
+    });
+    // Strings, numbers and arrays: serializing cannot fail.
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
 /// Checks the raw arguments, before anything is asked of AWS.
 fn check(args: &CollectArgs) -> Result<(), String> {
     for id in &args.instances {
         if !is_instance_id(id) {
-            return Err(format!("--instance `{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
+            return Err(format!("`{id}`: expected an instance id, `i-` and 8 or 17 hex digits"));
         }
     }
+    args.target.validate()?;
     args.aws.validate()?;
     if let Some(out) = &args.out {
         let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -86,11 +126,11 @@ fn check(args: &CollectArgs) -> Result<(), String> {
 }
 
 async fn collect_live(args: &CollectArgs) -> Result<Collected, CliError> {
-    let cloud = SdkCloud::from_env(args.aws.region.as_deref()).await;
+    let cloud = SdkCloud::load(&args.aws.options()).await;
     let Some(region) = cloud.default_region() else {
         return Err(CliError::user("no Region: pass --region, or set AWS_REGION or a profile's region"));
     };
-    let request = args.aws.collect_request(&args.instances, region, args.case.clone());
+    let request = args.target.collect_request(&args.instances, region, args.case.clone());
     collect(Arc::new(cloud), &request).await.map_err(|e| collect_error(&e))
 }
 

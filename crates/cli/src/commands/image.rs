@@ -12,6 +12,7 @@
 
 mod context;
 
+use crate::aws_options::AwsArgs;
 use crate::data_dir::DataDirArgs;
 use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
 use context::Target;
@@ -21,43 +22,27 @@ use custody_image::{
     image_snapshot, ExtraHashes, ImageOutcome, ImageRequest, ManifestContext, Progress, RetryPolicy, SdkSnapshotBlocks,
     Source,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Where and as whom the EBS direct APIs are called.
+/// How the EBS direct APIs are called (where and as whom: [`AwsArgs`]).
 #[derive(Debug, Clone, clap::Args)]
 pub struct EbsTargetArgs {
-    /// The Region of the snapshot [default: the evidence item's Region, else AWS_REGION or the profile's].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// The AWS profile to read with [default: AWS_PROFILE, else the default credentials chain].
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Send EBS calls to this endpoint (an emulator) [default: AWS_ENDPOINT_URL, else AWS's].
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
     /// GetSnapshotBlock calls in flight at most.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: u16,
 }
 
-impl EbsTargetArgs {
-    /// The profile and endpoint given, and `region`.
-    fn options(&self, region: Option<String>) -> custody_cloud::config::AwsOptions {
-        custody_cloud::config::AwsOptions {
-            profile: self.profile.clone(),
-            region,
-            endpoint_url: self.endpoint_url.clone(),
-        }
-    }
-}
-
 /// Arguments of `custody image`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Writes SNAPSHOT.raw (sparse), SNAPSHOT.blocks and SNAPSHOT.manifest.{json,txt} in --out. \
+#[command(after_help = "Examples:
+  custody image snap-0123456789abcdef0 --out /evidence/IR-7 --case IR-7
+  custody image --case IR-7 --out /evidence/IR-7
+
+Writes SNAPSHOT.raw (sparse), SNAPSHOT.blocks and SNAPSHOT.manifest.{json,txt} in --out, a local \
+directory. \
 Exit status 0 imaged, 1 an image failed (run again to resume), 2 bad input.")]
 pub struct ImageArgs {
     /// The snapshot to image (`snap-…`); without it, `--case` images every evidence item of the case.
@@ -82,9 +67,12 @@ pub struct ImageArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub aws: EbsTargetArgs,
+    pub ebs: EbsTargetArgs,
     #[command(flatten)]
     pub data: DataDirArgs,
+    // --region: the snapshot's [default: the evidence item's Region, else as below].
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Arguments of `custody verify`.
@@ -101,12 +89,15 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub aws: EbsTargetArgs,
+    pub ebs: EbsTargetArgs,
+    // --region: the snapshot's [default: the manifest's Region, else as below].
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// One thread for the network: the heavy work (hashing, writing) is on the image writer's own
 /// thread, so a second async worker only adds cross-thread wake-ups (measured: about 10% less client
-/// CPU per GiB than the two-worker runtime, see README "Disk images"). A runtime failing to start is
+/// CPU per GiB than the two-worker runtime, see CONTRIBUTING.md, "Disk images, against coldsnap"). A runtime failing to start is
 /// exit 1 (not bad input), as for every command.
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     crate::runtime::start(&mut tokio::runtime::Builder::new_current_thread())
@@ -181,30 +172,105 @@ fn resolve_targets(args: &ImageArgs) -> Result<Vec<Target>, CliError> {
     Ok(targets)
 }
 
-/// An indicatif bar: blocks, bytes, throughput, ETA.
-struct Bar(ProgressBar);
+/// The progress of one image on standard error ([`crate::progress::Style`]): on a terminal an
+/// indicatif bar (bytes read of those to read, the rate, the time left, blocks); otherwise a line
+/// after the UTC time at most every 10 seconds, and at each tenth done; none with `--quiet`.
+struct ImageProgress {
+    snapshot: String,
+    bar: Option<ProgressBar>,
+    started: std::time::Instant,
+    /// Blocks to read, blocks read, bytes read; when a plain line is due.
+    counts: std::sync::Mutex<(u64, u64, u64, crate::progress::Throttle)>,
+}
 
-impl Progress for Bar {
-    fn started(&self, blocks_to_read: u64, resumed: u64) {
-        self.0.set_length(blocks_to_read);
-        if resumed > 0 {
-            self.0.println(format!("resuming: {resumed} blocks already in the partial image"));
-        }
+impl ImageProgress {
+    /// The progress `style` asks for: `None` for none.
+    fn new(snapshot_id: &str, style: crate::progress::Style) -> Option<Self> {
+        let bar = match style {
+            crate::progress::Style::Quiet => return None,
+            crate::progress::Style::Bars => Some(progress_bar(snapshot_id)),
+            crate::progress::Style::Lines { .. } => None,
+        };
+        Some(ImageProgress {
+            snapshot: custody_plan::text::safe(snapshot_id).into_owned(),
+            bar,
+            started: std::time::Instant::now(),
+            counts: std::sync::Mutex::new((
+                0,
+                0,
+                0,
+                crate::progress::Throttle::new(std::time::Duration::from_secs(10)),
+            )),
+        })
     }
+
+    /// A plain line (no bar): `snap-…: 1.50 GiB of 8.00 GiB (18%), 3072 of 16384 blocks, 120.3 MiB/s`.
+    fn line(&self, blocks: u64, read: u64, bytes: u64) -> String {
+        let total = blocks.saturating_mul(custody_image::BLOCK_SIZE);
+        let percent = bytes.saturating_mul(100).checked_div(total).unwrap_or(100);
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rate = if seconds > 0.0 { (bytes as f64 / seconds) as u64 } else { 0 };
+        format!(
+            "{}: {} of {} ({percent}%), {read} of {blocks} blocks, {}/s",
+            self.snapshot,
+            HumanBytes(bytes),
+            HumanBytes(total),
+            HumanBytes(rate)
+        )
+    }
+}
+
+impl Progress for ImageProgress {
+    fn started(&self, blocks_to_read: u64, resumed: u64) {
+        let resuming = (resumed > 0)
+            .then(|| format!("{}: resuming: {resumed} blocks already in the partial image", self.snapshot));
+        if let Some(bar) = &self.bar {
+            bar.set_length(blocks_to_read.saturating_mul(custody_image::BLOCK_SIZE));
+            bar.set_message(format!("0/{blocks_to_read} blocks"));
+            if let Some(line) = resuming {
+                bar.println(line);
+            }
+            return;
+        }
+        if let Some(line) = resuming {
+            crate::progress::say(&line);
+        }
+        let Ok(mut counts) = self.counts.lock() else { return };
+        counts.0 = blocks_to_read;
+        let at = self.started.elapsed();
+        counts.3.due(at, 0, blocks_to_read);
+        crate::progress::say(&format!(
+            "{}: {blocks_to_read} blocks ({}) to read",
+            self.snapshot,
+            HumanBytes(blocks_to_read.saturating_mul(custody_image::BLOCK_SIZE))
+        ));
+    }
+
     fn block_read(&self, bytes: u64) {
-        self.0.inc(1);
-        let _ = bytes;
+        let Ok(mut counts) = self.counts.lock() else { return };
+        counts.1 += 1;
+        counts.2 += bytes;
+        let (blocks, read, done) = (counts.0, counts.1, counts.2);
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+            bar.set_message(format!("{read}/{blocks} blocks"));
+            return;
+        }
+        if counts.3.due(self.started.elapsed(), read, blocks) {
+            crate::progress::say(&self.line(blocks, read, done));
+        }
     }
 }
 
 fn progress_bar(snapshot_id: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
     let style = ProgressStyle::with_template(
-        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({per_sec}, ETA {eta})",
+        "{prefix} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, ETA \
+         {eta}) {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
-    bar.set_prefix(snapshot_id.to_string());
+    bar.set_prefix(custody_plan::text::safe(snapshot_id).into_owned());
     bar
 }
 
@@ -214,14 +280,13 @@ pub fn run_image(args: &ImageArgs) -> CliResult {
     // One process per case: the case's journal exists (`resolve_targets` read it).
     let _lock = args.case.as_deref().map(|case| args.data.lock_case(case)).transpose()?;
     let runtime = runtime()?;
-    let show_bar = !args.json && std::io::stderr().is_terminal();
+    let style = crate::progress::Style::of_run();
     let mut summaries = Vec::new();
     let mut failed = false;
     for target in targets {
-        let region =
-            args.aws.region.clone().or_else(|| Some(target.context.source.region.clone()).filter(|r| !r.is_empty()));
+        let known = Some(target.context.source.region.clone()).filter(|r| !r.is_empty());
         let outcome = runtime.block_on(async {
-            let config = custody_cloud::config::load(&args.aws.options(region.clone())).await;
+            let config = custody_cloud::config::load(&args.aws.options_in(known.clone())).await;
             let Some(region) = config.region().map(|r| r.to_string()) else {
                 return Err("no Region: pass --region, or set AWS_REGION or a profile's region".to_string());
             };
@@ -230,14 +295,15 @@ pub fn run_image(args: &ImageArgs) -> CliResult {
             let request = ImageRequest {
                 snapshot_id: target.snapshot_id.clone(),
                 out_dir: args.out.clone(),
-                workers: args.aws.workers as usize,
+                workers: args.ebs.workers as usize,
                 extra_hashes: ExtraHashes { md5: args.md5, sha1: args.sha1 },
                 retry: RetryPolicy::default(),
                 context,
             };
-            let bar = show_bar.then(|| progress_bar(&target.snapshot_id));
-            let progress: Arc<dyn Progress> = match &bar {
-                Some(b) => Arc::new(Bar(b.clone())),
+            let shown = if args.json { None } else { ImageProgress::new(&target.snapshot_id, style).map(Arc::new) };
+            let bar = shown.as_ref().and_then(|p| p.bar.clone());
+            let progress: Arc<dyn Progress> = match shown {
+                Some(p) => p,
                 None => Arc::new(custody_image::NoProgress),
             };
             let result = image_snapshot(Arc::new(SdkSnapshotBlocks::new(&config)), &request, progress).await;
@@ -321,11 +387,11 @@ pub fn run_verify(args: &VerifyArgs) -> CliResult {
     let mut checked = vec!["image"];
     if verdict == Verdict::Match && args.against_snapshot {
         let runtime = runtime()?;
-        let region = args.aws.region.clone().unwrap_or_else(|| loaded.manifest.source.region.clone());
+        let known = Some(loaded.manifest.source.region.clone()).filter(|r| !r.is_empty());
         let result = runtime.block_on(async {
-            let config = custody_cloud::config::load(&args.aws.options(Some(region.clone()))).await;
+            let config = custody_cloud::config::load(&args.aws.options_in(known)).await;
             let source = Arc::new(SdkSnapshotBlocks::new(&config));
-            verify::verify_against_snapshot(&loaded, source, args.aws.workers as usize, RetryPolicy::default()).await
+            verify::verify_against_snapshot(&loaded, source, args.ebs.workers as usize, RetryPolicy::default()).await
         });
         verdict = result.map_err(|e| {
             CliError::failure(format!(

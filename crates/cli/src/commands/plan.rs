@@ -9,6 +9,10 @@ use custody_plan::text::{safe_lines, Safe};
 use std::fmt::Write as _;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  custody plan --inventory inv.json i-0123456789abcdef0
+  custody plan --inventory inv.json i-0123456789abcdef0 --mode direct-read
+  custody plan --inventory inv.json i-0123456789abcdef0 --json")]
 pub struct PlanArgs {
     #[command(flatten)]
     pub acquisition: AcquisitionArgs,

@@ -13,13 +13,14 @@
 //! Much of what is printed comes from the instance (section names, notes, a process's command line,
 //! S3 keys): every value goes through [`shown`] before it reaches the terminal.
 
+use crate::aws_options::AwsArgs;
 use crate::data_dir::DataDirArgs;
 use crate::exit::{write_stdout, CliError, CliResult, ErrorKind, ExitStatus};
 use crate::input::{origin_name, read_text};
 use custody_cloud::sdk::SdkCloud;
 use custody_cloud::Cloud;
 use custody_cloud::SessionName;
-use custody_plan::inventory::arn::{is_instance_id, is_region, is_role_arn};
+use custody_plan::inventory::arn::{is_instance_id, is_role_arn};
 use custody_plan::inventory::{parse_inventory, Tag};
 use custody_plan::plan::session_name;
 use custody_triage::SdkTriage;
@@ -31,12 +32,19 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  custody triage i-0abc… --case IR-7 --ssm-tag CustodySSMEnabled=True --output s3://ir-evidence/IR-7
-  custody triage --tag Role=web --case IR-7 --output s3://ir-evidence/IR-7 --memory nginx --memory-limit 512M
-  custody triage i-0abc… --case IR-7 --source-role-arn arn:aws:iam::111122223333:role/CustodySource --output s3://ir-evidence/IR-7
-  custody triage i-0abc… --case IR-7 --output s3://ir-evidence/IR-7 --resume      (after an interruption)
+  custody triage i-0123456789abcdef0 --case IR-7 \\
+      --ssm-tag CustodySSMEnabled=True --output s3://ir-evidence/IR-7
+  custody triage --tag Role=web --case IR-7 --output s3://ir-evidence/IR-7 \\
+      --memory nginx --memory-limit 512M
+  custody triage i-0123456789abcdef0 --case IR-7 \\
+      --output s3://ir-evidence/IR-7 \\
+      --source-role-arn arn:aws:iam::111122223333:role/CustodySource
+  # after an interruption
+  custody triage i-0123456789abcdef0 --case IR-7 \\
+      --output s3://ir-evidence/IR-7 --resume
 
-Exit status: 0 every output complete, 1 a command failed, timed out or came back incomplete, or AWS refused it, 2 bad input (nothing sent).")]
+--output is only the S3 location the instances write to; custody keeps its copies in the data \
+directory. Exit status: 0 every output complete, 1 a command failed, timed out or came back incomplete, or AWS refused it, 2 bad input (nothing sent).")]
 pub struct TriageArgs {
     /// The instances to triage (`i-…`), in one Region.
     #[arg(value_name = "INSTANCE_ID", required_unless_present = "tag")]
@@ -48,12 +56,18 @@ pub struct TriageArgs {
     #[arg(long = "case", value_name = "ID", value_parser = crate::data_dir::parse_case_id)]
     pub case_id: String,
     /// Where the SSM agent writes the whole output (OutputS3BucketName/KeyPrefix); without it,
-    /// the inline output is cut at 24,000 characters.
-    #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = S3Location::parse)]
+    /// the inline output is cut at 24,000 characters [default: triage.output of custody.toml].
+    #[arg(
+        long,
+        value_name = "s3://BUCKET/PREFIX",
+        value_parser = S3Location::parse,
+        env = "CUSTODY_TRIAGE_OUTPUT",
+        hide_env_values = true
+    )]
     pub output: Option<S3Location>,
     /// The tag SendCommand is scoped to: instances without it are refused before anything is sent
-    /// [default: config.ssm_tag of --inventory].
-    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag)]
+    /// [default: triage.ssm_tag of custody.toml, else config.ssm_tag of --inventory].
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag, env = "CUSTODY_SSM_TAG", hide_env_values = true)]
     pub ssm_tag: Option<Tag>,
     /// An inventory whose config.ssm_tag is the default scoping tag.
     #[arg(long, value_name = "FILE")]
@@ -64,18 +78,27 @@ pub struct TriageArgs {
     /// The most memory dumped per process (bytes, or with K, M or G).
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     pub memory_limit: u64,
-    /// Give up waiting after this many seconds (also the script's executionTimeout).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(30..=172_800))]
-    pub timeout: u64,
-    /// The Region of the instances [default: AWS_REGION or the profile's Region].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// Give up waiting after this long, from 30 seconds to 48 hours (also the script's executionTimeout).
+    #[arg(long, alias = "timeout", value_name = "DURATION", default_value = "10m", value_parser = parse_wait_timeout)]
+    pub wait_timeout: Duration,
+    /// The instances are in this other account: send Run Command as a session of its source role
+    /// ([source.roles] of custody.toml for the account, else
+    /// arn:aws:iam::<account>:role/<source.role_name>, by default CustodySource).
+    #[arg(
+        long,
+        value_name = "ACCOUNT_ID",
+        env = "CUSTODY_SOURCE_ACCOUNT",
+        hide_env_values = true,
+        value_parser = crate::aws_target::parse_account_id
+    )]
+    pub source_account: Option<String>,
     /// The instances are in another account: send Run Command as a session of this role there
-    /// (session `custody-<case>`); the S3 output is still read as the current identity.
+    /// (session `custody-<case>`); the S3 output is still read as the current identity. Wins over
+    /// --source-account.
     #[arg(long, value_name = "ARN")]
     pub source_role_arn: Option<String>,
-    /// The examiner's name, recorded with a new case.
-    #[arg(long, value_name = "NAME")]
+    /// The examiner's name, recorded with a new case [default: acquire.examiner of custody.toml].
+    #[arg(long, value_name = "NAME", env = "CUSTODY_EXAMINER", hide_env_values = true)]
     pub examiner: Option<String>,
     /// Finish the case's interrupted triage: a command that was sent is followed and fetched, never
     /// sent again; one whose answer was lost is looked up in SSM first.
@@ -87,8 +110,8 @@ pub struct TriageArgs {
     pub resend_unconfirmed: bool,
     /// With --resume: how long to look in SSM for a command whose answer was lost before saying it
     /// cannot be found (SSM lists a new command after a delay).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "resume", value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub lookup_wait: u64,
+    #[arg(long, value_name = "DURATION", default_value = "30s", requires = "resume", value_parser = parse_lookup_wait)]
+    pub lookup_wait: Duration,
     /// The largest S3 output object fetched (bytes, or with K, M or G); a larger one is refused.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     pub max_object_size: u64,
@@ -97,6 +120,8 @@ pub struct TriageArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Text for the terminal: every value that reaches it from outside custody (the instance's output,
@@ -116,23 +141,29 @@ fn parse_tag(text: &str) -> Result<Tag, String> {
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
-    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => text.split_at(i),
-        None => (text, ""),
-    };
-    let shift = match unit {
-        "" => 0,
-        "K" | "k" => 10,
-        "M" | "m" => 20,
-        "G" | "g" => 30,
-        _ => return Err(format!("`{text}`: expected a size such as 65536, 64K, 256M or 2G")),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1 << shift))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{text}`: expected a size such as 65536, 64K, 256M or 2G"))
+    crate::units::parse_size(text)
+}
+
+/// `--wait-timeout`: also the script's executionTimeout, which the aws:runShellScript and
+/// aws:runPowerShellScript plugins take up to 48 hours (172800 seconds,
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-command-ssm-plugin-reference.html>);
+/// less than 30 seconds is too short for any collection.
+fn parse_wait_timeout(text: &str) -> Result<Duration, String> {
+    within(text, Duration::from_secs(30), Duration::from_secs(48 * 3600))
+}
+
+/// `--lookup-wait`: up to an hour.
+fn parse_lookup_wait(text: &str) -> Result<Duration, String> {
+    within(text, Duration::from_secs(1), Duration::from_secs(3600))
+}
+
+fn within(text: &str, least: Duration, most: Duration) -> Result<Duration, String> {
+    let d = crate::units::parse_duration(text)?;
+    if d < least || d > most {
+        let (least, most) = (crate::units::format_duration(least), crate::units::format_duration(most));
+        return Err(format!("`{text}`: expected from {least} to {most}"));
+    }
+    Ok(d)
 }
 
 /// Runs the command.
@@ -165,9 +196,7 @@ fn check_arguments(args: &TriageArgs) -> Result<(), String> {
         }
     }
     // The case id is checked by clap (`custody_plan::CaseId`).
-    if let Some(region) = args.region.as_deref().filter(|r| !is_region(r)) {
-        return Err(format!("--region `{region}`: expected a Region name such as `eu-west-3`"));
-    }
+    args.aws.validate()?;
     if let Some(arn) = args.source_role_arn.as_deref().filter(|a| !is_role_arn(a)) {
         return Err(format!("--source-role-arn `{arn}`: expected a role ARN, `arn:aws:iam::<account>:role/<name>`"));
     }
@@ -180,8 +209,8 @@ fn check_arguments(args: &TriageArgs) -> Result<(), String> {
 }
 
 async fn live(args: &TriageArgs, scope: Option<Tag>) -> CliResult {
-    let cloud = SdkCloud::from_env(args.region.as_deref()).await;
-    let Some(region) = args.region.clone().or_else(|| cloud.default_region()) else {
+    let cloud = SdkCloud::load(&args.aws.options()).await;
+    let Some(region) = args.aws.region.clone().or_else(|| cloud.default_region()) else {
         return Err(CliError::user("no Region: pass --region, or set AWS_REGION or a profile's region"));
     };
     let (aws, signer) = connect(args, &cloud, &region).await?;
@@ -200,7 +229,7 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> CliResult {
         output: args.output.clone(),
         memory: args.memory.clone(),
         memory_limit: args.memory_limit,
-        timeout: Duration::from_secs(args.timeout),
+        timeout: args.wait_timeout,
         poll_interval: Duration::from_secs(2),
         region,
         signer,
@@ -208,7 +237,7 @@ async fn live(args: &TriageArgs, scope: Option<Tag>) -> CliResult {
         max_object_bytes: args.max_object_size,
         resume: args.resume,
         resend_unconfirmed: args.resend_unconfirmed,
-        lookup_wait: Duration::from_secs(args.lookup_wait),
+        lookup_wait: args.lookup_wait,
     };
     // The instances first (read-only): an unknown, stopped or untagged instance is refused before
     // the journal is opened, so a refusal leaves no journal behind.
@@ -342,14 +371,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_size("65536"), Ok(65536));
-        assert_eq!(parse_size("64K"), Ok(64 << 10));
-        assert_eq!(parse_size("256M"), Ok(256 << 20));
-        assert_eq!(parse_size("2G"), Ok(2 << 30));
-        for bad in ["", "0", "12T", "M", "1.5G", "99999999999999999999G"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
+    fn waits_are_bounded() {
+        assert_eq!(parse_wait_timeout("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_wait_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait_timeout("48h"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_wait_timeout("29s").unwrap_err().contains("from 30s to 48h"));
+        assert!(parse_wait_timeout("49h").is_err());
+        assert_eq!(parse_lookup_wait("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_lookup_wait("2h").unwrap_err().contains("from 1s to 1h"));
+        assert!(parse_lookup_wait("0").is_err());
     }
 
     /// A compromised instance chooses its section names, notes and process command lines, and its

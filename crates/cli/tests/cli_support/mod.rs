@@ -4,9 +4,25 @@
 
 use assert_cmd::Command;
 
+/// A `custody` command that cannot read a configuration file of the developer's: no
+/// `CUSTODY_CONFIG`, and a configuration directory that does not exist (the working directory, the
+/// workspace, has no custody.toml). The other `CUSTODY_*` variables of the test's environment are
+/// removed too, but for `CUSTODY_DATA_DIR`.
+pub fn custody() -> Command {
+    let mut cmd = Command::cargo_bin("custody").unwrap();
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CUSTODY_") && name != "CUSTODY_DATA_DIR" {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd.env("XDG_CONFIG_HOME", workspace().join("target/no-custody-config"));
+    cmd
+}
+
 /// Runs `custody args…` with `stdin`: (exit code, stdout, stderr).
 pub fn run(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("custody").unwrap().args(args).write_stdin(stdin.to_string()).output().unwrap();
+    let out = custody().args(args).write_stdin(stdin.to_string()).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -32,7 +48,7 @@ pub fn custody_offline(args: &[&str]) -> (Option<i32>, String, String) {
 
 /// [`custody_offline`] with the environment variables `env` set besides.
 pub fn custody_offline_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut cmd = Command::cargo_bin("custody").unwrap();
+    let mut cmd = custody();
     cmd.envs(env.iter().copied());
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("AWS_") {

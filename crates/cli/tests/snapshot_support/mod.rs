@@ -170,10 +170,16 @@ pub fn settings() -> insta::Settings {
 const FILTERS: &[(&str, &str)] = &[
     // Run ids: `r-<unix seconds>-<random hex>`.
     (r"\br-\d{6,}-[0-9a-f]{8,}\b", "r-[RUN]"),
+    // The UTC time that starts a progress line on standard error when it is not a terminal.
+    (r"(?m)^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z ", "[NOW] "),
     // RFC 3339 times; `YYYY-MM-DD hh:mm:ss` times keep their width (the columns of `custody cases`).
     (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", "[TIME]"),
     (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "YYYY-MM-DD hh:mm:ss"),
-    // custody's version, wherever it is printed.
+    // custody's version, wherever it is printed; `--version` adds the commit (build.rs).
+    (
+        r"custody \d+\.\d+\.\d+(-[0-9A-Za-z.]+)? \(([0-9a-f]{7,40} \d{4}-\d{2}-\d{2}|[0-9a-f]{7,40}|unknown commit)\)",
+        "custody [VERSION]",
+    ),
     (r"custody \d+\.\d+\.\d+(-[0-9A-Za-z.]+)?", "custody [VERSION]"),
     (r#""custody_version": ?"[^"]*""#, r#""custody_version": "[VERSION]""#),
     // Durations: `1.234s`, `12ms`, `3µs`.

@@ -53,14 +53,14 @@ impl GenerateError {
                 let names: Vec<String> = super::Feature::ALL.iter().map(|f| format!("`{f}`")).collect();
                 format!("features are {}, comma-separated", names.join(", "))
             }
-            GenerateError::UnknownKmsMode(_) => "KMS modes are `grant-only`, `direct` and `owner-grants`".into(),
+            GenerateError::UnknownKmsMode(_) => "KMS modes are `grant-only`, `direct-use` and `owner-grant`".into(),
             GenerateError::UnknownFormat(_) => "formats are `json`, `cfn` and `terraform`".into(),
             GenerateError::UnknownKeyAccess(_) => {
                 "the ways are grant-only (custody creates and retires grants), direct-use (the key policy names the role; CreateGrant only for AWS resources) and owner-grant (the key's owner grants the role)"
                     .into()
             }
             GenerateError::CfnNeedsOutDir(_) => {
-                "pass --out-dir DIR to write each template to a file of its own, and deploy each as a stack in the account its name says".into()
+                "pass --out DIR to write each template to a file of its own, and deploy each as a stack in the account its name says".into()
             }
             GenerateError::GranteeWithoutGrantOnly => {
                 "leave out --grantee, or use --access grant-only: with direct use and key-owner grants, the principal is the one that uses the key".into()

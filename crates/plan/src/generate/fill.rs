@@ -377,12 +377,12 @@ pub fn notes(ctx: &Ctx) -> Vec<String> {
                  <source role ARN> --grantee <forensic role ARN>`",
                 ops.join(", ")
             ),
-            KmsMode::Direct => "direct: each source key's policy must also allow the forensic role (cross-account use \
+            KmsMode::Direct => "direct-use: each source key's policy must also allow the forensic role (cross-account use \
                                 needs the key policy and this IAM policy): `custody policy key --access direct-use \
                                 --for <forensic role ARN>`"
                 .to_string(),
             KmsMode::OwnerGrants => {
-                "owner-grants: each source key's owner must grant the forensic role: `custody policy \
+                "owner-grant: each source key's owner must grant the forensic role: `custody policy \
                                      key --access owner-grant --for <forensic role ARN>`"
                     .to_string()
             }

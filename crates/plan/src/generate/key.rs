@@ -325,7 +325,7 @@ fn direct_use(ask: &Ask<'_>, advice: &mut KeyPolicyAdvice) {
         ops,
     ));
     advice.notes.push(format!(
-        "{p} may use the key for exactly the operations custody's copies need ({}), and create grants only when EC2 creates them on its behalf (kms:GrantIsForAWSResource). Run custody with `--mode direct`",
+        "{p} may use the key for exactly the operations custody's copies need ({}), and create grants only when EC2 creates them on its behalf (kms:GrantIsForAWSResource). Run custody with `--mode direct-use`",
         ops.join(", ")
     ));
     if advice.cross_account {
@@ -353,7 +353,7 @@ fn owner_grant(ask: &Ask<'_>, advice: &mut KeyPolicyAdvice) {
         "Resource": key_arn
     }])));
     advice.notes.push(format!(
-        "the key owner (account {}) runs create_grant; the key policy is not changed, and the principal needs no IAM permission to use a grant, in any account. Run custody with `--mode owner-grants`; it retires the grant when it no longer needs it (the principal is the grant's retiring principal)",
+        "the key owner (account {}) runs create_grant; the key policy is not changed, and the principal needs no IAM permission to use a grant, in any account. Run custody with `--mode owner-grant`; it retires the grant when it no longer needs it (the principal is the grant's retiring principal)",
         key.account
     ));
 }

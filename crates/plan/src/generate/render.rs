@@ -110,7 +110,7 @@ fn headline(g: &GeneratedRolePolicies) -> String {
 /// One CloudFormation template to deploy as a stack of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CfnTemplate {
-    /// The file name `policy role --out-dir` writes it to: where it is deployed.
+    /// The file name `policy role --out` writes it to: where it is deployed.
     pub file: &'static str,
     /// The template (comments first: what it is for, each statement's purpose).
     pub text: String,
@@ -197,7 +197,7 @@ pub fn role_cfn_templates(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
 }
 
 /// [`role_cfn_templates`], each headed by what was generated and the notes: the files `policy role
-/// --out-dir` writes, each a template CloudFormation deploys as it is.
+/// --out` writes, each a template CloudFormation deploys as it is.
 pub fn role_cfn_files(g: &GeneratedRolePolicies) -> Vec<CfnTemplate> {
     let header = cfn_header(g);
     role_cfn_templates(g)
@@ -217,7 +217,7 @@ fn cfn_header(g: &GeneratedRolePolicies) -> String {
 }
 
 /// All templates in one stream, each after a `---` (for reading; CloudFormation takes one template
-/// per stack: `policy role --out-dir` writes each to a file of its own).
+/// per stack: `policy role --out` writes each to a file of its own).
 fn role_cfn(g: &GeneratedRolePolicies) -> String {
     let mut out = cfn_header(g);
     for (i, t) in role_cfn_templates(g).iter().enumerate() {

@@ -1,26 +1,10 @@
-//! What `custody acquire` prints: progress lines, and the result.
+//! What `custody acquire` prints at the end: the result (progress is [`crate::progress`]'s).
 
 use super::AcquireArgs;
 use crate::exit::{write_stdout, CliError, CliResult, ExitStatus};
-use custody_acquire::{AcquireReport, Event};
+use custody_acquire::AcquireReport;
 use custody_journal::Journal;
 use custody_plan::text::{safe_indented, Safe};
-
-/// One progress line. Its values come from the inventory and AWS answers (tags, error messages):
-/// the whole line is escaped, its continuation lines (a warning of several lines) indented, so
-/// nothing in it can drive the terminal or pass for a line of its own.
-pub(crate) fn event_line(event: &Event) -> String {
-    let line = match event {
-        Event::Step { instance, step, title } => format!("[{instance}] {step}: {title}"),
-        Event::Reused { instance, step, how } => format!("[{instance}] {step}: already done ({how})"),
-        Event::Skipped { instance, step, why } => format!("[{instance}] {step}: skipped: {why}"),
-        Event::Waiting { step, snapshot, state } => format!("  {step}: waiting for {snapshot} ({state})"),
-        Event::Retrying { step, api, attempt, why } => format!("  {step}: {api} retried (attempt {attempt}): {why}"),
-        Event::Removed { what } => format!("  removed {what}"),
-        Event::Warning { message } => format!("warning: {message}"),
-    };
-    safe_indented(&line, "    ")
-}
 
 /// Prints the result and returns the exit status: 0 all evidence secured, 130 interrupted, 1 else.
 pub(crate) fn finish(args: &AcquireArgs, journal: &Journal, report: &AcquireReport) -> CliResult {
@@ -101,25 +85,4 @@ pub(crate) fn render(report: &AcquireReport) -> String {
     let left: usize = report.instances.iter().flat_map(|i| &i.volumes).map(|v| v.left.len()).sum();
     out.push_str(&format!("cleanup: {removed} step(s) done, {left} thing(s) left\n"));
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_progress_line_shows_control_characters_as_escapes_and_indents_what_follows_a_line_break() {
-        let event = Event::Warning { message: "a\u{1b}[2J\u{9b}1A\u{202e}b\rc\nd".into() };
-        assert_eq!(event_line(&event), "warning: a\\u{1b}[2J\\u{9b}1A\\u{202e}b\\rc\n    d");
-        let event = Event::Retrying {
-            step: "copy".into(),
-            api: "ec2:CopySnapshot".into(),
-            attempt: 2,
-            why: "Throttling: \u{1b}]8;;http://x\u{7}".into(),
-        };
-        assert_eq!(
-            event_line(&event),
-            "  copy: ec2:CopySnapshot retried (attempt 2): Throttling: \\u{1b}]8;;http://x\\u{7}"
-        );
-    }
 }

@@ -229,7 +229,7 @@ fn option2(ctx: &Ctx, w: &Working, key: &KeyInfo, role: &str, ops: &BTreeSet<Str
     };
     out.fixes.push(Fix::new(
         FixKind::KmsDirectUse,
-        format!("Direct use: name {role} in the key policy for {} (CreateGrant only for AWS resources){own_account} (`--mode direct`)", ops.join(", ")),
+        format!("Direct use: name {role} in the key policy for {} (CreateGrant only for AWS resources){own_account} (`--mode direct-use`)", ops.join(", ")),
         "across accounts both the key policy and the caller's identity policy must allow; CreateGrant stays limited to grants EC2 makes for AWS resources".into(),
         changes,
     ));
@@ -256,7 +256,7 @@ fn option3(w: &Working, key: &KeyInfo, role: &str, ops: &[String], out: &mut Pro
     change.case_field = Some("grants".into());
     out.fixes.push(Fix::new(
         FixKind::KmsOwnerGrant,
-        format!("Key-owner grant: the key's owner grants {role} {} (`--mode owner-grants`)", ops.join(", ")),
+        format!("Key-owner grant: the key's owner grants {role} {} (`--mode owner-grant`)", ops.join(", ")),
         "a grant authorises its grantee on its own, from any account, with only the operations listed; custody retires it afterwards".into(),
         vec![change],
     ));

@@ -212,7 +212,7 @@ impl fmt::Display for Forced {
                 };
                 write!(
                     f,
-                    "forced by --mode direct: the key policy of {key} must let {role} use the key through EC2 (direct \
+                    "forced by --mode direct-use: the key policy of {key} must let {role} use the key through EC2 (direct \
                      use); {shown}"
                 )
             }
@@ -223,7 +223,7 @@ impl fmt::Display for Forced {
                 };
                 write!(
                     f,
-                    "forced by --mode owner-grants: a grant by the key owner must let {role} use {key} (key-owner \
+                    "forced by --mode owner-grant: a grant by the key owner must let {role} use {key} (key-owner \
                      grant); {shown}"
                 )
             }
