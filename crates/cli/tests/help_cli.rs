@@ -3,7 +3,11 @@
 //! examples fit a terminal without wrapping; and the shell completions cover every command.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+#[path = "common/help_commands.rs"]
+mod help_commands;
+
 use assert_cmd::Command;
+use help_commands::listed_commands;
 
 fn help(args: &[&str]) -> String {
     let out = Command::cargo_bin("custody").unwrap().args(args).arg("--help").output().unwrap();
@@ -14,19 +18,11 @@ fn help(args: &[&str]) -> String {
 #[test]
 fn no_help_text_names_an_internal_document() {
     let top = help(&[]);
-    let commands: Vec<&str> = top
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|c| *c != "help")
-        .collect();
+    let commands = listed_commands(&top);
     assert!(commands.len() >= 12, "{commands:?}");
     let mut pages = vec![(String::new(), top.clone())];
     for c in &commands {
-        pages.push((c.to_string(), help(&[c])));
+        pages.push((c.to_string(), help(&[c.as_str()])));
     }
     for sub in ["role", "key"] {
         pages.push((format!("policy {sub}"), help(&["policy", sub])));
@@ -54,16 +50,7 @@ fn every_page(columns: usize) -> Vec<(String, String)> {
         String::from_utf8(out.stdout).unwrap()
     };
     let top = page(&[]);
-    let commands: Vec<String> = top
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|c| *c != "help")
-        .map(String::from)
-        .collect();
+    let commands = listed_commands(&top);
     let mut pages = vec![(String::new(), top)];
     for c in commands {
         pages.push((c.clone(), page(&[&c])));

@@ -2,8 +2,11 @@
 //! what clap says to a command line it cannot parse.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
+#[path = "common/help_commands.rs"]
+mod help_commands;
 mod snapshot_support;
 
+use help_commands::listed_commands;
 use snapshot_support::{snap, Sandbox};
 
 const COMMANDS: &[&str] = &[
@@ -38,15 +41,7 @@ fn every_command_has_help() {
     let sb = Sandbox::new();
     // The commands listed by `--help` are the ones snapshotted here: a new command needs a snapshot.
     let (_, top, _) = sb.output(&["--help"], "", &[]);
-    let listed: Vec<&str> = top
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|c| *c != "help")
-        .collect();
+    let listed = listed_commands(&top);
     assert_eq!(listed, COMMANDS, "update COMMANDS and accept the new snapshots");
     for command in COMMANDS {
         snap!(format!("{command}-help"), sb.run(&[command, "--help"]));
