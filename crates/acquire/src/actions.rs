@@ -42,6 +42,10 @@ pub(crate) enum Ran {
     NotRun(String),
 }
 
+/// Why acquire runs no step of [`Action::LookupEvents`] (a plan made with `--audit`).
+pub(crate) const AUDIT_STEP: &str = "it looks up CloudTrail's events for `custody audit`, which runs after an \
+     acquisition; acquire never runs it (plan the acquisition without --audit)";
+
 /// Runs one step of the plan: the step's action, by its handler. An action that does not belong to
 /// `scope` (a copy among the instance's steps, an AssumeRole among a volume's) is an inconsistent plan.
 pub(crate) async fn run_step(run: &Run, scope: Scope<'_>, step: &Step) -> Result<Ran, AcquireError> {
@@ -90,6 +94,8 @@ pub(crate) async fn run_step(run: &Run, scope: Scope<'_>, step: &Step) -> Result
             elsewhere::read_blocks(run, step, snapshot);
             Ok(Ran::Done)
         }
+        // `custody audit`'s look-ups: refused with the whole plan before anything ran (execute.rs).
+        (_, Action::LookupEvents) => Err(AcquireError::Plan { step: step.id.clone(), why: AUDIT_STEP.to_string() }),
         (Scope::Instance, other) => Err(AcquireError::Plan {
             step: step.id.clone(),
             why: format!("a step of no volume cannot be {}", serde_json::to_string(other).unwrap_or_default()),

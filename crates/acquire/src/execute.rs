@@ -46,6 +46,9 @@ pub struct Executor {
     settings: Settings,
     progress: Progress,
     stop: Arc<AtomicBool>,
+    /// The inventory the plans were made from, journaled with each new acquisition (what `custody
+    /// audit` holds AWS's record against).
+    inventory: Option<serde_json::Value>,
 }
 
 impl Executor {
@@ -65,7 +68,15 @@ impl Executor {
             settings,
             progress,
             stop: Arc::new(AtomicBool::new(false)),
+            inventory: None,
         }
+    }
+
+    /// Journals `inventory` (as JSON) with every acquisition this executor starts: the model its plans
+    /// came from, which `custody audit` later holds CloudTrail's record against.
+    pub fn with_inventory(mut self, inventory: serde_json::Value) -> Self {
+        self.inventory = Some(inventory);
+        self
     }
 
     /// Snapshots tagged with `case_id` in the places `plans` touch whose run this journal does not know,
@@ -91,6 +102,9 @@ impl Executor {
         case: &NewCase,
         plans: Vec<(Plan, Option<CheckReport>)>,
     ) -> Result<AcquireReport, AcquireError> {
+        for (plan, _) in &plans {
+            refuse_audit_steps(plan)?;
+        }
         match self.journal.create_case(case) {
             Ok(()) | Err(JournalError::CaseExists(_)) => {}
             Err(e) => return Err(e.into()),
@@ -98,7 +112,12 @@ impl Executor {
         for (plan, _) in &plans {
             let json = serde_json::to_value(plan)
                 .map_err(|e| AcquireError::Plan { step: "journal the plan".to_string(), why: e.to_string() })?;
-            self.journal.add_acquisition(&case.case_id, &plan.instance_id, &json)?;
+            self.journal.add_acquisition_planned_from(
+                &case.case_id,
+                &plan.instance_id,
+                &json,
+                self.inventory.as_ref(),
+            )?;
         }
         self.run(&case.case_id, plans).await
     }
@@ -135,6 +154,7 @@ impl Executor {
                 step: "read the journaled plan".to_string(),
                 why: format!("the plan of {} in the journal does not read back: {e}", a.instance_id),
             })?;
+            refuse_audit_steps(&plan)?;
             let preflight = preflights.remove(&a.instance_id);
             plans.push((plan, preflight));
         }
@@ -237,6 +257,16 @@ impl Executor {
         };
         self.journal.set_case_status(case_id, status)?;
         Ok(AcquireReport { case_id: case_id.to_string(), succeeded, interrupted, instances })
+    }
+}
+
+/// Refuses a plan made with `custody check --audit` or `custody plan --audit`, before anything is
+/// journaled or done in AWS: its CloudTrail look-ups ([`Action::LookupEvents`]) are `custody audit`'s
+/// to make, after an acquisition, and the plans acquire makes never have them.
+fn refuse_audit_steps(plan: &Plan) -> Result<(), AcquireError> {
+    match plan.steps.iter().find(|s| matches!(s.action, Action::LookupEvents)) {
+        Some(step) => Err(AcquireError::Plan { step: step.id.clone(), why: crate::actions::AUDIT_STEP.to_string() }),
+        None => Ok(()),
     }
 }
 

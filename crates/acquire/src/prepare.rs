@@ -135,6 +135,9 @@ impl PlanOptions {
             case_id: self.case_id.clone(),
             run_id: run_id.to_string(),
             volume_az: self.volume_az.clone(),
+            // `custody audit`'s look-ups are for `check --audit` and `plan --audit`: the executor
+            // refuses a plan that has them.
+            audit: false,
         }
     }
 }

@@ -39,6 +39,11 @@ pub struct AcquisitionArgs {
     /// destination Region (feature `volume` of `custody policy role`).
     #[arg(long, value_name = "AZ")]
     pub volume_az: Option<String>,
+    /// Also plan and check reading CloudTrail's record of the acquisition, as `custody audit` does
+    /// afterwards in each account and Region it touches (needs feature `audit` of `custody policy
+    /// role`).
+    #[arg(long)]
+    pub audit: bool,
     /// The case id: names the role sessions, the tags and the temporary key's alias.
     #[arg(long = "case", value_name = "ID", default_value = "CASE", value_parser = crate::data_dir::parse_case_id)]
     pub case_id: String,
@@ -90,6 +95,7 @@ pub fn load_and_plan_with_digest(args: &AcquisitionArgs) -> Result<(Inventory, P
         case_id: args.case_id.clone(),
         run_id: custody_plan::plan::PLANNED_RUN_ID.to_string(),
         volume_az: args.volume_az.clone(),
+        audit: args.audit,
     };
     let planned =
         plan(&inventory, &request).map_err(|e| CliError::from(InputError { origin, message: e.to_string() }))?;

@@ -102,6 +102,8 @@ pub enum FeatureArg {
     Volume,
     /// The policy of a separate role that may delete evidence; only when named.
     DiscardEvidence,
+    /// Read CloudTrail's record of each acquisition, in every account (`custody audit`).
+    Audit,
 }
 
 impl From<FeatureArg> for Feature {
@@ -114,6 +116,7 @@ impl From<FeatureArg> for Feature {
             FeatureArg::DirectRead => Feature::DirectRead,
             FeatureArg::Volume => Feature::Volume,
             FeatureArg::DiscardEvidence => Feature::DiscardEvidence,
+            FeatureArg::Audit => Feature::Audit,
         }
     }
 }

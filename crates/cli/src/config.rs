@@ -17,6 +17,7 @@ pub mod apply;
 use crate::exit::CliError;
 use custody_plan::generate::validate;
 use custody_plan::inventory::arn::{is_account_id, is_region, is_role_arn, KeyArn};
+use custody_plan::inventory::Tag;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,8 +81,8 @@ pub struct Acquire {
 /// `[triage]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Triage {
-    /// `KEY=VALUE`, checked.
-    pub ssm_tag: Option<String>,
+    /// `KEY=VALUE`, parsed by the one tag parser.
+    pub ssm_tag: Option<Tag>,
     /// `s3://bucket/prefix`, checked.
     pub output: Option<String>,
 }
@@ -238,8 +239,8 @@ fn overlay_env(config: &mut Config) -> Result<(), CliError> {
         config.acquire.alias_prefix = Some(prefix);
     }
     if let Some(tag) = var(SSM_TAG_ENV) {
-        check_tag(&tag).map_err(|e| CliError::user(format!("{SSM_TAG_ENV} `{tag}`: {e}")))?;
-        config.triage.ssm_tag = Some(tag);
+        config.triage.ssm_tag =
+            Some(parse_tag(&tag).map_err(|e| CliError::user(format!("{SSM_TAG_ENV} `{tag}`: {e}")))?);
     }
     Ok(())
 }
@@ -287,7 +288,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, CliError> {
         examiner: file.check(raw.acquire.examiner, "acquire.examiner", |e| non_empty(e, "a name"))?,
     };
     let triage = Triage {
-        ssm_tag: file.check(raw.triage.ssm_tag, "triage.ssm_tag", check_tag)?,
+        ssm_tag: file.parse(raw.triage.ssm_tag, "triage.ssm_tag", parse_tag)?,
         output: file.check(raw.triage.output, "triage.output", check_output)?,
     };
     let data_dir = file.check(raw.journal.data_dir, "journal.data_dir", |d| non_empty(d, "a directory"))?;
@@ -330,12 +331,18 @@ impl FileText<'_> {
         key: &str,
         check: impl Fn(&str) -> Result<(), String>,
     ) -> Result<Option<String>, CliError> {
+        self.parse(value, key, |text| check(text).map(|()| text.to_string()))
+    }
+
+    /// The value at `key` parsed by `parse`, or the error that names its line.
+    fn parse<T>(
+        &self,
+        value: Option<Text>,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, CliError> {
         let Some(value) = value else { return Ok(None) };
-        let line = self.line(value.span().start);
-        match check(value.get_ref()) {
-            Ok(()) => Ok(Some(value.into_inner())),
-            Err(what) => Err(self.error(line, key, &what)),
-        }
+        parse(value.get_ref()).map(Some).map_err(|what| self.error(self.line(value.span().start), key, &what))
     }
 
     /// Each value of a list, checked by `check`.
@@ -438,8 +445,12 @@ pub(crate) fn check_alias_prefix(text: &str) -> Result<(), String> {
     validate::alias_prefix(text).map_err(|e| e.to_string())
 }
 
+pub(crate) fn parse_tag(text: &str) -> Result<Tag, String> {
+    validate::parse_tag(text).map_err(|e| e.to_string())
+}
+
 pub(crate) fn check_tag(text: &str) -> Result<(), String> {
-    validate::parse_tag(text).map(|_| ()).map_err(|e| e.to_string())
+    parse_tag(text).map(|_| ())
 }
 
 pub(crate) fn check_output(text: &str) -> Result<(), String> {

@@ -77,6 +77,11 @@ enum Command {
     Verify(commands::image::VerifyArgs),
     /// Collect the volatile state of running instances through SSM Run Command, scoped by instance tag.
     Triage(commands::triage::TriageArgs),
+    /// Hold a case against CloudTrail's own record of it: every journaled call matched to its event,
+    /// calls by the case's sessions that custody did not journal, and the KMS calls services made on
+    /// custody's behalf against the plan's predictions. Exit status 0 all recorded and explained, 1
+    /// otherwise, 2 bad input.
+    Audit(commands::audit::AuditArgs),
     /// Print the completion script of a shell (bash, zsh or fish).
     Completions(commands::completions::CompletionsArgs),
     /// Write a commented custody.toml (the forensic and source accounts, Regions, roles, triage tag
@@ -101,6 +106,7 @@ impl Command {
             Command::Image(a) => a.json,
             Command::Verify(a) => a.json,
             Command::Triage(a) => a.json,
+            Command::Audit(a) => a.json || matches!(a.format, choices::ReportFormatArg::Json),
             Command::Completions(_) => false,
             Command::Init(a) => a.json,
         }
@@ -118,6 +124,7 @@ impl Command {
             Command::Cleanup(a) => (a.case.as_deref(), Some(&a.data)),
             Command::Image(a) => (a.case.as_deref(), Some(&a.data)),
             Command::Triage(a) => (Some(&a.case_id), Some(&a.data)),
+            Command::Audit(a) => (Some(&a.case), Some(&a.data)),
             Command::Cases(a) => (None, Some(&a.data)),
             _ => (None, None),
         }
@@ -137,6 +144,7 @@ impl Command {
             Command::Image(args) => commands::image::run_image(args),
             Command::Verify(args) => commands::image::run_verify(args),
             Command::Triage(args) => commands::triage::run(args),
+            Command::Audit(args) => commands::audit::run(args),
             Command::Completions(args) => commands::completions::run(args),
             Command::Init(args) => commands::init::run(args),
         }

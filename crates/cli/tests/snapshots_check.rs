@@ -36,6 +36,21 @@ fn reports() {
             "s3://ir-evidence/ir",
         ])
     );
+    // `--audit`: the CloudTrail look-ups of `custody audit`, in both accounts; the source role without
+    // the `audit` feature's statement is refused, and the fix names the feature.
+    let five = "examples/inventories/5-cross-account-grant-only.json";
+    let text = std::fs::read_to_string(snapshot_support::workspace().join(five)).unwrap();
+    let mut inv: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for p in inv["principals"].as_array_mut().unwrap() {
+        if p["arn"] == "arn:aws:iam::111122223333:role/CustodySource" {
+            let statements = p["identity_policies"][0]["Statement"].as_array_mut().unwrap();
+            statements.retain(|s| s["Sid"] != "AuditReadCloudTrailEventHistory");
+        }
+    }
+    snap!(
+        "fail-audit-source-role",
+        sb.run_stdin(&["check", "--inventory", "-", "i-05e5e5e5e5e5e5e5e", "--audit"], &inv.to_string())
+    );
 }
 
 #[test]

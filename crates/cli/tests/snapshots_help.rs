@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "image",
     "verify",
     "triage",
+    "audit",
     "completions",
     "init",
 ];

@@ -49,6 +49,21 @@ fn role_documents() {
             "terraform"
         ])
     );
+    // `audit` alone: CloudTrail's event history for each role custody uses, and the forensic role's
+    // way into the source accounts.
+    snap!(
+        "role-audit",
+        sb.run(&[
+            "policy",
+            "role",
+            "--features",
+            "audit",
+            "--forensic-account",
+            "999999999999",
+            "--source-accounts",
+            "111122223333",
+        ])
+    );
     snap!(
         "role-discard-evidence",
         sb.run(&["policy", "role", "--features", "discard-evidence", "--forensic-account", "111111111111"])

@@ -4,7 +4,8 @@
 //! returning plain data ([`crate::types`]). Implementations: the aws-sdk-rust adapter
 //! ([`crate::sdk::SdkCloud`]), test fakes, and the simulated cloud ([`crate::sim`]). Calls that
 //! change something return a [`Receipt`] with AWS's request id, which the journal keeps. The EBS
-//! direct APIs (issue 5) and SSM (issue 6) will join as traits of their own.
+//! direct APIs (issue 5) and SSM (issue 6) will join as traits of their own. [`CloudTrail`] reads
+//! AWS's own record of the calls (`custody audit`).
 //!
 //! A [`Cloud`] hands out the service clients of one identity, per Region; [`Cloud::assume_role`]
 //! gives the `Cloud` of another identity. Credentials stay inside the implementation: no method
@@ -142,6 +143,17 @@ pub trait Organizations: Send + Sync {
     async fn describe_policy(&self, policy_id: &str) -> CloudResult<OrgPolicy>;
 }
 
+/// CloudTrail calls.
+#[async_trait]
+pub trait CloudTrail: Send + Sync {
+    /// LookupEvents, all pages: the management events of this account and Region between `start`
+    /// and `end`, filtered by at most one attribute (LookupEvents takes one), newest first as
+    /// LookupEvents returns them. Pages are fetched no faster than LookupEvents' documented rate
+    /// ("two per second, per account, per Region", CloudTrail API Reference,
+    /// <https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html>).
+    async fn lookup_events(&self, query: &EventLookup) -> CloudResult<Vec<LookedUpEvent>>;
+}
+
 /// The AWS services of one identity.
 #[async_trait]
 pub trait Cloud: Send + Sync {
@@ -152,6 +164,8 @@ pub trait Cloud: Send + Sync {
     fn iam(&self) -> Arc<dyn Iam>;
     fn sts(&self) -> Arc<dyn Sts>;
     fn organizations(&self) -> Arc<dyn Organizations>;
+    /// CloudTrail in `region` (its event history is per account and Region).
+    fn cloudtrail(&self, region: &str) -> Arc<dyn CloudTrail>;
     /// STS AssumeRole: the `Cloud` of a session of `role_arn`. The credentials it gets are kept inside
     /// the returned value (and refreshed there when the implementation can).
     async fn assume_role(&self, role_arn: &str, session: &SessionName) -> CloudResult<Arc<dyn Cloud>>;

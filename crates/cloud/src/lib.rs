@@ -2,10 +2,11 @@
 //!
 //! custody decides offline (crates `policy` and `plan`) and touches AWS only through this crate. Every
 //! AWS API call it makes is one method of a small trait per service ([`api`]): [`Ec2`], [`Kms`],
-//! [`Iam`], [`Sts`], [`Organizations`], handed out per Region by a [`Cloud`], the services of one
-//! identity. Three things implement them: the aws-sdk-rust adapter ([`sdk::SdkCloud`], which also
-//! talks to a local emulator through `AWS_ENDPOINT_URL`), test fakes, and — with the acquisition calls
-//! (issue 4) — a simulated multi-account cloud that authorizes every call with the engine.
+//! [`Iam`], [`Sts`], [`Organizations`], [`CloudTrail`], handed out per Region by a [`Cloud`], the
+//! services of one identity. Three things implement them: the aws-sdk-rust adapter
+//! ([`sdk::SdkCloud`], which also talks to a local emulator through `AWS_ENDPOINT_URL`), test fakes,
+//! and — with the acquisition calls (issue 4) — a simulated multi-account cloud that authorizes every
+//! call with the engine.
 //!
 //! Methods take and return plain data ([`types`]), never SDK types, so the other implementations
 //! need not know the SDK. Failures are [`CloudError`]s that keep AWS's error code and request id and
@@ -29,5 +30,5 @@ pub mod testing;
 pub mod triage;
 pub mod types;
 
-pub use api::{Cloud, Ec2, Iam, Kms, Organizations, SessionName, Sts};
+pub use api::{Cloud, CloudTrail, Ec2, Iam, Kms, Organizations, SessionName, Sts};
 pub use error::{ApiError, CloudError, CloudResult};

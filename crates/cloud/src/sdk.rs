@@ -6,13 +6,14 @@
 //! `AWS_ENDPOINT_URL_<SERVICE>`), which is how tests point it at a local emulator. Credentials never
 //! leave the SDK's configuration: no method returns them and errors never contain them.
 
+mod cloudtrail;
 mod ec2;
 mod iam;
 mod kms;
 mod org;
 mod sts;
 
-use crate::api::{Cloud, Ec2, Iam, Kms, Organizations, SessionName, Sts};
+use crate::api::{Cloud, CloudTrail, Ec2, Iam, Kms, Organizations, SessionName, Sts};
 use crate::config::AwsOptions;
 use crate::error::{ApiError, CloudError, CloudResult};
 use async_trait::async_trait;
@@ -100,6 +101,10 @@ impl Cloud for SdkCloud {
 
     fn organizations(&self) -> Arc<dyn Organizations> {
         Arc::new(org::SdkOrganizations(aws_sdk_organizations::Client::new(&self.global())))
+    }
+
+    fn cloudtrail(&self, region: &str) -> Arc<dyn CloudTrail> {
+        Arc::new(cloudtrail::SdkCloudTrail::new(aws_sdk_cloudtrail::Client::new(&self.in_region(region))))
     }
 
     async fn assume_role(&self, role_arn: &str, session: &SessionName) -> CloudResult<Arc<dyn Cloud>> {

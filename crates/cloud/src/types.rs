@@ -1,6 +1,7 @@
 //! What the AWS calls return, as plain data: built by the SDK adapter from AWS's answers, and by a
 //! simulated cloud or a test fake directly. Only the fields custody uses are kept.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -260,4 +261,70 @@ pub struct NewGrant {
     /// The grant's name: KMS returns the existing grant for a retried request with the same name and
     /// parameters.
     pub name: Option<String>,
+}
+
+/// CloudTrail LookupEvents: the management events of one account and Region whose time is within
+/// `start` and `end` (both included: "only events that occur after or at the specified time" and
+/// "before or at the specified time", CloudTrail API Reference, LookupEvents,
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html>), filtered by
+/// at most one attribute: LookupEvents takes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLookup {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub attribute: Option<LookupAttribute>,
+}
+
+/// One LookupEvents filter: events whose `key` is `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupAttribute {
+    pub key: LookupKey,
+    pub value: String,
+}
+
+/// The attributes LookupEvents filters management events by (`AttributeKey`, CloudTrail API
+/// Reference, LookupAttribute,
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupAttribute.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LookupKey {
+    EventId,
+    EventName,
+    /// `true` or `false`.
+    ReadOnly,
+    /// The user name or role name of the requester; for an assumed role, its session name, as the
+    /// AWS CLI's `lookup-events` example shows
+    /// (<https://docs.aws.amazon.com/cli/latest/reference/cloudtrail/lookup-events.html>).
+    Username,
+    ResourceType,
+    /// An ARN or id among the event's resources.
+    ResourceName,
+    /// `kms.amazonaws.com`, `ec2.amazonaws.com`, …
+    EventSource,
+    AccessKeyId,
+}
+
+impl LookupKey {
+    /// AWS's `AttributeKey`: `EventId`, `EventName`, `ReadOnly`, `Username`, `ResourceType`,
+    /// `ResourceName`, `EventSource`, `AccessKeyId`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EventId => "EventId",
+            Self::EventName => "EventName",
+            Self::ReadOnly => "ReadOnly",
+            Self::Username => "Username",
+            Self::ResourceType => "ResourceType",
+            Self::ResourceName => "ResourceName",
+            Self::EventSource => "EventSource",
+            Self::AccessKeyId => "AccessKeyId",
+        }
+    }
+}
+
+/// One event LookupEvents returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookedUpEvent {
+    /// LookupEvents' `EventId`.
+    pub event_id: String,
+    /// LookupEvents' `CloudTrailEvent`: the record as JSON text, as CloudTrail gave it.
+    pub record: String,
 }

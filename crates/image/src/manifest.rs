@@ -67,6 +67,10 @@ pub struct AwsCall {
     /// `ok`, `failed`, or `unknown` (intended, no outcome recorded).
     pub outcome: String,
     pub request_id: Option<String>,
+    /// The CloudTrail events `custody audit` matched to the call by its request id (absent when no
+    /// audit has run): AWS's own, independent record of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cloudtrail_event_ids: Vec<String>,
 }
 
 /// How the image was read.
@@ -157,6 +161,9 @@ impl Manifest {
                 c.region,
                 c.signer
             );
+            if !c.cloudtrail_event_ids.is_empty() {
+                let _ = writeln!(t, "      CloudTrail event {}", c.cloudtrail_event_ids.join(", "));
+            }
         }
         let m = &self.imaging;
         let _ = writeln!(t, "\nimaging      {} to {}, {} workers", m.started_at, m.finished_at, m.workers);

@@ -153,15 +153,35 @@ impl Journal {
         instance_id: &str,
         plan: &serde_json::Value,
     ) -> Result<(), JournalError> {
+        self.add_acquisition_planned_from(case_id, instance_id, plan, None)
+    }
+
+    /// [`Journal::add_acquisition`], with the inventory the plan was made from (in the same write, so
+    /// no acquisition is ever journaled without it): what `custody audit` holds CloudTrail's record
+    /// against.
+    pub fn add_acquisition_planned_from(
+        &self,
+        case_id: &str,
+        instance_id: &str,
+        plan: &serde_json::Value,
+        inventory: Option<&serde_json::Value>,
+    ) -> Result<(), JournalError> {
         self.write("add the acquisition", |tx| {
             require_case(tx, case_id)?;
             let at = now();
             let inserted = tx
                 .prepare_cached(&format!(
-                    "INSERT INTO acquisitions ({ACQUISITION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5)
+                    "INSERT INTO acquisitions ({ACQUISITION_COLUMNS}, inventory) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?6)
                      ON CONFLICT (case_id, instance_id) DO NOTHING"
                 ))?
-                .execute(params![case_id, instance_id, plan.to_string(), Status::Running.as_str(), at])?;
+                .execute(params![
+                    case_id,
+                    instance_id,
+                    plan.to_string(),
+                    Status::Running.as_str(),
+                    at,
+                    inventory.map(|i| i.to_string())
+                ])?;
             if inserted == 0 {
                 return Err(JournalError::AcquisitionExists {
                     case: case_id.to_string(),

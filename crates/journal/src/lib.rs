@@ -76,6 +76,7 @@
 //!
 //! Both exist for tests only (`crates/cli/tests/crash_*.rs`); a value that is not a number is ignored.
 
+mod audit;
 mod cases;
 mod error;
 pub mod lock;
@@ -94,6 +95,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use audit::AuditMatch;
 pub use error::JournalError;
 pub use lock::{Activity, CaseLock, Holder, LockError};
 pub use model::{

@@ -135,6 +135,26 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE cases ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
     ",
+    // 3 → 4: `custody audit`. Additive: the inventory each acquisition was planned from (the model the
+    // audit holds AWS's record against; NULL for acquisitions journaled before), and the CloudTrail
+    // events an audit matched to journaled calls.
+    "
+    ALTER TABLE acquisitions ADD COLUMN inventory TEXT;  -- JSON
+
+    -- One row per (journaled call, CloudTrail event) an audit matched, by request id. An audit run
+    -- again replaces the case's rows: the newest audit is the one that saw the most of the record.
+    CREATE TABLE audit_events (
+        case_id     TEXT NOT NULL REFERENCES cases (case_id),
+        entry_id    INTEGER NOT NULL REFERENCES entries (id),
+        event_id    TEXT NOT NULL,
+        account     TEXT NOT NULL,   -- whose event history holds it
+        region      TEXT NOT NULL,
+        event_time  TEXT NOT NULL,
+        audited_at  TEXT NOT NULL,
+        PRIMARY KEY (entry_id, event_id, account)
+    ) STRICT;
+    CREATE INDEX audit_events_by_case ON audit_events (case_id);
+    ",
 ];
 
 /// What `migrate` found.
@@ -186,7 +206,7 @@ mod tests {
         .unwrap();
         assert!(matches!(migrate(&mut conn).unwrap(), Migration::Current));
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, SCHEMA_VERSION);
         let cases: i64 = conn.query_row("SELECT count(*) FROM cases", [], |r| r.get(0)).unwrap();
         let triage: i64 = conn.query_row("SELECT count(*) FROM triage_commands", [], |r| r.get(0)).unwrap();
         assert_eq!((cases, triage), (1, 0));

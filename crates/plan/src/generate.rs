@@ -76,10 +76,13 @@ pub enum Feature {
     /// remove their tags: for the person with authority to destroy evidence, never for a role custody
     /// runs as (whose policies deny exactly that). Only when asked for by name.
     DiscardEvidence,
+    /// Read CloudTrail's event history (`cloudtrail:LookupEvents`) in every account custody acts in,
+    /// to hold an acquisition against AWS's own record of it (`custody audit`, `custody check --audit`).
+    Audit,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 7] = [
+    pub const ALL: [Feature; 8] = [
         Feature::Acquire,
         Feature::Image,
         Feature::Triage,
@@ -87,6 +90,7 @@ impl Feature {
         Feature::DirectRead,
         Feature::Volume,
         Feature::DiscardEvidence,
+        Feature::Audit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +102,7 @@ impl Feature {
             Feature::DirectRead => "direct-read",
             Feature::Volume => "volume",
             Feature::DiscardEvidence => "discard-evidence",
+            Feature::Audit => "audit",
         }
     }
 }

@@ -6,7 +6,8 @@
 //!   Regions involved, the grants on the key and, for a cross-account customer key, a probe of its
 //!   key policy with the `custody-policy` engine;
 //! - `steps` and `transfer`: the ordered steps (discover, the crash-consistent snapshot, triage, the
-//!   path's transfer or read steps per volume, cleanup), each with its calls;
+//!   path's transfer or read steps per volume, cleanup), each with its calls; with
+//!   [`PlanRequest::audit`], `audit` adds `custody audit`'s CloudTrail look-ups after them;
 //! - `requests` (EC2, STS, EBS, SSM) and `kms`: one builder per AWS call, listing every authorization
 //!   request AWS evaluates for it, the KMS calls EC2 makes as the caller included, each with `why`
 //!   and the AWS page (`source`). Where the map says the documentation is SILENT, the builder follows
@@ -29,6 +30,7 @@
 
 mod action;
 mod api;
+mod audit;
 mod case_request;
 mod context;
 mod error;
@@ -220,6 +222,11 @@ pub struct PlanRequest {
     /// Create a volume from each evidence snapshot in this availability zone of the destination
     /// Region (for an examiner to attach to an analysis instance); `None`: snapshots only.
     pub volume_az: Option<String>,
+    /// Add, after every other step, the CloudTrail look-ups `custody audit` makes: one step per
+    /// account and Region the plan's calls act in, each a `cloudtrail:LookupEvents` as the role
+    /// custody uses in that account ([`Phase::Audit`]). Only for `custody check --audit` and
+    /// `custody plan --audit`: the executor never runs these steps.
+    pub audit: bool,
 }
 
 impl PlanRequest {
@@ -236,6 +243,7 @@ impl PlanRequest {
             case_id: "CASE".to_string(),
             run_id: PLANNED_RUN_ID.to_string(),
             volume_az: None,
+            audit: false,
         }
     }
 }
@@ -340,6 +348,9 @@ pub enum Phase {
     Read,
     Triage,
     Cleanup,
+    /// `custody audit`'s look-ups of CloudTrail's event history ([`PlanRequest::audit`]): planned
+    /// and checked like every other call, never run by the executor.
+    Audit,
 }
 
 impl Phase {
@@ -352,6 +363,7 @@ impl Phase {
             Phase::Read => "read",
             Phase::Triage => "triage",
             Phase::Cleanup => "cleanup",
+            Phase::Audit => "audit",
         }
     }
 }
@@ -523,6 +535,10 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
     all.extend(transfers);
     all.extend(new_volumes);
     all.extend(cleanups);
+    if request.audit {
+        let lookups = audit::steps(&ctx, &all, &mut notes);
+        all.extend(lookups);
+    }
     Ok(Plan {
         instance_id: ctx.instance.id.clone(),
         case_id: ctx.case_id.clone(),

@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::str::FromStr;
 
 pub use changes::{fixed_requests_line, FixRefs};
-pub use html::html;
+pub use html::{escape as html_escape, html};
 pub use markdown::markdown;
 
 /// An output format.

@@ -21,9 +21,10 @@ type Example = (&'static str, &'static [Feature], KmsMode, &'static str, &'stati
 
 /// Every example, with the options `examples/inventories/README.md` lists for it.
 const EXAMPLES: &[Example] = {
-    use Feature::{Acquire, Cleanup, DirectRead, Triage};
+    use Feature::{Acquire, Audit, Cleanup, DirectRead, Triage};
     use KmsMode::{Direct, GrantOnly, OwnerGrants};
-    const AC: &[Feature] = &[Acquire, Cleanup];
+    // `audit` everywhere, so that `custody audit` can read CloudTrail after an acquisition of any path.
+    const AC: &[Feature] = &[Acquire, Cleanup, Audit];
     const W1: &[&str] = &["eu-west-1"];
     &[
         ("1-unencrypted.json", AC, GrantOnly, FORENSIC, W1),
@@ -36,9 +37,9 @@ const EXAMPLES: &[Example] = {
         ("6-cross-account-direct.json", AC, Direct, SOURCE, W1),
         ("7-cross-account-owner-grants.json", AC, OwnerGrants, SOURCE, W1),
         ("8-cross-account-aws-managed.json", AC, GrantOnly, SOURCE, W1),
-        ("9-direct-read.json", &[Acquire, Cleanup, DirectRead], GrantOnly, SOURCE, W1),
+        ("9-direct-read.json", &[Acquire, Cleanup, DirectRead, Audit], GrantOnly, SOURCE, W1),
         ("service-linked-role.json", AC, GrantOnly, SOURCE, W1),
-        ("triage.json", &[Acquire, Cleanup, Triage], GrantOnly, SOURCE, W1),
+        ("triage.json", &[Acquire, Cleanup, Triage, Audit], GrantOnly, SOURCE, W1),
     ]
 };
 

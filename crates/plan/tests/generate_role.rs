@@ -130,6 +130,7 @@ fn without_a_feature_none_of_its_actions_appear() {
         assert_eq!(a.contains("ec2:CreateSnapshots"), has(Feature::Acquire), "{o:?}: {a:?}");
         assert_eq!(a.contains("ec2:CopySnapshot"), has(Feature::Acquire), "{o:?}: {a:?}");
         assert_eq!(a.contains("ec2:CreateVolume"), has(Feature::Volume), "{o:?}: {a:?}");
+        assert_eq!(any("cloudtrail:"), has(Feature::Audit), "{o:?}: {a:?}");
         // Direct read marks the snapshot it reads in place as evidence.
         if !has(Feature::Acquire) && !has(Feature::Volume) && !has(Feature::DirectRead) {
             assert!(!a.contains("ec2:CreateTags"), "{o:?}");

@@ -38,9 +38,16 @@ fn options(inv: &Inventory, kms: KmsMode) -> RoleOptions {
     let config = &inv.config;
     let source_role = config.source_role_arns.values().next().unwrap();
     RoleOptions {
-        features: [Feature::Acquire, Feature::Triage, Feature::Cleanup, Feature::DirectRead, Feature::Volume]
-            .into_iter()
-            .collect(),
+        features: [
+            Feature::Acquire,
+            Feature::Triage,
+            Feature::Cleanup,
+            Feature::DirectRead,
+            Feature::Volume,
+            Feature::Audit,
+        ]
+        .into_iter()
+        .collect(),
         kms,
         ssm_tag: config.ssm_tag.clone().map(|t| Tag { key: t.key, value: t.value }),
         regions: vec!["eu-west-1".into(), "eu-west-3".into()],
@@ -73,8 +80,15 @@ fn plans(inv: &Inventory) -> Vec<Plan> {
             // A volume from the evidence (feature `volume`), except on path 9, whose evidence stays in
             // the source account.
             let volume_az = (mode == Mode::Auto).then(|| format!("{}a", inv.config.forensic_region));
-            let request =
-                PlanRequest { mode, triage: true, case_id: "C1".into(), volume_az, ..PlanRequest::new(instance) };
+            // With `custody audit`'s look-ups (feature `audit`), in every account and Region.
+            let request = PlanRequest {
+                mode,
+                triage: true,
+                case_id: "C1".into(),
+                volume_az,
+                audit: true,
+                ..PlanRequest::new(instance)
+            };
             out.push(plan(inv, &request).unwrap());
         }
     }

@@ -34,7 +34,9 @@ fn python() -> String {
 fn role_cases() -> Vec<GeneratedRolePolicies> {
     let mut out = Vec::new();
     for kms in KmsMode::ALL {
-        for features in [&Feature::ALL[..], &[Feature::Acquire][..], &[Feature::Triage, Feature::Image][..]] {
+        for features in
+            [&Feature::ALL[..], &[Feature::Acquire][..], &[Feature::Triage, Feature::Image][..], &[Feature::Audit][..]]
+        {
             let triage = features.contains(&Feature::Triage);
             out.push(role_policies(&RoleOptions {
                 features: features.iter().copied().collect(),

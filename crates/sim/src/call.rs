@@ -7,12 +7,14 @@
 //! says, and what it does not know cannot be taken as allowed.
 
 use super::state::State;
+use super::trail::{CallFacts, OnBehalf};
 use super::{SimCall, SimDecision, SimWorld};
 use custody_cloud::error::{ApiError, CloudError, CloudResult};
 use custody_plan::check::{authorize, Outcome, RequestCheck};
 use custody_plan::inventory::arn::{Arn, Identity};
 use custody_plan::inventory::Inventory;
-use custody_plan::plan::AuthzRequest;
+use custody_plan::plan::{AuthzRequest, ContextEntry};
+use serde_json::Value;
 
 /// An API operation: its IAM service prefix and name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,7 @@ impl Api {
     }
 
     /// The refusal of a request, in the service's words: EC2 `UnauthorizedOperation` ("You are not
-    /// authorized to perform this operation."), KMS `AccessDeniedException`, STS and IAM
+    /// authorized to perform this operation."), KMS and CloudTrail `AccessDeniedException`, STS and IAM
     /// `AccessDenied`, each naming the principal, action and resource as AWS's messages do.
     fn refused(&self, principal: &str, d: &SimDecision) -> CloudError {
         let detail = format!(
@@ -64,7 +66,9 @@ impl Api {
         match self.service {
             "ec2" => self
                 .error("UnauthorizedOperation", format!("You are not authorized to perform this operation. {detail}")),
-            "kms" => self.error("AccessDeniedException", detail),
+            // CloudTrail, a JSON API like KMS: `AccessDeniedException` (CloudTrail API Reference,
+            // "Common Errors", https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/CommonErrors.html).
+            "kms" | "cloudtrail" => self.error("AccessDeniedException", detail),
             _ => self.error("AccessDenied", detail),
         }
     }
@@ -118,12 +122,27 @@ pub(crate) struct Call {
     pub decisions: Vec<SimDecision>,
     /// The request id AWS would give the call (receipts and errors carry it).
     pub request_id: String,
+    /// What its CloudTrail record shows as `requestParameters` and `responseElements` (`trail`).
+    pub request: Option<Value>,
+    pub response: Option<Value>,
+    /// The decisions that were a service's KMS requests on the caller's behalf (`trail`).
+    pub on_behalf: Vec<OnBehalf>,
 }
 
 impl Call {
     /// A receipt for `value`, with this call's request id.
     pub fn receipt<T>(&self, value: T) -> custody_cloud::types::Receipt<T> {
         custody_cloud::types::Receipt::new(value, Some(self.request_id.clone()))
+    }
+
+    /// The parameters the call was sent, as its CloudTrail record shows them.
+    pub fn sent(&mut self, request: Value) {
+        self.request = Some(request);
+    }
+
+    /// What the call answered, as its CloudTrail record shows it (calls that change something).
+    pub fn answered(&mut self, response: Value) {
+        self.response = Some(response);
     }
 
     /// Decides every request, records each decision, and refuses with the first request not allowed.
@@ -148,12 +167,32 @@ impl Call {
                 _ => &direct,
             };
             let d = decide(inv, &self.api.name(), r);
+            if r.context.contains_key("kms:ViaService") {
+                let ebs_id = match r.context.get("kms:EncryptionContext:aws:ebs:id") {
+                    Some(ContextEntry::Single(id)) => Some(id.clone()),
+                    _ => None,
+                };
+                let key_error = key_state_error(st, &r.resource).map(str::to_string);
+                self.on_behalf.push(OnBehalf { decision: self.decisions.len(), ebs_id, key_error });
+            }
             if !d.allowed && first.is_none() {
                 first = Some(d.clone());
             }
             self.decisions.push(d);
         }
         first
+    }
+}
+
+/// The error KMS answers for a key in its state, whatever the policies say: disabled keys
+/// `DisabledException`, keys pending deletion `KMSInvalidStateException` (KMS Developer Guide, "Key
+/// states of AWS KMS keys", <https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>).
+fn key_state_error(st: &State, key_arn: &str) -> Option<&'static str> {
+    match st.keys.get(key_arn).map(|k| k.state.as_str()) {
+        None => Some("NotFoundException"),
+        Some("Enabled") => None,
+        Some("Disabled") => Some("DisabledException"),
+        Some(_) => Some("KMSInvalidStateException"),
     }
 }
 
@@ -198,7 +237,12 @@ pub(crate) fn run<T>(
         params,
         decisions: Vec::new(),
         request_id: request_id.clone(),
+        request: None,
+        response: None,
+        on_behalf: Vec::new(),
     };
+    // CloudTrail's eventTime: the wall clock when the call was made.
+    let time = chrono::Utc::now().timestamp().saturating_add(st.clock_shift);
     let result = match fault(&mut st, api) {
         Some(e) => Err(e),
         None => body(&mut st, &mut call),
@@ -213,6 +257,18 @@ pub(crate) fn run<T>(
             None => e.to_string(),
         }),
     };
+    let failed = result.as_ref().err();
+    let index = st.calls.len();
+    st.trail.push(CallFacts {
+        call: index,
+        time,
+        request_id: request_id.clone(),
+        role: session.role_arn.clone(),
+        error: failed.map(|e| e.code().unwrap_or("InternalFailure").to_string()),
+        request: call.request,
+        response: if failed.is_none() { call.response } else { None },
+        on_behalf: call.on_behalf,
+    });
     st.calls.push(SimCall {
         principal: call.principal,
         api: api.name(),

@@ -1,5 +1,6 @@
 //! The `Cloud` of one role session, and the global services: STS (AssumeRole, GetCallerIdentity),
-//! IAM (answered from the inventory's principals) and Organizations (not modelled).
+//! IAM (answered from the inventory's principals) and Organizations (not modelled); and CloudTrail's
+//! LookupEvents (the records are `trail`'s).
 //!
 //! IAM is global; its calls are logged and authorized in `us-east-1`, the Region its requests are
 //! signed for. IAM policies are all presented as inline policies `inline-0`, `inline-1`, … (the
@@ -10,15 +11,16 @@ use super::call::{self, Api, Session};
 use super::ec2::SimEc2;
 use super::kms::SimKms;
 use super::state::{role_name_and_path, State};
+use super::trail::{self, role_id_suffix};
 use super::SimWorld;
 use async_trait::async_trait;
-use custody_cloud::api::{Cloud, Ec2, Iam, Kms, Organizations, SessionName, Sts};
+use custody_cloud::api::{Cloud, CloudTrail, Ec2, Iam, Kms, Organizations, SessionName, Sts};
 use custody_cloud::error::{CloudError, CloudResult};
 use custody_cloud::types::*;
 use custody_plan::inventory::arn::Arn;
 use custody_plan::inventory::Principal;
 use custody_plan::plan::{AuthzRequest, PolicyScope};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ const GLOBAL_REGION: &str = "us-east-1";
 
 const ASSUME_ROLE: Api = Api::new("sts", "AssumeRole");
 const GET_CALLER_IDENTITY: Api = Api::new("sts", "GetCallerIdentity");
+const LOOKUP_EVENTS: Api = Api::new("cloudtrail", "LookupEvents");
 
 /// The services of one role session.
 pub(crate) struct SimCloud {
@@ -67,6 +70,10 @@ impl Cloud for SimCloud {
         Arc::new(SimOrganizations { world: self.world.clone(), session: self.session.clone() })
     }
 
+    fn cloudtrail(&self, region: &str) -> Arc<dyn CloudTrail> {
+        Arc::new(SimCloudTrail { world: self.world.clone(), session: self.session.clone(), region: region.to_string() })
+    }
+
     /// AssumeRole (map §1): the caller's identity policies must allow `sts:AssumeRole` on the role,
     /// and the role's trust policy must allow the caller; each is evaluated on its own side, as AWS
     /// requires both across accounts (AssumeRole API Reference,
@@ -79,10 +86,17 @@ impl Cloud for SimCloud {
         let params = format!("{role_arn} as {session}");
         call::run(&self.world, caller, ASSUME_ROLE, &self.region, params, |st, c| {
             c.account = new.account.clone();
+            c.sent(json!({"roleArn": role_arn, "roleSessionName": session.as_str()}));
             let base = AuthzRequest::new(&caller.arn, "sts:AssumeRole", role_arn)
                 .called_in(&self.region, false)
                 .with("sts:RoleSessionName", session.as_str());
             c.authorize(st, &[base.clone().scoped(PolicyScope::Identity), base.scoped(PolicyScope::Resource)])?;
+            // The credentials are left out of the record, as they never leave the simulator.
+            let role = role_name_and_path(role_arn).map(|(n, _)| n).unwrap_or_default();
+            c.answered(
+                json!({"assumedRoleUser": {"assumedRoleId": format!("AROA{}:{}", role_id_suffix(&role), new.name),
+                                                  "arn": new.arn}}),
+            );
             Ok((new.clone(), new.arn.clone()))
         })
         .map(|s| Arc::new(SimCloud::new(self.world.clone(), s, self.region.clone())) as Arc<dyn Cloud>)
@@ -114,15 +128,6 @@ impl Sts for SimSts {
     }
 }
 
-/// A role id's 17 characters after `AROA`, derived from the name so it is stable.
-fn role_id_suffix(name: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:017X}").chars().take(17).collect()
-}
-
 /// IAM of one session: its own account's roles, from the inventory.
 struct SimIam {
     world: SimWorld,
@@ -136,11 +141,13 @@ impl SimIam {
         operation: &'static str,
         name: &str,
         params: String,
+        request: Value,
         body: impl FnOnce(&State, &Principal) -> Result<(T, String), CloudError>,
     ) -> CloudResult<T> {
         let api = Api::new("iam", operation);
         let s = &self.session;
         call::run(&self.world, s, api, GLOBAL_REGION, params, |st, c| {
+            c.sent(request);
             let role = role_of(st, api, s, name)?;
             let request = AuthzRequest::new(&s.arn, &api.name(), &role.arn).called_in(GLOBAL_REGION, false);
             c.authorize(st, &[request])?;
@@ -188,7 +195,7 @@ fn known(p: &Principal, field: &str, api: Api) -> Result<(), CloudError> {
 #[async_trait]
 impl Iam for SimIam {
     async fn get_role(&self, role_name: &str) -> CloudResult<Role> {
-        self.on_role("GetRole", role_name, role_name.to_string(), |_, p| {
+        self.on_role("GetRole", role_name, role_name.to_string(), json!({"roleName": role_name}), |_, p| {
             let (name, path) = role_name_and_path(&p.arn).unwrap_or_default();
             let role = Role {
                 arn: p.arn.clone(),
@@ -203,7 +210,7 @@ impl Iam for SimIam {
     }
 
     async fn list_role_policies(&self, role_name: &str) -> CloudResult<Vec<String>> {
-        self.on_role("ListRolePolicies", role_name, role_name.to_string(), |_, p| {
+        self.on_role("ListRolePolicies", role_name, role_name.to_string(), json!({"roleName": role_name}), |_, p| {
             known(p, "identity_policies", Api::new("iam", "ListRolePolicies"))?;
             let names: Vec<String> = (0..p.identity_policies.len()).map(|i| format!("inline-{i}")).collect();
             let summary = names.join(", ");
@@ -213,7 +220,8 @@ impl Iam for SimIam {
 
     async fn get_role_policy(&self, role_name: &str, policy_name: &str) -> CloudResult<Value> {
         let api = Api::new("iam", "GetRolePolicy");
-        self.on_role("GetRolePolicy", role_name, format!("{role_name} {policy_name}"), |_, p| {
+        let request = json!({"roleName": role_name, "policyName": policy_name});
+        self.on_role("GetRolePolicy", role_name, format!("{role_name} {policy_name}"), request, |_, p| {
             let doc = policy_name
                 .strip_prefix("inline-")
                 .and_then(|i| i.parse::<usize>().ok())
@@ -226,7 +234,8 @@ impl Iam for SimIam {
     }
 
     async fn list_attached_role_policies(&self, role_name: &str) -> CloudResult<Vec<AttachedPolicy>> {
-        self.on_role("ListAttachedRolePolicies", role_name, role_name.to_string(), |_, _| {
+        let request = json!({"roleName": role_name});
+        self.on_role("ListAttachedRolePolicies", role_name, role_name.to_string(), request, |_, _| {
             Ok((Vec::new(), "none (the simulator presents every policy as inline)".to_string()))
         })
     }
@@ -235,6 +244,7 @@ impl Iam for SimIam {
         let api = Api::new("iam", "GetPolicy");
         let s = &self.session;
         call::run(&self.world, s, api, GLOBAL_REGION, policy_arn.to_string(), |st, c| {
+            c.sent(json!({"policyArn": policy_arn}));
             boundary_owner(st, policy_arn).ok_or_else(|| no_policy(api, policy_arn))?;
             c.authorize(st, &[AuthzRequest::new(&s.arn, "iam:GetPolicy", policy_arn).called_in(GLOBAL_REGION, false)])?;
             let name = policy_arn.rsplit('/').next().unwrap_or_default().to_string();
@@ -247,6 +257,7 @@ impl Iam for SimIam {
         let api = Api::new("iam", "GetPolicyVersion");
         let s = &self.session;
         call::run(&self.world, s, api, GLOBAL_REGION, format!("{policy_arn} {version_id}"), |st, c| {
+            c.sent(json!({"policyArn": policy_arn, "versionId": version_id}));
             let p = boundary_owner(st, policy_arn).ok_or_else(|| no_policy(api, policy_arn))?;
             let request = AuthzRequest::new(&s.arn, "iam:GetPolicyVersion", policy_arn).called_in(GLOBAL_REGION, false);
             c.authorize(st, &[request])?;
@@ -260,7 +271,7 @@ impl Iam for SimIam {
     }
 
     async fn list_role_tags(&self, role_name: &str) -> CloudResult<BTreeMap<String, String>> {
-        self.on_role("ListRoleTags", role_name, role_name.to_string(), |_, p| {
+        self.on_role("ListRoleTags", role_name, role_name.to_string(), json!({"roleName": role_name}), |_, p| {
             known(p, "tags", Api::new("iam", "ListRoleTags"))?;
             Ok((p.tags.clone(), format!("{} tag(s)", p.tags.len())))
         })
@@ -313,5 +324,45 @@ impl Organizations for SimOrganizations {
 
     async fn describe_policy(&self, policy_id: &str) -> CloudResult<OrgPolicy> {
         self.not_modelled("DescribePolicy", policy_id.to_string())
+    }
+}
+
+/// CloudTrail of one session in one Region.
+struct SimCloudTrail {
+    world: SimWorld,
+    session: Session,
+    region: String,
+}
+
+#[async_trait]
+impl CloudTrail for SimCloudTrail {
+    /// LookupEvents: authorized on `*`, the Service Authorization Reference listing no resource type
+    /// for it (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html>);
+    /// refused with CloudTrail's `AccessDeniedException`. Returns the records of the session's account
+    /// in this Region made before it (`trail`), all pages at once.
+    async fn lookup_events(&self, query: &EventLookup) -> CloudResult<Vec<LookedUpEvent>> {
+        let s = &self.session;
+        let attribute = query.attribute.as_ref();
+        let params = format!(
+            "{} to {}{}",
+            query.start.to_rfc3339(),
+            query.end.to_rfc3339(),
+            attribute.map(|a| format!(" {}={}", a.key.as_str(), a.value)).unwrap_or_default()
+        );
+        call::run(&self.world, s, LOOKUP_EVENTS, &self.region, params, |st, c| {
+            let mut request = json!({"startTime": query.start.to_rfc3339(), "endTime": query.end.to_rfc3339()});
+            if let (Some(a), Some(m)) = (attribute, request.as_object_mut()) {
+                m.insert(
+                    "lookupAttributes".into(),
+                    json!([{"attributeKey": a.key.as_str(), "attributeValue": a.value}]),
+                );
+            }
+            c.sent(request);
+            let request = AuthzRequest::new(&s.arn, "cloudtrail:LookupEvents", "*").called_in(&self.region, false);
+            c.authorize(st, &[request])?;
+            let events = trail::lookup(&st.calls, &st.trail, &s.account, &self.region, query);
+            let summary = format!("{} event(s)", events.len());
+            Ok((events, summary))
+        })
     }
 }

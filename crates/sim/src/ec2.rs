@@ -16,6 +16,7 @@ use custody_cloud::api::Ec2;
 use custody_cloud::error::{CloudError, CloudResult};
 use custody_cloud::types::*;
 use custody_plan::plan::AuthzRequest;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const DESCRIBE_INSTANCES: Api = Api::new("ec2", "DescribeInstances");
@@ -144,10 +145,21 @@ fn tags_text(tags: &BTreeMap<String, String>) -> String {
     tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
 }
 
+/// A list as EC2's records write one: `{"items": [{<field>: id}, …]}` (`trail`).
+pub(crate) fn items(field: &str, ids: &[String]) -> Value {
+    json!({"items": ids.iter().map(|id| json!({field: id})).collect::<Vec<_>>()})
+}
+
+/// Tags as EC2's records write them: `{"items": [{"key", "value"}, …]}`.
+pub(crate) fn tag_set(tags: &BTreeMap<String, String>) -> Value {
+    json!({"items": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()})
+}
+
 #[async_trait]
 impl Ec2 for SimEc2 {
     async fn describe_instances(&self, instance_ids: &[String]) -> CloudResult<Vec<InstanceInfo>> {
         self.run(DESCRIBE_INSTANCES, instance_ids.join(", "), |st, c, s, region| {
+            c.sent(json!({"instancesSet": items("instanceId", instance_ids)}));
             c.authorize(st, &[describe(s, "ec2:DescribeInstances", region)])?;
             let mut out = Vec::new();
             if instance_ids.is_empty() {
@@ -168,6 +180,7 @@ impl Ec2 for SimEc2 {
 
     async fn describe_volumes(&self, volume_ids: &[String]) -> CloudResult<Vec<VolumeInfo>> {
         self.run(DESCRIBE_VOLUMES, volume_ids.join(", "), |st, c, s, region| {
+            c.sent(json!({"volumeSet": items("volumeId", volume_ids)}));
             c.authorize(st, &[describe(s, "ec2:DescribeVolumes", region)])?;
             let mine = |v: &&super::state::VolumeRec| v.account == s.account && v.region == region;
             let mut found = Vec::new();
@@ -205,6 +218,8 @@ impl Ec2 for SimEc2 {
     ) -> CloudResult<Receipt<Vec<SnapshotInfo>>> {
         let params = format!("{instance_id} tags {}", tags_text(tags));
         self.run(CREATE_SNAPSHOTS, params, |st, c, s, region| {
+            c.sent(json!({"instanceSpecification": {"instanceId": instance_id}, "description": description,
+                          "tagSpecificationSet": {"items": [{"resourceType": "snapshot", "tags": tag_set(tags)}]}}));
             let inst = st.instance(instance_id, &s.account, region).cloned().ok_or_else(|| {
                 CREATE_SNAPSHOTS
                     .error("InvalidInstanceID.NotFound", format!("The instance ID '{instance_id}' does not exist"))
@@ -250,6 +265,8 @@ impl Ec2 for SimEc2 {
                 st.snapshots.insert(id, rec);
             }
             let summary = out.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ");
+            let made: Vec<Value> = out.iter().map(|i| json!({"snapshotId": i.id, "volumeId": i.volume_id})).collect();
+            c.answered(json!({"snapshotSet": {"items": made}}));
             Ok((c.receipt(out), summary))
         })
     }
@@ -262,6 +279,21 @@ impl Ec2 for SimEc2 {
             if query.tags.is_empty() { String::new() } else { format!(" tags {}", tags_text(&query.tags)) }
         );
         self.run(DESCRIBE_SNAPSHOTS, params, |st, c, s, region| {
+            let mut sent = json!({"snapshotSet": items("snapshotId", &query.ids)});
+            if let Some(m) = sent.as_object_mut() {
+                if query.owned_by_caller {
+                    m.insert("ownersSet".into(), json!({"items": [{"owner": "self"}]}));
+                }
+                let filters: Vec<Value> = query
+                    .tags
+                    .iter()
+                    .map(|(k, v)| json!({"name": format!("tag:{k}"), "valueSet": {"items": [{"value": v}]}}))
+                    .collect();
+                if !filters.is_empty() {
+                    m.insert("filterSet".into(), json!({"items": filters}));
+                }
+            }
+            c.sent(sent);
             c.authorize(st, &[describe(s, "ec2:DescribeSnapshots", region)])?;
             let mut ids: Vec<String> = Vec::new();
             if query.ids.is_empty() {
@@ -308,7 +340,16 @@ impl Ec2 for SimEc2 {
             tags_text(&request.tags)
         );
         self.run(COPY_SNAPSHOT, params, |st, c, s, region| {
+            let mut sent = json!({"sourceSnapshotId": request.source_snapshot_id, "sourceRegion": request.source_region,
+                                  "description": request.description, "encrypted": request.encrypted,
+                                  "tagSpecificationSet": {"items": [{"resourceType": "snapshot",
+                                                                     "tags": tag_set(&request.tags)}]}});
+            if let (Some(k), Some(m)) = (&request.kms_key_id, sent.as_object_mut()) {
+                m.insert("kmsKeyId".into(), json!(k));
+            }
+            c.sent(sent);
             let (id, summary) = copy::copy_snapshot(st, c, s, region, request)?;
+            c.answered(json!({"snapshotId": id}));
             Ok((c.receipt(id), summary))
         })
     }
@@ -316,6 +357,10 @@ impl Ec2 for SimEc2 {
     async fn modify_snapshot_share(&self, snapshot_id: &str, account: &str, add: bool) -> CloudResult<Receipt<()>> {
         let params = format!("{snapshot_id} {} {account}", if add { "add" } else { "remove" });
         self.run(MODIFY_SNAPSHOT_ATTRIBUTE, params, |st, c, s, region| {
+            let who = if account == "all" { json!({"group": "all"}) } else { json!({"userId": account}) };
+            let change = if add { "add" } else { "remove" };
+            c.sent(json!({"snapshotId": snapshot_id, "attributeType": "CREATE_VOLUME_PERMISSION",
+                          "createVolumePermission": {change: {"items": [who]}}}));
             let snap = visible(st, snapshot_id, &s.account, region)
                 .cloned()
                 .ok_or_else(|| snapshot_not_found(MODIFY_SNAPSHOT_ATTRIBUTE, snapshot_id))?;
@@ -362,6 +407,7 @@ impl Ec2 for SimEc2 {
 
     async fn ebs_encryption_by_default(&self) -> CloudResult<bool> {
         self.run(GET_EBS_ENCRYPTION_BY_DEFAULT, String::new(), |st, c, s, region| {
+            c.sent(json!({}));
             // Account-level settings: no resource types, Resource "*" (Service Authorization Reference).
             c.authorize(st, &[describe(s, "ec2:GetEbsEncryptionByDefault", region)])?;
             let on = st.encryption_by_default(&s.account, region).is_some();
@@ -371,6 +417,7 @@ impl Ec2 for SimEc2 {
 
     async fn ebs_default_kms_key_id(&self) -> CloudResult<String> {
         self.run(GET_EBS_DEFAULT_KMS_KEY_ID, String::new(), |st, c, s, region| {
+            c.sent(json!({}));
             c.authorize(st, &[describe(s, "ec2:GetEbsDefaultKmsKeyId", region)])?;
             // EC2 names the AWS managed key by its alias until another key is chosen.
             let key = st.encryption_by_default(&s.account, region).unwrap_or_else(|| "alias/aws/ebs".to_string());
@@ -380,6 +427,7 @@ impl Ec2 for SimEc2 {
 
     async fn snapshot_shares(&self, snapshot_id: &str) -> CloudResult<Vec<String>> {
         self.run(DESCRIBE_SNAPSHOT_ATTRIBUTE, snapshot_id.to_string(), |st, c, s, region| {
+            c.sent(json!({"snapshotId": snapshot_id, "attribute": "createVolumePermission"}));
             let snap = visible(st, snapshot_id, &s.account, region)
                 .cloned()
                 .ok_or_else(|| snapshot_not_found(DESCRIBE_SNAPSHOT_ATTRIBUTE, snapshot_id))?;
@@ -395,6 +443,7 @@ impl Ec2 for SimEc2 {
 
     async fn delete_snapshot(&self, snapshot_id: &str) -> CloudResult<Receipt<()>> {
         self.run(DELETE_SNAPSHOT, snapshot_id.to_string(), |st, c, s, region| {
+            c.sent(json!({"snapshotId": snapshot_id}));
             let snap = visible(st, snapshot_id, &s.account, region)
                 .cloned()
                 .ok_or_else(|| snapshot_not_found(DELETE_SNAPSHOT, snapshot_id))?;
@@ -408,6 +457,7 @@ impl Ec2 for SimEc2 {
 
     async fn tag_snapshot(&self, snapshot_id: &str, tags: &BTreeMap<String, String>) -> CloudResult<Receipt<()>> {
         self.run(CREATE_TAGS, format!("{snapshot_id} tags {}", tags_text(tags)), |st, c, s, region| {
+            c.sent(json!({"resourcesSet": items("resourceId", &[snapshot_id.to_string()]), "tagSet": tag_set(tags)}));
             let snap = visible(st, snapshot_id, &s.account, region)
                 .cloned()
                 .ok_or_else(|| snapshot_not_found(CREATE_TAGS, snapshot_id))?;
@@ -432,7 +482,11 @@ impl Ec2 for SimEc2 {
             volume.client_token
         );
         self.run(CREATE_VOLUME, params, |st, c, s, region| {
+            c.sent(json!({"snapshotId": volume.snapshot_id, "zone": volume.availability_zone,
+                          "clientToken": volume.client_token,
+                          "tagSpecificationSet": {"items": [{"resourceType": "volume", "tags": tag_set(&volume.tags)}]}}));
             let (id, summary) = copy::create_volume(st, c, s, region, volume)?;
+            c.answered(json!({"volumeId": id, "snapshotId": volume.snapshot_id}));
             Ok((c.receipt(id), summary))
         })
     }

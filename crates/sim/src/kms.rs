@@ -24,7 +24,7 @@ use custody_plan::inventory::{self, Key};
 use custody_plan::plan::{AuthzRequest, PolicyScope};
 use custody_policy::error::JsonPath;
 use custody_policy::{parse_policy, PolicyKind};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const DESCRIBE_KEY: Api = Api::new("kms", "DescribeKey");
@@ -89,6 +89,7 @@ fn policy_value(v: &Value) -> Result<Value, String> {
 impl Kms for SimKms {
     async fn describe_key(&self, key_id: &str) -> CloudResult<KeyMetadata> {
         self.run(DESCRIBE_KEY, key_id.to_string(), |st, c, s, region| {
+            c.sent(json!({"keyId": key_id}));
             let (arn, alias) = key_for(st, c, DESCRIBE_KEY, key_id, s, region)?;
             let mut r = kms_request(s, "kms:DescribeKey", &arn, region);
             if let Some(a) = alias {
@@ -104,6 +105,7 @@ impl Kms for SimKms {
 
     async fn get_key_policy(&self, key_id: &str) -> CloudResult<Value> {
         self.run(GET_KEY_POLICY, key_id.to_string(), |st, c, s, region| {
+            c.sent(json!({"keyId": key_id, "policyName": "default"}));
             let (arn, _) = own_key_for(st, c, GET_KEY_POLICY, key_id, s, region)?;
             c.authorize(st, &[kms_request(s, "kms:GetKeyPolicy", &arn, region)])?;
             let policy = st.inv_key(&arn).and_then(|k| k.policy.as_ref()).ok_or_else(|| {
@@ -116,6 +118,7 @@ impl Kms for SimKms {
 
     async fn list_grants(&self, key_id: &str) -> CloudResult<Vec<Grant>> {
         self.run(LIST_GRANTS, key_id.to_string(), |st, c, s, region| {
+            c.sent(json!({"keyId": key_id}));
             let (arn, _) = key_for(st, c, LIST_GRANTS, key_id, s, region)?;
             c.authorize(st, &[kms_request(s, "kms:ListGrants", &arn, region)])?;
             let grants = st.grants_of(&arn);
@@ -126,6 +129,7 @@ impl Kms for SimKms {
 
     async fn list_aliases(&self, key_id: Option<&str>) -> CloudResult<Vec<Alias>> {
         self.run(LIST_ALIASES, key_id.unwrap_or("(all)").to_string(), |st, c, s, region| {
+            c.sent(key_id.map_or_else(|| json!({}), |k| json!({"keyId": k})));
             let of_key = match key_id {
                 Some(k) => Some(own_key_for(st, c, LIST_ALIASES, k, s, region)?.0),
                 None => None,
@@ -173,6 +177,7 @@ impl Kms for SimKms {
 
     async fn list_resource_tags(&self, key_id: &str) -> CloudResult<BTreeMap<String, String>> {
         self.run(LIST_RESOURCE_TAGS, key_id.to_string(), |st, c, s, region| {
+            c.sent(json!({"keyId": key_id}));
             let (arn, _) = own_key_for(st, c, LIST_RESOURCE_TAGS, key_id, s, region)?;
             c.authorize(st, &[kms_request(s, "kms:ListResourceTags", &arn, region)])?;
             let tags = rec(st, LIST_RESOURCE_TAGS, &arn)?.tags.clone();
@@ -188,6 +193,12 @@ impl Kms for SimKms {
             key.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
         );
         self.run(CREATE_KEY, params, |st, c, s, region| {
+            // The policy is left out of the record: it is the key's, not news.
+            let tags: Vec<Value> = key.tags.iter().map(|(k, v)| json!({"tagKey": k, "tagValue": v})).collect();
+            c.sent(
+                json!({"description": key.description, "keyUsage": "ENCRYPT_DECRYPT", "keySpec": "SYMMETRIC_DEFAULT",
+                          "origin": "AWS_KMS", "bypassPolicyLockoutSafetyCheck": false, "tags": tags}),
+            );
             let key_id = st.next_key_id();
             let arn = format!("arn:{}:kms:{region}:{}:key/{key_id}", s.partition, s.account);
             c.authorize(st, &create_key_requests(s, region, &arn, &key.tags))?;
@@ -231,6 +242,9 @@ impl Kms for SimKms {
                 created: st.now(),
             };
             let meta = metadata(&new);
+            c.answered(json!({"keyMetadata": {"AWSAccountId": s.account, "keyId": meta.key_id, "arn": meta.arn,
+                                              "keyState": "Enabled", "keyManager": "CUSTOMER",
+                                              "description": key.description}}));
             st.keys.insert(arn.clone(), new);
             Ok((c.receipt(meta), arn))
         })
@@ -238,6 +252,7 @@ impl Kms for SimKms {
 
     async fn create_alias(&self, alias_name: &str, key_id: &str) -> CloudResult<Receipt<()>> {
         self.run(CREATE_ALIAS, format!("{alias_name} -> {key_id}"), |st, c, s, region| {
+            c.sent(json!({"aliasName": alias_name, "targetKeyId": key_id}));
             // "The alias name cannot begin with alias/aws/. The alias/aws/ prefix is reserved for AWS
             // managed keys" (KMS API Reference, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>).
             if !is_alias_name(alias_name) || alias_name.starts_with("alias/aws/") {
@@ -269,6 +284,7 @@ impl Kms for SimKms {
 
     async fn delete_alias(&self, alias_name: &str) -> CloudResult<Receipt<()>> {
         self.run(DELETE_ALIAS, alias_name.to_string(), |st, c, s, region| {
+            c.sent(json!({"aliasName": alias_name}));
             let alias = alias_arn(s, region, alias_name);
             let (_, arn) = st
                 .aliases_in(&s.account, region)
@@ -290,7 +306,11 @@ impl Kms for SimKms {
         pending_window_days: u32,
     ) -> CloudResult<Receipt<Option<String>>> {
         self.run(SCHEDULE_KEY_DELETION, format!("{key_id} in {pending_window_days} days"), |st, c, s, region| {
-            grants::schedule_key_deletion(st, c, s, region, key_id, pending_window_days)
+            c.sent(json!({"keyId": key_id, "pendingWindowInDays": pending_window_days}));
+            let (receipt, summary) = grants::schedule_key_deletion(st, c, s, region, key_id, pending_window_days)?;
+            c.answered(json!({"deletionDate": receipt.value, "keyState": "PendingDeletion",
+                              "pendingWindowInDays": pending_window_days}));
+            Ok((receipt, summary))
         })
     }
 
@@ -302,11 +322,30 @@ impl Kms for SimKms {
             grant.operations.join(","),
             grant.name.as_deref().map(|n| format!(" name {n}")).unwrap_or_default()
         );
-        self.run(CREATE_GRANT, params, |st, c, s, region| grants::create_grant(st, c, s, region, grant))
+        self.run(CREATE_GRANT, params, |st, c, s, region| {
+            let mut sent = json!({"keyId": grant.key_id, "granteePrincipal": grant.grantee_principal,
+                                  "operations": grant.operations});
+            if let Some(m) = sent.as_object_mut() {
+                if let Some(r) = &grant.retiring_principal {
+                    m.insert("retiringPrincipal".into(), json!(r));
+                }
+                if let Some(context) = &grant.encryption_context_subset {
+                    m.insert("constraints".into(), json!({"encryptionContextSubset": context}));
+                }
+                if let Some(name) = &grant.name {
+                    m.insert("name".into(), json!(name));
+                }
+            }
+            c.sent(sent);
+            let (receipt, summary) = grants::create_grant(st, c, s, region, grant)?;
+            c.answered(json!({"grantId": receipt.value}));
+            Ok((receipt, summary))
+        })
     }
 
     async fn retire_grant(&self, key_id: &str, grant_id: &str) -> CloudResult<Receipt<()>> {
         self.run(RETIRE_GRANT, format!("{grant_id} on {key_id}"), |st, c, s, region| {
+            c.sent(json!({"keyId": key_id, "grantId": grant_id}));
             grants::retire_grant(st, c, s, region, key_id, grant_id)
         })
     }

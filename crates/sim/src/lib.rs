@@ -53,9 +53,18 @@
 //! --simulate-state FILE` (and `custody cleanup` likewise) use it, so that the crash tests can kill
 //! the real binary at any journal write and run it again, on the same cloud, in a new process.
 //!
+//! **CloudTrail.** Every call is recorded so that CloudTrail's record of it can be produced, with the
+//! request id its receipt or error carries, and so is every KMS request EC2 makes on the caller's
+//! behalf, in each account whose event history AWS puts it in (`trail`, which cites what AWS
+//! documents and says what is inferred). [`SimWorld::trail_records`] gives them all;
+//! `cloudtrail(region).lookup_events(…)` looks them up as LookupEvents does, authorized like any
+//! other call (`cloudtrail:LookupEvents`). Records are derived when asked, from the call log and a
+//! few facts kept per call, so the state stays small.
+//!
 //! Submodules: `state` (the world and its records, ids, clock), `call` (running and recording a
 //! call, faults, sessions, deciding requests, AWS-style errors), `ec2` and `copy` (EC2/EBS), `kms`
-//! and `grants` (KMS), `cloud` (the `Cloud`, STS, IAM and Organizations), `persist` (the state file).
+//! and `grants` (KMS), `cloud` (the `Cloud`, STS, IAM, Organizations and CloudTrail), `trail`
+//! (CloudTrail's records and LookupEvents), `persist` (the state file).
 
 mod call;
 mod cloud;
@@ -69,6 +78,7 @@ mod lag_tests;
 mod persist;
 mod serde_forms;
 mod state;
+mod trail;
 mod visibility;
 
 use custody_cloud::api::Cloud;
@@ -279,6 +289,23 @@ impl SimWorld {
     /// Every call made so far, in order.
     pub fn calls(&self) -> Vec<SimCall> {
         self.lock().calls.clone()
+    }
+
+    /// CloudTrail's record of everything so far, in order: `(the account whose event history holds
+    /// it, the record)`. A call appears once per account that records it (a KMS call on another
+    /// account's key in both), followed by the KMS requests a service made on the caller's behalf
+    /// during it. Each record is one element of a log file's `Records`.
+    pub fn trail_records(&self) -> Vec<(String, Value)> {
+        let st = self.lock();
+        trail::records(&st.calls, &st.trail)
+    }
+
+    /// Moves the clock CloudTrail records calls by (`eventTime`) `seconds` ahead of the wall clock
+    /// (or behind, negative), from the next call on; added to any shift before. A testing aid for
+    /// LookupEvents' time window. Kept with a persistent world's state.
+    pub fn shift_clock(&self, seconds: i64) {
+        let mut st = self.lock();
+        st.clock_shift = st.clock_shift.saturating_add(seconds);
     }
 
     /// The inventory as the world now stands: the one it was made from, plus the keys, aliases and

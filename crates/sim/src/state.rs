@@ -6,6 +6,7 @@
 //! `kms:ResourceAliases`) and grants live there, and calls that create or remove them edit it, so the
 //! next request is decided against the world as it now is. The records here hold the rest.
 
+use super::trail::CallFacts;
 use super::{Faults, SimCall};
 use custody_cloud::types::{Grant, KeyManager};
 use custody_plan::inventory::arn::{is_volume_id, Identity, KeyArn};
@@ -120,6 +121,12 @@ pub(crate) struct State {
     pub initial_aliases: BTreeSet<(String, String)>,
     pub faults: Faults,
     pub calls: Vec<SimCall>,
+    /// What each call's CloudTrail records need beyond its log entry (`trail`).
+    #[serde(default)]
+    pub trail: Vec<CallFacts>,
+    /// Seconds added to the wall clock for the records' `eventTime` (`SimWorld::shift_clock`).
+    #[serde(default)]
+    pub clock_shift: i64,
     counters: Counters,
     /// Eventual consistency: a snapshot, key or alias created fewer than this many ticks of the clock
     /// ago is not yet listed by DescribeSnapshots without ids, ListKeys and ListAliases (0: at once).
@@ -240,6 +247,8 @@ impl State {
             initial_aliases,
             faults: Faults::default(),
             calls: Vec::new(),
+            trail: Vec::new(),
+            clock_shift: 0,
             counters: Counters::default(),
             lookup_lag: 0,
             alias_created: BTreeMap::new(),

@@ -10,7 +10,7 @@
 //! <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-copy-snapshot.html>).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-use custody_cloud::types::{CopySnapshotRequest, NewGrant, NewKey, NewVolume, SnapshotQuery};
+use custody_cloud::types::{CopySnapshotRequest, EventLookup, NewGrant, NewKey, NewVolume, SnapshotQuery};
 use custody_cloud::{Cloud, SessionName};
 use custody_plan::check::{check, Outcome};
 use custody_plan::inventory::{parse_inventory, Inventory};
@@ -182,6 +182,11 @@ async fn run(inv: &Inventory, plan: Plan) -> Run {
                     let kms = cloud.kms(&region);
                     kms.delete_alias(alias).await.map_err(e)?;
                     kms.schedule_key_deletion(&real(&r, key), *pending_window_days).await.map_err(e)?;
+                }
+                Action::LookupEvents => {
+                    let end = chrono::Utc::now();
+                    let query = EventLookup { start: end - chrono::Duration::hours(1), end, attribute: None };
+                    cloud.cloudtrail(&region).lookup_events(&query).await.map_err(e)?;
                 }
                 Action::Triage | Action::ReadBlocks { .. } => {}
             }

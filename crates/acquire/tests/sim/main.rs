@@ -10,6 +10,7 @@
 
 mod support;
 
+mod audit_steps_sim;
 mod bug_sim;
 mod cleanup_sim;
 mod crash_resume_sim;

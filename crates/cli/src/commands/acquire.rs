@@ -209,7 +209,10 @@ async fn live(
         (None, None) => prepare::journaled_case_role(&journal, case_id).map_err(prepare_error)?,
     };
     let base = become_role(configured, &forensic_role, case_id, &assuming).await.map_err(prepare_error)?;
-    let executor = Executor::new(journal.clone(), base, &forensic_role, settings(args), progress(args.json));
+    let mut executor = Executor::new(journal.clone(), base, &forensic_role, settings(args), progress(args.json));
+    if let Some(inventory) = &inventory {
+        executor = executor.with_inventory(inventory_json(inventory)?);
+    }
     watch_ctrl_c(&executor, args.json);
     if let Some(case) = &args.resume {
         let preflights = match &inventory {
@@ -368,4 +371,10 @@ pub(crate) fn watch_ctrl_c(executor: &Executor, json: bool) {
             }
         }
     });
+}
+
+/// The inventory as the journal keeps it with each acquisition (for `custody audit`).
+pub(crate) fn inventory_json(inventory: &Inventory) -> Result<serde_json::Value, CliError> {
+    serde_json::to_value(inventory)
+        .map_err(|e| CliError::failure(format!("cannot write the inventory into the journal: {e}")))
 }

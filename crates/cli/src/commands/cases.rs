@@ -101,6 +101,9 @@ pub(crate) struct CaseDetail {
     pub resources: Vec<ResourceRecord>,
     /// `custody triage` of the case: the commands sent and the artifacts fetched.
     pub triage: TriageRecords,
+    /// The CloudTrail events `custody audit` matched to the journaled calls (none before an audit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cloudtrail_events: Vec<custody_journal::AuditMatch>,
 }
 
 /// The triage of one case, as journaled.
@@ -202,6 +205,7 @@ pub(crate) fn detail(journal: &Journal, case_id: &str) -> Result<Option<CaseDeta
             commands: journal.triage_commands(case_id)?,
             artifacts: journal.triage_artifacts(case_id)?,
         },
+        cloudtrail_events: journal.audit_matches(case_id)?,
     }))
 }
 

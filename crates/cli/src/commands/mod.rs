@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod acquire;
+pub mod audit;
 pub mod authz;
 pub mod cases;
 pub mod check;

@@ -15,7 +15,6 @@ use crate::commands::policy::{PolicyCommand, RoleArgs};
 use crate::commands::triage::TriageArgs;
 use crate::data_dir::DataDirArgs;
 use crate::Command;
-use custody_plan::inventory::Tag;
 
 /// What of the command line `apply` needs beyond the parsed arguments: whether a value was typed
 /// there rather than taken from its environment variable (clap's `ValueSource`).
@@ -38,6 +37,10 @@ pub fn apply(command: &mut Command, config: &Config, typed: Typed) {
         Command::Triage(a) => a.apply(config),
         Command::Cases(a) => a.apply(config),
         Command::Show(a) => a.apply(config),
+        Command::Audit(a) => {
+            a.aws.apply(config);
+            a.data.apply(config);
+        }
         Command::Policy(PolicyCommand::Role(a)) => a.apply(config),
         _ => {}
     }
@@ -56,6 +59,7 @@ impl Command {
             Command::Image(a) => Some(&mut a.aws),
             Command::Verify(a) => Some(&mut a.aws),
             Command::Triage(a) => Some(&mut a.aws),
+            Command::Audit(a) => Some(&mut a.aws),
             _ => None,
         }
     }
@@ -71,11 +75,6 @@ fn fill_list<T: Clone>(slot: &mut Vec<T>, values: &[T]) {
     if slot.is_empty() {
         *slot = values.to_vec();
     }
-}
-
-/// A `KEY=VALUE` the configuration has checked already.
-fn tag(text: &str) -> Option<Tag> {
-    text.split_once('=').map(|(key, value)| Tag { key: key.to_string(), value: value.to_string() })
 }
 
 /// The source role of `--source-account`: named by `--source-role-arn`, else the configuration's.
@@ -99,7 +98,7 @@ impl AwsTargetArgs {
         fill_list(&mut self.forensic_key_arns, &config.forensic.key_arns);
         source_role(&mut self.source_role_arn, self.source_account.as_ref(), config);
         fill(&mut self.alias_prefix, config.acquire.alias_prefix.as_ref());
-        fill(&mut self.ssm_tag, config.triage.ssm_tag.as_deref().and_then(tag).as_ref());
+        fill(&mut self.ssm_tag, config.triage.ssm_tag.as_ref());
     }
 }
 
@@ -161,7 +160,7 @@ impl TriageArgs {
         self.data.apply(config);
         source_role(&mut self.source_role_arn, self.source_account.as_ref(), config);
         fill(&mut self.examiner, config.acquire.examiner.as_ref());
-        fill(&mut self.ssm_tag, config.triage.ssm_tag.as_deref().and_then(tag).as_ref());
+        fill(&mut self.ssm_tag, config.triage.ssm_tag.as_ref());
         if self.output.is_none() {
             self.output = config.triage.output.as_deref().and_then(|o| custody_triage::S3Location::parse(o).ok());
         }
@@ -193,7 +192,7 @@ impl RoleArgs {
         if !self.features.contains(&FeatureArg::Triage) {
             return;
         }
-        fill(&mut self.ssm_tag, config.triage.ssm_tag.as_deref().and_then(tag).as_ref());
+        fill(&mut self.ssm_tag, config.triage.ssm_tag.as_ref());
         if self.output_bucket.is_none() {
             self.output_bucket =
                 config.triage.output.as_deref().and_then(|o| custody_plan::plan::TriageOutput::parse(o).ok());

@@ -2,7 +2,7 @@
 //! passes everything else to a real (emulated) cloud. moto enforces no IAM by default, so refusals are
 //! simulated here, at the trait level.
 
-use crate::api::{Cloud, Ec2, Iam, Kms, Organizations, SessionName, Sts};
+use crate::api::{Cloud, CloudTrail, Ec2, Iam, Kms, Organizations, SessionName, Sts};
 use crate::error::{ApiError, CloudError, CloudResult};
 use crate::types::*;
 use async_trait::async_trait;
@@ -62,6 +62,9 @@ impl Cloud for Denying {
     }
     fn organizations(&self) -> Arc<dyn Organizations> {
         Arc::new(DenyingOrg(self.clone(), self.inner.organizations()))
+    }
+    fn cloudtrail(&self, region: &str) -> Arc<dyn CloudTrail> {
+        Arc::new(DenyingCloudTrail(self.clone(), self.inner.cloudtrail(region)))
     }
     async fn assume_role(&self, role_arn: &str, session: &SessionName) -> CloudResult<Arc<dyn Cloud>> {
         self.check("sts", "AssumeRole")?;
@@ -236,5 +239,15 @@ impl Organizations for DenyingOrg {
     async fn describe_policy(&self, id: &str) -> CloudResult<OrgPolicy> {
         self.0.check("organizations", "DescribePolicy")?;
         self.1.describe_policy(id).await
+    }
+}
+
+struct DenyingCloudTrail(Denying, Arc<dyn CloudTrail>);
+
+#[async_trait]
+impl CloudTrail for DenyingCloudTrail {
+    async fn lookup_events(&self, query: &EventLookup) -> CloudResult<Vec<LookedUpEvent>> {
+        self.0.check("cloudtrail", "LookupEvents")?;
+        self.1.lookup_events(query).await
     }
 }

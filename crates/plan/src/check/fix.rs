@@ -21,6 +21,7 @@
 mod breadth;
 mod deny;
 mod edit;
+mod feature;
 mod options;
 
 pub use breadth::Addition;
@@ -28,7 +29,7 @@ pub use breadth::Addition;
 use super::build::{Checker, Working};
 use super::case::is_stand_in;
 use super::place::caller_role_arn;
-use crate::plan::{AuthzRequest, PolicyScope, Step};
+use crate::plan::{AuthzRequest, Phase, PolicyScope, Step};
 use custody_policy::{evaluate, near_misses, Decision, DecisionKind, Gate, GateKind, MissReason, NearMiss};
 use edit::Slot;
 use serde::Serialize;
@@ -233,6 +234,7 @@ pub(crate) fn propose(
     decision: &Decision,
 ) -> Proposal {
     let Some(step) = checker.plan.steps.get(step) else { return Proposal::default() };
+    let audit = step.phase == Phase::Audit;
     let ctx = Ctx::new(step, &checker.inventory.config.alias_prefix);
     let mut out = Proposal::default();
     match decision.kind {
@@ -272,6 +274,9 @@ pub(crate) fn propose(
         f.risk = breadth::risk(&f.adds);
     }
     breadth::rank(&mut out.fixes, &mut out.not_offered);
+    if audit {
+        feature::name_audit(&mut out.fixes);
+    }
     if out.fixes.is_empty() && decision.kind == DecisionKind::ImplicitDeny {
         out.no_fix = Some(no_fix_reason(&w, decision.gate));
     }

@@ -3,7 +3,8 @@
 //!
 //! To review the policy for a feature, read its rows in [`TEMPLATES`], and in [`evidence`] for
 //! everything that deletes a snapshot or marks one as evidence (the Deny that protects evidence, the
-//! cleanup rows, the evidence custodian's role). Resources and conditions are
+//! cleanup rows, the evidence custodian's role), and in [`audit`] for reading CloudTrail's event
+//! history (`custody audit`). Resources and conditions are
 //! symbolic ([`Res`], [`Cond`]) and become ARNs and condition blocks for the accounts and regions
 //! given (`fill.rs`): `*` where none was given. The rows follow the requests the planner lays out for
 //! each step (`plan/steps.rs`, `plan/transfer.rs`, `plan/kms.rs`); the derivations are in
@@ -25,6 +26,7 @@
 //!   grant itself authorizes; an allow of kms:RetireGrant in a policy does not let anyone retire a
 //!   grant (map §9.6).
 
+pub mod audit;
 pub mod evidence;
 mod row;
 pub mod triage_output;
@@ -54,7 +56,7 @@ const SSM_SAR: &str = "https://docs.aws.amazon.com/service-authorization/latest/
 pub(super) const RETIRE: &str = "https://docs.aws.amazon.com/kms/latest/developerguide/grant-manage.html#grant-delete";
 
 use Cond::*;
-use Feature::{Acquire, Cleanup, DirectRead, Image, Triage, Volume};
+use Feature::{Acquire, Audit, Cleanup, DirectRead, Image, Triage, Volume};
 use Res::*;
 use Role::{Forensic, Source};
 use Scope::{Always, CrossAccount};
@@ -79,7 +81,7 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         sid: "AssumeSourceRole",
         role: Forensic,
-        features: &[Acquire, Triage, Cleanup, DirectRead],
+        features: &[Acquire, Triage, Cleanup, DirectRead, Audit],
         kms: ANY_MODE,
         scope: CrossAccount,
         forensic_too: false,

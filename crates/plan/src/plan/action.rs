@@ -60,12 +60,15 @@ pub enum Action {
     DeleteKey { key: String, alias: String, pending_window_days: u32 },
     /// Read every block of `snapshot` with the EBS direct APIs (issue 5).
     ReadBlocks { snapshot: String },
+    /// Look up CloudTrail's event history of the call's account and Region (`custody audit`,
+    /// [`super::Phase::Audit`]): planned and checked, never run by the executor.
+    LookupEvents,
 }
 
 impl Action {
     /// True for actions that change something in AWS (and so are journaled with intent and outcome).
     pub fn mutates(&self) -> bool {
-        !matches!(self, Action::Discover | Action::ReadBlocks { .. } | Action::AssumeRole { .. })
+        !matches!(self, Action::Discover | Action::ReadBlocks { .. } | Action::AssumeRole { .. } | Action::LookupEvents)
     }
 }
 

@@ -42,6 +42,7 @@ pub enum Api {
     S3ListBucket,
     S3GetObject,
     S3PutObject,
+    CloudTrailLookupEvents,
 }
 
 impl Api {
@@ -74,6 +75,7 @@ impl Api {
         Api::S3ListBucket,
         Api::S3GetObject,
         Api::S3PutObject,
+        Api::CloudTrailLookupEvents,
     ];
 
     /// The IAM action, `service:Operation`: `kms:CreateKey`.
@@ -106,6 +108,7 @@ impl Api {
             Api::S3ListBucket => "s3:ListBucket",
             Api::S3GetObject => "s3:GetObject",
             Api::S3PutObject => "s3:PutObject",
+            Api::CloudTrailLookupEvents => "cloudtrail:LookupEvents",
         }
     }
 }

@@ -15,7 +15,9 @@
 //! authorize only N calls after it is made (`SimWorld::set_authz_lag`), as KMS does.
 
 use super::output;
-use super::{plan_and_check, prepare_error, progress, read_inventory, settings, watch_ctrl_c, AcquireArgs};
+use super::{
+    inventory_json, plan_and_check, prepare_error, progress, read_inventory, settings, watch_ctrl_c, AcquireArgs,
+};
 use crate::exit::{write_stdout, CliError, CliResult, ErrorKind, ExitStatus};
 use custody_acquire::prepare::preflight_journaled;
 use custody_acquire::{AcquireReport, Executor};
@@ -62,6 +64,26 @@ pub(crate) fn world(inventory: &Inventory, path: &Path, state: Option<&Path>) ->
     Ok(world)
 }
 
+/// Where a simulated case acquired with `--data-dir DIR` keeps its simulated cloud: beside the journal,
+/// `DIR/simulated/<case>.json`, read again by `custody audit CASE`.
+pub(crate) fn kept_world(data_dir: &Path, case: &str) -> std::path::PathBuf {
+    data_dir.join("simulated").join(format!("{case}.json"))
+}
+
+/// [`kept_world`], its directory created (private, like the data directory).
+fn prepare_kept_world(data_dir: &Path, case: &str) -> Result<std::path::PathBuf, CliError> {
+    let file = kept_world(data_dir, case);
+    if let Some(dir) = file.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .recursive(true)
+            .create(dir)
+            .map_err(|e| CliError::user(format!("{}: cannot create the directory: {e}", dir.display())))?;
+    }
+    Ok(file)
+}
+
 /// For `custody cleanup --simulate INVENTORY --simulate-state FILE`: the forensic role's session of
 /// the simulated cloud kept in FILE (`None` without `--simulate`). Errors are the user's (exit 2).
 pub(crate) fn cleanup_cloud(
@@ -89,7 +111,7 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> CliResult {
         ));
     }
     let inventory = read_inventory(path)?;
-    let world = world(&inventory, path, args.simulate_state.as_deref())?;
+    let mut world = world(&inventory, path, args.simulate_state.as_deref())?;
     if let Some(case) = &args.resume {
         return resume(args, path, &inventory, &world, case).await;
     }
@@ -106,9 +128,16 @@ pub(super) async fn run(args: &AcquireArgs, path: &Path) -> CliResult {
     let journal = Arc::new(journal);
     // One process per case (a journal in memory has nothing to lock).
     let _lock = crate::data_dir::lock_case(&journal, &case_id)?;
+    // A journal on disk keeps its simulated cloud beside it (created only now, with the input known
+    // good and the case locked), so that `custody audit` can read the case's record.
+    if let (None, Some(dir)) = (&args.simulate_state, &args.data.data_dir) {
+        let kept = prepare_kept_world(dir, &case_id)?;
+        world = self::world(&inventory, path, Some(&kept))?;
+    }
     let forensic = inventory.config.forensic_role_arn.clone();
     let base = world.cloud_as(&forensic, &session_name(&case_id));
-    let executor = Executor::new(journal.clone(), base, &forensic, settings(args), progress(args.json));
+    let executor = Executor::new(journal.clone(), base, &forensic, settings(args), progress(args.json))
+        .with_inventory(inventory_json(&inventory)?);
     watch_ctrl_c(&executor, args.json);
     super::refuse_shared_case(&journal, &executor, &case_id, &plans).await?;
     let case = NewCase {

@@ -149,6 +149,11 @@ pub(crate) fn show(d: &CaseDetail) -> String {
     let _ = writeln!(out, "\njournal ({} call(s), in order)", d.entries.len());
     for (n, e) in d.entries.iter().enumerate() {
         entry(&mut out, n + 1, e);
+        let events: Vec<&str> =
+            d.cloudtrail_events.iter().filter(|m| m.entry_id == e.id).map(|m| m.event_id.as_str()).collect();
+        if !events.is_empty() {
+            let _ = writeln!(out, "       CloudTrail event {}", Safe(&events.join(", ")));
+        }
     }
 
     super::triage::render(&mut out, &d.triage);

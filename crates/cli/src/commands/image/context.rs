@@ -44,6 +44,7 @@ pub fn from_journal(
             continue;
         }
         let entries = journal.entries(&case.case_id)?;
+        let audited = journal.audit_matches(&case.case_id)?;
         for item in wanted {
             let calls = entries
                 .iter()
@@ -64,6 +65,11 @@ pub fn from_journal(
                         finished_at: e.finished_at.clone(),
                         outcome: outcome.to_string(),
                         request_id,
+                        cloudtrail_event_ids: audited
+                            .iter()
+                            .filter(|m| m.entry_id == e.id)
+                            .map(|m| m.event_id.clone())
+                            .collect(),
                     }
                 })
                 .collect();

@@ -55,9 +55,10 @@ impl Effect {
 }
 
 /// Every row with its effect, in the order the statements are written: the guards first, so that a
-/// reader of a policy sees what it can never do before what it may.
+/// reader of a policy sees what it can never do before what it may; `audit`'s last, so that adding
+/// it leaves every other statement where it was.
 pub fn rows() -> impl Iterator<Item = (Effect, &'static Template)> {
-    let allows = super::TEMPLATES.iter().chain(ALLOWS).chain(super::triage_output::ROWS);
+    let allows = super::TEMPLATES.iter().chain(ALLOWS).chain(super::triage_output::ROWS).chain(super::audit::ROWS);
     GUARDS.iter().map(|t| (Effect::Deny, t)).chain(allows.map(|t| (Effect::Allow, t)))
 }
 
