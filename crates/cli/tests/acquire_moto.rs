@@ -132,6 +132,17 @@ async fn acquire_copies_both_volumes_into_the_forensic_region_and_leaves_no_inte
     let cleanup =
         custody(&incident.moto, &["cleanup", "--case", "MOTO-1", "--data-dir", incident.data.to_str().unwrap()]).await;
     assert_eq!(cleanup.status.code(), Some(0), "{}", text(&cleanup.stderr));
+
+    // `custody audit` asks moto's CloudTrail, which does not serve LookupEvents (moto 5.2.1 answers
+    // HTTP 500, "The lookup_events action has not been implemented"): the audit says the account
+    // could not be read, lists every journaled call as unrecorded, and exits 1.
+    let audit =
+        custody(&incident.moto, &["audit", "MOTO-1", "--data-dir", incident.data.to_str().unwrap(), "--json"]).await;
+    assert_eq!(audit.status.code(), Some(1), "{}", text(&audit.stderr));
+    let audited: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let error = audited["sources"][0]["error"].as_str().unwrap();
+    assert!(error.contains("LookupEvents") && error.contains("HTTP status 500"), "{error}");
+    assert!(audited["journaled"].as_array().unwrap().iter().all(|c| c["status"] != "recorded"), "{audited}");
 }
 
 #[tokio::test]
