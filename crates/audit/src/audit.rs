@@ -96,12 +96,8 @@ pub fn audit(input: &CaseInput<'_>, records: &[TrailRecord], sources: Vec<Source
         .map(|r| refusal(r, input, &scope, &matched, &mut preflights))
         .collect();
 
-    // The audit's own lookups are not news of CloudTrail's delivery.
-    let newest = records
-        .iter()
-        .filter(|r| !action(r).eq_ignore_ascii_case("cloudtrail:LookupEvents"))
-        .map(|r| r.event_time)
-        .max();
+    // The audit's own calls are not news of CloudTrail's delivery.
+    let newest = records.iter().filter(|r| !is_the_audits_own(r)).map(|r| r.event_time).max();
     let verdict = verdict(input, &sources, &journaled, &unjournaled, &unpredicted, &unseen, &refusals, newest);
     Audit {
         case_id: input.case_id.to_string(),
@@ -232,6 +228,9 @@ fn expected(r: &TrailRecord, input: &CaseInput<'_>, scope: &Scope) -> Option<Str
     let action = action(r);
     if action.eq_ignore_ascii_case("cloudtrail:LookupEvents") {
         return Some("a CloudTrail lookup (custody audit reads the event history)".to_string());
+    }
+    if is_the_audits_own(r) {
+        return Some("custody audit's own call (its session is named custody-audit-<case>)".to_string());
     }
     if action.eq_ignore_ascii_case("sts:AssumeRole") {
         let role = param(r, "roleArn").unwrap_or_default();
@@ -511,6 +510,15 @@ fn is_refusal(code: &str) -> bool {
 /// `Throttling`).
 fn is_throttling(code: &str) -> bool {
     code.contains("RequestLimitExceeded") || code.contains("Throttling")
+}
+
+/// Whether the record is of a call `custody audit` makes: a lookup, or the AssumeRole or any call of
+/// its session, `custody-audit-<case>` (`custody_cloud::SessionName::new("audit", …)`).
+fn is_the_audits_own(r: &TrailRecord) -> bool {
+    const AUDIT_SESSION: &str = "custody-audit-";
+    action(r).eq_ignore_ascii_case("cloudtrail:LookupEvents")
+        || r.session_name().is_some_and(|s| s.starts_with(AUDIT_SESSION))
+        || param(r, "roleSessionName").is_some_and(|s| s.starts_with(AUDIT_SESSION))
 }
 
 /// The record's `service:Operation` (empty when its event source is not a service's).

@@ -37,6 +37,8 @@ pub fn render(audit: &Audit, format: Format) -> String {
 /// One section of the report.
 struct Section {
     title: String,
+    /// How many events or calls it holds (rows may group several).
+    count: usize,
     /// What the section holds, in one sentence.
     about: &'static str,
     rows: Vec<Row>,
@@ -102,9 +104,14 @@ fn outline(a: &Audit) -> Outline {
             None => rows.push(row("·", "note", format!("{}: {} event(s)", s.name, s.events), vec![])),
         }
     }
-    sections.push(Section { title: "Where the events come from".into(), about: "CloudTrail's record, as read.", rows });
+    sections.push(Section {
+        title: "Where the events come from".into(),
+        count: rows.len(),
+        about: "CloudTrail's record, as read.",
+        rows,
+    });
 
-    let rows = a
+    let rows: Vec<Row> = a
         .journaled
         .iter()
         .map(|c| {
@@ -130,6 +137,7 @@ fn outline(a: &Audit) -> Outline {
         .collect();
     sections.push(Section {
         title: "1. Journaled and recorded".into(),
+        count: rows.len(),
         about: "Each call custody journaled, matched to CloudTrail's event by request id.",
         rows,
     });
@@ -167,6 +175,7 @@ fn outline(a: &Audit) -> Outline {
     }
     sections.push(Section {
         title: "2. Recorded, not journaled".into(),
+        count: a.unjournaled.len(),
         about: "Calls by the case's sessions and roles that match no journaled call.",
         rows,
     });
@@ -207,11 +216,12 @@ fn outline(a: &Audit) -> Outline {
     }
     sections.push(Section {
         title: "3. Service calls on custody's behalf".into(),
+        count: rows.len(),
         about: "KMS calls a service made as custody's identity, held against the requests the plan predicted.",
         rows,
     });
 
-    let rows = a
+    let rows: Vec<Row> = a
         .refusals
         .iter()
         .map(|r| {
@@ -230,6 +240,7 @@ fn outline(a: &Audit) -> Outline {
         .collect();
     sections.push(Section {
         title: "Refusals".into(),
+        count: rows.len(),
         about: "Requests AWS refused, with the preflight's words for the same request.",
         rows,
     });
@@ -265,7 +276,7 @@ fn text(o: &Outline) -> String {
         let _ = writeln!(s, "  · {}", safe(n));
     }
     for sec in &o.sections {
-        let _ = writeln!(s, "\n{} ({})", safe(&sec.title), sec.rows.len());
+        let _ = writeln!(s, "\n{} ({})", safe(&sec.title), sec.count);
         let _ = writeln!(s, "  {}", sec.about);
         if sec.rows.is_empty() {
             let _ = writeln!(s, "  (none)");
@@ -299,7 +310,7 @@ fn markdown(o: &Outline) -> String {
         let _ = writeln!(s, "- {}", code(n));
     }
     for sec in &o.sections {
-        let _ = writeln!(s, "\n## {} ({})\n\n{}\n", sec.title, sec.rows.len(), sec.about);
+        let _ = writeln!(s, "\n## {} ({})\n\n{}\n", sec.title, sec.count, sec.about);
         if sec.rows.is_empty() {
             let _ = writeln!(s, "None.");
         }
@@ -342,7 +353,7 @@ fn html(o: &Outline) -> String {
     }
     let _ = writeln!(s, "</ul>");
     for sec in &o.sections {
-        let _ = writeln!(s, "<h2>{} ({})</h2>\n<p>{}</p>\n<ul>", esc(&sec.title), sec.rows.len(), esc(sec.about));
+        let _ = writeln!(s, "<h2>{} ({})</h2>\n<p>{}</p>\n<ul>", esc(&sec.title), sec.count, esc(sec.about));
         for r in &sec.rows {
             let _ = write!(
                 s,
