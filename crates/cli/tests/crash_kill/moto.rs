@@ -2,10 +2,11 @@
 //! under `aws/ebs`, its data volume under a customer key): into the same Region, paths 2 and 3; into
 //! another Region, path 4 (`crates/cli/tests/acquire_moto.rs` seeds it the same way). One moto
 //! server per test, a freshly seeded incident per kill point and per way to go on (moto's state
-//! cannot be copied). moto answers in seconds, not milliseconds, so each test kills at every
-//! [`STEP`]-th journal write from its own first one (1, 1 + STEP, …; 2, 2 + STEP, …), killed when the
-//! write is asked for: [`STEP`] tests per Region cover every write (the suite runs the first). The
-//! simulated cloud covers every write both ways to die (`sim`).
+//! cannot be copied), three kill points at a time (each mostly waits for moto). moto answers in
+//! seconds, not milliseconds, so each test kills at every [`STEP`]-th journal write from its own first
+//! one (1, 1 + STEP, …; 2, 2 + STEP, …), killed when the write is asked for: [`STEP`] tests per Region
+//! cover every write (the suite runs the first). The simulated cloud covers every write both ways to
+//! die (`sim`).
 //!
 //! What is checked where moto allows: the same evidence as a run never killed (journal), nothing
 //! tagged with the case left but the evidence (DescribeSnapshots by tag in both Regions, and nothing
@@ -227,48 +228,80 @@ async fn wrong(w: &World, run: &Run, base: &[Shape], after_cleanup: bool) -> Vec
     wrong
 }
 
+/// Kill points run at once per test (three workers): each mostly waits for moto.
 async fn moto_matrix(dest_region: &'static str, first: u64) {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
     let w = world(dest_region, first).await;
     let base_run = w.incident("BASE").await;
     let (code, _, stderr) = w.acquire(&base_run, None).await;
     assert_eq!(code, Some(0), "the run never killed: {stderr}");
     let base = role_of(&base_run, &shapes(&evidence(&base_run)));
     assert_eq!(base.len(), 2, "{base:?}");
-    let mut failures = Vec::new();
-    let mut n = first;
-    loop {
-        let kill = Kill::At(n);
-        let resumed = w.incident(&format!("R{n}")).await;
-        let (code, signal, stderr) = w.acquire(&resumed, Some(kill)).await;
-        if signal != Some(SIGABRT) {
-            if code != Some(0) {
-                failures.push(format!("{kill}: not killed, and failed: {stderr}"));
+    // Kill points first, first + STEP, …, taken in order until one is not killed (the end: every one
+    // before it is run).
+    let next = AtomicU64::new(first);
+    let end = AtomicU64::new(u64::MAX);
+    let failures = std::sync::Mutex::new(Vec::new());
+    let worker = || async {
+        loop {
+            let n = next.fetch_add(STEP, SeqCst);
+            if n >= end.load(SeqCst) {
+                break;
             }
-            break;
+            assert!(n < 1000);
+            let found = match kill_point(&w, &base, n).await {
+                Point::Killed(found) => found,
+                Point::End(found) => {
+                    end.fetch_min(n, SeqCst);
+                    found
+                }
+            };
+            failures.lock().unwrap().extend(found);
         }
-        let (code, _, stderr) = if Journal::open(&resumed.data).unwrap().acquisitions(&resumed.case).unwrap().is_empty()
-        {
-            w.acquire(&resumed, None).await
-        } else {
-            w.resume(&resumed).await
-        };
-        if code != Some(0) {
-            failures.push(format!("{kill}, resume: failed: {}", stderr.lines().last().unwrap_or_default()));
-        }
-        failures.extend(wrong(&w, &resumed, &base, false).await.into_iter().map(|x| format!("{kill}, resume: {x}")));
-        let cleaned = w.incident(&format!("C{n}")).await;
-        let (_, signal, _) = w.acquire(&cleaned, Some(kill)).await;
-        assert_eq!(signal, Some(SIGABRT), "{kill}: the second incident was not killed at the same write");
-        let (code, _, stderr) = w.cleanup(&cleaned).await;
-        if code != Some(0) && code != Some(2) {
-            failures.push(format!("{kill}, cleanup: failed: {}", stderr.lines().last().unwrap_or_default()));
-        }
-        failures.extend(wrong(&w, &cleaned, &base, true).await.into_iter().map(|x| format!("{kill}, cleanup: {x}")));
-        n += STEP;
-        assert!(n < 1000);
-    }
+    };
+    tokio::join!(worker(), worker(), worker());
+    let n = end.into_inner();
     assert!(n > 2 * STEP + first, "only {n} journal writes");
+    let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+/// What one kill point found: the run killed there, and the failures of going on from it; or the run
+/// not killed (it made fewer writes), and its failure if it did not succeed.
+enum Point {
+    Killed(Vec<String>),
+    End(Vec<String>),
+}
+
+async fn kill_point(w: &World, base: &[Shape], n: u64) -> Point {
+    let mut failures = Vec::new();
+    let kill = Kill::At(n);
+    let resumed = w.incident(&format!("R{n}")).await;
+    let (code, signal, stderr) = w.acquire(&resumed, Some(kill)).await;
+    if signal != Some(SIGABRT) {
+        if code != Some(0) {
+            failures.push(format!("{kill}: not killed, and failed: {stderr}"));
+        }
+        return Point::End(failures);
+    }
+    let (code, _, stderr) = if Journal::open(&resumed.data).unwrap().acquisitions(&resumed.case).unwrap().is_empty() {
+        w.acquire(&resumed, None).await
+    } else {
+        w.resume(&resumed).await
+    };
+    if code != Some(0) {
+        failures.push(format!("{kill}, resume: failed: {}", stderr.lines().last().unwrap_or_default()));
+    }
+    failures.extend(wrong(w, &resumed, base, false).await.into_iter().map(|x| format!("{kill}, resume: {x}")));
+    let cleaned = w.incident(&format!("C{n}")).await;
+    let (_, signal, _) = w.acquire(&cleaned, Some(kill)).await;
+    assert_eq!(signal, Some(SIGABRT), "{kill}: the second incident was not killed at the same write");
+    let (code, _, stderr) = w.cleanup(&cleaned).await;
+    if code != Some(0) && code != Some(2) {
+        failures.push(format!("{kill}, cleanup: failed: {}", stderr.lines().last().unwrap_or_default()));
+    }
+    failures.extend(wrong(w, &cleaned, base, true).await.into_iter().map(|x| format!("{kill}, cleanup: {x}")));
+    Point::Killed(failures)
 }
 
 macro_rules! moto_matrix {

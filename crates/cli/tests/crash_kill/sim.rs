@@ -164,38 +164,77 @@ fn writes(e: Example, lag: u64) -> u64 {
 /// Kill points run at once: each process mostly waits (the simulated cloud's quick polls).
 const WORKERS: usize = 6;
 
-/// Kills `e`'s acquisition at every write (`kill(n)` for n in 1..=W), then resumes it (`resume`)
-/// and, on a copy, cleans it up (`cleanup`), kill points in parallel.
+/// Kills `e`'s acquisition at every write (`kill(n)` for n = 1, 2, … until a run is no longer
+/// killed: it made fewer writes than n), then resumes it (`resume`) and, on a copy, cleans it up
+/// (`cleanup`), kill points in parallel. The run that is not killed must end as the run never
+/// killed did; every kill point before it must kill.
 fn matrix(e: Example, lag: u64, kill: fn(u64) -> Kill, resume: bool, cleanup: bool) -> Matrix {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
     let base = baseline(e, lag);
-    let writes = writes(e, lag);
-    let next = std::sync::atomic::AtomicU64::new(1);
+    let next = AtomicU64::new(1);
+    // The first kill point whose run was not killed (workers take kill points in order, so every
+    // one before it is run).
+    let end = AtomicU64::new(u64::MAX);
     let failures = std::sync::Mutex::new(Vec::new());
+    // The last kill point that killed.
+    let last = AtomicU64::new(0);
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {
             scope.spawn(|| loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if n > writes {
+                let n = next.fetch_add(1, SeqCst);
+                if n >= end.load(SeqCst) {
                     break;
                 }
-                let found = kill_point(e, lag, kill(n), &base, resume, cleanup);
-                failures.lock().unwrap().extend(found);
+                if n >= 10_000 {
+                    failures.lock().unwrap().push(format!("{}: still killed at 10000 writes", kill(n)));
+                    end.fetch_min(n, SeqCst);
+                    break;
+                }
+                match kill_point(e, lag, kill(n), &base, resume, cleanup) {
+                    Point::Killed(found) => {
+                        last.fetch_max(n, SeqCst);
+                        failures.lock().unwrap().extend(found);
+                    }
+                    Point::Finished(site, ran) => {
+                        end.fetch_min(n, SeqCst);
+                        let k = kill(n);
+                        let mut found = Vec::new();
+                        if ran.code != Some(0) {
+                            found.push(format!("{k}: the run was not killed, and failed: {}", ran.said()));
+                        } else if shapes(&site.evidence()) != base.shape {
+                            found.push(format!("{k}: not killed, its evidence differs from the run never killed"));
+                        }
+                        failures.lock().unwrap().extend(found);
+                    }
+                }
             });
         }
     });
+    let (end, last) = (end.into_inner(), last.into_inner());
     let mut failures = failures.into_inner().unwrap();
+    // A kill point past the end runs only if a worker took it before the end was found: it must not
+    // kill either (a run makes the same writes every time).
+    if last > end {
+        failures.push(format!("{}: killed, yet a run with {} was not: runs differ", kill(last), kill(end)));
+    }
     failures.sort_by_key(|f| f.split(|c: char| !c.is_ascii_digit()).find_map(|d| d.parse::<u64>().ok()));
-    Matrix { writes, failures }
+    Matrix { writes: end.saturating_sub(1), failures }
 }
 
-/// One kill point: the failures found.
-fn kill_point(e: Example, lag: u64, k: Kill, base: &Baseline, resume: bool, cleanup: bool) -> Vec<String> {
+/// What one kill point found: the run killed, and the failures of going on from there; or the run
+/// not killed (it made fewer writes than the kill point), with its site.
+enum Point {
+    Killed(Vec<String>),
+    Finished(Site, Ran),
+}
+
+/// One kill point.
+fn kill_point(e: Example, lag: u64, k: Kill, base: &Baseline, resume: bool, cleanup: bool) -> Point {
     let mut failures = Vec::new();
     let site = Site::new(e, lag);
     let ran = site.acquire(Some(k));
     if !ran.aborted() {
-        failures.push(format!("{k}: the run was not killed: {}", ran.said()));
-        return failures;
+        return Point::Finished(site, ran);
     }
     let spare = cleanup.then(|| site.copy());
     if resume {
@@ -212,7 +251,7 @@ fn kill_point(e: Example, lag: u64, k: Kill, base: &Baseline, resume: bool, clea
         }
         failures.extend(cleaned_wrong(&before, &spare, base).into_iter().map(|w| format!("{k}, cleanup: {w}")));
     }
-    failures
+    Point::Killed(failures)
 }
 
 /// Runs the matrix and fails with every failure, first lines first.
