@@ -3,12 +3,12 @@
 //! hostile lines: never a panic, and an accepted checkpoint keeps only whole lines.
 //!
 //! ```console
-//! $ cargo test -p custody-image --test fuzz_checkpoint                                  # 256 cases each
-//! $ CUSTODY_FUZZ_SECONDS=900 target/debug/deps/fuzz_checkpoint-<hash> --test-threads 1  # 2 tests, 30 min
+//! $ cargo test --workspace --test image -- fuzz_checkpoint::                               # 256 cases each
+//! $ CUSTODY_FUZZ_SECONDS=900 target/debug/deps/image-<hash> fuzz_checkpoint:: --test-threads 1  # 2 tests, 30 min
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod fuzz_support;
+use crate::fuzz_support;
 
 use custody_image::checkpoint::{header, parse};
 use fuzz_support::*;

@@ -8,13 +8,13 @@
 //! at most 64 TiB, <https://docs.aws.amazon.com/ebs/latest/userguide/volume_constraints.html>).
 //!
 //! ```console
-//! $ cargo test -p custody-image --test fuzz_ebs_answers                                  # 256 cases each
-//! $ CUSTODY_FUZZ_SECONDS=450 target/debug/deps/fuzz_ebs_answers-<hash> --test-threads 1  # 4 tests, 30 min
+//! $ cargo test --workspace --test image -- fuzz_ebs_answers::                               # 256 cases each
+//! $ CUSTODY_FUZZ_SECONDS=450 target/debug/deps/image-<hash> fuzz_ebs_answers:: --test-threads 1  # 4 tests, 30 min
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod fuzz_support;
-mod memory;
+use crate::fuzz_support;
+use crate::memory;
 
 use base64::Engine as _;
 use custody_image::answers::{block_answer, clock_offset, error_answer};

@@ -3,12 +3,12 @@
 //! with hostile values, bytes spliced into one: never a panic, and whatever is accepted holds.
 //!
 //! ```console
-//! $ cargo test -p custody-image --test fuzz_manifest                                  # 256 cases each
-//! $ CUSTODY_FUZZ_SECONDS=450 target/debug/deps/fuzz_manifest-<hash> --test-threads 1  # 4 tests, 30 min
+//! $ cargo test --workspace --test image -- fuzz_manifest::                               # 256 cases each
+//! $ CUSTODY_FUZZ_SECONDS=450 target/debug/deps/image-<hash> fuzz_manifest:: --test-threads 1  # 4 tests, 30 min
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod fuzz_support;
+use crate::fuzz_support;
 
 use custody_image::fetch::MAX_VOLUME_SIZE_GIB;
 use custody_image::verify::parse_blocks;

@@ -3,7 +3,7 @@
 //! (`memory`) answers, rewritten into what the documentation rules out.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod memory;
+use crate::memory;
 
 use custody_image::fetch::{fetch_block, list_all, MAX_VOLUME_SIZE_GIB};
 use custody_image::{image_snapshot, ImageError, ListedBlock, NoProgress, BLOCK_SIZE, GIB};

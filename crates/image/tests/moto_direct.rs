@@ -2,7 +2,7 @@
 //! 127.0.0.1: the same answers as through the SDK, and errors reported the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use custody_image::{FailureKind, SdkSnapshotBlocks, SnapshotBlocks};
 use support::{pattern_block, sdk_config_for, upload, ClockCheckProxy, MotoEbs};

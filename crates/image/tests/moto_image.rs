@@ -2,7 +2,7 @@
 //! run resumed, faults injected through the trait, verification.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use custody_image::verify::{self, Verdict};
 use custody_image::{

@@ -5,7 +5,7 @@
 //! AWS page that states the rule it breaks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use custody_image::{
     image_snapshot, ExtraHashes, ImageError, ImagePaths, ImageRequest, ManifestContext, NoProgress, RetryPolicy,

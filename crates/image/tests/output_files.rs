@@ -2,7 +2,7 @@
 //! in memory (`memory`) answers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod memory;
+use crate::memory;
 
 use custody_image::{image_snapshot, ImageError, ImagePaths, NoProgress};
 use memory::{request, Memory, SNAPSHOT};

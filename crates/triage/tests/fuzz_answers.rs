@@ -8,7 +8,7 @@
 //! The case count comes from `CUSTODY_FUZZ_CASES` (default 256). A long run:
 //!
 //! ```console
-//! $ CUSTODY_FUZZ_CASES=200000 cargo test --release -p custody-triage --test fuzz_answers
+//! $ CUSTODY_FUZZ_CASES=200000 cargo test --release --workspace --test triage -- fuzz_answers::
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 

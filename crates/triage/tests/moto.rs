@@ -8,7 +8,7 @@
 //! API Reference, SendCommand `OutputS3KeyPrefix`; CommandPlugin `OutputS3KeyPrefix`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use async_trait::async_trait;
 use custody_cloud::testing::Moto;

@@ -2,7 +2,7 @@
 //! against the example inventory of seed 004 (CustodySSMEnabled=True, the two shell documents).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use custody_journal::Journal;
 use custody_plan::inventory::Tag;

@@ -12,7 +12,7 @@
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CommandFilter.html>).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use custody_journal::{Journal, JournalError, Outcome};
 use custody_triage::{triage, InstanceInfo, Platform, S3Location, TriageError, TriageReport, TriageRequest};

@@ -8,7 +8,7 @@
 //! instance profile that lets the agent write there lets anything on the instance write there too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use custody_journal::Journal;
 use custody_triage::{triage, InstanceInfo, Platform, S3Location, TriageReport, TriageRequest};

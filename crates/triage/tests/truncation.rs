@@ -11,7 +11,7 @@
 //! missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use custody_journal::Journal;
 use custody_triage::run::INLINE_STDOUT_LIMIT;
