@@ -1,7 +1,7 @@
 //! The preflight on hand-built plans: each test is one rule, with the AWS page it comes from.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod check_support;
+use crate::check_support;
 
 use check_support::*;
 use custody_plan::check::fix::FixKind;

@@ -3,7 +3,7 @@
 //! have been refused without them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod check_support;
+use crate::check_support;
 
 use check_support::*;
 use custody_plan::check::fix::FixKind;

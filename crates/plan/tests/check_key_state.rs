@@ -4,7 +4,7 @@
 //! steps that would use it and says what the key's owner can do, instead of a copy failing later.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod check_support;
+use crate::check_support;
 
 use check_support::*;
 use custody_plan::check::{check, Outcome, RequestCheck};

@@ -1,7 +1,7 @@
 //! The report formats: text, JSON, Markdown, HTML.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod check_support;
+use crate::check_support;
 
 use check_support::*;
 use custody_plan::check::check;

@@ -5,7 +5,7 @@
 //! The session ARN has no path, so the preflight takes the role's ARN from the inventory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod check_support;
+use crate::check_support;
 
 use check_support::*;
 use custody_plan::check::{check, Outcome};

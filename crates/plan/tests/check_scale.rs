@@ -3,7 +3,7 @@
 //! the `preflight` benchmark (`cargo bench -p custody-plan --bench preflight`), not here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod check_support;
+use crate::check_support;
 
 use check_support::*;
 use custody_plan::check::{check, Outcome};

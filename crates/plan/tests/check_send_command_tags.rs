@@ -4,7 +4,7 @@
 //! makes the request unknown, never allowed or refused on a guess.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
 
-mod check_support;
+use crate::check_support;
 
 use check_support::*;
 use custody_plan::check::{check, Outcome, RequestCheck};

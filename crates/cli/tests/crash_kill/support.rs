@@ -132,6 +132,16 @@ impl Ran {
     }
 }
 
+/// A temporary directory for a site: in memory (`/dev/shm`) where the machine has one. The journal
+/// syncs every write to the disk (`synchronous = FULL`), a few hundred microseconds each on a disk and
+/// nothing in memory; these tests kill processes, not machines, so what a sync adds is only time
+/// (thousands of processes, each making up to about a hundred writes). Elsewhere, the usual place.
+fn site_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    let in_memory = shm.is_dir().then(|| tempfile::Builder::new().prefix("custody-crash-").tempdir_in(shm).ok());
+    in_memory.flatten().unwrap_or_else(|| tempfile::tempdir().unwrap())
+}
+
 /// One run's world: a data directory and the simulated cloud's state file, in a temporary directory.
 pub struct Site {
     dir: tempfile::TempDir,
@@ -142,7 +152,7 @@ pub struct Site {
 
 impl Site {
     pub fn new(example: Example, lag: u64) -> Site {
-        Site { dir: tempfile::tempdir().unwrap(), example, lag }
+        Site { dir: site_dir(), example, lag }
     }
 
     pub fn data(&self) -> PathBuf {
