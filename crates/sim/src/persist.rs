@@ -24,7 +24,6 @@ use super::state::State;
 use super::trail::CallFacts;
 use super::SimCall;
 use custody_plan::inventory::Inventory;
-use serde::ser::{Impossible, Serialize, SerializeStruct, Serializer};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -39,8 +38,6 @@ const HEADER: &[u8] = b"{\"custody_simulated_cloud\":2}\n";
 const INV: &[u8] = b"{\"inv\":";
 const REST: &[u8] = b"{\"rest\":";
 const CALLS: &[u8] = b"{\"calls_from\":";
-/// The state's fields that have lines of their own (`State`'s field names).
-const APART: [&str; 3] = ["inv", "calls", "trail"];
 /// A whole write when the superseded lines exceed twice the live ones plus this many bytes.
 const COMPACT_SLACK: u64 = if cfg!(test) { 64 * 1024 } else { 1 << 20 };
 const COMPACT_FACTOR: u64 = 2;
@@ -257,7 +254,8 @@ fn inv_line(buf: &mut Vec<u8>, inv: &Inventory) -> std::io::Result<()> {
 
 fn rest_line(buf: &mut Vec<u8>, state: &State) -> std::io::Result<()> {
     buf.extend_from_slice(REST);
-    state.serialize(Rest(buf)).map_err(std::io::Error::other)?;
+    // Without the inventory copy and the logs, which `State` leaves out of its serialization.
+    serde_json::to_writer(&mut *buf, state).map_err(std::io::Error::other)?;
     buf.extend_from_slice(b"}\n");
     Ok(())
 }
@@ -270,110 +268,6 @@ fn calls_line(buf: &mut Vec<u8>, state: &State, calls: usize, trail: usize) -> s
     serde_json::to_writer(&mut *buf, state.trail.get(trail..).unwrap_or_default()).map_err(std::io::Error::other)?;
     buf.extend_from_slice(b"}\n");
     Ok(())
-}
-
-/// Serializes a struct as a JSON object without the fields kept [`APART`].
-struct Rest<'b>(&'b mut Vec<u8>);
-
-/// The object being written, and whether a field has been.
-struct RestFields<'b>(&'b mut Vec<u8>, bool);
-
-fn not_a_struct() -> serde_json::Error {
-    serde::ser::Error::custom("the simulated cloud's state is a struct")
-}
-
-/// `Serializer` methods for what is not a struct.
-macro_rules! not_a_struct {
-    ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<$ok, serde_json::Error> {
-            Err(not_a_struct())
-        })*
-    };
-}
-
-impl<'b> Serializer for Rest<'b> {
-    type Ok = ();
-    type Error = serde_json::Error;
-    type SerializeSeq = Impossible<(), serde_json::Error>;
-    type SerializeTuple = Impossible<(), serde_json::Error>;
-    type SerializeTupleStruct = Impossible<(), serde_json::Error>;
-    type SerializeTupleVariant = Impossible<(), serde_json::Error>;
-    type SerializeMap = Impossible<(), serde_json::Error>;
-    type SerializeStruct = RestFields<'b>;
-    type SerializeStructVariant = Impossible<(), serde_json::Error>;
-
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<RestFields<'b>, serde_json::Error> {
-        self.0.push(b'{');
-        Ok(RestFields(self.0, false))
-    }
-
-    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), serde_json::Error> {
-        Err(not_a_struct())
-    }
-
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, _: &T) -> Result<(), serde_json::Error> {
-        Err(not_a_struct())
-    }
-
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), serde_json::Error> {
-        Err(not_a_struct())
-    }
-
-    not_a_struct! {
-        serialize_bool(bool) -> ();
-        serialize_i8(i8) -> ();
-        serialize_i16(i16) -> ();
-        serialize_i32(i32) -> ();
-        serialize_i64(i64) -> ();
-        serialize_u8(u8) -> ();
-        serialize_u16(u16) -> ();
-        serialize_u32(u32) -> ();
-        serialize_u64(u64) -> ();
-        serialize_f32(f32) -> ();
-        serialize_f64(f64) -> ();
-        serialize_char(char) -> ();
-        serialize_str(&str) -> ();
-        serialize_bytes(&[u8]) -> ();
-        serialize_none() -> ();
-        serialize_unit() -> ();
-        serialize_unit_struct(&'static str) -> ();
-        serialize_unit_variant(&'static str, u32, &'static str) -> ();
-        serialize_seq(Option<usize>) -> Self::SerializeSeq;
-        serialize_tuple(usize) -> Self::SerializeTuple;
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_map(Option<usize>) -> Self::SerializeMap;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-}
-
-impl SerializeStruct for RestFields<'_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), Self::Error> {
-        if APART.contains(&key) {
-            return Ok(());
-        }
-        if self.1 {
-            self.0.push(b',');
-        }
-        self.1 = true;
-        serde_json::to_writer(&mut *self.0, key)?;
-        self.0.push(b':');
-        serde_json::to_writer(&mut *self.0, value)
-    }
-
-    fn end(self) -> Result<(), Self::Error> {
-        self.0.push(b'}');
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -411,9 +305,21 @@ mod tests {
         out
     }
 
-    /// The state as JSON, to compare two states.
+    /// The whole state as JSON (as the earlier format wrote it), to compare two states.
     fn json(state: &State) -> Value {
-        serde_json::to_value(state).unwrap()
+        let mut all = serde_json::to_value(state).unwrap();
+        all["inv"] = serde_json::to_value(&state.inv).unwrap();
+        all["calls"] = serde_json::to_value(&state.calls).unwrap();
+        all["trail"] = serde_json::to_value(&state.trail).unwrap();
+        all
+    }
+
+    /// `calls` calls, each saved as it is made.
+    fn calls_saved(state: &mut State, file: &Path, calls: std::ops::Range<usize>) {
+        for n in calls {
+            call(state, n);
+            save(state, file).unwrap();
+        }
     }
 
     /// What a new process would read from `file` (and it forgets what it wrote there).
@@ -447,9 +353,9 @@ mod tests {
     fn every_example_world_reads_back_as_it_was_written() {
         for name in examples() {
             let state = State::new(&inventory(&name)).unwrap();
-            let text = serde_json::to_value(&state).unwrap();
+            let text = json(&state);
             let back: State = serde_json::from_value(text.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(serde_json::to_value(&back).unwrap(), text, "{name}");
+            assert_eq!(json(&back), text, "{name}");
             let file = temp_file(&format!("example-{name}"));
             save(&state, &file).unwrap();
             assert_eq!(json(&read_back(&file)), text, "{name}, through the file");
@@ -480,10 +386,7 @@ mod tests {
         // A new process goes on from the file: its first save writes it whole, then appends.
         let mut again = read_back(&file);
         assert_eq!(json(&again), json(&state));
-        for n in 30..40 {
-            call(&mut again, n);
-            save(&again, &file).unwrap();
-        }
+        calls_saved(&mut again, &file, 30..40);
         assert_eq!(json(&read_back(&file)), json(&again));
     }
 
@@ -491,10 +394,7 @@ mod tests {
     fn a_save_cut_short_reads_back_as_the_world_before_it() {
         let file = temp_file("cut");
         let mut state = State::new(&inventory("8-cross-account-aws-managed.json")).unwrap();
-        for n in 0..4 {
-            call(&mut state, n);
-            save(&state, &file).unwrap();
-        }
+        calls_saved(&mut state, &file, 0..4);
         let before = json(&state);
         let complete = std::fs::read(&file).unwrap();
         call(&mut state, 4);
@@ -523,10 +423,7 @@ mod tests {
     fn an_edited_or_replaced_file_is_written_whole() {
         let file = temp_file("edited");
         let mut state = State::new(&inventory("3-customer-key-same-account.json")).unwrap();
-        for n in 0..3 {
-            call(&mut state, n);
-            save(&state, &file).unwrap();
-        }
+        calls_saved(&mut state, &file, 0..3);
         // The last call edited after it was saved, then the log cut shorter: both written whole.
         state.calls.last_mut().unwrap().params = "edited".to_string();
         save(&state, &file).unwrap();
@@ -573,7 +470,7 @@ mod tests {
         let file = temp_file("earlier");
         let mut state = State::new(&inventory("6-cross-account-direct.json")).unwrap();
         call(&mut state, 0);
-        std::fs::write(&file, serde_json::to_vec(&state).unwrap()).unwrap();
+        std::fs::write(&file, serde_json::to_vec(&json(&state)).unwrap()).unwrap();
         assert_eq!(json(&read_back(&file)), json(&state));
     }
 

@@ -105,9 +105,13 @@ struct Counters {
     clock: u64,
 }
 
-/// Serializable, so that a world can outlive its process (`persist`).
+/// Serializable, so that a world can outlive its process (`persist`). The inventory copy, the call
+/// log and the CloudTrail facts are read with the rest but written apart: `persist` gives each its
+/// own lines and appends the logs, where writing them with the rest after every call cost the square
+/// of a run's calls.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct State {
+    #[serde(skip_serializing)]
     pub inv: Inventory,
     pub instances: Vec<InstanceRec>,
     pub volumes: BTreeMap<String, VolumeRec>,
@@ -120,9 +124,10 @@ pub(crate) struct State {
     /// `(key ARN, alias)` the inventory listed at the start: not custody's leftovers.
     pub initial_aliases: BTreeSet<(String, String)>,
     pub faults: Faults,
+    #[serde(skip_serializing)]
     pub calls: Vec<SimCall>,
     /// What each call's CloudTrail records need beyond its log entry (`trail`).
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub trail: Vec<CallFacts>,
     /// Seconds added to the wall clock for the records' `eventTime` (`SimWorld::shift_clock`).
     #[serde(default)]
