@@ -111,7 +111,7 @@ pub async fn cleanup_case_with(
     let targets = discard::targets(journal, case_id, &plans, &options.discard_evidence)?;
     lost::reconcile(journal, case_id, &plans)?;
     lost::unanswered_shares(journal, case_id)?;
-    lost::unanswered_grants(journal, &roles, case_id, &mut report).await?;
+    lost::unanswered_grants(journal, &roles, case_id, &plans, &mut report).await?;
     lost::unanswered_keys(journal, &roles, case_id, &plans, &options.wait, &mut report).await?;
     let mut case_snapshots = found::Found::list(journal, &roles, case_id, &plans, &options.wait, &mut report).await?;
     case_snapshots.record_evidence(journal, &roles, &options.wait, progress, &mut report).await?;

@@ -146,7 +146,7 @@ impl Found {
             let known: BTreeSet<String> = found.owners.keys().cloned().collect();
             let expected = lost.get(&(account.clone(), region.clone())).copied().unwrap_or(0);
             let is_own = |s: &SnapshotInfo| s.tags.get(TAG_RUN).is_some_and(|r| runs.contains(r.as_str()));
-            let listing = match ec2.describe_snapshots(&query).await {
+            let mut listing = match ec2.describe_snapshots(&query).await {
                 Ok(mut listing) => {
                     let new = listing.iter().filter(|s| is_own(s) && !known.contains(&s.id)).count();
                     if new < expected {
@@ -172,6 +172,25 @@ impl Found {
                     continue;
                 }
             };
+            // A listing made soon after a snapshot was created may not show it yet (listings are
+            // eventually consistent, EC2 Developer Guide, "Eventual consistency in the Amazon EC2 API",
+            // <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>). Whether a
+            // volume's source snapshot is there and completed decides whether its intermediate copy
+            // may go, so a source the journal knows and the listing lacks is asked for by id. Not
+            // found or not answered: it is not known to be there, and that copy is kept.
+            let unlisted: Vec<String> = found
+                .owners
+                .iter()
+                .filter(|(_, o)| o.source && &o.account == account && &o.region == region)
+                .filter(|(id, _)| !listing.iter().any(|l| &l.id == *id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in unlisted {
+                let by_id = SnapshotQuery { ids: vec![id], owned_by_caller: true, tags: query.tags.clone() };
+                if let Ok(more) = ec2.describe_snapshots(&by_id).await {
+                    listing.extend(more);
+                }
+            }
             for info in listing {
                 let own = is_own(&info) || (found.legacy && found.owners.contains_key(&info.id));
                 if !own {

@@ -4,13 +4,13 @@
 use super::roles::Roles;
 use super::CleanupReport;
 use crate::error::AcquireError;
-use crate::resolve::{journal_resolutions, Resolution};
+use crate::resolve::{journal_resolutions, outcome, Resolution};
 use crate::temp_key::look_for_temp_key;
 use custody_cloud::types::NewGrant;
 use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind};
 use custody_plan::plan::{Action, Api, Plan};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 
 /// Records what the journal's outcomes say was created and the run did not live to record (it died
@@ -38,20 +38,19 @@ pub(crate) fn reconcile(journal: &Journal, case_id: &str, plans: &[Plan]) -> Res
     Ok(())
 }
 
-/// The journal's calls of `api` that were asked and never answered, not even by a later run of the
-/// same step: the run died while AWS answered.
+/// The journal's calls of `api` that were asked and never answered, not even by another run of the
+/// same step (a resume, or a cleanup that asked again and recorded what it learned): the run died
+/// while AWS answered.
 pub(crate) fn unanswered(journal: &Journal, case_id: &str, api: Api) -> Result<Vec<Entry>, AcquireError> {
-    let mut out = Vec::new();
-    for entry in journal.unfinished(case_id)?.into_iter().filter(|e| e.intent.api == api.as_str()) {
-        let i = &entry.intent;
-        let answered = journal
-            .last_entry(case_id, &i.instance_id, &i.step_id, &i.api)?
-            .is_some_and(|last| last.outcome.as_ref().is_some_and(Outcome::is_ok));
-        if !answered {
-            out.push(entry);
-        }
-    }
-    Ok(out)
+    let entries: Vec<Entry> = journal.entries(case_id)?.into_iter().filter(|e| e.intent.api == api.as_str()).collect();
+    let answered: BTreeSet<(String, String)> =
+        entries.iter().filter(|e| e.outcome.as_ref().is_some_and(Outcome::is_ok)).map(step_of).collect();
+    Ok(entries.into_iter().filter(|e| e.outcome.is_none() && !answered.contains(&step_of(e))).collect())
+}
+
+/// The instance and plan step an entry belongs to.
+fn step_of(e: &Entry) -> (String, String) {
+    (e.intent.instance_id.clone(), e.intent.step_id.clone())
 }
 
 /// Grants whose CreateGrant the journal has without an answer: the run died while KMS answered. KMS
@@ -59,13 +58,25 @@ pub(crate) fn unanswered(journal: &Journal, case_id: &str, api: Api) -> Result<V
 /// (CreateGrant API reference, `Name`, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>),
 /// so asking again learns the id without listing grants, which custody's roles may not; if the first
 /// request never took effect, this one creates the grant, which is retired with the rest all the same.
+///
+/// What it learns is recorded as the answer of the call it asked again, before anything is retired:
+/// a retired grant is not "existing", so a cleanup that died after retiring it and asked a second
+/// time would create one more grant than the run ever asked for.
 pub(crate) async fn unanswered_grants(
     journal: &Journal,
     roles: &Roles,
     case_id: &str,
+    plans: &[Plan],
     report: &mut CleanupReport,
 ) -> Result<(), AcquireError> {
+    // A step asked for more than once (a resume that died too) is asked again once: every request
+    // carried the same name and parameters.
+    let mut steps: BTreeMap<(String, String), Vec<Entry>> = BTreeMap::new();
     for entry in unanswered(journal, case_id, Api::KmsCreateGrant)? {
+        steps.entry(step_of(&entry)).or_default().push(entry);
+    }
+    for entries in steps.into_values() {
+        let Some(entry) = entries.last() else { continue };
         let i = &entry.intent;
         let p = &i.params;
         let text = |v: &Value| v.as_str().map(str::to_string);
@@ -84,20 +95,40 @@ pub(crate) async fn unanswered_grants(
             Err(e) => Err(e),
         };
         match asked {
-            Ok(receipt) => journal.record_resource(&NewResource {
-                case_id: case_id.to_string(),
-                instance_id: i.instance_id.clone(),
-                kind: ResourceKind::Grant,
-                id: receipt.value,
-                account: i.account.clone(),
-                region: i.region.clone(),
-                temporary: true,
-                detail: json!({"key_arn": grant.key_id, "retiring_principal": grant.retiring_principal}),
-            })?,
+            Ok(receipt) => {
+                // The grant first, then the answer: a cleanup killed between the two asks again
+                // and learns the same id (the grant is retired only after both).
+                journal.record_resource(&NewResource {
+                    case_id: case_id.to_string(),
+                    instance_id: i.instance_id.clone(),
+                    kind: ResourceKind::Grant,
+                    id: receipt.value.clone(),
+                    account: i.account.clone(),
+                    region: i.region.clone(),
+                    temporary: true,
+                    detail: json!({"key_arn": grant.key_id, "retiring_principal": grant.retiring_principal}),
+                })?;
+                let placeholder = planned_grant(plans, &i.instance_id, &i.step_id);
+                let pairs: Vec<(&str, &str)> =
+                    placeholder.iter().map(|p| (p.as_str(), receipt.value.as_str())).collect();
+                let result = outcome(&pairs, json!({"learned_by": "cleanup, asking again by name"}));
+                for e in &entries {
+                    let answer = Outcome::Ok { result: result.clone(), request_id: receipt.request_id.clone() };
+                    journal.record_outcome(e.id, &answer)?;
+                }
+            }
             Err(e) => report.failed.push(format!("{what}, asked for when the run died, cannot be looked for: {e}")),
         }
     }
     Ok(())
+}
+
+/// The placeholder the plan's CreateGrant step `step_id` of `instance_id` resolves.
+fn planned_grant(plans: &[Plan], instance_id: &str, step_id: &str) -> Option<String> {
+    plans.iter().filter(|p| p.instance_id == instance_id).flat_map(|p| &p.steps).find_map(|s| match &s.action {
+        Action::CreateGrant { grant, .. } if s.id == step_id => Some(grant.clone()),
+        _ => None,
+    })
 }
 
 /// Temporary keys whose CreateKey the journal has without an answer: the run died while KMS answered,

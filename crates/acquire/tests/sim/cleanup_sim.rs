@@ -3,13 +3,20 @@
 //! leaves the evidence; what it cannot remove it says; `cleanup_orphans` leaves cases marked running.
 
 use crate::support::*;
-use custody_acquire::cleanup::cleanup_orphans;
+use custody_acquire::cleanup::{cleanup_case, cleanup_orphans, CleanupOptions};
+use custody_acquire::wait::WaitSettings;
 use custody_journal::Status;
-use custody_plan::plan::session_name;
+use custody_plan::plan::{session_name, Action, Api};
 
 /// `e`'s acquisition killed after `n` journal writes, or `None` when it died before opening the case.
 async fn killed(e: Example, n: u64) -> Option<Harness> {
+    killed_lagging(e, n, 0).await
+}
+
+/// [`killed`], in a world whose listings show what was created only `lag` calls later.
+async fn killed_lagging(e: Example, n: u64, lag: u64) -> Option<Harness> {
     let h = Harness::new(e);
+    h.world.set_lookup_lag(lag);
     let planned = plan_and_check(&h.inv, e.instance, e.mode);
     h.journal.crash_after_writes(n);
     let _ = h.acquire_planned(&planned).await;
@@ -30,15 +37,31 @@ async fn writes(e: Example) -> u64 {
 /// answer the run had not journaled, with the source snapshot, leaving the volume with no copy at all.
 #[tokio::test]
 async fn cleanup_after_a_kill_keeps_a_copy_of_every_volume_and_removes_the_rest() {
+    keeps_a_copy_of_every_volume_and_removes_the_rest(0).await;
+}
+
+/// The same with listings that lag behind creation (EC2 Developer Guide, "Eventual consistency in the
+/// Amazon EC2 API", <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>).
+/// Regression: a source snapshot made just before the kill was not listed yet, so cleanup kept path
+/// 8's intermediate copy (under the temporary key) as if the source were gone, and left it.
+#[tokio::test]
+async fn cleanup_after_a_kill_with_lagging_listings_keeps_a_copy_of_every_volume_and_removes_the_rest() {
+    keeps_a_copy_of_every_volume_and_removes_the_rest(12).await;
+}
+
+async fn keeps_a_copy_of_every_volume_and_removes_the_rest(lag: u64) {
     for e in [PATH_2, PATH_4, PATH_5, PATH_8] {
         for n in 0..=writes(e).await {
-            let Some(h) = killed(e, n).await else { continue };
+            let Some(h) = killed_lagging(e, n, lag).await else { continue };
             let evidence = h.shape();
-            let cleaned = h.cleanup().await;
-            assert!(cleaned.clean(), "{} n={n}: {cleaned:#?}", e.file);
-            let kept = copies_kept(&h, e.instance).unwrap_or_else(|why| panic!("{} n={n}: {why}", e.file));
+            // The simulated cloud's lag is counted in calls: the waits of the simulated runs, which
+            // look often enough to see past it (real AWS's is time).
+            let options = CleanupOptions { wait: WaitSettings::quick(), ..CleanupOptions::default() };
+            let cleaned = h.cleanup_with(&options).await;
+            assert!(cleaned.clean(), "{} n={n} lag={lag}: {cleaned:#?}", e.file);
+            let kept = copies_kept(&h, e.instance).unwrap_or_else(|why| panic!("{} n={n} lag={lag}: {why}", e.file));
             let leftovers = h.world.leftovers(CASE, &kept, &h.inv.config.alias_prefix);
-            assert!(leftovers.is_empty(), "{} n={n}: {leftovers:#?}", e.file);
+            assert!(leftovers.is_empty(), "{} n={n} lag={lag}: {leftovers:#?}", e.file);
             for r in h.open_temporaries() {
                 assert!(kept.contains(&r.id), "{} n={n}: {r:#?} is open and not a kept copy", e.file);
             }
@@ -156,4 +179,45 @@ async fn cleanup_keeps_an_intermediate_copy_whose_source_snapshot_is_gone() {
         }
     }
     assert!(scenarios > 0, "no kill point left an intermediate copy without a completed evidence copy");
+}
+
+/// A run killed with CreateGrant asked and unanswered, then cleanup killed at each of its own journal
+/// writes and run again: cleanup asks again by name to learn the grant's id (KMS answers a repeated
+/// request with the same name and parameters with the existing grant, CreateGrant API reference,
+/// `Name`, <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>) and retires
+/// it. A retired grant no longer exists to be answered with, so the second cleanup must not ask
+/// again. Regression: it did, and made a grant the acquisition never asked for.
+#[tokio::test]
+async fn cleanup_killed_and_run_again_never_makes_more_grants_than_the_run_asked_for() {
+    let e = PATH_5;
+    let (plan, _) = plan_and_check(&inventory(e.file), e.instance, e.mode);
+    let asked = plan.steps.iter().filter(|s| matches!(s.action, Action::CreateGrant { .. })).count();
+    let mut unanswered = 0;
+    for n in 0..=writes(e).await {
+        let Some(h) = killed(e, n).await else { continue };
+        // The kill points that leave a CreateGrant unanswered (the others are the matrix above's).
+        if !h.journal.unfinished(CASE).unwrap().iter().any(|x| x.intent.api == Api::KmsCreateGrant.as_str()) {
+            continue;
+        }
+        unanswered += 1;
+        for m in 0.. {
+            let h = killed(e, n).await.unwrap();
+            let base = h.world.cloud_as(&h.forensic_role(), &session_name(CASE));
+            h.journal.crash_after_writes(m);
+            let first = cleanup_case(&h.journal, base, &h.forensic_role(), CASE, &h.progress()).await;
+            h.journal.clear_fault();
+            let again = h.cleanup().await;
+            assert!(again.clean(), "n={n} m={m}: {again:#?}");
+            let grants = h.created().grants;
+            assert!(grants.len() <= asked, "n={n} m={m}: the run asks for {asked} grant(s), there were {grants:?}");
+            let left: Vec<String> = h.leftovers().into_iter().filter(|l| l.contains("grant")).collect();
+            assert!(left.is_empty(), "n={n} m={m}: {left:#?}");
+            match first {
+                Err(err) => assert!(err.is_journal(), "n={n} m={m}: the cleanup stopped for another reason: {err}"),
+                Ok(_) => break,
+            }
+            assert!(m < 200, "n={n}: cleanup still killed after 200 writes");
+        }
+    }
+    assert!(unanswered > 0, "no kill point left a CreateGrant unanswered");
 }
