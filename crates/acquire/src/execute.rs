@@ -6,7 +6,7 @@ mod volume;
 
 use crate::error::AcquireError;
 use crate::journaled::Run;
-use crate::report::{AcquireReport, Event, EvidenceItem, InstanceReport, Progress, VolumeReport};
+use crate::report::{AcquireReport, Event, InstanceReport, Progress, VolumeReport};
 use crate::resolve::Resolved;
 use crate::wait::WaitSettings;
 use custody_cloud::sessions::Sessions;
@@ -179,17 +179,7 @@ impl Executor {
             .map(|e| VolumeReport {
                 volume_id: e.volume_id.clone(),
                 path: e.path.clone(),
-                evidence: Some(EvidenceItem {
-                    instance_id: e.instance_id,
-                    volume_id: e.volume_id,
-                    device: None,
-                    snapshot_id: e.snapshot_id,
-                    account: e.account,
-                    region: e.region,
-                    key_arn: e.key_arn,
-                    path: e.path,
-                    tags: e.tags,
-                }),
+                evidence: Some(volume::evidence_item(e, None)),
                 error: None,
                 removed: Vec::new(),
                 left: Vec::new(),

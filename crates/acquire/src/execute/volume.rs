@@ -39,12 +39,17 @@ pub(crate) async fn run_volume(
     if failure.is_none() {
         match evidence_snapshot.and_then(|s| run.created(&s.id).map(|id| (s, id))) {
             Some((planned, id)) => report.evidence = Some(record_evidence(run, volume, planned, &id, device)?),
-            None => {
-                failure = Some(AcquireError::Plan {
-                    step: format!("evidence:{}", volume.volume_id),
-                    why: "the plan names no evidence snapshot for the volume".to_string(),
-                })
-            }
+            // A cleanup that found the evidence copy by its tags (the run that made it lost the
+            // answer) recorded it: the journal has the evidence, the run's answers do not.
+            None => match recorded_evidence(run, volume)? {
+                Some(e) => report.evidence = Some(evidence_item(e, device)),
+                None => {
+                    failure = Some(AcquireError::Plan {
+                        step: format!("evidence:{}", volume.volume_id),
+                        why: "the plan names no evidence snapshot for the volume".to_string(),
+                    })
+                }
+            },
         }
     }
     run_cleanup(run, volume, &cleanup, &mut report).await?;
@@ -239,6 +244,30 @@ fn record_evidence(
         path: volume.path.to_string(),
         tags,
     })
+}
+
+/// The evidence the journal records for `volume` of this run's instance, if any.
+fn recorded_evidence(run: &Run, volume: &VolumePlan) -> Result<Option<Evidence>, AcquireError> {
+    Ok(run
+        .journal
+        .evidence(run.case())?
+        .into_iter()
+        .find(|e| e.instance_id == run.instance() && e.volume_id == volume.volume_id))
+}
+
+/// The report's item for evidence the journal records.
+pub(super) fn evidence_item(e: Evidence, device: Option<String>) -> EvidenceItem {
+    EvidenceItem {
+        instance_id: e.instance_id,
+        volume_id: e.volume_id,
+        device,
+        snapshot_id: e.snapshot_id,
+        account: e.account,
+        region: e.region,
+        key_arn: e.key_arn,
+        path: e.path,
+        tags: e.tags,
+    }
 }
 
 /// The tags the plan puts on the evidence snapshot.

@@ -221,3 +221,48 @@ async fn cleanup_killed_and_run_again_never_makes_more_grants_than_the_run_asked
     }
     assert!(unanswered > 0, "no kill point left a CreateGrant unanswered");
 }
+
+/// `custody acquire --resume` after a cleanup, as the cleanup's report advises for a volume whose
+/// source snapshot it kept: after a kill at every journal write and a cleanup, every volume still
+/// holds a copy, the evidence recorded is untouched, and (`must_succeed`) the resume succeeds.
+async fn resume_after_cleanup(e: Example, must_succeed: bool) {
+    for n in 0..=writes(e).await {
+        let Some(h) = killed(e, n).await else { continue };
+        if h.journal.acquisitions(CASE).unwrap().is_empty() {
+            // Killed before the plan was journaled: nothing was done, and resume says so.
+            continue;
+        }
+        let options = CleanupOptions { wait: WaitSettings::quick(), ..CleanupOptions::default() };
+        h.cleanup_with(&options).await;
+        let evidence = h.shape();
+        // A failing copy waits out the grant's propagation window: a short one (the world's
+        // authorization does not lag here).
+        let wait = WaitSettings { propagation: std::time::Duration::from_millis(200), ..WaitSettings::quick() };
+        let resumed = h.executor_waiting(h.progress(), wait).resume(CASE, h.preflights()).await;
+        copies_kept(&h, e.instance).unwrap_or_else(|why| panic!("{} n={n}: {why}", e.file));
+        let now = h.shape();
+        assert!(evidence.iter().all(|s| now.contains(s)), "{} n={n}: the evidence recorded is untouched", e.file);
+        if must_succeed {
+            let report = resumed.unwrap_or_else(|err| panic!("{} n={n}: {err}", e.file));
+            assert!(report.succeeded, "{} n={n}: {}", e.file, failures(&report));
+        }
+    }
+}
+
+/// Regression: the cleanup had recorded an evidence copy it found by its tags (its answer was lost),
+/// and the resume, which knows the copy only from the run's answers, failed with "the plan names no
+/// evidence snapshot for the volume".
+#[tokio::test]
+async fn resume_after_a_cleanup_succeeds_on_paths_2_and_4_and_keeps_every_copy() {
+    resume_after_cleanup(PATH_2, true).await;
+    resume_after_cleanup(PATH_4, true).await;
+}
+
+/// Paths 5 and 8 keep every copy, but their resume after a cleanup still fails at some kill points:
+/// it reuses a grant the cleanup retired, or a temporary key the cleanup scheduled for deletion,
+/// from the journal's answers, instead of making them again.
+#[tokio::test]
+async fn resume_after_a_cleanup_keeps_every_copy_on_paths_5_and_8() {
+    resume_after_cleanup(PATH_5, false).await;
+    resume_after_cleanup(PATH_8, false).await;
+}
