@@ -176,8 +176,10 @@ impl Found {
             // eventually consistent, EC2 Developer Guide, "Eventual consistency in the Amazon EC2 API",
             // <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>). Whether a
             // volume's source snapshot is there and completed decides whether its intermediate copy
-            // may go, so a source the journal knows and the listing lacks is asked for by id. Not
-            // found or not answered: it is not known to be there, and that copy is kept.
+            // may go, so a source the journal knows and the listing lacks is asked for by id, one at
+            // a time: "If you specify an invalid snapshot ID, an error is returned" for the whole call
+            // (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSnapshots.html>).
+            // Not found or not answered: it is not known to be there, and that copy is kept.
             let unlisted: Vec<String> = found
                 .owners
                 .iter()

@@ -8,7 +8,7 @@ use crate::resolve::{journal_resolutions, outcome, Resolution};
 use crate::temp_key::look_for_temp_key;
 use custody_cloud::types::NewGrant;
 use custody_journal::{Entry, Journal, NewResource, Outcome, ResourceKind};
-use custody_plan::plan::{Action, Api, Plan};
+use custody_plan::plan::{Action, Api, Plan, Step};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
@@ -108,7 +108,10 @@ pub(crate) async fn unanswered_grants(
                     temporary: true,
                     detail: json!({"key_arn": grant.key_id, "retiring_principal": grant.retiring_principal}),
                 })?;
-                let placeholder = planned_grant(plans, &i.instance_id, &i.step_id);
+                let placeholder = planned_step(plans, &i.instance_id, &i.step_id).and_then(|s| match &s.action {
+                    Action::CreateGrant { grant, .. } => Some(grant),
+                    _ => None,
+                });
                 let pairs: Vec<(&str, &str)> =
                     placeholder.iter().map(|p| (p.as_str(), receipt.value.as_str())).collect();
                 let result = outcome(&pairs, json!({"learned_by": "cleanup, asking again by name"}));
@@ -123,12 +126,9 @@ pub(crate) async fn unanswered_grants(
     Ok(())
 }
 
-/// The placeholder the plan's CreateGrant step `step_id` of `instance_id` resolves.
-fn planned_grant(plans: &[Plan], instance_id: &str, step_id: &str) -> Option<String> {
-    plans.iter().filter(|p| p.instance_id == instance_id).flat_map(|p| &p.steps).find_map(|s| match &s.action {
-        Action::CreateGrant { grant, .. } if s.id == step_id => Some(grant.clone()),
-        _ => None,
-    })
+/// The step `step_id` of `instance_id`'s plan.
+fn planned_step<'p>(plans: &'p [Plan], instance_id: &str, step_id: &str) -> Option<&'p Step> {
+    plans.iter().filter(|p| p.instance_id == instance_id).flat_map(|p| &p.steps).find(|s| s.id == step_id)
 }
 
 /// Temporary keys whose CreateKey the journal has without an answer: the run died while KMS answered,
@@ -145,13 +145,9 @@ pub(crate) async fn unanswered_keys(
 ) -> Result<(), AcquireError> {
     for entry in unanswered(journal, case_id, Api::KmsCreateKey)? {
         let i = &entry.intent;
-        let planned = plans.iter().filter(|p| p.instance_id == i.instance_id).flat_map(|p| &p.steps).find_map(|s| {
-            match &s.action {
-                Action::CreateKey { alias, description, tags, .. } if s.id == i.step_id => {
-                    Some((alias, description, tags))
-                }
-                _ => None,
-            }
+        let planned = planned_step(plans, &i.instance_id, &i.step_id).and_then(|s| match &s.action {
+            Action::CreateKey { alias, description, tags, .. } => Some((alias, description, tags)),
+            _ => None,
         });
         let Some((alias, description, tags)) = planned else { continue };
         let found = match roles.role(&i.signer).await {

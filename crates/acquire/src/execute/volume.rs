@@ -28,7 +28,11 @@ pub(crate) async fn run_volume(
         removed: Vec::new(),
         left: Vec::new(),
     };
-    let mut failure = match run_transfer(run, volume, &transfer, &cleanup).await? {
+    // The evidence recorded for the volume before this run: by an earlier run, or by a cleanup that
+    // found the evidence copy by its tags.
+    let recorded: Vec<Evidence> =
+        run.journal.evidence(run.case())?.into_iter().filter(|e| e.volume_id == volume.volume_id).collect();
+    let mut failure = match run_transfer(run, volume, &transfer, &cleanup, !recorded.is_empty()).await? {
         Transfer::Ended(failure) => failure,
         Transfer::NotResumable(e) => {
             report.error = Some(e.to_string());
@@ -41,7 +45,7 @@ pub(crate) async fn run_volume(
             Some((planned, id)) => report.evidence = Some(record_evidence(run, volume, planned, &id, device)?),
             // A cleanup that found the evidence copy by its tags (the run that made it lost the
             // answer) recorded it: the journal has the evidence, the run's answers do not.
-            None => match recorded_evidence(run, volume)? {
+            None => match recorded.into_iter().find(|e| e.instance_id == run.instance()) {
                 Some(e) => report.evidence = Some(evidence_item(e, device)),
                 None => {
                     failure = Some(AcquireError::Plan {
@@ -70,15 +74,15 @@ enum Transfer {
     NotResumable(AcquireError),
 }
 
-/// The volume's transfer steps, until one fails; none when an earlier run secured the evidence. A
-/// journal failure is returned as the error.
+/// The volume's transfer steps, until one fails; none when the evidence was secured before this run
+/// (`secured_before`). A journal failure is returned as the error.
 async fn run_transfer(
     run: &Run,
     volume: &VolumePlan,
     transfer: &[&Step],
     cleanup: &[&Step],
+    secured_before: bool,
 ) -> Result<Transfer, AcquireError> {
-    let secured_before = run.journal.evidence(run.case())?.into_iter().any(|e| e.volume_id == volume.volume_id);
     if secured_before {
         return Ok(Transfer::Ended(None));
     }
@@ -244,15 +248,6 @@ fn record_evidence(
         path: volume.path.to_string(),
         tags,
     })
-}
-
-/// The evidence the journal records for `volume` of this run's instance, if any.
-fn recorded_evidence(run: &Run, volume: &VolumePlan) -> Result<Option<Evidence>, AcquireError> {
-    Ok(run
-        .journal
-        .evidence(run.case())?
-        .into_iter()
-        .find(|e| e.instance_id == run.instance() && e.volume_id == volume.volume_id))
 }
 
 /// The report's item for evidence the journal records.

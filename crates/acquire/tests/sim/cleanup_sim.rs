@@ -3,7 +3,7 @@
 //! leaves the evidence; what it cannot remove it says; `cleanup_orphans` leaves cases marked running.
 
 use crate::support::*;
-use custody_acquire::cleanup::{cleanup_case, cleanup_orphans, CleanupOptions};
+use custody_acquire::cleanup::{cleanup_orphans, CleanupOptions, CleanupReport};
 use custody_acquire::wait::WaitSettings;
 use custody_journal::Status;
 use custody_plan::plan::{session_name, Action, Api};
@@ -22,6 +22,12 @@ async fn killed_lagging(e: Example, n: u64, lag: u64) -> Option<Harness> {
     let _ = h.acquire_planned(&planned).await;
     h.journal.clear_fault();
     h.journal.case(CASE).unwrap().map(|_| h)
+}
+
+/// Cleanup with the simulated runs' waits: the simulated cloud's lag is counted in calls, and they
+/// look often enough to see past it (real AWS's lag is time, which the default waits are for).
+async fn cleanup_quickly(h: &Harness) -> CleanupReport {
+    h.cleanup_with(&CleanupOptions { wait: WaitSettings::quick(), ..CleanupOptions::default() }).await
 }
 
 async fn writes(e: Example) -> u64 {
@@ -54,10 +60,7 @@ async fn keeps_a_copy_of_every_volume_and_removes_the_rest(lag: u64) {
         for n in 0..=writes(e).await {
             let Some(h) = killed_lagging(e, n, lag).await else { continue };
             let evidence = h.shape();
-            // The simulated cloud's lag is counted in calls: the waits of the simulated runs, which
-            // look often enough to see past it (real AWS's is time).
-            let options = CleanupOptions { wait: WaitSettings::quick(), ..CleanupOptions::default() };
-            let cleaned = h.cleanup_with(&options).await;
+            let cleaned = cleanup_quickly(&h).await;
             assert!(cleaned.clean(), "{} n={n} lag={lag}: {cleaned:#?}", e.file);
             let kept = copies_kept(&h, e.instance).unwrap_or_else(|why| panic!("{} n={n} lag={lag}: {why}", e.file));
             let leftovers = h.world.leftovers(CASE, &kept, &h.inv.config.alias_prefix);
@@ -202,9 +205,8 @@ async fn cleanup_killed_and_run_again_never_makes_more_grants_than_the_run_asked
         unanswered += 1;
         for m in 0.. {
             let h = killed(e, n).await.unwrap();
-            let base = h.world.cloud_as(&h.forensic_role(), &session_name(CASE));
             h.journal.crash_after_writes(m);
-            let first = cleanup_case(&h.journal, base, &h.forensic_role(), CASE, &h.progress()).await;
+            let first = h.try_cleanup().await;
             h.journal.clear_fault();
             let again = h.cleanup().await;
             assert!(again.clean(), "n={n} m={m}: {again:#?}");
@@ -232,8 +234,7 @@ async fn resume_after_cleanup(e: Example, must_succeed: bool) {
             // Killed before the plan was journaled: nothing was done, and resume says so.
             continue;
         }
-        let options = CleanupOptions { wait: WaitSettings::quick(), ..CleanupOptions::default() };
-        h.cleanup_with(&options).await;
+        cleanup_quickly(&h).await;
         let evidence = h.shape();
         // A failing copy waits out the grant's propagation window: a short one (the world's
         // authorization does not lag here).

@@ -192,8 +192,13 @@ impl Harness {
     }
 
     pub async fn cleanup(&self) -> CleanupReport {
+        self.try_cleanup().await.unwrap()
+    }
+
+    /// Cleanup with a new executor's cloud, its error returned (a journal fault, say).
+    pub async fn try_cleanup(&self) -> Result<CleanupReport, AcquireError> {
         let base = self.world.cloud_as(&self.forensic_role(), &session_name(CASE));
-        cleanup_case(&self.journal, base, &self.forensic_role(), CASE, &self.progress()).await.unwrap()
+        cleanup_case(&self.journal, base, &self.forensic_role(), CASE, &self.progress()).await
     }
 
     /// The evidence snapshot ids the journal holds.
